@@ -1,0 +1,26 @@
+//! Input data: dates, customer ids, transactions, and the per-customer summaries built from
+//! them.
+//!
+//! The flow is `Transaction` rows → a validated [`TransactionLog`] (customers grouped, dates
+//! sorted, returns handled by an explicit [`ReturnPolicy`]) → [`CustomerSummaries`] at an
+//! observation end, optionally with a holdout period. For partitioned or incremental data, a
+//! log becomes mergeable [`PurchaseHistories`] first.
+
+mod customer_id;
+mod date;
+mod history;
+mod summary;
+mod time;
+mod transactions;
+
+pub use customer_id::CustomerId;
+pub use date::Date;
+pub use history::{CustomerHistory, PurchaseHistories};
+pub use summary::{
+    CustomerSummaries, CustomerSummary, LateCustomer, PurchaseDay, SummaryConfig, SummaryReport,
+};
+pub use time::{PurchasePeriod, TimeUnit};
+pub use transactions::{
+    CustomerKey, CustomerTransactions, LogReport, ReturnPolicy, Transaction, TransactionLog,
+    TransactionLogBuilder,
+};

@@ -1,0 +1,555 @@
+//! Per-customer summaries: the input of every BTYD model, RFM score and behavioural feature.
+//!
+//! A summary condenses one customer's purchases up to an *observation end* into the numbers
+//! of the buy-till-you-die literature (Fader, Hardie & Lee 2005):
+//!
+//! * `frequency` **x**: number of *repeat* purchase periods (distinct purchase days after the
+//!   first, by default);
+//! * `recency` **t_x**: time from the first purchase to the last one;
+//! * `age` **T**: time from the first purchase to the observation end;
+//! * `monetary` **z̄**: mean spend of the repeat purchases (0 when x = 0), the convention of the
+//!   Gamma-Gamma spend model, which leaves the first purchase out.
+//!
+//! With a holdout end, purchases after the observation end and up to the holdout end are
+//! counted separately, for validating forecasts. Purchases in the same period are one purchase
+//! with their amounts summed.
+//!
+//! Times are in the [`TimeUnit`] of the [`SummaryConfig`]. Note that the BTYD `recency` is not
+//! the RFM recency: the time since the last purchase is
+//! [`CustomerSummary::time_since_last_purchase`] (T − t_x).
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::customer_id::CustomerId;
+use super::date::Date;
+use super::time::{PurchasePeriod, TimeUnit};
+use super::transactions::TransactionLog;
+use crate::error::{Error, Result};
+
+/// Where the calibration period ends, whether a holdout follows, and how time is measured.
+///
+/// ```
+/// use custseg::{Date, PurchasePeriod, SummaryConfig, TimeUnit};
+/// let cfg = SummaryConfig::new("1997-09-30".parse()?)
+///     .with_holdout_end("1998-06-30".parse()?)
+///     .with_unit(TimeUnit::Weeks)
+///     .with_period(PurchasePeriod::Day);
+/// assert_eq!(cfg.holdout_length(), Some(39.0));
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryConfig {
+    /// Last day of the calibration (observation) period, inclusive.
+    pub observation_end: Date,
+    /// Last day of the holdout period, inclusive; the holdout starts the day after
+    /// `observation_end`.
+    pub holdout_end: Option<Date>,
+    /// Unit of recency, age and holdout length (default weeks).
+    pub unit: TimeUnit,
+    /// Purchases in the same period are one purchase (default: the same day).
+    pub period: PurchasePeriod,
+}
+
+impl SummaryConfig {
+    /// Calibration up to `observation_end` (inclusive), no holdout, weeks, daily purchases.
+    pub fn new(observation_end: Date) -> Self {
+        SummaryConfig {
+            observation_end,
+            holdout_end: None,
+            unit: TimeUnit::Weeks,
+            period: PurchasePeriod::Day,
+        }
+    }
+
+    /// Adds a holdout period from the day after the observation end to `holdout_end`.
+    pub fn with_holdout_end(mut self, holdout_end: Date) -> Self {
+        self.holdout_end = Some(holdout_end);
+        self
+    }
+
+    /// Sets the time unit of the outputs.
+    pub fn with_unit(mut self, unit: TimeUnit) -> Self {
+        self.unit = unit;
+        self
+    }
+
+    /// Sets the purchase period.
+    pub fn with_period(mut self, period: PurchasePeriod) -> Self {
+        self.period = period;
+        self
+    }
+
+    /// Length of the holdout period in the configured unit.
+    pub fn holdout_length(&self) -> Option<f64> {
+        self.holdout_end
+            .map(|h| self.unit.from_days(h.days_since(self.observation_end)))
+    }
+
+    /// The last day whose purchases the summaries use.
+    pub fn window_end(&self) -> Date {
+        self.holdout_end.unwrap_or(self.observation_end)
+    }
+
+    /// Checks that the holdout, if any, ends after the observation end.
+    ///
+    /// # Errors
+    /// [`Error::InvalidWindow`] otherwise.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(h) = self.holdout_end
+            && h <= self.observation_end
+        {
+            return Err(Error::InvalidWindow(format!(
+                "holdout end {h} must be after the observation end {}",
+                self.observation_end
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One customer's purchase history condensed at the observation end.
+///
+/// Deserializing validates the record (see [`CustomerSummary::validate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SummaryRecord")]
+pub struct CustomerSummary {
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// Day of the first purchase (the start of the customer's clock).
+    pub first_purchase: Date,
+    /// Day of the last purchase on or before the observation end.
+    pub last_purchase: Date,
+    /// x: number of repeat purchase periods in the calibration period.
+    pub frequency: u32,
+    /// t_x: time from the first purchase period to the last, in the configured unit.
+    pub recency: f64,
+    /// T: time from the first purchase period to the observation end, in the configured unit.
+    pub age: f64,
+    /// z̄: mean spend per repeat purchase period; 0 when `frequency` is 0.
+    pub monetary: f64,
+    /// Total spend in the calibration period, the first purchase included.
+    pub total_spend: f64,
+    /// Transaction rows in the calibration period (several rows can make one purchase).
+    pub transactions: u32,
+    /// Purchase periods in the holdout period (0 without a holdout).
+    pub holdout_frequency: u32,
+    /// Total spend in the holdout period.
+    pub holdout_spend: f64,
+    /// Transaction rows in the holdout period.
+    pub holdout_transactions: u32,
+}
+
+#[derive(Deserialize)]
+struct SummaryRecord {
+    customer_id: CustomerId,
+    first_purchase: Date,
+    last_purchase: Date,
+    frequency: u32,
+    recency: f64,
+    age: f64,
+    monetary: f64,
+    total_spend: f64,
+    transactions: u32,
+    holdout_frequency: u32,
+    holdout_spend: f64,
+    holdout_transactions: u32,
+}
+
+impl TryFrom<SummaryRecord> for CustomerSummary {
+    type Error = Error;
+    fn try_from(r: SummaryRecord) -> Result<Self> {
+        let s = CustomerSummary {
+            customer_id: r.customer_id,
+            first_purchase: r.first_purchase,
+            last_purchase: r.last_purchase,
+            frequency: r.frequency,
+            recency: r.recency,
+            age: r.age,
+            monetary: r.monetary,
+            total_spend: r.total_spend,
+            transactions: r.transactions,
+            holdout_frequency: r.holdout_frequency,
+            holdout_spend: r.holdout_spend,
+            holdout_transactions: r.holdout_transactions,
+        };
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+impl CustomerSummary {
+    /// Number of purchase periods in the calibration period, x + 1.
+    pub fn purchase_periods(&self) -> u32 {
+        self.frequency + 1
+    }
+
+    /// T − t_x: time from the last purchase to the observation end (the RFM recency).
+    pub fn time_since_last_purchase(&self) -> f64 {
+        self.age - self.recency
+    }
+
+    /// Mean spend per transaction row in the calibration period.
+    pub fn average_order_value(&self) -> f64 {
+        // `transactions` is at least 1 in every summary (validated).
+        self.total_spend / self.transactions.max(1) as f64
+    }
+
+    /// Checks the record's internal consistency: finite, non-negative values, 0 ≤ t_x ≤ T,
+    /// t_x = 0 and z̄ = 0 when x = 0, dates in order, at least as many rows as purchases.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRecord`] naming the customer and the broken rule.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |reason: String| {
+            Err(Error::InvalidRecord {
+                customer: self.customer_id.to_string(),
+                reason,
+            })
+        };
+        for (name, v) in [
+            ("recency", self.recency),
+            ("age", self.age),
+            ("monetary", self.monetary),
+            ("total_spend", self.total_spend),
+            ("holdout_spend", self.holdout_spend),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return bad(format!("{name} is {v}; it must be finite and not negative"));
+            }
+        }
+        if self.recency > self.age {
+            return bad(format!("recency {} exceeds age {}", self.recency, self.age));
+        }
+        if self.frequency == 0 && (self.recency != 0.0 || self.monetary != 0.0) {
+            return bad("a customer without repeat purchases has recency 0 and monetary 0".into());
+        }
+        if self.last_purchase < self.first_purchase {
+            return bad(format!(
+                "last purchase {} precedes first purchase {}",
+                self.last_purchase, self.first_purchase
+            ));
+        }
+        if self.transactions < self.purchase_periods()
+            || self.holdout_transactions < self.holdout_frequency
+        {
+            return bad("fewer transaction rows than purchases".into());
+        }
+        Ok(())
+    }
+}
+
+/// A customer whose first purchase falls after the observation end: they have no calibration
+/// history, so no summary, but they are listed rather than dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateCustomer {
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// Day of their first purchase.
+    pub first_purchase: Date,
+}
+
+/// Counts that account for every purchase the summaries saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryReport {
+    /// Customers with a summary.
+    pub customers: usize,
+    /// Customers first seen after the observation end (see [`CustomerSummaries::late_customers`]).
+    pub late_customers: usize,
+    /// Purchase periods in the calibration period, over all customers.
+    pub calibration_purchases: usize,
+    /// Purchase periods in the holdout period, over all customers (late customers included).
+    pub holdout_purchases: usize,
+    /// Purchase periods after the window end (the holdout end, or the observation end without
+    /// a holdout); not used by any summary.
+    pub purchases_after_window: usize,
+}
+
+/// The summaries of a customer base at one observation end.
+///
+/// Customers keep the order of the log (first appearance). Build with
+/// [`TransactionLog::summarise`] or [`PurchaseHistories::summarise`](crate::PurchaseHistories).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerSummaries {
+    config: SummaryConfig,
+    summaries: Vec<CustomerSummary>,
+    late: Vec<LateCustomer>,
+    report: SummaryReport,
+}
+
+impl CustomerSummaries {
+    /// The configuration the summaries were built with.
+    pub fn config(&self) -> &SummaryConfig {
+        &self.config
+    }
+
+    /// The summaries, one per customer acquired by the observation end.
+    pub fn as_slice(&self) -> &[CustomerSummary] {
+        &self.summaries
+    }
+
+    /// Iterates over the summaries.
+    pub fn iter(&self) -> std::slice::Iter<'_, CustomerSummary> {
+        self.summaries.iter()
+    }
+
+    /// Number of summaries.
+    pub fn len(&self) -> usize {
+        self.summaries.len()
+    }
+
+    /// Whether no customer was acquired by the observation end.
+    pub fn is_empty(&self) -> bool {
+        self.summaries.is_empty()
+    }
+
+    /// Customers first seen after the observation end.
+    pub fn late_customers(&self) -> &[LateCustomer] {
+        &self.late
+    }
+
+    /// Counts of purchases in each part of the window.
+    pub fn report(&self) -> &SummaryReport {
+        &self.report
+    }
+
+    /// Length of the holdout period in the configured unit, if there is one.
+    pub fn holdout_length(&self) -> Option<f64> {
+        self.config.holdout_length()
+    }
+
+    /// The summaries, by value.
+    pub fn into_vec(self) -> Vec<CustomerSummary> {
+        self.summaries
+    }
+
+    /// The columns x, t_x and T as an n × 3 array, the input of the BTYD models.
+    pub fn frequency_recency_age(&self) -> ndarray::Array2<f64> {
+        let mut a = ndarray::Array2::zeros((self.summaries.len(), 3));
+        for (mut row, s) in a.rows_mut().into_iter().zip(&self.summaries) {
+            row[0] = s.frequency as f64;
+            row[1] = s.recency;
+            row[2] = s.age;
+        }
+        a
+    }
+}
+
+impl<'a> IntoIterator for &'a CustomerSummaries {
+    type Item = &'a CustomerSummary;
+    type IntoIter = std::slice::Iter<'a, CustomerSummary>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.summaries.iter()
+    }
+}
+
+/// One day's purchases of one customer: the unit the summaries are built from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PurchaseDay {
+    /// The day.
+    pub date: Date,
+    /// Amount spent that day (summed over its rows).
+    pub spend: f64,
+    /// Transaction rows that day.
+    pub transactions: u32,
+}
+
+/// What summarising one customer gives.
+pub(crate) enum Outcome {
+    Summary(CustomerSummary, Counts),
+    Late(LateCustomer, Counts),
+}
+
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Counts {
+    calibration: usize,
+    holdout: usize,
+    after: usize,
+}
+
+/// Summarises one customer from their purchase days in date order.
+pub(crate) fn summarise_days(
+    id: &CustomerId,
+    days: impl Iterator<Item = PurchaseDay>,
+    cfg: &SummaryConfig,
+) -> Option<Outcome> {
+    let period = cfg.period;
+    let obs = cfg.observation_end;
+    let window_end = cfg.window_end();
+    let mut counts = Counts::default();
+    let mut first: Option<(Date, Date, f64)> = None; // (first day, its period start, period spend)
+    let mut last_day = obs;
+    let mut last_period = obs;
+    let mut cur_period: Option<Date> = None;
+    let mut periods = 0u32;
+    let mut total = 0.0;
+    let mut rows = 0u32;
+    let (mut h_periods, mut h_rows, mut h_spend) = (0u32, 0u32, 0.0);
+    let mut h_cur: Option<Date> = None;
+    let mut a_cur: Option<Date> = None;
+    let mut first_seen: Option<Date> = None;
+    for d in days {
+        first_seen.get_or_insert(d.date);
+        let p = period.start_of(d.date);
+        if d.date <= obs {
+            if cur_period != Some(p) {
+                cur_period = Some(p);
+                periods += 1;
+                counts.calibration += 1;
+            }
+            match &mut first {
+                None => first = Some((d.date, p, d.spend)),
+                Some((_, fp, spend)) if *fp == p => *spend += d.spend,
+                Some(_) => {}
+            }
+            last_day = d.date;
+            last_period = p;
+            total += d.spend;
+            rows += d.transactions;
+        } else if d.date <= window_end {
+            if h_cur != Some(p) {
+                h_cur = Some(p);
+                h_periods += 1;
+                counts.holdout += 1;
+            }
+            h_rows += d.transactions;
+            h_spend += d.spend;
+        } else if a_cur != Some(p) {
+            a_cur = Some(p);
+            counts.after += 1;
+        }
+    }
+    let first_seen = first_seen?;
+    let Some((first_day, first_period, first_spend)) = first else {
+        return Some(Outcome::Late(
+            LateCustomer {
+                customer_id: id.clone(),
+                first_purchase: first_seen,
+            },
+            counts,
+        ));
+    };
+    let x = periods - 1;
+    let unit = cfg.unit;
+    let monetary = if x == 0 {
+        0.0
+    } else {
+        ((total - first_spend) / x as f64).max(0.0)
+    };
+    Some(Outcome::Summary(
+        CustomerSummary {
+            customer_id: id.clone(),
+            first_purchase: first_day,
+            last_purchase: last_day,
+            frequency: x,
+            recency: unit.from_days(last_period.days_since(first_period)),
+            age: unit.from_days(period.start_of(obs).days_since(first_period)),
+            monetary,
+            total_spend: total,
+            transactions: rows,
+            holdout_frequency: h_periods,
+            holdout_spend: h_spend,
+            holdout_transactions: h_rows,
+        },
+        counts,
+    ))
+}
+
+/// Collects per-customer outcomes (in customer order) into summaries.
+pub(crate) fn collect_outcomes(
+    cfg: SummaryConfig,
+    outcomes: Vec<Option<Outcome>>,
+) -> CustomerSummaries {
+    let mut summaries = Vec::with_capacity(outcomes.len());
+    let mut late = Vec::new();
+    let mut report = SummaryReport::default();
+    for o in outcomes.into_iter().flatten() {
+        let c = match o {
+            Outcome::Summary(s, c) => {
+                summaries.push(s);
+                c
+            }
+            Outcome::Late(l, c) => {
+                late.push(l);
+                c
+            }
+        };
+        report.calibration_purchases += c.calibration;
+        report.holdout_purchases += c.holdout;
+        report.purchases_after_window += c.after;
+    }
+    report.customers = summaries.len();
+    report.late_customers = late.len();
+    CustomerSummaries {
+        config: cfg,
+        summaries,
+        late,
+        report,
+    }
+}
+
+/// Collapses a customer's date-sorted rows into purchase days.
+pub(crate) fn days_of_rows<'a>(
+    dates: &'a [Date],
+    amounts: &'a [f64],
+) -> impl Iterator<Item = PurchaseDay> + 'a {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let date = *dates.get(i)?;
+        let mut day = PurchaseDay {
+            date,
+            spend: 0.0,
+            transactions: 0,
+        };
+        while i < dates.len() && dates[i] == date {
+            day.spend += amounts[i];
+            day.transactions += 1;
+            i += 1;
+        }
+        Some(day)
+    })
+}
+
+impl TransactionLog {
+    /// Summarises every customer at the configured observation end, in parallel.
+    ///
+    /// ```
+    /// use custseg::{Date, ReturnPolicy, SummaryConfig, TimeUnit, TransactionLog};
+    /// let d = |s: &str| s.parse::<Date>().unwrap();
+    /// let log = TransactionLog::from_columns(
+    ///     &["a", "a", "a", "a"],
+    ///     &[d("2024-01-01"), d("2024-01-01"), d("2024-01-15"), d("2024-02-20")],
+    ///     &[10.0, 5.0, 20.0, 8.0],
+    ///     ReturnPolicy::Error,
+    /// )?;
+    /// let cfg = SummaryConfig::new(d("2024-01-29"))
+    ///     .with_holdout_end(d("2024-03-31"))
+    ///     .with_unit(TimeUnit::Weeks);
+    /// let s = log.summarise(&cfg)?.into_vec().remove(0);
+    /// assert_eq!(s.frequency, 1); // two purchase days; the first day's two rows are one purchase
+    /// assert_eq!((s.recency, s.age), (2.0, 4.0));
+    /// assert_eq!((s.monetary, s.total_spend), (20.0, 35.0));
+    /// assert_eq!((s.holdout_frequency, s.holdout_spend), (1, 8.0));
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end.
+    pub fn summarise(&self, cfg: &SummaryConfig) -> Result<CustomerSummaries> {
+        cfg.validate()?;
+        let (ids, offsets, dates, amounts) = (
+            self.customer_ids(),
+            self.offsets(),
+            self.dates(),
+            self.amounts(),
+        );
+        let outcomes: Vec<Option<Outcome>> = (0..ids.len())
+            .into_par_iter()
+            .map(|c| {
+                let (lo, hi) = (offsets[c], offsets[c + 1]);
+                summarise_days(&ids[c], days_of_rows(&dates[lo..hi], &amounts[lo..hi]), cfg)
+            })
+            .collect();
+        Ok(collect_outcomes(*cfg, outcomes))
+    }
+}

@@ -1,0 +1,21 @@
+//! Data that ships with the crate: the CDNOW sample and a seeded synthetic customer base.
+//!
+//! * [`cdnow_sample`] — the 2,357-customer CDNOW sample that the buy-till-you-die literature
+//!   publishes its numbers on, compiled in; [`cdnow_sample_config`] gives its standard
+//!   calibration / holdout split.
+//! * [`synthetic`] — a customer base of any size with purchases, spend, demographics, survey
+//!   answers and locations, generated from planted personas with a seed; the examples and
+//!   benchmarks run on it.
+
+mod cdnow;
+mod cities;
+mod synthetic;
+
+pub use cdnow::{
+    CDNOW_CALIBRATION_END, CDNOW_HOLDOUT_END, cdnow_sample, cdnow_sample_config, parse_cdnow,
+};
+pub use cities::{City, EUROPEAN_CITIES};
+pub use synthetic::{
+    Demographics, LatentTraits, OCCUPATIONS, Persona, PurchaseProcess, SURVEY_ITEMS, SpendProcess,
+    SurveyItem, SyntheticBase, SyntheticConfig, SyntheticCustomer, synthetic,
+};
