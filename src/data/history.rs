@@ -15,10 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::customer_id::CustomerId;
-use super::summary::{
-    CustomerSummaries, Outcome, PurchaseDay, SummaryConfig, collect_outcomes, days_of_rows,
-    summarise_days,
-};
+use super::summary::{CustomerSummaries, PurchaseDay, SummaryConfig, days_of_rows, summarise_all};
 use super::transactions::TransactionLog;
 use crate::error::{Error, Result};
 
@@ -260,12 +257,8 @@ impl PurchaseHistories {
     /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end.
     pub fn summarise(&self, cfg: &SummaryConfig) -> Result<CustomerSummaries> {
         cfg.validate()?;
-        let outcomes: Vec<Option<Outcome>> = self
-            .ids
-            .par_iter()
-            .zip(self.histories.par_iter())
-            .map(|(id, h)| summarise_days(id, h.days.iter().copied(), cfg))
-            .collect();
-        Ok(collect_outcomes(*cfg, outcomes))
+        Ok(summarise_all(&self.ids, cfg, |c| {
+            self.histories[c].days.iter().copied()
+        }))
     }
 }

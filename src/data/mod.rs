@@ -8,6 +8,7 @@
 
 mod customer_id;
 mod date;
+mod grouping;
 mod history;
 mod summary;
 mod time;

@@ -354,29 +354,16 @@ pub struct PurchaseDay {
     pub transactions: u32,
 }
 
-/// What summarising one customer gives.
-pub(crate) enum Outcome {
-    Summary(CustomerSummary, Counts),
-    Late(LateCustomer, Counts),
-}
-
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Counts {
-    calibration: usize,
-    holdout: usize,
-    after: usize,
-}
-
-/// Summarises one customer from their purchase days in date order.
-pub(crate) fn summarise_days(
+/// Summarises one customer from their purchase days in date order; `None` when they made no
+/// purchase on or before the observation end.
+fn summarise_days(
     id: &CustomerId,
     days: impl Iterator<Item = PurchaseDay>,
     cfg: &SummaryConfig,
-) -> Option<Outcome> {
+) -> Option<CustomerSummary> {
     let period = cfg.period;
     let obs = cfg.observation_end;
     let window_end = cfg.window_end();
-    let mut counts = Counts::default();
     let mut first: Option<(Date, Date, f64)> = None; // (first day, its period start, period spend)
     let mut last_day = obs;
     let mut last_period = obs;
@@ -386,16 +373,15 @@ pub(crate) fn summarise_days(
     let mut rows = 0u32;
     let (mut h_periods, mut h_rows, mut h_spend) = (0u32, 0u32, 0.0);
     let mut h_cur: Option<Date> = None;
-    let mut a_cur: Option<Date> = None;
-    let mut first_seen: Option<Date> = None;
     for d in days {
-        first_seen.get_or_insert(d.date);
+        if d.date > window_end {
+            break;
+        }
         let p = period.start_of(d.date);
         if d.date <= obs {
             if cur_period != Some(p) {
                 cur_period = Some(p);
                 periods += 1;
-                counts.calibration += 1;
             }
             match &mut first {
                 None => first = Some((d.date, p, d.spend)),
@@ -406,29 +392,18 @@ pub(crate) fn summarise_days(
             last_period = p;
             total += d.spend;
             rows += d.transactions;
-        } else if d.date <= window_end {
+        } else {
+            // A first purchase after the observation end: a late customer, no summary.
+            first?;
             if h_cur != Some(p) {
                 h_cur = Some(p);
                 h_periods += 1;
-                counts.holdout += 1;
             }
             h_rows += d.transactions;
             h_spend += d.spend;
-        } else if a_cur != Some(p) {
-            a_cur = Some(p);
-            counts.after += 1;
         }
     }
-    let first_seen = first_seen?;
-    let Some((first_day, first_period, first_spend)) = first else {
-        return Some(Outcome::Late(
-            LateCustomer {
-                customer_id: id.clone(),
-                first_purchase: first_seen,
-            },
-            counts,
-        ));
-    };
+    let (first_day, first_period, first_spend) = first?;
     let x = periods - 1;
     let unit = cfg.unit;
     let monetary = if x == 0 {
@@ -436,54 +411,97 @@ pub(crate) fn summarise_days(
     } else {
         ((total - first_spend) / x as f64).max(0.0)
     };
-    Some(Outcome::Summary(
-        CustomerSummary {
-            customer_id: id.clone(),
-            first_purchase: first_day,
-            last_purchase: last_day,
-            frequency: x,
-            recency: unit.from_days(last_period.days_since(first_period)),
-            age: unit.from_days(period.start_of(obs).days_since(first_period)),
-            monetary,
-            total_spend: total,
-            transactions: rows,
-            holdout_frequency: h_periods,
-            holdout_spend: h_spend,
-            holdout_transactions: h_rows,
-        },
-        counts,
-    ))
+    Some(CustomerSummary {
+        customer_id: id.clone(),
+        first_purchase: first_day,
+        last_purchase: last_day,
+        frequency: x,
+        recency: unit.from_days(last_period.days_since(first_period)),
+        age: unit.from_days(period.start_of(obs).days_since(first_period)),
+        monetary,
+        total_spend: total,
+        transactions: rows,
+        holdout_frequency: h_periods,
+        holdout_spend: h_spend,
+        holdout_transactions: h_rows,
+    })
 }
 
-/// Collects per-customer outcomes (in customer order) into summaries.
-pub(crate) fn collect_outcomes(
-    cfg: SummaryConfig,
-    outcomes: Vec<Option<Outcome>>,
-) -> CustomerSummaries {
-    let mut summaries = Vec::with_capacity(outcomes.len());
-    let mut late = Vec::new();
-    let mut report = SummaryReport::default();
-    for o in outcomes.into_iter().flatten() {
-        let c = match o {
-            Outcome::Summary(s, c) => {
-                summaries.push(s);
-                c
-            }
-            Outcome::Late(l, c) => {
-                late.push(l);
-                c
-            }
-        };
-        report.calibration_purchases += c.calibration;
-        report.holdout_purchases += c.holdout;
-        report.purchases_after_window += c.after;
+/// Number of distinct purchase periods among the days in `(after, up_to]`.
+fn periods_between(
+    days: impl Iterator<Item = PurchaseDay>,
+    period: PurchasePeriod,
+    after: Date,
+    up_to: Date,
+) -> usize {
+    let mut cur: Option<Date> = None;
+    let mut n = 0;
+    for d in days.filter(|d| d.date > after && d.date <= up_to) {
+        let p = period.start_of(d.date);
+        if cur != Some(p) {
+            cur = Some(p);
+            n += 1;
+        }
     }
-    report.customers = summaries.len();
-    report.late_customers = late.len();
+    n
+}
+
+/// Summarises every customer, in parallel; `days_of(c)` gives customer `c`'s purchase days in
+/// date order (at least one). Output order is customer order, whatever the thread count.
+pub(crate) fn summarise_all<I, F>(
+    ids: &[CustomerId],
+    cfg: &SummaryConfig,
+    days_of: F,
+) -> CustomerSummaries
+where
+    I: Iterator<Item = PurchaseDay>,
+    F: Fn(usize) -> I + Sync,
+{
+    let obs = cfg.observation_end;
+    let window_end = cfg.window_end();
+    let n = ids.len();
+    let first_day = |c: usize| days_of(c).next().map_or(Date::MAX, |d| d.date);
+    let late: Vec<usize> = (0..n)
+        .into_par_iter()
+        .filter(|&c| first_day(c) > obs)
+        .collect();
+    let summaries: Vec<CustomerSummary> = (0..n)
+        .into_par_iter()
+        .filter_map(|c| summarise_days(&ids[c], days_of(c), cfg))
+        .collect();
+    let late: Vec<(LateCustomer, usize)> = late
+        .into_iter()
+        .map(|c| {
+            let held = periods_between(days_of(c), cfg.period, obs, window_end);
+            let customer = LateCustomer {
+                customer_id: ids[c].clone(),
+                first_purchase: first_day(c),
+            };
+            (customer, held)
+        })
+        .collect();
+    let purchases_after_window = (0..n)
+        .into_par_iter()
+        .map(|c| periods_between(days_of(c), cfg.period, window_end, Date::MAX))
+        .sum();
+    let report = SummaryReport {
+        customers: summaries.len(),
+        late_customers: late.len(),
+        calibration_purchases: summaries
+            .iter()
+            .map(|s| s.purchase_periods() as usize)
+            .sum(),
+        holdout_purchases: summaries
+            .iter()
+            .map(|s| s.holdout_frequency as usize)
+            .sum::<usize>()
+            + late.iter().map(|l| l.1).sum::<usize>(),
+        purchases_after_window,
+    };
     CustomerSummaries {
-        config: cfg,
+        config: *cfg,
         summaries,
-        late,
+        late: late.into_iter().map(|l| l.0).collect(),
         report,
     }
 }
@@ -537,19 +555,10 @@ impl TransactionLog {
     /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end.
     pub fn summarise(&self, cfg: &SummaryConfig) -> Result<CustomerSummaries> {
         cfg.validate()?;
-        let (ids, offsets, dates, amounts) = (
-            self.customer_ids(),
-            self.offsets(),
-            self.dates(),
-            self.amounts(),
-        );
-        let outcomes: Vec<Option<Outcome>> = (0..ids.len())
-            .into_par_iter()
-            .map(|c| {
-                let (lo, hi) = (offsets[c], offsets[c + 1]);
-                summarise_days(&ids[c], days_of_rows(&dates[lo..hi], &amounts[lo..hi]), cfg)
-            })
-            .collect();
-        Ok(collect_outcomes(*cfg, outcomes))
+        let (offsets, dates, amounts) = (self.offsets(), self.dates(), self.amounts());
+        Ok(summarise_all(self.customer_ids(), cfg, |c| {
+            let (lo, hi) = (offsets[c], offsets[c + 1]);
+            days_of_rows(&dates[lo..hi], &amounts[lo..hi])
+        }))
     }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::customer_id::CustomerId;
 use super::date::Date;
+use super::grouping::{CHUNK, assemble, group_by_codes, group_by_keys};
 use crate::error::{Error, Result};
-use crate::par::{offsets_from_counts, split_by_offsets_mut};
 
 /// One purchase (or, with a negative amount, one return) as it comes from a source system.
 ///
@@ -206,14 +206,15 @@ impl TransactionLog {
         &self.report
     }
 
-    /// A log from parts already grouped by customer and sorted by date, with valid amounts
-    /// (crate generators only).
+    /// A log from parts already validated, grouped by customer (every customer with a row) and
+    /// sorted by date: the last step of every way to build a log.
     pub(crate) fn from_grouped_parts(
         ids: Vec<CustomerId>,
         offsets: Vec<usize>,
         dates: Vec<Date>,
         amounts: Vec<f64>,
         quantities: Option<Vec<Option<u32>>>,
+        report: LogReport,
     ) -> TransactionLog {
         debug_assert_eq!(offsets.len(), ids.len() + 1);
         debug_assert!(amounts.iter().all(|a| a.is_finite() && *a >= 0.0));
@@ -222,12 +223,6 @@ impl TransactionLog {
                 .windows(2)
                 .all(|w| w[0] < w[1] && dates[w[0]..w[1]].is_sorted())
         );
-        let report = LogReport {
-            rows_read: dates.len(),
-            rows_kept: dates.len(),
-            zero_amounts: amounts.iter().filter(|&&a| a == 0.0).count(),
-            ..LogReport::default()
-        };
         TransactionLog {
             ids,
             offsets,
@@ -262,13 +257,28 @@ pub trait CustomerKey: Hash + Eq + Sync {
     fn is_empty_key(&self) -> bool {
         false
     }
+    /// The key as a `u64` that is distinct for distinct keys of this type, where one exists
+    /// (integers). It lets the log group rows by a plain integer instead of hashing and
+    /// comparing keys.
+    fn exact_u64(&self) -> Option<u64> {
+        None
+    }
 }
 
 macro_rules! int_key {
     ($($t:ty),*) => {$(
         impl CustomerKey for $t {
             fn to_customer_id(&self) -> CustomerId {
-                CustomerId::from(self.to_string())
+                #[allow(irrefutable_let_patterns, clippy::unnecessary_fallible_conversions)]
+                if let Ok(n) = u64::try_from(*self) {
+                    CustomerId::from(n)
+                } else {
+                    CustomerId::from(self.to_string())
+                }
+            }
+            fn exact_u64(&self) -> Option<u64> {
+                // A sign-extending cast is injective within one integer type.
+                Some(*self as u64)
             }
         }
     )*};
@@ -309,19 +319,9 @@ impl<K: CustomerKey + ?Sized> CustomerKey for &K {
     fn is_empty_key(&self) -> bool {
         (**self).is_empty_key()
     }
-}
-
-/// Validated rows before sorting: the common input of every way to build a log.
-struct Staged {
-    ids: Vec<CustomerId>,
-    cust: Vec<u32>,
-    dates: Vec<Date>,
-    amounts: Vec<f64>,
-    quantities: Option<Vec<Option<u32>>>,
-    /// Input row of each staged row, where the two differ (rows were dropped).
-    rows: Option<Vec<usize>>,
-    returns: usize,
-    report: LogReport,
+    fn exact_u64(&self) -> Option<u64> {
+        (**self).exact_u64()
+    }
 }
 
 /// Checks one row's id and amount under `policy`; `Ok(true)` when it is a return to drop.
@@ -409,108 +409,68 @@ impl TransactionLog {
             }
         }
         too_many_rows(n)?;
-        let bad = (0..n)
-            .into_par_iter()
-            .find_first(|&i| check_row(i, &customer_ids[i], amounts[i], returns).is_err());
-        if let Some(i) = bad {
+        // One validation pass over fixed chunks, reduced in chunk order so the sums do not
+        // depend on the thread count.
+        let stats: Vec<ChunkStats> = customer_ids
+            .par_chunks(CHUNK)
+            .zip(amounts.par_chunks(CHUNK))
+            .enumerate()
+            .map(|(ci, (ks, am))| {
+                let mut st = ChunkStats::default();
+                for (j, (k, &a)) in ks.iter().zip(am).enumerate() {
+                    if st.first_bad.is_none() && check_row(ci * CHUNK + j, k, a, returns).is_err() {
+                        st.first_bad = Some(ci * CHUNK + j);
+                    }
+                    if a == 0.0 {
+                        st.zeros += 1;
+                    } else if a < 0.0 {
+                        st.negatives += 1;
+                        st.negative_sum += a;
+                    }
+                }
+                st
+            })
+            .collect();
+        if let Some(i) = stats.iter().find_map(|s| s.first_bad) {
             check_row(i, &customer_ids[i], amounts[i], returns)?;
         }
+        let negatives: usize = stats.iter().map(|s| s.negatives).sum();
         let mut report = LogReport {
             rows_read: n,
-            zero_amounts: amounts.par_iter().filter(|&&a| a == 0.0).count(),
+            zero_amounts: stats.iter().map(|s| s.zeros).sum(),
             ..LogReport::default()
         };
-        let negatives = amounts.par_iter().filter(|&&a| a < 0.0).count();
-        let (keys, dates, amounts, rows): KeptColumns<'_, K> =
-            if returns == ReturnPolicy::Drop && negatives > 0 {
-                report.returns_dropped = negatives;
-                report.amount_dropped = amounts.iter().filter(|&&a| a < 0.0).sum();
-                let rows: Vec<usize> = (0..n).filter(|&i| amounts[i] >= 0.0).collect();
-                (
-                    rows.iter().map(|&i| &customer_ids[i]).collect(),
-                    rows.iter().map(|&i| dates[i]).collect(),
-                    rows.iter().map(|&i| amounts[i]).collect(),
-                    Some(rows),
-                )
-            } else {
-                (
-                    customer_ids.iter().collect(),
-                    dates.to_vec(),
-                    amounts.to_vec(),
-                    None,
-                )
-            };
-        let (ids, cust) = intern_parallel(&keys);
-        build_staged(Staged {
-            ids,
-            cust,
+        let drop_returns = returns == ReturnPolicy::Drop && negatives > 0;
+        if drop_returns {
+            report.returns_dropped = negatives;
+            report.amount_dropped = stats.iter().map(|s| s.negative_sum).sum();
+        }
+        let include = |i: usize| !drop_returns || amounts[i] >= 0.0;
+        let grouped = group_by_keys(customer_ids, dates, include);
+        let to_net = if returns == ReturnPolicy::Net {
+            negatives
+        } else {
+            0
+        };
+        assemble(
+            grouped,
             dates,
             amounts,
-            quantities: None,
-            rows,
-            returns: if returns == ReturnPolicy::Net {
-                negatives
-            } else {
-                0
-            },
+            None,
+            to_net,
+            &|i| i as usize,
             report,
-        })
+        )
     }
 }
 
-/// The columns that survive [`ReturnPolicy::Drop`], with each kept row's input row.
-type KeptColumns<'a, K> = (Vec<&'a K>, Vec<Date>, Vec<f64>, Option<Vec<usize>>);
-
-/// Rows per interning chunk: fixed, so chunk boundaries never depend on the thread count.
-const INTERN_CHUNK: usize = 1 << 16;
-
-/// Dense customer numbers in order of first appearance, computed in parallel: each chunk
-/// interns locally, then chunks are merged in input order, which gives exactly the numbering
-/// of a sequential pass.
-fn intern_parallel<K: CustomerKey>(keys: &[&K]) -> (Vec<CustomerId>, Vec<u32>) {
-    let locals: Vec<(Vec<&K>, Vec<u32>)> = keys
-        .par_chunks(INTERN_CHUNK)
-        .map(|chunk| {
-            let mut map: HashMap<&K, u32> = HashMap::with_capacity(chunk.len() / 4);
-            let mut distinct: Vec<&K> = Vec::new();
-            let mut codes = Vec::with_capacity(chunk.len());
-            for &k in chunk {
-                let next = distinct.len() as u32;
-                let c = *map.entry(k).or_insert_with(|| {
-                    distinct.push(k);
-                    next
-                });
-                codes.push(c);
-            }
-            (distinct, codes)
-        })
-        .collect();
-    let mut global: HashMap<&K, u32> = HashMap::new();
-    let mut ids: Vec<CustomerId> = Vec::new();
-    let remaps: Vec<Vec<u32>> = locals
-        .iter()
-        .map(|(distinct, _)| {
-            distinct
-                .iter()
-                .map(|&k| {
-                    let next = ids.len() as u32;
-                    *global.entry(k).or_insert_with(|| {
-                        ids.push(k.to_customer_id());
-                        next
-                    })
-                })
-                .collect()
-        })
-        .collect();
-    let mut cust = vec![0u32; keys.len()];
-    cust.par_chunks_mut(INTERN_CHUNK)
-        .zip(locals.par_iter().zip(remaps.par_iter()))
-        .for_each(|(out, ((_, codes), remap))| {
-            for (o, &c) in out.iter_mut().zip(codes) {
-                *o = remap[c as usize];
-            }
-        });
-    (ids, cust)
+/// Per-chunk results of the validation pass of [`TransactionLog::from_columns`].
+#[derive(Default)]
+struct ChunkStats {
+    first_bad: Option<usize>,
+    zeros: usize,
+    negatives: usize,
+    negative_sum: f64,
 }
 
 /// Takes rows one at a time, validating each, and sorts them into a [`TransactionLog`].
@@ -637,214 +597,18 @@ impl TransactionLogBuilder {
     /// under [`ReturnPolicy::Net`] for the earliest (by input row) return that exceeds what the
     /// customer had bought up to its date.
     pub fn build(self) -> Result<TransactionLog> {
-        let identity = self.rows.len() == self.report.rows_read;
-        build_staged(Staged {
-            ids: self.ids,
-            cust: self.cust,
-            dates: self.dates,
-            amounts: self.amounts,
-            quantities: self.any_quantity.then_some(self.quantities),
-            rows: (!identity).then_some(self.rows),
-            returns: self.returns,
-            report: self.report,
-        })
+        let grouped = group_by_codes(self.ids, &self.cust, &self.dates);
+        let rows = self.rows;
+        assemble(
+            grouped,
+            &self.dates,
+            &self.amounts,
+            self.any_quantity.then_some(&self.quantities[..]),
+            self.returns,
+            &|i| rows[i as usize],
+            self.report,
+        )
     }
-}
-
-fn build_staged(s: Staged) -> Result<TransactionLog> {
-    let n = s.cust.len();
-    let k = s.ids.len();
-    if n == 0 {
-        return Err(Error::EmptyInput {
-            what: "transactions",
-        });
-    }
-    // Counting sort by customer (stable), then each customer's rows by date.
-    let mut counts = vec![0usize; k];
-    for &c in &s.cust {
-        counts[c as usize] += 1;
-    }
-    let mut offsets = offsets_from_counts(counts);
-    let mut next = offsets[..k].to_vec();
-    let mut perm = vec![0u32; n];
-    for (i, &c) in s.cust.iter().enumerate() {
-        let slot = &mut next[c as usize];
-        perm[*slot] = i as u32;
-        *slot += 1;
-    }
-    drop(next);
-    let dates = &s.dates;
-    split_by_offsets_mut(&mut perm, &offsets)
-        .into_par_iter()
-        .for_each(|rows| {
-            if !rows.is_sorted_by_key(|&i| dates[i as usize]) {
-                rows.sort_unstable_by_key(|&i| (dates[i as usize], i));
-            }
-        });
-    let mut out_dates: Vec<Date> = perm.par_iter().map(|&i| dates[i as usize]).collect();
-    let mut out_amounts: Vec<f64> = perm.par_iter().map(|&i| s.amounts[i as usize]).collect();
-    let mut out_qty: Option<Vec<Option<u32>>> = s
-        .quantities
-        .as_ref()
-        .map(|q| perm.par_iter().map(|&i| q[i as usize]).collect());
-
-    let mut report = s.report;
-    if s.returns > 0 {
-        let row_of = |staged: u32| match &s.rows {
-            Some(r) => r[staged as usize],
-            None => staged as usize,
-        };
-        let (netted, amount) = net_returns(
-            &s.ids,
-            &offsets,
-            &out_dates,
-            &mut out_amounts,
-            &perm,
-            &row_of,
-        )?;
-        report.returns_netted = netted;
-        report.amount_netted = amount;
-        let keep: Vec<bool> = out_amounts.par_iter().map(|&a| a >= 0.0).collect();
-        let new_counts: Vec<usize> = offsets
-            .windows(2)
-            .map(|w| keep[w[0]..w[1]].iter().filter(|&&b| b).count())
-            .collect();
-        offsets = offsets_from_counts(new_counts);
-        retain_by(&mut out_dates, &keep);
-        retain_by(&mut out_amounts, &keep);
-        if let Some(q) = out_qty.as_mut() {
-            retain_by(q, &keep);
-        }
-    }
-    report.rows_kept = out_dates.len();
-    Ok(TransactionLog {
-        ids: s.ids,
-        offsets,
-        dates: out_dates,
-        amounts: out_amounts,
-        quantities: out_qty,
-        report,
-    })
-}
-
-fn retain_by<T>(v: &mut Vec<T>, keep: &[bool]) {
-    let mut i = 0;
-    v.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
-}
-
-/// Applies [`ReturnPolicy::Net`] customer by customer; returns how many returns were netted and
-/// their total. The error reported is the failing return with the smallest input row, whatever
-/// the thread count.
-fn net_returns(
-    ids: &[CustomerId],
-    offsets: &[usize],
-    dates: &[Date],
-    amounts: &mut [f64],
-    perm: &[u32],
-    row_of: &(dyn Fn(u32) -> usize + Sync),
-) -> Result<(usize, f64)> {
-    let results: Vec<std::result::Result<(usize, f64), Error>> =
-        split_by_offsets_mut(amounts, offsets)
-            .into_par_iter()
-            .enumerate()
-            .map(|(c, amts)| {
-                let lo = offsets[c];
-                net_customer(
-                    &ids[c],
-                    &dates[lo..lo + amts.len()],
-                    amts,
-                    &perm[lo..lo + amts.len()],
-                    row_of,
-                )
-            })
-            .collect();
-    let mut total = (0usize, 0.0f64);
-    let mut first_err: Option<Error> = None;
-    for r in results {
-        match r {
-            Ok((n, a)) => {
-                total.0 += n;
-                total.1 += a;
-            }
-            Err(e) => {
-                let row_of = |e: &Error| match e {
-                    Error::ReturnExceedsPurchases { row, .. } => *row,
-                    _ => usize::MAX,
-                };
-                if first_err.as_ref().is_none_or(|f| row_of(&e) < row_of(f)) {
-                    first_err = Some(e);
-                }
-            }
-        }
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(total),
-    }
-}
-
-fn net_customer(
-    id: &CustomerId,
-    dates: &[Date],
-    amounts: &mut [f64],
-    perm: &[u32],
-    row_of: &(dyn Fn(u32) -> usize + Sync),
-) -> Result<(usize, f64)> {
-    let (mut netted, mut total) = (0usize, 0.0f64);
-    // Purchases that still have money left, latest on top; a day's purchases are all pushed
-    // before its returns are applied, so a return can net against a same-day purchase that
-    // appeared later in the input.
-    let mut open: Vec<usize> = Vec::new();
-    let mut spent_so_far = 0.0f64;
-    let mut i = 0;
-    while i < dates.len() {
-        let mut end = i;
-        while end < dates.len() && dates[end] == dates[i] {
-            if amounts[end] > 0.0 {
-                open.push(end);
-                spent_so_far += amounts[end];
-            }
-            end += 1;
-        }
-        for j in i..end {
-            let value = amounts[j];
-            if value >= 0.0 {
-                continue;
-            }
-            let available = spent_so_far;
-            let mut remaining = -value;
-            // Sums of cents in binary floating point leave residues of ~1e-17; anything below
-            // this is rounding, not money.
-            let eps = 1e-9 * value.abs().max(1.0);
-            while remaining > eps {
-                let Some(&top) = open.last() else { break };
-                let take = amounts[top].min(remaining);
-                amounts[top] -= take;
-                remaining -= take;
-                spent_so_far -= take;
-                if amounts[top] <= eps {
-                    amounts[top] = 0.0;
-                    open.pop();
-                }
-            }
-            if remaining > eps {
-                return Err(Error::ReturnExceedsPurchases {
-                    row: row_of(perm[j]),
-                    customer: id.to_string(),
-                    value,
-                    available,
-                    date: dates[j],
-                });
-            }
-            netted += 1;
-            total += value;
-        }
-        i = end;
-    }
-    Ok((netted, total))
 }
 
 #[cfg(test)]
@@ -1038,6 +802,57 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn builder_names_input_rows_after_rejected_and_dropped_rows() {
+        let mut b = TransactionLog::builder().return_policy(ReturnPolicy::Net);
+        b.push("a", d("2024-01-01"), 5.0).unwrap();
+        assert!(b.push("a", d("2024-01-02"), f64::NAN).is_err()); // row 1, not stored
+        b.push_with_quantity("b", d("2024-01-03"), 1.0, 2).unwrap();
+        b.push("a", d("2024-01-04"), -6.0).unwrap(); // row 3
+        match b.build().unwrap_err() {
+            Error::ReturnExceedsPurchases { row, customer, .. } => {
+                assert_eq!((row, customer.as_str()), (3, "a"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let mut b = TransactionLog::builder().return_policy(ReturnPolicy::Drop);
+        b.push("a", d("2024-01-01"), 5.0).unwrap();
+        b.push("a", d("2024-01-02"), -1.0).unwrap();
+        b.push_with_quantity("a", d("2024-01-03"), 2.0, 4).unwrap();
+        let log = b.build().unwrap();
+        let a = log.customer(0).unwrap();
+        assert_eq!(a.amounts, &[5.0, 2.0]);
+        assert_eq!(a.quantities.unwrap(), &[None, Some(4)]);
+        assert_eq!(log.report().returns_dropped, 1);
+    }
+
+    #[test]
+    fn integer_and_text_keys_give_the_same_log() {
+        let dates = [
+            d("2024-01-03"),
+            d("2024-01-01"),
+            d("2024-01-02"),
+            d("2024-01-01"),
+        ];
+        let amounts = [1.0, 2.0, 3.0, 4.0];
+        let ints =
+            TransactionLog::from_columns(&[9i64, -4, 9, 70], &dates, &amounts, ReturnPolicy::Error)
+                .unwrap();
+        let text = TransactionLog::from_columns(
+            &["9", "-4", "9", "70"],
+            &dates,
+            &amounts,
+            ReturnPolicy::Error,
+        )
+        .unwrap();
+        assert_eq!(ints.customer_ids(), text.customer_ids());
+        assert_eq!(ints.customer_ids()[1].as_str(), "-4");
+        for (x, y) in ints.iter_customers().zip(text.iter_customers()) {
+            assert_eq!((x.dates, x.amounts), (y.dates, y.amounts));
+        }
+        assert_eq!(ints.customer(0).unwrap().amounts, &[3.0, 1.0]);
     }
 
     #[test]

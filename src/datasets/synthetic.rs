@@ -97,7 +97,7 @@ impl Persona {
                 0.15,
                 PurchaseProcess {
                     r: 9.0,
-                    alpha: 20.0,
+                    alpha: 18.0,
                     a: 2.0,
                     b: 80.0,
                 },
@@ -117,7 +117,7 @@ impl Persona {
                 0.30,
                 PurchaseProcess {
                     r: 5.0,
-                    alpha: 25.0,
+                    alpha: 20.0,
                     a: 2.0,
                     b: 30.0,
                 },
@@ -156,8 +156,8 @@ impl Persona {
                 "one-off buyer",
                 0.25,
                 PurchaseProcess {
-                    r: 1.0,
-                    alpha: 25.0,
+                    r: 0.5,
+                    alpha: 40.0,
                     a: 3.0,
                     b: 3.0,
                 },
@@ -410,15 +410,18 @@ impl SyntheticConfig {
         self.start.add_days(self.calibration_days as i64 - 1)
     }
 
-    /// The summary configuration matching the simulated window (weeks, daily purchases).
+    /// The summary configuration matching the simulated window (weeks, daily purchases; no
+    /// holdout when `holdout_days` is 0).
     ///
     /// # Errors
     /// As [`SyntheticConfig::observation_end`].
     pub fn summary_config(&self) -> Result<SummaryConfig> {
         let obs = self.observation_end()?;
-        Ok(SummaryConfig::new(obs)
-            .with_holdout_end(obs.add_days(self.holdout_days as i64)?)
-            .with_unit(TimeUnit::Weeks))
+        let cfg = SummaryConfig::new(obs).with_unit(TimeUnit::Weeks);
+        Ok(match self.holdout_days {
+            0 => cfg,
+            h => cfg.with_holdout_end(obs.add_days(h as i64)?),
+        })
     }
 
     fn validate(&self) -> Result<()> {
@@ -452,8 +455,7 @@ impl SyntheticConfig {
         if self.personas.is_empty() {
             return bad("personas", "[]".into(), "at least one persona");
         }
-        self.start
-            .add_days(self.calibration_days as i64 + self.holdout_days as i64)?;
+        self.summary_config()?;
         for p in &self.personas {
             let positive = [
                 ("share", p.share),
@@ -522,9 +524,8 @@ pub fn synthetic(config: &SyntheticConfig) -> Result<SyntheticBase> {
     config.validate()?;
     let total_share: f64 = config.personas.iter().map(|p| p.share).sum();
     let width = config.customers.to_string().len().max(6);
-    let horizon_end = config
-        .start
-        .add_days(config.calibration_days as i64 + config.holdout_days as i64)?;
+    // Purchases are simulated through the last day of the holdout period.
+    let horizon_end = config.summary_config()?.window_end();
     let city_weights: Vec<f64> = EUROPEAN_CITIES
         .iter()
         .map(|c| c.population as f64)
@@ -560,8 +561,14 @@ pub fn synthetic(config: &SyntheticConfig) -> Result<SyntheticBase> {
         ids.push(c.customer_id.clone());
         customers.push(c);
     }
+    let report = crate::data::LogReport {
+        rows_read: dates.len(),
+        rows_kept: dates.len(),
+        zero_amounts: amounts.iter().filter(|&&a| a == 0.0).count(),
+        ..Default::default()
+    };
     let transactions =
-        TransactionLog::from_grouped_parts(ids, offsets, dates, amounts, Some(quantities));
+        TransactionLog::from_grouped_parts(ids, offsets, dates, amounts, Some(quantities), report);
     Ok(SyntheticBase {
         config: config.clone(),
         transactions,

@@ -1,0 +1,127 @@
+//! Customer summaries of a synthetic base of 1M customers / ~9.5M transactions.
+//!
+//! ```text
+//! cargo bench --bench summaries
+//! CUSTSEG_BENCH_CUSTOMERS=100000 cargo bench --bench summaries   # a smaller base
+//! ```
+//!
+//! The rows are handed over in date order (how a source system exports them), with integer
+//! customer keys, so that building the log has to intern and sort for real. `end_to_end` is
+//! what `benches/peers/summary_lifetimes.py` measures for lifetimes on the same rows
+//! (`benches/peers/compare_summaries.sh` runs both and prints the ratio): columns in,
+//! calibration summaries out.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use custseg::datasets::{SyntheticConfig, synthetic};
+use custseg::{Date, PurchaseHistories, ReturnPolicy, SummaryConfig, TransactionLog};
+use std::hint::black_box;
+
+/// The seed shared with `examples/export_synthetic.rs`, so the peer sees the same rows.
+const SEED: u64 = 2024;
+
+fn customers() -> usize {
+    std::env::var("CUSTSEG_BENCH_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+struct Columns {
+    keys: Vec<u64>,
+    text_keys: Vec<String>,
+    dates: Vec<Date>,
+    amounts: Vec<f64>,
+}
+
+fn columns(log: &TransactionLog) -> Columns {
+    let mut rows: Vec<(u64, Date, f64)> = Vec::with_capacity(log.len());
+    for (i, c) in log.iter_customers().enumerate() {
+        for (&d, &a) in c.dates.iter().zip(c.amounts) {
+            rows.push((i as u64 + 1, d, a));
+        }
+    }
+    rows.sort_by_key(|r| (r.1, r.0));
+    Columns {
+        text_keys: rows.iter().map(|r| format!("C{:07}", r.0)).collect(),
+        keys: rows.iter().map(|r| r.0).collect(),
+        dates: rows.iter().map(|r| r.1).collect(),
+        amounts: rows.iter().map(|r| r.2).collect(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let n = customers();
+    let base = synthetic(&SyntheticConfig::new(n, SEED)).expect("valid configuration");
+    let with_holdout = base.config.summary_config().expect("valid window");
+    // The peer's call: calibration only, up to the observation end.
+    let calibration = SummaryConfig::new(with_holdout.observation_end);
+    let cols = columns(&base.transactions);
+    let log =
+        TransactionLog::from_columns(&cols.keys, &cols.dates, &cols.amounts, ReturnPolicy::Error)
+            .expect("valid rows");
+    eprintln!(
+        "base: {} customers, {} transactions, {} threads",
+        log.customers(),
+        log.len(),
+        rayon::current_num_threads()
+    );
+
+    let mut g = c.benchmark_group("summaries");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(log.len() as u64));
+    g.bench_function(BenchmarkId::new("end_to_end", n), |b| {
+        b.iter(|| {
+            let log = TransactionLog::from_columns(
+                black_box(&cols.keys),
+                &cols.dates,
+                &cols.amounts,
+                ReturnPolicy::Error,
+            )
+            .expect("valid rows");
+            log.summarise(&calibration).expect("valid window")
+        })
+    });
+    g.bench_function(BenchmarkId::new("build_log_u64_keys", n), |b| {
+        b.iter(|| {
+            TransactionLog::from_columns(
+                black_box(&cols.keys),
+                &cols.dates,
+                &cols.amounts,
+                ReturnPolicy::Error,
+            )
+            .expect("valid rows")
+        })
+    });
+    g.bench_function(BenchmarkId::new("build_log_text_keys", n), |b| {
+        b.iter(|| {
+            TransactionLog::from_columns(
+                black_box(&cols.text_keys),
+                &cols.dates,
+                &cols.amounts,
+                ReturnPolicy::Error,
+            )
+            .expect("valid rows")
+        })
+    });
+    g.bench_function(BenchmarkId::new("summarise_calibration", n), |b| {
+        b.iter(|| {
+            black_box(&log)
+                .summarise(&calibration)
+                .expect("valid window")
+        })
+    });
+    g.bench_function(BenchmarkId::new("summarise_with_holdout", n), |b| {
+        b.iter(|| {
+            black_box(&log)
+                .summarise(&with_holdout)
+                .expect("valid window")
+        })
+    });
+    g.bench_function(BenchmarkId::new("histories_from_log", n), |b| {
+        b.iter(|| PurchaseHistories::from_log(black_box(&log)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,205 @@
+//! A tour of custseg on the CDNOW sample that ships with the crate.
+//!
+//! ```text
+//! cargo run --release --example quickstart
+//! ```
+//!
+//! Reads the embedded CDNOW transaction log, summarises every customer at the end of the
+//! standard 39-week calibration period, and prints what the customer base looks like in the
+//! calibration and holdout periods.
+
+use std::time::Instant;
+
+use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+use custseg::{CustomerSummary, Result};
+
+fn main() -> Result<()> {
+    let started = Instant::now();
+    let log = cdnow_sample();
+    let cfg = cdnow_sample_config();
+    let summaries = log.summarise(&cfg)?;
+    let compute = started.elapsed();
+
+    println!("custseg quickstart: the CDNOW sample (embedded in the crate)");
+    println!(
+        "{} transactions of {} customers, {} to {}; {} zero-amount rows kept",
+        thousands(log.len() as f64, 0),
+        thousands(log.customers() as f64, 0),
+        log.first_date(),
+        log.last_date(),
+        log.report().zero_amounts,
+    );
+    println!(
+        "calibration to {}, holdout to {} ({} weeks); one purchase per customer and day\n",
+        cfg.observation_end,
+        cfg.window_end(),
+        summaries.holdout_length().unwrap_or(0.0),
+    );
+
+    let s = summaries.as_slice();
+    let n = s.len() as f64;
+    let repeaters = s.iter().filter(|c| c.frequency > 0).count() as f64;
+    let active_holdout = s.iter().filter(|c| c.holdout_frequency > 0).count() as f64;
+    let cal_spend: f64 = s.iter().map(|c| c.total_spend).sum();
+    let hold_spend: f64 = s.iter().map(|c| c.holdout_spend).sum();
+    let cal_purchases = summaries.report().calibration_purchases as f64;
+    let hold_purchases = summaries.report().holdout_purchases as f64;
+
+    let rows = vec![
+        row("customers", n, None, 0),
+        row("buying in the period", n, Some(active_holdout), 0),
+        row("repeat buyers (x ≥ 1)", repeaters, None, 0),
+        row(
+            "purchases (customer-days)",
+            cal_purchases,
+            Some(hold_purchases),
+            0,
+        ),
+        row("revenue ($)", cal_spend, Some(hold_spend), 2),
+        row(
+            "revenue per customer ($)",
+            cal_spend / n,
+            Some(hold_spend / n),
+            2,
+        ),
+        row(
+            "revenue per purchase ($)",
+            cal_spend / cal_purchases,
+            Some(hold_spend / hold_purchases),
+            2,
+        ),
+        row(
+            "purchases per customer",
+            cal_purchases / n,
+            Some(hold_purchases / n),
+            3,
+        ),
+        row(
+            "mean weeks since last purchase",
+            s.iter()
+                .map(CustomerSummary::time_since_last_purchase)
+                .sum::<f64>()
+                / n,
+            None,
+            1,
+        ),
+    ];
+    print_table(&["", "calibration", "holdout"], &rows);
+
+    println!("\nRepeat purchases in the calibration period");
+    let mut hist = [0usize; 8];
+    for c in s {
+        hist[(c.frequency as usize).min(7)] += 1;
+    }
+    let rows: Vec<Vec<String>> = hist
+        .iter()
+        .enumerate()
+        .map(|(x, &count)| {
+            vec![
+                if x == 7 { "7+".into() } else { x.to_string() },
+                thousands(count as f64, 0),
+                format!("{:.1}%", 100.0 * count as f64 / n),
+                "#".repeat((60.0 * count as f64 / n).round() as usize),
+            ]
+        })
+        .collect();
+    print_table(&["x", "customers", "share", ""], &rows);
+
+    println!("\nTop five customers by calibration revenue");
+    let mut top: Vec<&CustomerSummary> = s.iter().collect();
+    top.sort_by(|a, b| b.total_spend.total_cmp(&a.total_spend));
+    let rows: Vec<Vec<String>> = top
+        .iter()
+        .take(5)
+        .map(|c| {
+            vec![
+                c.customer_id.to_string(),
+                c.frequency.to_string(),
+                format!("{:.1}", c.recency),
+                format!("{:.1}", c.age),
+                thousands(c.monetary, 2),
+                thousands(c.total_spend, 2),
+                c.holdout_frequency.to_string(),
+                thousands(c.holdout_spend, 2),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "id",
+            "x",
+            "t_x",
+            "T",
+            "z̄ ($)",
+            "revenue ($)",
+            "holdout x",
+            "holdout ($)",
+        ],
+        &rows,
+    );
+
+    println!("\ncomputed in {:.1} ms", compute.as_secs_f64() * 1e3);
+    Ok(())
+}
+
+fn row(label: &str, cal: f64, hold: Option<f64>, decimals: usize) -> Vec<String> {
+    vec![
+        label.to_string(),
+        thousands(cal, decimals),
+        hold.map_or_else(String::new, |h| thousands(h, decimals)),
+    ]
+}
+
+/// Formats a number with thousands separators.
+fn thousands(v: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = s
+        .split_once('.')
+        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if v < 0.0 { format!("-{out}") } else { out }
+}
+
+/// Prints rows as an aligned table: the first column left-aligned, the others right-aligned.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let cols = header.len();
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = width[i] - cell.chars().count();
+            if i == 0 || i == cols - 1 && cell.starts_with('#') {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            }
+            out.push_str("  ");
+        }
+        println!("  {}", out.trim_end());
+    };
+    line(header.to_vec());
+    println!(
+        "  {}",
+        "-".repeat(width.iter().sum::<usize>() + 2 * (cols - 1))
+    );
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
