@@ -13,7 +13,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use custseg::datasets::{SyntheticConfig, synthetic};
-use custseg::{Date, PurchaseHistories, ReturnPolicy, SummaryConfig, TransactionLog};
+use custseg::{PurchaseHistories, ReturnPolicy, SummaryConfig, TransactionLog};
 use std::hint::black_box;
 
 /// The seed shared with `examples/export_synthetic.rs`, so the peer sees the same rows.
@@ -26,39 +26,25 @@ fn customers() -> usize {
         .unwrap_or(1_000_000)
 }
 
-struct Columns {
-    keys: Vec<u64>,
-    text_keys: Vec<String>,
-    dates: Vec<Date>,
-    amounts: Vec<f64>,
-}
-
-fn columns(log: &TransactionLog) -> Columns {
-    let mut rows: Vec<(u64, Date, f64)> = Vec::with_capacity(log.len());
-    for (i, c) in log.iter_customers().enumerate() {
-        for (&d, &a) in c.dates.iter().zip(c.amounts) {
-            rows.push((i as u64 + 1, d, a));
-        }
-    }
-    rows.sort_by_key(|r| (r.1, r.0));
-    Columns {
-        text_keys: rows.iter().map(|r| format!("C{:07}", r.0)).collect(),
-        keys: rows.iter().map(|r| r.0).collect(),
-        dates: rows.iter().map(|r| r.1).collect(),
-        amounts: rows.iter().map(|r| r.2).collect(),
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let n = customers();
     let base = synthetic(&SyntheticConfig::new(n, SEED)).expect("valid configuration");
     let with_holdout = base.config.summary_config().expect("valid window");
     // The peer's call: calibration only, up to the observation end.
     let calibration = SummaryConfig::new(with_holdout.observation_end);
-    let cols = columns(&base.transactions);
-    let log =
-        TransactionLog::from_columns(&cols.keys, &cols.dates, &cols.amounts, ReturnPolicy::Error)
-            .expect("valid rows");
+    let rows = base.export_rows();
+    let text_keys: Vec<String> = rows
+        .customer_keys
+        .iter()
+        .map(|k| format!("C{k:07}"))
+        .collect();
+    let log = TransactionLog::from_columns(
+        &rows.customer_keys,
+        &rows.dates,
+        &rows.amounts,
+        ReturnPolicy::Error,
+    )
+    .expect("valid rows");
     eprintln!(
         "base: {} customers, {} transactions, {} threads",
         log.customers(),
@@ -72,9 +58,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("end_to_end", n), |b| {
         b.iter(|| {
             let log = TransactionLog::from_columns(
-                black_box(&cols.keys),
-                &cols.dates,
-                &cols.amounts,
+                black_box(&rows.customer_keys),
+                &rows.dates,
+                &rows.amounts,
                 ReturnPolicy::Error,
             )
             .expect("valid rows");
@@ -84,9 +70,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("build_log_u64_keys", n), |b| {
         b.iter(|| {
             TransactionLog::from_columns(
-                black_box(&cols.keys),
-                &cols.dates,
-                &cols.amounts,
+                black_box(&rows.customer_keys),
+                &rows.dates,
+                &rows.amounts,
                 ReturnPolicy::Error,
             )
             .expect("valid rows")
@@ -95,9 +81,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("build_log_text_keys", n), |b| {
         b.iter(|| {
             TransactionLog::from_columns(
-                black_box(&cols.text_keys),
-                &cols.dates,
-                &cols.amounts,
+                black_box(&text_keys),
+                &rows.dates,
+                &rows.amounts,
                 ReturnPolicy::Error,
             )
             .expect("valid rows")

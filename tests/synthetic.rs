@@ -200,3 +200,35 @@ fn same_seed_same_base_other_seed_other_base() {
     let small = synthetic(&SyntheticConfig::new(100, 9)).unwrap();
     assert_eq!(&a.customers[..100], &small.customers[..]);
 }
+
+/// The exported rows are date-ordered and rebuild exactly the generated log.
+#[test]
+fn exported_rows_rebuild_the_log() {
+    let base = synthetic(&SyntheticConfig::new(3_000, 4)).unwrap();
+    let rows = base.export_rows();
+    assert!(rows.dates.is_sorted());
+    let log = custseg::TransactionLog::from_columns(
+        &rows.customer_keys,
+        &rows.dates,
+        &rows.amounts,
+        custseg::ReturnPolicy::Error,
+    )
+    .unwrap();
+    assert_eq!(log.len(), base.transactions.len());
+    let cfg = base.config.summary_config().unwrap();
+    let (a, b) = (
+        log.summarise(&cfg).unwrap(),
+        base.transactions.summarise(&cfg).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for x in a.iter() {
+        // Key k is the k-th customer of the generated log.
+        let key: usize = x.customer_id.as_str().parse().unwrap();
+        let y = &b.as_slice()[key - 1];
+        assert_eq!(&base.customers[key - 1].customer_id, &y.customer_id);
+        assert_eq!(
+            (x.frequency, x.recency, x.age, x.total_spend),
+            (y.frequency, y.recency, y.age, y.total_spend)
+        );
+    }
+}

@@ -72,6 +72,11 @@ impl Date {
         Date(days_from_civil(year, month, day))
     }
 
+    /// The date of a day count that came from a valid `Date` (crate internals only).
+    pub(crate) const fn from_epoch_days(days: i32) -> Date {
+        Date(days)
+    }
+
     /// The date `days` days after 1970-01-01 (negative: before).
     ///
     /// # Errors

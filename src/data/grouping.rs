@@ -28,11 +28,14 @@ const PARTITION_BITS: u32 = 8;
 const PARTITIONS: usize = 1 << PARTITION_BITS;
 
 /// Customers and their rows: `perm[offsets[c]..offsets[c + 1]]` are customer `c`'s row indices
-/// (into the caller's columns), sorted by (date, row).
+/// (into the caller's columns), sorted by (date, row); `dates` and `amounts` are the columns
+/// in that order.
 pub(crate) struct Grouped {
     pub ids: Vec<CustomerId>,
     pub offsets: Vec<usize>,
     pub perm: Vec<u32>,
+    pub dates: Vec<Date>,
+    pub amounts: Vec<f64>,
 }
 
 /// Sorts one customer's rows by (date, row) unless they already are by date.
@@ -43,7 +46,12 @@ fn sort_by_date(rows: &mut [u32], dates: &[Date]) {
 }
 
 /// Groups rows whose customer numbers are known (`cust[i] < ids.len()`).
-pub(crate) fn group_by_codes(ids: Vec<CustomerId>, cust: &[u32], dates: &[Date]) -> Grouped {
+pub(crate) fn group_by_codes(
+    ids: Vec<CustomerId>,
+    cust: &[u32],
+    dates: &[Date],
+    amounts: &[f64],
+) -> Grouped {
     let mut counts = vec![0usize; ids.len()];
     for &c in cust {
         counts[c as usize] += 1;
@@ -59,7 +67,13 @@ pub(crate) fn group_by_codes(ids: Vec<CustomerId>, cust: &[u32], dates: &[Date])
     split_by_offsets_mut(&mut perm, &offsets)
         .into_par_iter()
         .for_each(|rows| sort_by_date(rows, dates));
-    Grouped { ids, offsets, perm }
+    Grouped {
+        dates: perm.par_iter().map(|&i| dates[i as usize]).collect(),
+        amounts: perm.par_iter().map(|&i| amounts[i as usize]).collect(),
+        ids,
+        offsets,
+        perm,
+    }
 }
 
 /// The hasher of the partitioning and the interning tables: fast, and fixed so that runs are
@@ -74,16 +88,17 @@ struct Partition<'k, K: ?Sized> {
     customers: Vec<(&'k K, u32)>,
     /// CSR offsets of `rows` per customer.
     offsets: Vec<u32>,
-    /// Row indices grouped by customer, sorted by (date, row).
-    rows: Vec<u32>,
+    /// Rows grouped by customer and sorted by (date, row): `[pack(date, row), amount bits]`.
+    rows: Vec<[u64; 2]>,
 }
 
-/// A row as it travels to its partition, packed in two words so that the buffer can be
-/// allocated zeroed (and its pages faulted in by the parallel writers rather than by one
-/// initialising thread): the key fingerprint, and the date (biased to sort as unsigned) in the
-/// high half of the second word with the row in the low half. Sorting the second words sorts
-/// by (date, row).
-type Entry = [u64; 2];
+/// A row as it travels to its partition, packed in words so that the buffer can be allocated
+/// zeroed (and its pages faulted in by the parallel writers rather than by one initialising
+/// thread): the key fingerprint; the date (biased to sort as unsigned) in the high half of the
+/// second word with the row in the low half, so that sorting second words sorts by
+/// (date, row); the amount's bits. Carrying date and amount along means the grouped columns
+/// are copied per customer from contiguous memory instead of gathered row by row.
+type Entry = [u64; 3];
 
 fn pack(date: Date, row: u32) -> u64 {
     let biased = (date.days_since_epoch() as i64 - i32::MIN as i64) as u64;
@@ -98,6 +113,14 @@ fn date_of_packed(w: u64) -> u64 {
     w >> 32
 }
 
+fn unpack_date(w: u64) -> Date {
+    // Undoes the bias of `pack`: the result is the valid date that was packed.
+    Date::from_epoch_days((date_of_packed(w) as i64 + i32::MIN as i64) as i32)
+}
+
+/// Customers per block of the final copy: each block writes one contiguous range of rows.
+const COPY_BLOCK: usize = 1 << 12;
+
 /// Groups the rows `i` with `include(i)` by their key.
 ///
 /// Rows are partitioned by their key (a parallel radix scatter on a hash), so every customer
@@ -105,10 +128,13 @@ fn date_of_packed(w: u64) -> u64 {
 /// customers are then numbered by their first row, which gives exactly the numbering of a
 /// sequential first-appearance pass. Integer keys are grouped by value; other keys by a 64-bit
 /// hash, with every match confirmed by comparing the keys themselves.
+/// `perm` is filled only when `want_rows` (netting needs the input rows for its errors).
 pub(crate) fn group_by_keys<K: CustomerKey, F: Fn(usize) -> bool + Sync>(
     keys: &[K],
     dates: &[Date],
+    amounts: &[f64],
     include: F,
+    want_rows: bool,
 ) -> Grouped {
     let exact = keys.first().is_some_and(|k| k.exact_u64().is_some());
     let hasher = key_hasher();
@@ -116,7 +142,7 @@ pub(crate) fn group_by_keys<K: CustomerKey, F: Fn(usize) -> bool + Sync>(
         Some(v) if exact => v,
         _ => hasher.hash_one(k),
     };
-    let (part_offsets, entries) = partition_entries(keys, dates, &include, &fingerprint);
+    let (part_offsets, entries) = partition_entries(keys, dates, amounts, &include, &fingerprint);
 
     let parts: Vec<Partition<'_, K>> = (0..PARTITIONS)
         .into_par_iter()
@@ -140,20 +166,57 @@ pub(crate) fn group_by_keys<K: CustomerKey, F: Fn(usize) -> bool + Sync>(
         let o = &parts[p as usize].offsets;
         (o[c as usize + 1] - o[c as usize]) as usize
     }));
-    let mut perm = vec![0u32; offsets.last().copied().unwrap_or(0)];
-    split_by_offsets_mut(&mut perm, &offsets)
+    let n = offsets.last().copied().unwrap_or(0);
+    // Filled in parallel so that the pages are faulted in by several threads.
+    let mut out_dates: Vec<Date> = (0..n).into_par_iter().map(|_| Date::MIN).collect();
+    let mut out_amounts = vec![0.0f64; n];
+    let mut perm = vec![0u32; if want_rows { n } else { 0 }];
+    let block_offsets: Vec<usize> = offsets
+        .iter()
+        .step_by(COPY_BLOCK)
+        .copied()
+        .chain((!order.len().is_multiple_of(COPY_BLOCK)).then_some(n))
+        .collect();
+    let perm_blocks = if want_rows {
+        split_by_offsets_mut(&mut perm, &block_offsets)
+    } else {
+        block_offsets
+            .windows(2)
+            .map(|_| <&mut [u32]>::default())
+            .collect()
+    };
+    split_by_offsets_mut(&mut out_dates, &block_offsets)
         .into_par_iter()
-        .zip(order.par_iter())
-        .for_each(|(out, &(_, p, c))| {
-            let part = &parts[p as usize];
-            let (lo, hi) = (part.offsets[c as usize], part.offsets[c as usize + 1]);
-            out.copy_from_slice(&part.rows[lo as usize..hi as usize]);
+        .zip(split_by_offsets_mut(&mut out_amounts, &block_offsets))
+        .zip(perm_blocks)
+        .zip(order.par_chunks(COPY_BLOCK))
+        .for_each(|(((ds, am), rows), block)| {
+            let mut j = 0;
+            for &(_, p, c) in block {
+                let part = &parts[p as usize];
+                let src = &part.rows
+                    [part.offsets[c as usize] as usize..part.offsets[c as usize + 1] as usize];
+                for (k, &[packed, bits]) in src.iter().enumerate() {
+                    ds[j + k] = unpack_date(packed);
+                    am[j + k] = f64::from_bits(bits);
+                    if let Some(r) = rows.get_mut(j + k) {
+                        *r = row_of_packed(packed);
+                    }
+                }
+                j += src.len();
+            }
         });
     let ids = order
         .par_iter()
         .map(|&(_, p, c)| parts[p as usize].customers[c as usize].0.to_customer_id())
         .collect();
-    Grouped { ids, offsets, perm }
+    Grouped {
+        ids,
+        offsets,
+        perm,
+        dates: out_dates,
+        amounts: out_amounts,
+    }
 }
 
 /// The partition of a key fingerprint: the top bits of a Fibonacci hash, which spreads
@@ -168,6 +231,7 @@ fn partition_of(fp: u64) -> usize {
 fn partition_entries<K: Sync, F: Fn(usize) -> bool + Sync, H: Fn(&K) -> u64 + Sync>(
     keys: &[K],
     dates: &[Date],
+    amounts: &[f64],
     include: &F,
     fingerprint: &H,
 ) -> (Vec<usize>, Vec<Entry>) {
@@ -189,7 +253,7 @@ fn partition_entries<K: Sync, F: Fn(usize) -> bool + Sync, H: Fn(&K) -> u64 + Sy
     let seg_offsets =
         offsets_from_counts((0..PARTITIONS).flat_map(|p| hist.iter().map(move |h| h[p])));
     let part_offsets: Vec<usize> = (0..=PARTITIONS).map(|p| seg_offsets[p * chunks]).collect();
-    let mut entries: Vec<Entry> = vec![[0u64; 2]; seg_offsets[PARTITIONS * chunks]];
+    let mut entries: Vec<Entry> = vec![[0u64; 3]; seg_offsets[PARTITIONS * chunks]];
     let mut per_chunk: Vec<Vec<&mut [Entry]>> = (0..chunks)
         .map(|_| Vec::with_capacity(PARTITIONS))
         .collect();
@@ -210,7 +274,7 @@ fn partition_entries<K: Sync, F: Fn(usize) -> bool + Sync, H: Fn(&K) -> u64 + Sy
                 if include(row) {
                     let fp = fingerprint(&keys[row]);
                     let p = partition_of(fp);
-                    segs[p][cursor[p]] = [fp, pack(dates[row], row as u32)];
+                    segs[p][cursor[p]] = [fp, pack(dates[row], row as u32), amounts[row].to_bits()];
                     cursor[p] += 1;
                 }
             }
@@ -230,7 +294,7 @@ fn group_partition<'k, K: CustomerKey>(
     let mut collided: HashMap<&K, u32, _> = HashMap::with_hasher(key_hasher());
     let mut customers: Vec<(&K, u32)> = Vec::new();
     let mut codes = Vec::with_capacity(entries.len());
-    for &[fp, packed] in entries {
+    for &[fp, packed, _] in entries {
         let row = row_of_packed(packed);
         let key = &keys[row as usize];
         let next = customers.len() as u32;
@@ -261,23 +325,23 @@ fn group_partition<'k, K: CustomerKey>(
         offsets[i] += offsets[i - 1];
     }
     let mut next: Vec<u32> = offsets[..customers.len()].to_vec();
-    let mut grouped = vec![0u64; entries.len()];
+    let mut grouped = vec![[0u64; 2]; entries.len()];
     for (e, &c) in entries.iter().zip(&codes) {
         let slot = &mut next[c as usize];
-        grouped[*slot as usize] = e[1];
+        grouped[*slot as usize] = [e[1], e[2]];
         *slot += 1;
     }
     for w in offsets.windows(2) {
         let g = &mut grouped[w[0] as usize..w[1] as usize];
         // Rows are ascending, so (date, row) order only needs a sort when dates are not.
-        if !g.is_sorted_by_key(|&x| date_of_packed(x)) {
-            g.sort_unstable();
+        if !g.is_sorted_by_key(|x| date_of_packed(x[0])) {
+            g.sort_unstable_by_key(|x| x[0]);
         }
     }
     Partition {
         customers,
         offsets,
-        rows: grouped.into_iter().map(row_of_packed).collect(),
+        rows: grouped,
     }
 }
 
@@ -286,8 +350,6 @@ fn group_partition<'k, K: CustomerKey>(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn assemble(
     g: Grouped,
-    dates: &[Date],
-    amounts: &[f64],
     quantities: Option<&[Option<u32>]>,
     returns: usize,
     row_of: &(dyn Fn(u32) -> usize + Sync),
@@ -297,14 +359,14 @@ pub(crate) fn assemble(
         ids,
         mut offsets,
         perm,
+        dates: mut out_dates,
+        amounts: mut out_amounts,
     } = g;
-    if perm.is_empty() {
+    if out_dates.is_empty() {
         return Err(Error::EmptyInput {
             what: "transactions",
         });
     }
-    let mut out_dates: Vec<Date> = perm.par_iter().map(|&i| dates[i as usize]).collect();
-    let mut out_amounts: Vec<f64> = perm.par_iter().map(|&i| amounts[i as usize]).collect();
     let mut out_qty: Option<Vec<Option<u32>>> =
         quantities.map(|q| perm.par_iter().map(|&i| q[i as usize]).collect());
     if returns > 0 {
@@ -471,7 +533,7 @@ mod tests {
         }
     }
 
-    fn by_codes(keys: &[String], dates: &[Date]) -> Grouped {
+    fn by_codes(keys: &[String], dates: &[Date], amounts: &[f64]) -> Grouped {
         let mut ids: Vec<CustomerId> = Vec::new();
         let mut index: HashMap<&str, u32> = HashMap::new();
         let cust: Vec<u32> = keys
@@ -483,13 +545,15 @@ mod tests {
                 })
             })
             .collect();
-        group_by_codes(ids, &cust, dates)
+        group_by_codes(ids, &cust, dates, amounts)
     }
 
     fn assert_same(a: &Grouped, b: &Grouped) {
         assert_eq!(a.ids, b.ids);
         assert_eq!(a.offsets, b.offsets);
         assert_eq!(a.perm, b.perm);
+        assert_eq!(a.dates, b.dates);
+        assert_eq!(a.amounts, b.amounts);
     }
 
     #[test]
@@ -504,12 +568,22 @@ mod tests {
             let dates: Vec<Date> = (0..n)
                 .map(|_| start.add_days(rng.gen_range(0..400)).unwrap())
                 .collect();
-            let reference = by_codes(&text, &dates);
-            assert_same(&group_by_keys(&ints, &dates, |_| true), &reference);
-            assert_same(&group_by_keys(&text, &dates, |_| true), &reference);
+            let amounts: Vec<f64> = (0..n).map(|i| i as f64 * 0.25).collect();
+            let reference = by_codes(&text, &dates, &amounts);
+            assert_same(
+                &group_by_keys(&ints, &dates, &amounts, |_| true, true),
+                &reference,
+            );
+            assert_same(
+                &group_by_keys(&text, &dates, &amounts, |_| true, true),
+                &reference,
+            );
             if n <= 5_000 {
                 let colliding: Vec<Colliding> = text.iter().map(|t| Colliding(t.clone())).collect();
-                assert_same(&group_by_keys(&colliding, &dates, |_| true), &reference);
+                assert_same(
+                    &group_by_keys(&colliding, &dates, &amounts, |_| true, true),
+                    &reference,
+                );
             }
             // Rows of a customer are sorted by (date, row).
             for w in reference.offsets.windows(2) {
@@ -526,7 +600,12 @@ mod tests {
     fn excluded_rows_are_left_out_of_grouping() {
         let keys = [3u64, 1, 3, 2, 1];
         let d = Date::from_ymd(2024, 1, 1).unwrap();
-        let g = group_by_keys(&keys, &[d; 5], |i| i != 1 && i != 3);
+        let g = group_by_keys(&keys, &[d; 5], &[1.0; 5], |i| i != 1 && i != 3, true);
+        assert!(
+            group_by_keys(&keys, &[d; 5], &[1.0; 5], |_| true, false)
+                .perm
+                .is_empty()
+        );
         let ids: Vec<&str> = g.ids.iter().map(CustomerId::as_str).collect();
         assert_eq!(ids, ["3", "1"]);
         assert_eq!(g.offsets, [0, 2, 3]);

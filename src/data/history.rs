@@ -257,8 +257,10 @@ impl PurchaseHistories {
     /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end.
     pub fn summarise(&self, cfg: &SummaryConfig) -> Result<CustomerSummaries> {
         cfg.validate()?;
-        Ok(summarise_all(&self.ids, cfg, |c| {
-            self.histories[c].days.iter().copied()
+        Ok(summarise_all(&self.ids, cfg, |c, after| {
+            let days = &self.histories[c].days;
+            let from = after.map_or(0, |a| days.partition_point(|d| d.date <= a));
+            days[from..].iter().copied()
         }))
     }
 }

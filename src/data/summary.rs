@@ -354,47 +354,41 @@ pub struct PurchaseDay {
     pub transactions: u32,
 }
 
-/// Summarises one customer from their purchase days in date order; `None` when they made no
-/// purchase on or before the observation end.
+/// Summarises one customer from their first purchase day (on or before the observation end)
+/// and their later purchase days in date order.
 fn summarise_days(
     id: &CustomerId,
-    days: impl Iterator<Item = PurchaseDay>,
+    first: PurchaseDay,
+    later: impl Iterator<Item = PurchaseDay>,
     cfg: &SummaryConfig,
-) -> Option<CustomerSummary> {
+) -> CustomerSummary {
     let period = cfg.period;
     let obs = cfg.observation_end;
     let window_end = cfg.window_end();
-    let mut first: Option<(Date, Date, f64)> = None; // (first day, its period start, period spend)
-    let mut last_day = obs;
-    let mut last_period = obs;
-    let mut cur_period: Option<Date> = None;
-    let mut periods = 0u32;
-    let mut total = 0.0;
-    let mut rows = 0u32;
+    let first_period = period.start_of(first.date);
+    let mut first_spend = first.spend;
+    let (mut last_day, mut last_period) = (first.date, first_period);
+    let mut periods = 1u32;
+    let mut total = first.spend;
+    let mut rows = first.transactions;
     let (mut h_periods, mut h_rows, mut h_spend) = (0u32, 0u32, 0.0);
     let mut h_cur: Option<Date> = None;
-    for d in days {
+    for d in later {
         if d.date > window_end {
             break;
         }
         let p = period.start_of(d.date);
         if d.date <= obs {
-            if cur_period != Some(p) {
-                cur_period = Some(p);
+            if p != last_period {
                 periods += 1;
-            }
-            match &mut first {
-                None => first = Some((d.date, p, d.spend)),
-                Some((_, fp, spend)) if *fp == p => *spend += d.spend,
-                Some(_) => {}
+            } else if p == first_period {
+                first_spend += d.spend;
             }
             last_day = d.date;
             last_period = p;
             total += d.spend;
             rows += d.transactions;
         } else {
-            // A first purchase after the observation end: a late customer, no summary.
-            first?;
             if h_cur != Some(p) {
                 h_cur = Some(p);
                 h_periods += 1;
@@ -403,7 +397,6 @@ fn summarise_days(
             h_spend += d.spend;
         }
     }
-    let (first_day, first_period, first_spend) = first?;
     let x = periods - 1;
     let unit = cfg.unit;
     let monetary = if x == 0 {
@@ -411,9 +404,9 @@ fn summarise_days(
     } else {
         ((total - first_spend) / x as f64).max(0.0)
     };
-    Some(CustomerSummary {
+    CustomerSummary {
         customer_id: id.clone(),
-        first_purchase: first_day,
+        first_purchase: first.date,
         last_purchase: last_day,
         frequency: x,
         recency: unit.from_days(last_period.days_since(first_period)),
@@ -424,7 +417,7 @@ fn summarise_days(
         holdout_frequency: h_periods,
         holdout_spend: h_spend,
         holdout_transactions: h_rows,
-    })
+    }
 }
 
 /// Number of distinct purchase periods among the days in `(after, up_to]`.
@@ -446,8 +439,9 @@ fn periods_between(
     n
 }
 
-/// Summarises every customer, in parallel; `days_of(c)` gives customer `c`'s purchase days in
-/// date order (at least one). Output order is customer order, whatever the thread count.
+/// Summarises every customer, in parallel; `days_of(c, after)` gives customer `c`'s purchase
+/// days later than `after` in date order (`None`: all of them, at least one). Output order
+/// is customer order, whatever the thread count.
 pub(crate) fn summarise_all<I, F>(
     ids: &[CustomerId],
     cfg: &SummaryConfig,
@@ -455,24 +449,38 @@ pub(crate) fn summarise_all<I, F>(
 ) -> CustomerSummaries
 where
     I: Iterator<Item = PurchaseDay>,
-    F: Fn(usize) -> I + Sync,
+    F: Fn(usize, Option<Date>) -> I + Sync,
 {
     let obs = cfg.observation_end;
     let window_end = cfg.window_end();
     let n = ids.len();
-    let first_day = |c: usize| days_of(c).next().map_or(Date::MAX, |d| d.date);
+    let first_day = |c: usize| days_of(c, None).next().map_or(Date::MAX, |d| d.date);
     let late: Vec<usize> = (0..n)
         .into_par_iter()
         .filter(|&c| first_day(c) > obs)
         .collect();
-    let summaries: Vec<CustomerSummary> = (0..n)
-        .into_par_iter()
-        .filter_map(|c| summarise_days(&ids[c], days_of(c), cfg))
-        .collect();
+    let summarise = |c: usize| {
+        let mut days = days_of(c, None);
+        // Every customer has a first purchase day, and late ones are not summarised; the
+        // fallback only keeps this total.
+        let first = days.next().unwrap_or(PurchaseDay {
+            date: obs,
+            spend: 0.0,
+            transactions: 1,
+        });
+        summarise_days(&ids[c], first, days, cfg)
+    };
+    // Indexed parallel collects write the summaries straight into place.
+    let summaries: Vec<CustomerSummary> = if late.is_empty() {
+        (0..n).into_par_iter().map(summarise).collect()
+    } else {
+        let on_time: Vec<usize> = (0..n).filter(|c| late.binary_search(c).is_err()).collect();
+        on_time.into_par_iter().map(summarise).collect()
+    };
     let late: Vec<(LateCustomer, usize)> = late
         .into_iter()
         .map(|c| {
-            let held = periods_between(days_of(c), cfg.period, obs, window_end);
+            let held = periods_between(days_of(c, Some(obs)), cfg.period, obs, window_end);
             let customer = LateCustomer {
                 customer_id: ids[c].clone(),
                 first_purchase: first_day(c),
@@ -482,7 +490,14 @@ where
         .collect();
     let purchases_after_window = (0..n)
         .into_par_iter()
-        .map(|c| periods_between(days_of(c), cfg.period, window_end, Date::MAX))
+        .map(|c| {
+            periods_between(
+                days_of(c, Some(window_end)),
+                cfg.period,
+                window_end,
+                Date::MAX,
+            )
+        })
         .sum();
     let report = SummaryReport {
         customers: summaries.len(),
@@ -556,9 +571,10 @@ impl TransactionLog {
     pub fn summarise(&self, cfg: &SummaryConfig) -> Result<CustomerSummaries> {
         cfg.validate()?;
         let (offsets, dates, amounts) = (self.offsets(), self.dates(), self.amounts());
-        Ok(summarise_all(self.customer_ids(), cfg, |c| {
+        Ok(summarise_all(self.customer_ids(), cfg, |c, after| {
             let (lo, hi) = (offsets[c], offsets[c + 1]);
-            days_of_rows(&dates[lo..hi], &amounts[lo..hi])
+            let from = after.map_or(lo, |a| lo + dates[lo..hi].partition_point(|&d| d <= a));
+            days_of_rows(&dates[from..hi], &amounts[from..hi])
         }))
     }
 }

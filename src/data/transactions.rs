@@ -446,21 +446,13 @@ impl TransactionLog {
             report.amount_dropped = stats.iter().map(|s| s.negative_sum).sum();
         }
         let include = |i: usize| !drop_returns || amounts[i] >= 0.0;
-        let grouped = group_by_keys(customer_ids, dates, include);
         let to_net = if returns == ReturnPolicy::Net {
             negatives
         } else {
             0
         };
-        assemble(
-            grouped,
-            dates,
-            amounts,
-            None,
-            to_net,
-            &|i| i as usize,
-            report,
-        )
+        let grouped = group_by_keys(customer_ids, dates, amounts, include, to_net > 0);
+        assemble(grouped, None, to_net, &|i| i as usize, report)
     }
 }
 
@@ -597,12 +589,10 @@ impl TransactionLogBuilder {
     /// under [`ReturnPolicy::Net`] for the earliest (by input row) return that exceeds what the
     /// customer had bought up to its date.
     pub fn build(self) -> Result<TransactionLog> {
-        let grouped = group_by_codes(self.ids, &self.cust, &self.dates);
+        let grouped = group_by_codes(self.ids, &self.cust, &self.dates, &self.amounts);
         let rows = self.rows;
         assemble(
             grouped,
-            &self.dates,
-            &self.amounts,
             self.any_quantity.then_some(&self.quantities[..]),
             self.returns,
             &|i| rows[i as usize],

@@ -16,6 +16,6 @@ pub use cdnow::{
 };
 pub use cities::{City, EUROPEAN_CITIES};
 pub use synthetic::{
-    Demographics, LatentTraits, OCCUPATIONS, Persona, PurchaseProcess, SURVEY_ITEMS, SpendProcess,
-    SurveyItem, SyntheticBase, SyntheticConfig, SyntheticCustomer, synthetic,
+    Demographics, ExportedRows, LatentTraits, OCCUPATIONS, Persona, PurchaseProcess, SURVEY_ITEMS,
+    SpendProcess, SurveyItem, SyntheticBase, SyntheticConfig, SyntheticCustomer, synthetic,
 };

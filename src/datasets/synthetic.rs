@@ -576,6 +576,38 @@ pub fn synthetic(config: &SyntheticConfig) -> Result<SyntheticBase> {
     })
 }
 
+/// A base's transactions as a source system would export them: one row per transaction,
+/// ordered by date (then customer), customers keyed by integers 1..=n in log order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedRows {
+    /// Customer key of each row: the customer's position in the log, from 1.
+    pub customer_keys: Vec<u64>,
+    /// Date of each row.
+    pub dates: Vec<Date>,
+    /// Amount of each row.
+    pub amounts: Vec<f64>,
+}
+
+impl SyntheticBase {
+    /// The transactions as date-ordered rows with integer customer keys, the input the
+    /// benchmarks and the Python peers share.
+    pub fn export_rows(&self) -> ExportedRows {
+        let mut rows: Vec<(Date, u64, f64)> = Vec::with_capacity(self.transactions.len());
+        for (i, c) in self.transactions.iter_customers().enumerate() {
+            for (&d, &a) in c.dates.iter().zip(c.amounts) {
+                rows.push((d, i as u64 + 1, a));
+            }
+        }
+        // Stable: a customer's same-day rows keep their order.
+        rows.par_sort_by_key(|r| (r.0, r.1));
+        ExportedRows {
+            customer_keys: rows.iter().map(|r| r.1).collect(),
+            dates: rows.iter().map(|r| r.0).collect(),
+            amounts: rows.iter().map(|r| r.2).collect(),
+        }
+    }
+}
+
 struct Row {
     date: Date,
     amount: f64,
