@@ -1,6 +1,49 @@
 //! # custseg — customer segmentation and customer-value scoring
 //!
-//! TODO crate docs.
+//! `custseg` turns a transaction log into the numbers marketers and analysts work with:
+//! per-customer summaries (frequency, recency, age, spend), and on top of them scores and
+//! segments. It is a plain library: no I/O of its own beyond parsing helpers, every model is
+//! serde data, every batch API is rayon-parallel and gives the same answer at any thread
+//! count, and no function panics on bad data — it returns an [`Error`] that says which row,
+//! customer, field and value were wrong.
+//!
+//! ## The flow
+//!
+//! Data moves one way: **transactions → customer summaries → scores and segments → reports**.
+//!
+//! 1. Rows go into a [`TransactionLog`]: validated (NaN and infinite amounts are errors,
+//!    negative amounts follow an explicit [`ReturnPolicy`]), grouped by customer and sorted by
+//!    date, in any input order. Customer ids are text ([`CustomerId`]), interned once each.
+//! 2. [`TransactionLog::summarise`] condenses each customer at an observation end into a
+//!    [`CustomerSummary`]: the buy-till-you-die quantities x (repeat purchases), t_x (time of the
+//!    last purchase), T (age) and z̄ (mean repeat spend), total spend, and holdout activity when
+//!    a holdout period follows. Times are in the [`TimeUnit`] you choose.
+//! 3. For data that arrives in partitions, [`PurchaseHistories`] is the mergeable
+//!    per-customer state: summarise partitions separately, merge, and get the one-pass result.
+//!
+//! ## A ten-line tour
+//!
+//! ```
+//! use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+//!
+//! // The CDNOW sample ships with the crate: 6,919 purchases of 2,357 customers.
+//! let log = cdnow_sample();
+//! // Calibration to 1997-09-30, holdout to 1998-06-30, times in weeks.
+//! let summaries = log.summarise(&cdnow_sample_config())?;
+//! let repeaters = summaries.iter().filter(|s| s.frequency > 0).count();
+//! assert_eq!(repeaters, 946);
+//! let first = &summaries.as_slice()[0];
+//! assert_eq!((first.frequency, first.holdout_frequency), (2, 1));
+//! # Ok::<(), custseg::Error>(())
+//! ```
+//!
+//! Build a log from your own data with [`TransactionLog::from_columns`] (columns of keys,
+//! [`Date`]s and amounts), [`TransactionLog::from_transactions`] (an iterator of
+//! [`Transaction`]s) or [`TransactionLog::builder`] (row by row). [`datasets::synthetic`]
+//! generates realistic customer bases of any size from planted personas, for examples,
+//! tests and benchmarks.
+
+#![warn(missing_docs)]
 
 pub mod data;
 pub mod datasets;
@@ -14,3 +57,8 @@ pub use data::{
     TransactionLog, TransactionLogBuilder,
 };
 pub use error::{Error, Result};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
