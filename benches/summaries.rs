@@ -12,27 +12,17 @@
 //! calibration summaries out.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use custseg::datasets::{SyntheticConfig, synthetic};
 use custseg::{PurchaseHistories, ReturnPolicy, SummaryConfig, TransactionLog};
 use std::hint::black_box;
 
-/// The seed shared with `examples/export_synthetic.rs`, so the peer sees the same rows.
-const SEED: u64 = 2024;
-
-fn customers() -> usize {
-    std::env::var("CUSTSEG_BENCH_CUSTOMERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000)
-}
+mod common;
 
 fn bench(c: &mut Criterion) {
-    let n = customers();
-    let base = synthetic(&SyntheticConfig::new(n, SEED)).expect("valid configuration");
+    let n = common::customers();
+    let (base, rows) = common::base();
     let with_holdout = base.config.summary_config().expect("valid window");
     // The peer's call: calibration only, up to the observation end.
     let calibration = SummaryConfig::new(with_holdout.observation_end);
-    let rows = base.export_rows();
     let text_keys: Vec<String> = rows
         .customer_keys
         .iter()
@@ -45,12 +35,6 @@ fn bench(c: &mut Criterion) {
         ReturnPolicy::Error,
     )
     .expect("valid rows");
-    eprintln!(
-        "base: {} customers, {} transactions, {} threads",
-        log.customers(),
-        log.len(),
-        rayon::current_num_threads()
-    );
 
     let mut g = c.benchmark_group("summaries");
     g.sample_size(10);

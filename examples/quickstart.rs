@@ -11,6 +11,7 @@
 use std::time::Instant;
 
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme, SegmentSummary};
 use custseg::{CustomerSummary, Result};
 
 fn main() -> Result<()> {
@@ -18,6 +19,10 @@ fn main() -> Result<()> {
     let log = cdnow_sample();
     let cfg = cdnow_sample_config();
     let summaries = log.summarise(&cfg)?;
+    let rfm = RfmParams::new(5)?.fit(summaries.as_slice())?;
+    let scores = rfm.score_batch(summaries.as_slice())?;
+    let rfm_package = SegmentScheme::rfm_package().summarise(&scores)?;
+    let tiers = SegmentScheme::five_tiers(5)?.summarise(&scores)?;
     let compute = started.elapsed();
 
     println!("custseg quickstart: the CDNOW sample (embedded in the crate)");
@@ -138,8 +143,83 @@ fn main() -> Result<()> {
         &rows,
     );
 
+    println!("\nRFM scores 1-5 by quantiles of the calibration snapshot (recency in days)");
+    let counts = ScoreCounts::of(&scores, 5);
+    let edges = |e: &[f64]| {
+        e.iter()
+            .map(|x| thousands(*x, 2))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let rows = vec![
+        vec![
+            "R".to_string(),
+            edges(rfm.recency_edges()),
+            counts_line(&counts.recency),
+        ],
+        vec![
+            "F".to_string(),
+            edges(rfm.frequency_edges()),
+            counts_line(&counts.frequency),
+        ],
+        vec![
+            "M".to_string(),
+            edges(rfm.monetary_edges()),
+            counts_line(&counts.monetary),
+        ],
+    ];
+    print_table(&["", "edges", "customers at scores 1..5"], &rows);
+    println!(
+        "  60% bought once, so the frequency edges coincide and F = 2 is empty: equal values \
+         always share a score."
+    );
+
+    println!("\nRFM segments (the R `rfm` package's scheme)");
+    print_segments(&rfm_package);
+    println!("\nRFM tiers (Gold, Value, Growth, Dormant, Lost)");
+    print_segments(&tiers);
+
     println!("\ncomputed in {:.1} ms", compute.as_secs_f64() * 1e3);
     Ok(())
+}
+
+fn counts_line(c: &[usize]) -> String {
+    c.iter()
+        .map(|n| format!("{n:>5}"))
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+fn print_segments(table: &SegmentSummary) {
+    let mut rows: Vec<_> = table.rows.iter().filter(|r| r.customers > 0).collect();
+    rows.sort_by(|a, b| b.revenue.total_cmp(&a.revenue));
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mean = |v: Option<f64>, d: usize| v.map_or_else(String::new, |x| thousands(x, d));
+            vec![
+                r.segment.clone(),
+                thousands(r.customers as f64, 0),
+                format!("{:.1}%", 100.0 * r.share),
+                format!("{:.1}%", 100.0 * r.revenue_share),
+                mean(r.mean_recency_days, 0),
+                mean(r.mean_frequency, 2),
+                mean(r.mean_monetary, 2),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "segment",
+            "customers",
+            "share",
+            "revenue",
+            "days since",
+            "purchases",
+            "spend ($)",
+        ],
+        &rows,
+    );
 }
 
 fn row(label: &str, cal: f64, hold: Option<f64>, decimals: usize) -> Vec<String> {

@@ -49,6 +49,7 @@ pub mod data;
 pub mod datasets;
 mod error;
 mod par;
+pub mod rfm;
 
 pub use data::{
     CustomerHistory, CustomerId, CustomerKey, CustomerSummaries, CustomerSummary,

@@ -126,6 +126,8 @@ pub struct CustomerSummary {
     pub recency: f64,
     /// T: time from the first purchase period to the observation end, in the configured unit.
     pub age: f64,
+    /// The unit of `recency` and `age`.
+    pub unit: TimeUnit,
     /// z̄: mean spend per repeat purchase period; 0 when `frequency` is 0.
     pub monetary: f64,
     /// Total spend in the calibration period, the first purchase included.
@@ -148,6 +150,7 @@ struct SummaryRecord {
     frequency: u32,
     recency: f64,
     age: f64,
+    unit: TimeUnit,
     monetary: f64,
     total_spend: f64,
     transactions: u32,
@@ -166,6 +169,7 @@ impl TryFrom<SummaryRecord> for CustomerSummary {
             frequency: r.frequency,
             recency: r.recency,
             age: r.age,
+            unit: r.unit,
             monetary: r.monetary,
             total_spend: r.total_spend,
             transactions: r.transactions,
@@ -184,7 +188,8 @@ impl CustomerSummary {
         self.frequency + 1
     }
 
-    /// T − t_x: time from the last purchase to the observation end (the RFM recency).
+    /// T − t_x: time from the last purchase to the observation end (the RFM recency), in
+    /// `unit`.
     pub fn time_since_last_purchase(&self) -> f64 {
         self.age - self.recency
     }
@@ -411,6 +416,7 @@ fn summarise_days(
         frequency: x,
         recency: unit.from_days(last_period.days_since(first_period)),
         age: unit.from_days(period.start_of(obs).days_since(first_period)),
+        unit,
         monetary,
         total_spend: total,
         transactions: rows,
