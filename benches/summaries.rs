@@ -8,7 +8,7 @@
 //! The rows are handed over in date order (how a source system exports them), with integer
 //! customer keys, so that building the log has to intern and sort for real. `end_to_end` is
 //! what `benches/peers/summary_lifetimes.py` measures for lifetimes on the same rows
-//! (`benches/peers/compare_summaries.sh` runs both and prints the ratio): columns in,
+//! (`benches/peers/compare.sh summaries` runs both and prints the ratio): columns in,
 //! calibration summaries out.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
