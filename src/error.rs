@@ -134,6 +134,31 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// A model fit stopped without reaching a maximum of the likelihood.
+    #[error(
+        "{model} fit did not converge after {iterations} iterations: gradient norm \
+         {gradient_norm:.3e}, log-likelihood {log_likelihood}"
+    )]
+    NotConverged {
+        /// The model.
+        model: &'static str,
+        /// Optimizer iterations spent.
+        iterations: u64,
+        /// Norm of the gradient of the mean negative log-likelihood at the best point.
+        gradient_norm: f64,
+        /// Log-likelihood at the best point.
+        log_likelihood: f64,
+    },
+
+    /// Units of time differ between a model and the data it is asked to score.
+    #[error("time unit mismatch: the model was fitted in {model:?}, the data is in {data:?}")]
+    UnitMismatch {
+        /// The model's unit.
+        model: crate::TimeUnit,
+        /// The data's unit.
+        data: crate::TimeUnit,
+    },
+
     /// A customer record's values contradict each other (e.g. recency larger than age).
     #[error("customer {customer}: {reason}")]
     InvalidRecord {

@@ -45,11 +45,14 @@
 
 #![warn(missing_docs)]
 
+pub mod clv;
 pub mod data;
 pub mod datasets;
 mod error;
+mod optim;
 mod par;
 pub mod rfm;
+mod special;
 
 pub use data::{
     CustomerHistory, CustomerId, CustomerKey, CustomerSummaries, CustomerSummary,

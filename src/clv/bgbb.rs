@@ -1,0 +1,235 @@
+//! BG/BB: the beta-geometric / beta-Bernoulli model for discrete transaction opportunities
+//! (Fader, Hardie & Shang 2010, "Customer-base analysis in a discrete-time noncontractual
+//! setting", Marketing Science 29(6)).
+//!
+//! At each of n opportunities (an annual gala, a weekly newsletter) an alive customer
+//! transacts with probability p, and before each opportunity after the first they may drop out
+//! with probability θ. Across customers p ~ Beta(α, β) and θ ~ Beta(γ, δ). A history is
+//! (x transactions, the last at opportunity t_x, out of n).
+
+use serde::{Deserialize, Serialize};
+
+use super::check_positive;
+use super::fit::{FitOptions, FitReport, Likelihood, fit};
+use crate::error::{Error, Result};
+use crate::special::{Real, digamma, ln_beta, ln_gamma, log_add_exp};
+
+/// A discrete-time history: `x` transactions, the last at opportunity `t_x`, out of `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "(u32, u32, u32)", into = "(u32, u32, u32)")]
+pub struct BgBbHistory {
+    x: u32,
+    t_x: u32,
+    n: u32,
+}
+
+impl TryFrom<(u32, u32, u32)> for BgBbHistory {
+    type Error = Error;
+    fn try_from((x, t_x, n): (u32, u32, u32)) -> Result<Self> {
+        BgBbHistory::new(x, t_x, n)
+    }
+}
+
+impl From<BgBbHistory> for (u32, u32, u32) {
+    fn from(h: BgBbHistory) -> Self {
+        (h.x, h.t_x, h.n)
+    }
+}
+
+impl BgBbHistory {
+    /// A validated history.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRecord`] unless x ≤ t_x ≤ n, and t_x = 0 exactly when x = 0.
+    pub fn new(x: u32, t_x: u32, n: u32) -> Result<Self> {
+        let ok = x <= t_x && t_x <= n && ((x == 0) == (t_x == 0));
+        if !ok {
+            return Err(Error::InvalidRecord {
+                customer: "(history)".into(),
+                reason: format!(
+                    "x = {x}, t_x = {t_x}, n = {n}: need x ≤ t_x ≤ n and t_x = 0 exactly when x = 0"
+                ),
+            });
+        }
+        Ok(BgBbHistory { x, t_x, n })
+    }
+
+    /// Transactions x.
+    pub fn x(&self) -> u32 {
+        self.x
+    }
+
+    /// Opportunity of the last transaction, t_x.
+    pub fn t_x(&self) -> u32 {
+        self.t_x
+    }
+
+    /// Opportunities n.
+    pub fn n(&self) -> u32 {
+        self.n
+    }
+}
+
+struct Lik;
+
+impl Likelihood<4> for Lik {
+    type Row = BgBbHistory;
+    const NAME: &'static str = "BG/BB";
+    const PARAMS: [&'static str; 4] = ["alpha", "beta", "gamma", "delta"];
+
+    // FHS (2010) eq. 5: alive through n, or dropped out after t_x + i, i = 0 … n − t_x − 1.
+    fn ll<R: Real>(p: &[R; 4], h: &BgBbHistory) -> R {
+        let [al, be, ga, de] = *p;
+        let (x, tx, n) = (h.x as f64, h.t_x as f64, h.n as f64);
+        let norm = ln_beta(al, be) + ln_beta(ga, de);
+        let mut acc = ln_beta(al + x, be + (n - x)) + ln_beta(ga, de + n);
+        for i in 0..(h.n - h.t_x) {
+            let i = i as f64;
+            let term = ln_beta(al + x, be + (tx - x + i)) + ln_beta(ga + 1.0, de + (tx + i));
+            acc = log_add_exp(acc, term);
+        }
+        acc - norm
+    }
+}
+
+/// A fitted BG/BB model.
+///
+/// ```
+/// use custseg::clv::{BgBb, BgBbHistory};
+/// // Fader, Hardie & Shang (2010), the donations data.
+/// let m = BgBb::new(1.204, 0.750, 0.657, 2.783)?;
+/// let loyal = BgBbHistory::new(6, 6, 6)?;
+/// let lapsed = BgBbHistory::new(1, 1, 6)?;
+/// assert!(m.p_alive(&loyal) > 0.9 && m.p_alive(&lapsed) < 0.2);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "BgBbRecord")]
+pub struct BgBb {
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    delta: f64,
+}
+
+#[derive(Deserialize)]
+struct BgBbRecord {
+    alpha: f64,
+    beta: f64,
+    gamma: f64,
+    delta: f64,
+}
+
+impl TryFrom<BgBbRecord> for BgBb {
+    type Error = Error;
+    fn try_from(v: BgBbRecord) -> Result<Self> {
+        BgBb::new(v.alpha, v.beta, v.gamma, v.delta)
+    }
+}
+
+impl BgBb {
+    /// A model with α, β of the transaction probability and γ, δ of the dropout probability.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless every parameter is finite and positive.
+    pub fn new(alpha: f64, beta: f64, gamma: f64, delta: f64) -> Result<Self> {
+        check_positive(&[
+            ("alpha", alpha),
+            ("beta", beta),
+            ("gamma", gamma),
+            ("delta", delta),
+        ])?;
+        Ok(BgBb {
+            alpha,
+            beta,
+            gamma,
+            delta,
+        })
+    }
+
+    /// α.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// β.
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+
+    /// γ.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// δ.
+    pub fn delta(&self) -> f64 {
+        self.delta
+    }
+
+    /// Fits the model to weighted histories (aggregated data: history, number of customers).
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for a weight that is not finite and
+    /// positive; [`Error::NotConverged`].
+    pub fn fit(data: &[(BgBbHistory, f64)], opts: &FitOptions) -> Result<(Self, FitReport)> {
+        if let Some((i, (_, w))) = data
+            .iter()
+            .enumerate()
+            .find(|(_, (_, w))| !(w.is_finite() && *w > 0.0))
+        {
+            return Err(Error::InvalidParameter {
+                name: "weights",
+                value: w.to_string(),
+                reason: format!("row {i}: a weight must be finite and positive"),
+            });
+        }
+        let ([a, b, g, d], report) = fit::<Lik, 4>(data, [1.0; 4], opts)?;
+        Ok((BgBb::new(a, b, g, d)?, report))
+    }
+
+    /// Log-likelihood of one history.
+    pub fn log_likelihood(&self, h: &BgBbHistory) -> f64 {
+        Lik::ll(&[self.alpha, self.beta, self.gamma, self.delta], h)
+    }
+
+    /// P(alive at opportunity n + 1) (FHS 2010 eq. 11).
+    pub fn p_alive(&self, h: &BgBbHistory) -> f64 {
+        let (x, n) = (h.x as f64, h.n as f64);
+        let ln_alive = ln_beta(self.alpha + x, self.beta + n - x) - ln_beta(self.alpha, self.beta)
+            + ln_beta(self.gamma, self.delta + n + 1.0)
+            - ln_beta(self.gamma, self.delta);
+        (ln_alive - self.log_likelihood(h)).exp().min(1.0)
+    }
+
+    /// Expected transactions in the next `n_star` opportunities given the history
+    /// (FHS 2010 eq. 13).
+    pub fn expected_purchases(&self, h: &BgBbHistory, n_star: u32) -> f64 {
+        let (x, n) = (h.x as f64, h.n as f64);
+        let (al, be, ga, de) = (self.alpha, self.beta, self.gamma, self.delta);
+        let ln_front =
+            ln_beta(al + x + 1.0, be + n - x) - ln_beta(al, be) + de.ln() + ln_gamma(ga + de)
+                - ln_gamma(1.0 + de)
+                - self.log_likelihood(h);
+        ln_front.exp() * self.horizon_factor(n, n_star as f64)
+    }
+
+    /// Expected transactions of a new customer in n opportunities (FHS 2010 eq. 7).
+    pub fn expected_purchases_new(&self, n: u32) -> f64 {
+        let (al, be, ga, de) = (self.alpha, self.beta, self.gamma, self.delta);
+        let ln_front = al.ln() - (al + be).ln() + de.ln() + ln_gamma(ga + de) - ln_gamma(1.0 + de);
+        ln_front.exp() * self.horizon_factor(0.0, n as f64)
+    }
+
+    /// [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)] / (γ − 1), continuous through γ = 1
+    /// (where it is ψ(1+δ+n+n*) − ψ(1+δ+n)).
+    fn horizon_factor(&self, n: f64, n_star: f64) -> f64 {
+        let (ga, de) = (self.gamma, self.delta);
+        if (ga - 1.0).abs() < 1e-8 {
+            return digamma(1.0 + de + n + n_star) - digamma(1.0 + de + n);
+        }
+        let a = ln_gamma(1.0 + de + n) - ln_gamma(ga + de + n);
+        let b = ln_gamma(1.0 + de + n + n_star) - ln_gamma(ga + de + n + n_star);
+        a.exp() * (-(b - a).exp_m1()) / (ga - 1.0)
+    }
+}

@@ -1,0 +1,208 @@
+//! BG/NBD: the beta-geometric / negative binomial distribution model (Fader, Hardie & Lee
+//! 2005, "Counting your customers the easy way", Marketing Science 24(2)).
+//!
+//! While alive, a customer buys at a Poisson rate λ; after each repeat purchase they drop out
+//! with probability p. Across customers λ ~ Gamma(r, α) and p ~ Beta(a, b). A customer with no
+//! repeat purchase has had no chance to drop out, so the model gives them P(alive) = 1.
+
+use serde::{Deserialize, Serialize};
+
+use super::btyd::{expected_alive, ln_nb, nb_upper_tail, softplus};
+use super::check_positive;
+use super::data::{Rft, RftData};
+use super::fit::{FitOptions, FitReport, Likelihood, fit};
+use super::model::{TransactionModel, check_horizon};
+use crate::data::TimeUnit;
+use crate::error::{Error, Result};
+use crate::special::{Real, ln_beta};
+
+/// A fitted BG/NBD model.
+///
+/// ```
+/// use custseg::clv::{BgNbd, Rft, TransactionModel};
+/// // The published CDNOW estimates (weeks).
+/// let m = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?;
+/// let c = Rft::new(2, 30.43, 38.86)?;
+/// assert!((m.p_alive(&c) - 0.726609).abs() < 1e-5);
+/// assert!((m.expected_purchases(&c, 39.0)? - 1.225910).abs() < 1e-5);
+/// // A customer without repeat purchases is alive for BG/NBD.
+/// assert_eq!(m.p_alive(&Rft::new(0, 0.0, 38.86)?), 1.0);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "BgNbdRecord")]
+pub struct BgNbd {
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    unit: Option<TimeUnit>,
+}
+
+#[derive(Deserialize)]
+struct BgNbdRecord {
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    unit: Option<TimeUnit>,
+}
+
+impl TryFrom<BgNbdRecord> for BgNbd {
+    type Error = Error;
+    fn try_from(v: BgNbdRecord) -> Result<Self> {
+        Ok(BgNbd {
+            unit: v.unit,
+            ..BgNbd::new(v.r, v.alpha, v.a, v.b)?
+        })
+    }
+}
+
+struct Lik;
+
+impl Likelihood<4> for Lik {
+    type Row = Rft;
+    const NAME: &'static str = "BG/NBD";
+    const PARAMS: [&'static str; 4] = ["r", "alpha", "a", "b"];
+
+    // FHL (2005) eq. 6, with B(a, b + x) / B(a + 1, b + x − 1) = (b + x − 1) / a folded in.
+    fn ll<R: Real>(p: &[R; 4], c: &Rft) -> R {
+        let [r, alpha, a, b] = *p;
+        let x = c.x() as f64;
+        let ln_at = (alpha + c.big_t()).ln();
+        let base = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + ln_beta(a, b + x)
+            - ln_beta(a, b)
+            - (r + x) * ln_at;
+        if c.x() == 0 {
+            return base;
+        }
+        let z = a.ln() - (b + (x - 1.0)).ln() + (r + x) * (ln_at - (alpha + c.t_x()).ln());
+        base + softplus(z)
+    }
+}
+
+impl BgNbd {
+    /// A model with the given parameters: r and α shape and rate of the purchase-rate
+    /// distribution (rate per unit of time), a and b of the dropout-probability distribution.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless every parameter is finite and positive.
+    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self> {
+        check_positive(&[("r", r), ("alpha", alpha), ("a", a), ("b", b)])?;
+        Ok(BgNbd {
+            r,
+            alpha,
+            a,
+            b,
+            unit: None,
+        })
+    }
+
+    /// Records the time unit the parameters are in (batch scoring then checks it).
+    pub fn with_unit(mut self, unit: TimeUnit) -> Self {
+        self.unit = Some(unit);
+        self
+    }
+
+    /// Shape r of the Gamma distribution of purchase rates.
+    pub fn r(&self) -> f64 {
+        self.r
+    }
+
+    /// Rate α of the Gamma distribution of purchase rates.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// First shape a of the Beta distribution of dropout probabilities.
+    pub fn a(&self) -> f64 {
+        self.a
+    }
+
+    /// Second shape b of the Beta distribution of dropout probabilities.
+    pub fn b(&self) -> f64 {
+        self.b
+    }
+
+    /// Fits the model by maximum likelihood.
+    ///
+    /// # Errors
+    /// [`Error::NotConverged`] when the optimizer stops without a small gradient;
+    /// [`Error::InvalidParameter`] for invalid options.
+    pub fn fit(data: &RftData, opts: &FitOptions) -> Result<(Self, FitReport)> {
+        let ([r, alpha, a, b], report) = fit::<Lik, 4>(data.rows(), [1.0; 4], opts)?;
+        let mut m = BgNbd::new(r, alpha, a, b)?;
+        m.unit = data.unit();
+        Ok((m, report))
+    }
+
+    /// Total log-likelihood of the data.
+    pub fn total_log_likelihood(&self, data: &RftData) -> f64 {
+        data.rows()
+            .iter()
+            .map(|(c, w)| w * self.log_likelihood(c))
+            .sum()
+    }
+
+    fn params(&self) -> [f64; 4] {
+        [self.r, self.alpha, self.a, self.b]
+    }
+
+    /// P(X(t) = n): the probability that a new customer makes n repeat purchases in (0, t]
+    /// (FHL 2005 eq. 8).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `t` is negative or not finite.
+    pub fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64> {
+        check_horizon(t)?;
+        if t == 0.0 {
+            return Ok(if n == 0 { 1.0 } else { 0.0 });
+        }
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        let nf = n as f64;
+        let first = (ln_beta(a, b + nf) - ln_beta(a, b) + ln_nb(r, alpha, t, n)).exp();
+        if n == 0 {
+            return Ok(first);
+        }
+        let second =
+            (ln_beta(a + 1.0, b + nf - 1.0) - ln_beta(a, b)).exp() * nb_upper_tail(r, alpha, t, n);
+        Ok(first + second)
+    }
+}
+
+impl TransactionModel for BgNbd {
+    fn name(&self) -> &'static str {
+        "BG/NBD"
+    }
+
+    fn unit(&self) -> Option<TimeUnit> {
+        self.unit
+    }
+
+    fn log_likelihood(&self, c: &Rft) -> f64 {
+        Lik::ll(&self.params(), c)
+    }
+
+    // FHL (2005) eq. 11, as a logistic function of its log odds.
+    fn p_alive(&self, c: &Rft) -> f64 {
+        if c.x() == 0 {
+            return 1.0;
+        }
+        let x = c.x() as f64;
+        let z = self.a.ln() - (self.b + x - 1.0).ln()
+            + (self.r + x) * ((self.alpha + c.big_t()).ln() - (self.alpha + c.t_x()).ln());
+        1.0 / (1.0 + z.exp())
+    }
+
+    fn expected_purchases(&self, c: &Rft, t: f64) -> Result<f64> {
+        check_horizon(t)?;
+        let x = c.x() as f64;
+        let alive = expected_alive(self.r + x, t / (self.alpha + c.big_t()), self.a, self.b + x);
+        Ok(self.p_alive(c) * alive)
+    }
+
+    fn expected_purchases_new(&self, t: f64) -> Result<f64> {
+        check_horizon(t)?;
+        Ok(expected_alive(self.r, t / self.alpha, self.a, self.b))
+    }
+}
