@@ -200,3 +200,183 @@ fn bgbb_reproduces_fhs_2010_on_donations() {
     );
     assert!(m.expected_purchases_new(5) > 0.0);
 }
+
+// ---------------------------------------------------------------------------------------
+// Against lifetimes 0.11.3, run on the same data by benches/peers/clv_reference.py; its
+// outputs are committed under tests/data.
+
+fn fits_json() -> serde_json::Value {
+    serde_json::from_str(include_str!("data/clv_lifetimes_fits.json")).unwrap()
+}
+
+fn json_params(model: &str, which: &str, names: &[&str]) -> Vec<f64> {
+    let v = fits_json();
+    names
+        .iter()
+        .map(|n| v[model][which]["params"][*n].as_f64().unwrap())
+        .collect()
+}
+
+fn json_ll(model: &str, which: &str) -> f64 {
+    fits_json()[model][which]["ll_full"].as_f64().unwrap()
+}
+
+struct Row {
+    rft: Rft,
+    zbar: f64,
+    v: Vec<f64>,
+}
+
+/// Columns after id,x,t_x,T,zbar: bgnbd_p_alive, bgnbd_exp_1, bgnbd_exp_39, mbgnbd_p_alive,
+/// mbgnbd_exp_39, pnbd_p_alive, pnbd_exp_39, gg_exp_spend, clv_bgnbd, clv_pnbd.
+fn lifetimes_rows() -> Vec<Row> {
+    include_str!("data/cdnow_clv_lifetimes.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
+            Row {
+                rft: Rft::new(c[1] as u32, c[2], c[3]).unwrap(),
+                zbar: c[4],
+                v: c[5..].to_vec(),
+            }
+        })
+        .collect()
+}
+
+fn close(got: f64, want: f64, tol: f64) -> bool {
+    (got - want).abs() <= tol * want.abs() + 1e-15
+}
+
+/// Every CDNOW customer's predictions at the published parameters agree with lifetimes to
+/// 1e-6 relative: P(alive), conditional expectations, Gamma-Gamma spend and CLV under
+/// lifetimes' discounting convention.
+#[test]
+fn predictions_match_lifetimes_to_1e6() {
+    use custseg::TimeUnit;
+    use custseg::clv::{Discounting, customer_lifetime_value};
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
+    let mbg = MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap();
+    let pnbd = ParetoNbd::new(0.5533, 10.5776, 0.6062, 11.6680).unwrap();
+    let gg = GammaGamma::new(6.2488, 3.7446, 15.4477).unwrap();
+    let disc = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).unwrap();
+    let rows = lifetimes_rows();
+    assert_eq!(rows.len(), 2_357);
+    for (i, r) in rows.iter().enumerate() {
+        let c = &r.rft;
+        let got = [
+            bg.p_alive(c),
+            bg.expected_purchases(c, 1.0).unwrap(),
+            bg.expected_purchases(c, 39.0).unwrap(),
+            mbg.p_alive(c),
+            mbg.expected_purchases(c, 39.0).unwrap(),
+            pnbd.p_alive(c),
+            pnbd.expected_purchases(c, 39.0).unwrap(),
+            gg.expected_spend(c.x(), r.zbar).unwrap(),
+            customer_lifetime_value(&bg, &gg, c, r.zbar, &disc).unwrap(),
+            customer_lifetime_value(&pnbd, &gg, c, r.zbar, &disc).unwrap(),
+        ];
+        for (k, (g, w)) in got.iter().zip(&r.v).enumerate() {
+            assert!(
+                close(*g, *w, 1e-6),
+                "customer {} column {k}: {g} vs {w}",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn new_customer_predictions_match_lifetimes() {
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
+    let mbg = MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap();
+    let pnbd = ParetoNbd::new(0.5533, 10.5776, 0.6062, 11.6680).unwrap();
+    for l in include_str!("data/clv_lifetimes_unconditional.csv")
+        .lines()
+        .skip(1)
+    {
+        let c: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
+        let got = bg.probability_of_purchases(c[0], c[1] as u32).unwrap();
+        assert!(
+            close(got, c[2], 1e-6),
+            "P(X({}) = {}): {got} vs {}",
+            c[0],
+            c[1],
+            c[2]
+        );
+    }
+    for l in include_str!("data/clv_lifetimes_expected_new.csv")
+        .lines()
+        .skip(1)
+    {
+        let c: Vec<&str> = l.split(',').collect();
+        let (t, want): (f64, f64) = (c[1].parse().unwrap(), c[2].parse().unwrap());
+        let got = match c[0] {
+            "bgnbd" => bg.expected_purchases_new(t),
+            "mbgnbd" => mbg.expected_purchases_new(t),
+            "pnbd" => pnbd.expected_purchases_new(t),
+            other => panic!("unknown model {other}"),
+        }
+        .unwrap();
+        assert!(
+            close(got, want, 1e-6),
+            "{} E[X({t})]: {got} vs {want}",
+            c[0]
+        );
+    }
+    // The probabilities of a new customer's purchases sum to one.
+    for t in [1.0, 39.0, 78.0] {
+        let total: f64 = (0..2_000)
+            .map(|n| bg.probability_of_purchases(t, n).unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-9, "BG/NBD t = {t}: {total}");
+        let total: f64 = (0..2_000)
+            .map(|n| mbg.probability_of_purchases(t, n).unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-9, "MBG/NBD t = {t}: {total}");
+        let total: f64 = (0..400)
+            .map(|n| pnbd.probability_of_purchases(t, n).unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-7, "Pareto/NBD t = {t}: {total}");
+    }
+}
+
+/// Our log-likelihoods, constants included, equal those lifetimes' objective implies (same
+/// parameters), and our fits are at least as good as lifetimes' own.
+#[test]
+fn log_likelihoods_and_fits_match_lifetimes() {
+    let data = cdnow();
+    let names4 = ["r", "alpha", "a", "b"];
+    for which in ["lifetimes_fit", "published"] {
+        let p = json_params("bgnbd", which, &names4);
+        let m = BgNbd::new(p[0], p[1], p[2], p[3]).unwrap();
+        assert!((m.total_log_likelihood(&data) - json_ll("bgnbd", which)).abs() < 1e-6);
+        let p = json_params("mbgnbd", which, &names4);
+        let m = MbgNbd::new(p[0], p[1], p[2], p[3]).unwrap();
+        assert!((m.total_log_likelihood(&data) - json_ll("mbgnbd", which)).abs() < 1e-6);
+        let p = json_params("pnbd", which, &["r", "alpha", "s", "beta"]);
+        let m = ParetoNbd::new(p[0], p[1], p[2], p[3]).unwrap();
+        assert!((m.total_log_likelihood(&data) - json_ll("pnbd", which)).abs() < 1e-6);
+    }
+    let opts = FitOptions::default();
+    let (_, bg) = BgNbd::fit(&data, &opts).unwrap();
+    let (_, mbg) = MbgNbd::fit(&data, &opts).unwrap();
+    let (_, pnbd) = ParetoNbd::fit(&data, &opts).unwrap();
+    for (ours, model) in [
+        (bg.log_likelihood, "bgnbd"),
+        (mbg.log_likelihood, "mbgnbd"),
+        (pnbd.log_likelihood, "pnbd"),
+    ] {
+        assert!(
+            ours >= json_ll(model, "lifetimes_fit") - 1e-6,
+            "{model}: {ours}"
+        );
+    }
+    // Standard errors agree with lifetimes' (inverse Hessian) to 1e-3.
+    let se = &fits_json()["bgnbd"]["lifetimes_fit"]["se_lifetimes"];
+    for (i, n) in names4.iter().enumerate() {
+        let want = se[*n].as_f64().unwrap();
+        let got = bg.standard_errors[i].unwrap();
+        assert!(close(got, want, 1e-3), "se {n}: {got} vs {want}");
+    }
+}

@@ -194,11 +194,9 @@ impl TransactionModel for BgNbd {
         1.0 / (1.0 + z.exp())
     }
 
-    fn expected_purchases(&self, c: &Rft, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64 {
         let x = c.x() as f64;
-        let alive = expected_alive(self.r + x, t / (self.alpha + c.big_t()), self.a, self.b + x);
-        Ok(self.p_alive(c) * alive)
+        expected_alive(self.r + x, t / (self.alpha + c.big_t()), self.a, self.b + x)
     }
 
     fn expected_purchases_new(&self, t: f64) -> Result<f64> {

@@ -184,16 +184,14 @@ impl TransactionModel for MbgNbd {
         1.0 / (1.0 + z.exp())
     }
 
-    fn expected_purchases(&self, c: &Rft, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64 {
         let x = c.x() as f64;
-        let alive = expected_alive(
+        expected_alive(
             self.r + x,
             t / (self.alpha + c.big_t()),
             self.a,
             self.b + x + 1.0,
-        );
-        Ok(self.p_alive(c) * alive)
+        )
     }
 
     fn expected_purchases_new(&self, t: f64) -> Result<f64> {

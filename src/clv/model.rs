@@ -25,11 +25,19 @@ pub trait TransactionModel: Sync {
     /// P(alive): the probability that the customer has not dropped out by T.
     fn p_alive(&self, c: &Rft) -> f64;
 
-    /// Expected purchases in (T, T + t] given the history (conditional expectation).
+    /// Expected purchases in (T, T + t] of a customer with this history who is alive at T;
+    /// `t` finite and non-negative (callers check).
+    fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64;
+
+    /// Expected purchases in (T, T + t] given the history (the conditional expectation,
+    /// P(alive) times the expectation if alive).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when `t` is negative or not finite.
-    fn expected_purchases(&self, c: &Rft, t: f64) -> Result<f64>;
+    fn expected_purchases(&self, c: &Rft, t: f64) -> Result<f64> {
+        check_horizon(t)?;
+        Ok(self.p_alive(c) * self.expected_purchases_if_alive(c, t))
+    }
 
     /// Expected purchases in (0, t] of a customer just acquired (unconditional; the first
     /// purchase at 0 not counted).
@@ -90,11 +98,11 @@ pub trait TransactionModel: Sync {
     ) -> Result<Array1<f64>> {
         check_horizon(t)?;
         let rfts = rfts_of_columns(x, t_x, big_t)?;
-        let v: Result<Vec<f64>> = rfts
-            .par_iter()
-            .map(|c| self.expected_purchases(c, t))
-            .collect();
-        Ok(Array1::from(v?))
+        Ok(Array1::from(
+            rfts.par_iter()
+                .map(|c| self.p_alive(c) * self.expected_purchases_if_alive(c, t))
+                .collect::<Vec<_>>(),
+        ))
     }
 }
 

@@ -134,7 +134,8 @@ pub fn customer_lifetime_value(
     Ok(m * discounted_purchases(model, c, discounting)?.0)
 }
 
-/// (Σ discounted purchases per step, total purchases over the horizon).
+/// (Σ discounted purchases per step, total purchases over the horizon); P(alive) is computed
+/// once and scales every step.
 fn discounted_purchases(
     model: &dyn TransactionModel,
     c: &Rft,
@@ -144,12 +145,13 @@ fn discounted_purchases(
     let mut acc = 0.0;
     let mut factor = 1.0;
     for k in 1..=d.steps {
-        let e = model.expected_purchases(c, k as f64 * d.step)?;
+        let e = model.expected_purchases_if_alive(c, k as f64 * d.step);
         factor /= 1.0 + d.rate;
         acc += (e - prev) * factor;
         prev = e;
     }
-    Ok((acc, prev))
+    let p = model.p_alive(c);
+    Ok((p * acc, p * prev))
 }
 
 /// Values every customer, in parallel: P(alive), expected purchases over the horizon,

@@ -328,6 +328,27 @@ impl CustomerSummaries {
         self.summaries
     }
 
+    /// Joins summaries built separately with one configuration (customers in the order of the
+    /// parts).
+    pub(crate) fn concat(config: SummaryConfig, parts: Vec<CustomerSummaries>) -> Self {
+        let mut out = CustomerSummaries {
+            config,
+            summaries: Vec::new(),
+            late: Vec::new(),
+            report: SummaryReport::default(),
+        };
+        for p in parts {
+            out.summaries.extend(p.summaries);
+            out.late.extend(p.late);
+            out.report.calibration_purchases += p.report.calibration_purchases;
+            out.report.holdout_purchases += p.report.holdout_purchases;
+            out.report.purchases_after_window += p.report.purchases_after_window;
+        }
+        out.report.customers = out.summaries.len();
+        out.report.late_customers = out.late.len();
+        out
+    }
+
     /// The columns x, t_x and T as an n × 3 array, the input of the BTYD models.
     pub fn frequency_recency_age(&self) -> ndarray::Array2<f64> {
         let mut a = ndarray::Array2::zeros((self.summaries.len(), 3));

@@ -18,4 +18,5 @@ pub use cities::{City, EUROPEAN_CITIES};
 pub use synthetic::{
     Demographics, ExportedRows, LatentTraits, OCCUPATIONS, Persona, PurchaseProcess, SURVEY_ITEMS,
     SpendProcess, SurveyItem, SyntheticBase, SyntheticConfig, SyntheticCustomer, synthetic,
+    synthetic_summaries,
 };

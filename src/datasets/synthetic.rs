@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::cities::{City, EUROPEAN_CITIES};
-use crate::data::{CustomerId, Date, SummaryConfig, TimeUnit, TransactionLog};
+use crate::data::{CustomerId, CustomerSummaries, Date, SummaryConfig, TimeUnit, TransactionLog};
 use crate::error::{Error, Result};
 
 /// Parameters of the BG/NBD purchase process of a persona (time unit: weeks).
@@ -522,58 +522,113 @@ pub struct SyntheticBase {
 /// non-positive parameter, a missing rate outside [0, 1), …).
 pub fn synthetic(config: &SyntheticConfig) -> Result<SyntheticBase> {
     config.validate()?;
-    let total_share: f64 = config.personas.iter().map(|p| p.share).sum();
-    let width = config.customers.to_string().len().max(6);
-    // Purchases are simulated through the last day of the holdout period.
-    let horizon_end = config.summary_config()?.window_end();
-    let city_weights: Vec<f64> = EUROPEAN_CITIES
-        .iter()
-        .map(|c| c.population as f64)
-        .collect();
-    let city_total: f64 = city_weights.iter().sum();
-    let ctx = Ctx {
-        config,
-        total_share,
-        width,
-        horizon_end,
-        city_weights: &city_weights,
-        city_total,
-    };
-    let generated: Vec<(SyntheticCustomer, Vec<Row>)> = (0..config.customers)
-        .into_par_iter()
-        .map(|i| ctx.customer(i))
-        .collect::<Result<_>>()?;
-
-    let counts = generated.iter().map(|(_, rows)| rows.len());
-    let offsets = crate::par::offsets_from_counts(counts);
-    let n = offsets.last().copied().unwrap_or(0);
-    let mut dates = Vec::with_capacity(n);
-    let mut amounts = Vec::with_capacity(n);
-    let mut quantities = Vec::with_capacity(n);
-    let mut ids = Vec::with_capacity(generated.len());
-    let mut customers = Vec::with_capacity(generated.len());
-    for (c, rows) in generated {
-        for r in rows {
-            dates.push(r.date);
-            amounts.push(r.amount);
-            quantities.push(Some(r.quantity));
-        }
-        ids.push(c.customer_id.clone());
-        customers.push(c);
-    }
-    let report = crate::data::LogReport {
-        rows_read: dates.len(),
-        rows_kept: dates.len(),
-        zero_amounts: amounts.iter().filter(|&&a| a == 0.0).count(),
-        ..Default::default()
-    };
-    let transactions =
-        TransactionLog::from_grouped_parts(ids, offsets, dates, amounts, Some(quantities), report);
+    let city_weights = city_weights();
+    let ctx = Ctx::new(config, &city_weights)?;
+    let (transactions, customers) = ctx.generate(0..config.customers)?;
     Ok(SyntheticBase {
         config: config.clone(),
         transactions,
         customers,
     })
+}
+
+/// Customers generated per chunk by [`synthetic_summaries`].
+const SUMMARY_CHUNK: usize = 1 << 20;
+
+/// The customer summaries of the base [`synthetic`] would generate, at the configuration's
+/// observation end and holdout, without keeping its transactions or attributes: the base is
+/// generated and summarised a chunk of customers at a time, so bases of tens of millions of
+/// customers fit in memory. Equal to `synthetic(config)?.transactions.summarise(...)`.
+///
+/// ```
+/// use custseg::datasets::{synthetic, synthetic_summaries, SyntheticConfig};
+/// let cfg = SyntheticConfig::new(500, 3);
+/// let direct = synthetic(&cfg)?.transactions.summarise(&cfg.summary_config()?)?;
+/// assert_eq!(synthetic_summaries(&cfg)?, direct);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`synthetic`].
+pub fn synthetic_summaries(config: &SyntheticConfig) -> Result<CustomerSummaries> {
+    config.validate()?;
+    let city_weights = city_weights();
+    let ctx = Ctx::new(config, &city_weights)?;
+    let summary_config = config.summary_config()?;
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < config.customers {
+        let end = (start + SUMMARY_CHUNK).min(config.customers);
+        let (log, _) = ctx.generate(start..end)?;
+        parts.push(log.summarise(&summary_config)?);
+        start = end;
+    }
+    Ok(CustomerSummaries::concat(summary_config, parts))
+}
+
+fn city_weights() -> Vec<f64> {
+    EUROPEAN_CITIES
+        .iter()
+        .map(|c| c.population as f64)
+        .collect()
+}
+
+impl<'a> Ctx<'a> {
+    fn new(config: &'a SyntheticConfig, city_weights: &'a [f64]) -> Result<Self> {
+        Ok(Ctx {
+            config,
+            total_share: config.personas.iter().map(|p| p.share).sum(),
+            width: config.customers.to_string().len().max(6),
+            // Purchases are simulated through the last day of the holdout period.
+            horizon_end: config.summary_config()?.window_end(),
+            city_weights,
+            city_total: city_weights.iter().sum(),
+        })
+    }
+
+    /// The log and attributes of customers `range` (global indices, so any split of the
+    /// customers into ranges generates the same customers).
+    fn generate(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> Result<(TransactionLog, Vec<SyntheticCustomer>)> {
+        let generated: Vec<(SyntheticCustomer, Vec<Row>)> = range
+            .into_par_iter()
+            .map(|i| self.customer(i))
+            .collect::<Result<_>>()?;
+        let counts = generated.iter().map(|(_, rows)| rows.len());
+        let offsets = crate::par::offsets_from_counts(counts);
+        let n = offsets.last().copied().unwrap_or(0);
+        let mut dates = Vec::with_capacity(n);
+        let mut amounts = Vec::with_capacity(n);
+        let mut quantities = Vec::with_capacity(n);
+        let mut ids = Vec::with_capacity(generated.len());
+        let mut customers = Vec::with_capacity(generated.len());
+        for (c, rows) in generated {
+            for r in rows {
+                dates.push(r.date);
+                amounts.push(r.amount);
+                quantities.push(Some(r.quantity));
+            }
+            ids.push(c.customer_id.clone());
+            customers.push(c);
+        }
+        let report = crate::data::LogReport {
+            rows_read: dates.len(),
+            rows_kept: dates.len(),
+            zero_amounts: amounts.iter().filter(|&&a| a == 0.0).count(),
+            ..Default::default()
+        };
+        let log = TransactionLog::from_grouped_parts(
+            ids,
+            offsets,
+            dates,
+            amounts,
+            Some(quantities),
+            report,
+        );
+        Ok((log, customers))
+    }
 }
 
 /// A base's transactions as a source system would export them: one row per transaction,
