@@ -51,7 +51,7 @@ fn bgnbd_reproduces_fhl_2005_on_cdnow() {
         "{}",
         rep.log_likelihood
     );
-    assert!(rep.gradient_norm <= 1e-8);
+    assert!(rep.gradient_norm <= FitOptions::default().gradient_tolerance);
     assert_eq!(rep.distinct_rows, 1_016);
     assert!(
         rep.standard_errors

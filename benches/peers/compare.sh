@@ -3,6 +3,7 @@
 #
 #   bash benches/peers/compare.sh summaries [customers]   # vs lifetimes' summary_data_from_transaction_data
 #   bash benches/peers/compare.sh rfm [customers]         # vs pandas RFM (benches/peers/rfm_pandas.py)
+#   bash benches/peers/compare.sh clv [customers]         # vs lifetimes: fits on N, scoring on 10 N
 #
 # customers defaults to 1,000,000 (~9.5M rows). Needs the peer venv (benches/peers/README.md);
 # PEER_PYTHON overrides its path. Both sides get the identical rows, written by
@@ -14,6 +15,39 @@ WHAT=${1:?usage: compare.sh summaries|rfm [customers]}
 N=${2:-1000000}
 PY=${PEER_PYTHON:-/work/peer-venv/bin/python}
 CSV=${TMPDIR:-/tmp}/custseg_synthetic_$N.csv
+
+if [ "$WHAT" = clv ]; then
+    FIT_CSV=${TMPDIR:-/tmp}/custseg_summaries_$N.csv
+    SCORE_N=$((N * 10))
+    SCORE_CSV=${TMPDIR:-/tmp}/custseg_summaries_${SCORE_N}_score.csv
+    cargo run --quiet --release --example export_summaries -- "$N" 2024 "$FIT_CSV"
+    cargo run --quiet --release --example export_summaries -- "$SCORE_N" 2025 "$SCORE_CSV"
+    "$PY" benches/peers/clv_lifetimes.py --summaries "$FIT_CSV" --mode fit --repeat 3 > "$FIT_CSV.peer.json"
+    "$PY" benches/peers/clv_lifetimes.py --summaries "$SCORE_CSV" --mode score --repeat 3 > "$SCORE_CSV.peer.json"
+    CUSTSEG_BENCH_CUSTOMERS=$N CUSTSEG_BENCH_SCORE_CUSTOMERS=$SCORE_N cargo bench --quiet --bench clv
+    "$PY" - "$N" "$SCORE_N" "$FIT_CSV.peer.json" "$SCORE_CSV.peer.json" <<'PYEOF'
+import json, sys
+n, m, fit_path, score_path = sys.argv[1:5]
+def ours(name, size):
+    est = json.load(open(f"target/criterion/clv/{name}/{size}/new/estimates.json"))
+    return est["mean"]["point_estimate"] / 1e9
+fit, score = json.load(open(fit_path)), json.load(open(score_path))
+print(f"fits on {fit['customers']:,} customers (custseg: criterion mean; lifetimes: best run)")
+for key, name in [("bgnbd", "fit_bgnbd"), ("pnbd", "fit_pareto_nbd")]:
+    if key in fit:
+        p, o = fit[key]["seconds_best"], ours(name, n)
+        print(f"  {key}: lifetimes {p:.2f} s, custseg {o:.3f} s -> {p / o:.0f}x")
+print(f"scoring {score['customers']:,} customers")
+total_o = 0.0
+for key, name in [("p_alive", "p_alive"), ("expected_39", "expected_purchases_39"), ("clv_12_months", "clv_12_months")]:
+    p, o = score[key]["seconds_best"], ours(name, m)
+    total_o += o
+    print(f"  {key}: lifetimes {p:.2f} s, custseg {o:.3f} s -> {p / o:.0f}x")
+p = score["total"]["seconds_best"]
+print(f"  total: lifetimes {p:.2f} s, custseg {total_o:.3f} s -> {p / total_o:.1f}x")
+PYEOF
+    exit 0
+fi
 
 OBS=$(cargo run --quiet --release --example export_synthetic -- "$N" 2024 "$CSV")
 echo "observation end: $OBS"

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
-use super::fit::{FitOptions, FitReport, Likelihood, fit};
+use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
 use crate::error::{Error, Result};
 use crate::special::{Real, digamma, ln_beta, ln_gamma, log_add_exp};
 
@@ -72,11 +72,29 @@ impl BgBbHistory {
 
 struct Lik;
 
+fn ll_one<R: Real>(p: &[R; 4], h: &BgBbHistory) -> R {
+    Lik::ll(p, h)
+}
+
 impl Likelihood<4> for Lik {
-    type Row = BgBbHistory;
+    type Data = [(BgBbHistory, f64)];
     const NAME: &'static str = "BG/BB";
     const PARAMS: [&'static str; 4] = ["alpha", "beta", "gamma", "delta"];
 
+    fn total<R: Real + Send + Sync>(p: &[R; 4], d: &Self::Data) -> R {
+        par_sum(d.len(), |i| ll_one(p, &d[i].0) * d[i].1)
+    }
+
+    fn weight(d: &Self::Data) -> f64 {
+        d.iter().map(|r| r.1).sum()
+    }
+
+    fn rows(d: &Self::Data) -> usize {
+        d.len()
+    }
+}
+
+impl Lik {
     // FHS (2010) eq. 5: alive through n, or dropped out after t_x + i, i = 0 … n − t_x − 1.
     fn ll<R: Real>(p: &[R; 4], h: &BgBbHistory) -> R {
         let [al, be, ga, de] = *p;

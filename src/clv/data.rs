@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{CustomerSummary, TimeUnit};
@@ -55,7 +56,12 @@ impl Rft {
             customer: "(rft)".into(),
             reason,
         })?;
-        Ok(Rft { x, t_x, big_t })
+        // + 0.0 turns −0.0 into 0.0, so equal times have equal bits.
+        Ok(Rft {
+            x,
+            t_x: t_x + 0.0,
+            big_t: big_t + 0.0,
+        })
     }
 
     /// Repeat purchases x.
@@ -100,19 +106,97 @@ impl TryFrom<&CustomerSummary> for Rft {
         })?;
         Ok(Rft {
             x: s.frequency,
-            t_x: s.recency,
-            big_t: s.age,
+            t_x: s.recency + 0.0,
+            big_t: s.age + 0.0,
         })
     }
 }
 
 /// Histories of a set of customers, with identical (x, t_x, T) rows merged into one weighted
 /// row: fitting cost then grows with the number of distinct histories, not of customers.
+///
+/// The distinct values of x, t_x and T, and of the pairs (x, t_x) and (x, T), are indexed as
+/// well: a likelihood term that depends only on x, or on x and one time, is computed once per
+/// distinct value rather than once per row. With day-resolution data most customers share
+/// their acquisition day, so this saves most of the work.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RftData {
     rows: Vec<(Rft, f64)>,
     customers: f64,
     unit: Option<TimeUnit>,
+    index: RftIndex,
+}
+
+/// Indices of a row into the tables of distinct values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RowIndex {
+    pub x: u32,
+    pub t_x: u32,
+    pub big_t: u32,
+    pub x_t_x: u32,
+    pub x_big_t: u32,
+}
+
+/// Tables of distinct values (in order of first appearance along the sorted rows) and every
+/// row's indices into them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct RftIndex {
+    pub xs: Vec<u32>,
+    pub t_xs: Vec<f64>,
+    pub big_ts: Vec<f64>,
+    /// (index into xs, t_x value) pairs.
+    pub x_t_x: Vec<(u32, f64)>,
+    /// (index into xs, T value) pairs.
+    pub x_big_t: Vec<(u32, f64)>,
+    pub rows: Vec<RowIndex>,
+}
+
+impl RftIndex {
+    /// Builds the tables from rows sorted by (x, t_x, T): x and (x, t_x) are numbered as they
+    /// change along the rows; the other values through hash maps keyed by their bits.
+    fn build(rows: &[(Rft, f64)]) -> Self {
+        type Map<K> = HashMap<K, u32, foldhash::fast::FixedState>;
+        fn intern<K: std::hash::Hash + Eq, V>(
+            map: &mut Map<K>,
+            table: &mut Vec<V>,
+            k: K,
+            v: V,
+        ) -> u32 {
+            let next = table.len() as u32;
+            *map.entry(k).or_insert_with(|| {
+                table.push(v);
+                next
+            })
+        }
+        let mut ix = RftIndex::default();
+        let mut t_x_map: Map<u64> = Map::default();
+        let mut big_t_map: Map<u64> = Map::default();
+        let mut x_big_t_map: Map<(u32, u64)> = Map::default();
+        ix.rows.reserve(rows.len());
+        for (i, (r, _)) in rows.iter().enumerate() {
+            let prev = i.checked_sub(1).map(|p| rows[p].0);
+            if prev.is_none_or(|p| p.x != r.x) {
+                ix.xs.push(r.x);
+            }
+            let xi = ix.xs.len() as u32 - 1;
+            if prev.is_none_or(|p| p.x != r.x || p.t_x != r.t_x) {
+                ix.x_t_x.push((xi, r.t_x));
+            }
+            ix.rows.push(RowIndex {
+                x: xi,
+                t_x: intern(&mut t_x_map, &mut ix.t_xs, r.t_x.to_bits(), r.t_x),
+                big_t: intern(&mut big_t_map, &mut ix.big_ts, r.big_t.to_bits(), r.big_t),
+                x_t_x: ix.x_t_x.len() as u32 - 1,
+                x_big_t: intern(
+                    &mut x_big_t_map,
+                    &mut ix.x_big_t,
+                    (xi, r.big_t.to_bits()),
+                    (xi, r.big_t),
+                ),
+            });
+        }
+        ix
+    }
 }
 
 impl RftData {
@@ -126,16 +210,32 @@ impl RftData {
             .first()
             .ok_or(Error::EmptyInput { what: "customers" })?;
         let unit = first.unit;
-        let mut rfts = Vec::with_capacity(summaries.len());
-        for s in summaries {
-            if s.unit != unit {
-                return Err(Error::UnitMismatch {
-                    model: unit,
-                    data: s.unit,
-                });
-            }
-            rfts.push((Rft::try_from(s)?, 1.0));
+        if let Some(s) = summaries.iter().find(|s| s.unit != unit) {
+            return Err(Error::UnitMismatch {
+                model: unit,
+                data: s.unit,
+            });
         }
+        if let Some(bad) = summaries
+            .par_iter()
+            .find_first(|s| Rft::try_from(*s).is_err())
+        {
+            Rft::try_from(bad)?;
+        }
+        // Validated above; the fallback is never taken.
+        let rfts: Vec<(Rft, f64)> = summaries
+            .par_iter()
+            .map(|s| {
+                (
+                    Rft::try_from(s).unwrap_or(Rft {
+                        x: 0,
+                        t_x: 0.0,
+                        big_t: 0.0,
+                    }),
+                    1.0,
+                )
+            })
+            .collect();
         let mut d = RftData::from_weighted(rfts)?;
         d.unit = Some(unit);
         Ok(d)
@@ -154,7 +254,7 @@ impl RftData {
     /// # Errors
     /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for a weight that is not finite and
     /// positive.
-    pub fn from_weighted(rows: Vec<(Rft, f64)>) -> Result<Self> {
+    pub fn from_weighted(mut rows: Vec<(Rft, f64)>) -> Result<Self> {
         if rows.is_empty() {
             return Err(Error::EmptyInput { what: "customers" });
         }
@@ -169,34 +269,31 @@ impl RftData {
                 reason: format!("row {i}: a weight must be finite and positive"),
             });
         }
-        let mut index: HashMap<(u32, u64, u64), usize> = HashMap::new();
-        let mut merged: Vec<(Rft, f64)> = Vec::new();
-        let mut customers = 0.0;
+        let customers: f64 = rows.iter().map(|r| r.1).sum();
+        // Sorted, identical histories are adjacent; the order is canonical, so sums over rows
+        // do not depend on the input order.
+        // Non-negative floats order like their bit patterns, so the key is integers; with the
+        // weight in the key the order is total, so the fast unstable sort is deterministic.
+        rows.par_sort_unstable_by_key(|(r, w)| {
+            (r.x, r.t_x.to_bits(), r.big_t.to_bits(), w.to_bits())
+        });
+        let mut merged: Vec<(Rft, f64)> = Vec::with_capacity(rows.len() / 2);
         for (r, w) in rows {
-            customers += w;
-            let key = (r.x, r.t_x.to_bits(), r.big_t.to_bits());
-            match index.get(&key) {
-                Some(&i) => merged[i].1 += w,
-                None => {
-                    index.insert(key, merged.len());
-                    merged.push((r, w));
-                }
+            match merged.last_mut() {
+                Some(last) if last.0 == r => last.1 += w,
+                _ => merged.push((r, w)),
             }
         }
-        // A canonical order, so sums over rows do not depend on the input order.
-        merged.sort_by(|a, b| {
-            (a.0.x, a.0.t_x, a.0.big_t)
-                .partial_cmp(&(b.0.x, b.0.t_x, b.0.big_t))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        let index = RftIndex::build(&merged);
         Ok(RftData {
             rows: merged,
             customers,
             unit: None,
+            index,
         })
     }
 
-    /// The distinct histories with their weights.
+    /// The distinct histories with their weights, sorted by (x, t_x, T).
     pub fn rows(&self) -> &[(Rft, f64)] {
         &self.rows
     }
@@ -209,5 +306,9 @@ impl RftData {
     /// The time unit, when the data came from summaries.
     pub fn unit(&self) -> Option<TimeUnit> {
         self.unit
+    }
+
+    pub(crate) fn index(&self) -> &RftIndex {
+        &self.index
     }
 }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
-use super::fit::{FitOptions, FitReport, Likelihood, fit};
+use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
 use crate::data::CustomerSummary;
 use crate::error::{Error, Result};
 use crate::special::Real;
@@ -111,22 +111,34 @@ impl SpendData {
 
 struct Lik;
 
+/// The density of z̄ given x (the Gamma-Gamma note, eq. 4):
+/// Γ(px+q)/(Γ(px)Γ(q)) · γ^q · z̄^(px−1) · x^(px) / (γ + x z̄)^(px+q).
+fn ll_one<R: Real>(par: &[R; 3], row: &(f64, f64)) -> R {
+    let [p, q, g] = *par;
+    let (x, z) = *row;
+    let px = p * x;
+    (px + q).ln_gamma() - px.ln_gamma() - q.ln_gamma()
+        + q * g.ln()
+        + (px - 1.0) * z.ln()
+        + px * x.ln()
+        - (px + q) * (g + x * z).ln()
+}
+
 impl Likelihood<3> for Lik {
-    type Row = (f64, f64);
+    type Data = [((f64, f64), f64)];
     const NAME: &'static str = "Gamma-Gamma";
     const PARAMS: [&'static str; 3] = ["p", "q", "gamma"];
 
-    // The density of z̄ given x (the Gamma-Gamma note, eq. 4):
-    // Γ(px+q)/(Γ(px)Γ(q)) · γ^q · z̄^(px−1) · x^(px) / (γ + x z̄)^(px+q).
-    fn ll<R: Real>(par: &[R; 3], row: &(f64, f64)) -> R {
-        let [p, q, g] = *par;
-        let (x, z) = *row;
-        let px = p * x;
-        (px + q).ln_gamma() - px.ln_gamma() - q.ln_gamma()
-            + q * g.ln()
-            + (px - 1.0) * z.ln()
-            + px * x.ln()
-            - (px + q) * (g + x * z).ln()
+    fn total<R: Real + Send + Sync>(p: &[R; 3], d: &Self::Data) -> R {
+        par_sum(d.len(), |i| ll_one(p, &d[i].0) * d[i].1)
+    }
+
+    fn weight(d: &Self::Data) -> f64 {
+        d.iter().map(|r| r.1).sum()
+    }
+
+    fn rows(d: &Self::Data) -> usize {
+        d.len()
     }
 }
 
@@ -195,21 +207,18 @@ impl GammaGamma {
     /// # Errors
     /// [`Error::NotConverged`]; [`Error::InvalidParameter`] for invalid options.
     pub fn fit(data: &SpendData, opts: &FitOptions) -> Result<(Self, FitReport)> {
-        let ([p, q, g], report) = fit::<Lik, 3>(&data.rows, [1.0; 3], opts)?;
+        let ([p, q, g], report) = fit::<Lik, 3>(&data.rows[..], [1.0; 3], opts)?;
         Ok((GammaGamma::new(p, q, g)?, report))
     }
 
     /// Log-likelihood of one customer's mean spend z̄ over x repeat purchases.
     pub fn log_likelihood(&self, x: f64, mean_spend: f64) -> f64 {
-        Lik::ll(&[self.p, self.q, self.gamma], &(x, mean_spend))
+        ll_one(&[self.p, self.q, self.gamma], &(x, mean_spend))
     }
 
     /// Total log-likelihood of the data.
     pub fn total_log_likelihood(&self, data: &SpendData) -> f64 {
-        data.rows
-            .iter()
-            .map(|&((x, z), w)| w * self.log_likelihood(x, z))
-            .sum()
+        Lik::total(&[self.p, self.q, self.gamma], &data.rows[..])
     }
 
     /// Mean transaction value of the population, pγ/(q − 1).

@@ -5,12 +5,13 @@
 //! customer with no repeat purchase does not get P(alive) = 1: their P(alive) falls with the
 //! time since that purchase.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::btyd::{expected_alive, ln_nb, nb_upper_tail, softplus};
+use super::btyd::{expected_alive, expected_alive_path, ln_nb, nb_upper_tail, softplus};
 use super::check_positive;
 use super::data::{Rft, RftData};
-use super::fit::{FitOptions, FitReport, Likelihood, fit};
+use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
 use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result};
@@ -58,22 +59,57 @@ impl TryFrom<MbgNbdRecord> for MbgNbd {
 
 struct Lik;
 
+/// ln L of one history (Batislam et al. 2007: as BG/NBD with b + x + 1 in place of b + x, the
+/// second term present for every x, B(a, b + x + 1) / B(a + 1, b + x) = (b + x)/a folded in).
+fn ll_one<R: Real>(p: &[R; 4], c: &Rft) -> R {
+    let [r, alpha, a, b] = *p;
+    let x = c.x() as f64;
+    let ln_at = (alpha + c.big_t()).ln();
+    let base = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + ln_beta(a, b + (x + 1.0))
+        - ln_beta(a, b)
+        - (r + x) * ln_at;
+    let z = a.ln() - (b + x).ln() + (r + x) * (ln_at - (alpha + c.t_x()).ln());
+    base + softplus(z)
+}
+
 impl Likelihood<4> for Lik {
-    type Row = Rft;
+    type Data = RftData;
     const NAME: &'static str = "MBG/NBD";
     const PARAMS: [&'static str; 4] = ["r", "alpha", "a", "b"];
 
-    // Batislam et al. (2007): as BG/NBD with b + x + 1 in place of b + x, and the second
-    // term present for every x, B(a, b + x + 1) / B(a + 1, b + x) = (b + x) / a folded in.
-    fn ll<R: Real>(p: &[R; 4], c: &Rft) -> R {
+    /// ll_one summed, terms of x alone or of one time alone computed once per value.
+    fn total<R: Real + Send + Sync>(p: &[R; 4], d: &RftData) -> R {
         let [r, alpha, a, b] = *p;
-        let x = c.x() as f64;
-        let ln_at = (alpha + c.big_t()).ln();
-        let base = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + ln_beta(a, b + (x + 1.0))
-            - ln_beta(a, b)
-            - (r + x) * ln_at;
-        let z = a.ln() - (b + x).ln() + (r + x) * (ln_at - (alpha + c.t_x()).ln());
-        base + softplus(z)
+        let ix = d.index();
+        let per_x: Vec<(R, R)> = ix
+            .xs
+            .iter()
+            .map(|&x| {
+                let xf = x as f64;
+                let base = (r + xf).ln_gamma() + ln_beta(a, b + (xf + 1.0));
+                (base, a.ln() - (b + xf).ln())
+            })
+            .collect();
+        let ln_a_t: Vec<R> = ix.big_ts.par_iter().map(|&t| (alpha + t).ln()).collect();
+        let ln_a_tx: Vec<R> = ix.t_xs.par_iter().map(|&t| (alpha + t).ln()).collect();
+        let rows = d.rows();
+        let sum = par_sum(rows.len(), |i| {
+            let (c, w) = &rows[i];
+            let k = ix.rows[i];
+            let (base, odds) = per_x[k.x as usize];
+            let rx = r + c.x() as f64;
+            let lat = ln_a_t[k.big_t as usize];
+            (base - rx * lat + softplus(odds + rx * (lat - ln_a_tx[k.t_x as usize]))) * *w
+        });
+        sum + (-r.ln_gamma() + r * alpha.ln() - ln_beta(a, b)) * d.customers()
+    }
+
+    fn weight(d: &RftData) -> f64 {
+        d.customers()
+    }
+
+    fn rows(d: &RftData) -> usize {
+        d.rows().len()
     }
 }
 
@@ -126,7 +162,7 @@ impl MbgNbd {
     /// [`Error::NotConverged`] when the optimizer stops without a small gradient;
     /// [`Error::InvalidParameter`] for invalid options.
     pub fn fit(data: &RftData, opts: &FitOptions) -> Result<(Self, FitReport)> {
-        let ([r, alpha, a, b], report) = fit::<Lik, 4>(data.rows(), [1.0; 4], opts)?;
+        let ([r, alpha, a, b], report) = fit::<Lik, 4>(data, [1.0; 4], opts)?;
         let mut m = MbgNbd::new(r, alpha, a, b)?;
         m.unit = data.unit();
         Ok((m, report))
@@ -134,10 +170,7 @@ impl MbgNbd {
 
     /// Total log-likelihood of the data.
     pub fn total_log_likelihood(&self, data: &RftData) -> f64 {
-        data.rows()
-            .iter()
-            .map(|(c, w)| w * self.log_likelihood(c))
-            .sum()
+        Lik::total(&self.params(), data)
     }
 
     fn params(&self) -> [f64; 4] {
@@ -173,7 +206,7 @@ impl TransactionModel for MbgNbd {
     }
 
     fn log_likelihood(&self, c: &Rft) -> f64 {
-        Lik::ll(&self.params(), c)
+        ll_one(&self.params(), c)
     }
 
     // Batislam et al. (2007), as a logistic function of its log odds.
@@ -192,6 +225,13 @@ impl TransactionModel for MbgNbd {
             self.a,
             self.b + x + 1.0,
         )
+    }
+
+    fn expected_purchases_if_alive_path(&self, c: &Rft, ts: &[f64], out: &mut [f64]) {
+        let x = c.x() as f64;
+        let at = self.alpha + c.big_t();
+        let us: Vec<f64> = ts.iter().map(|t| t / at).collect();
+        expected_alive_path(self.r + x, &us, self.a, self.b + x + 1.0, out);
     }
 
     fn expected_purchases_new(&self, t: f64) -> Result<f64> {

@@ -29,6 +29,14 @@ pub trait TransactionModel: Sync {
     /// `t` finite and non-negative (callers check).
     fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64;
 
+    /// [`TransactionModel::expected_purchases_if_alive`] at several horizons into `out` (models
+    /// may share work between horizons).
+    fn expected_purchases_if_alive_path(&self, c: &Rft, ts: &[f64], out: &mut [f64]) {
+        for (o, &t) in out.iter_mut().zip(ts) {
+            *o = self.expected_purchases_if_alive(c, t);
+        }
+    }
+
     /// Expected purchases in (T, T + t] given the history (the conditional expectation,
     /// P(alive) times the expectation if alive).
     ///
@@ -104,6 +112,45 @@ pub trait TransactionModel: Sync {
                 .collect::<Vec<_>>(),
         ))
     }
+}
+
+/// Evaluates `f` once per distinct history and returns its value for every customer, in input
+/// order. Customers share histories often (everyone acquired on one day without a repeat
+/// purchase has the same one); where `f` is expensive — a CLV's path of conditional
+/// expectations — finding the distinct histories (a parallel sort) pays for itself.
+pub(crate) fn per_distinct_history<T: Copy + Send + Sync>(
+    rfts: &[Rft],
+    f: impl Fn(&Rft) -> T + Sync,
+) -> Vec<T> {
+    let mut keys: Vec<(u32, u64, u64, u32)> = rfts
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| (r.x(), r.t_x().to_bits(), r.big_t().to_bits(), i as u32))
+        .collect();
+    keys.par_sort_unstable();
+    // Group starts: where (x, t_x, T) changes along the sorted keys.
+    let starts: Vec<usize> = (0..keys.len())
+        .into_par_iter()
+        .filter(|&i| {
+            i == 0
+                || keys[i].0 != keys[i - 1].0
+                || keys[i].1 != keys[i - 1].1
+                || keys[i].2 != keys[i - 1].2
+        })
+        .collect();
+    let values: Vec<T> = starts
+        .par_iter()
+        .map(|&s| f(&rfts[keys[s].3 as usize]))
+        .collect();
+    let mut group = vec![0u32; rfts.len()];
+    let mut g = 0usize;
+    for (i, k) in keys.iter().enumerate() {
+        if g + 1 < starts.len() && starts[g + 1] == i {
+            g += 1;
+        }
+        group[k.3 as usize] = g as u32;
+    }
+    group.par_iter().map(|&g| values[g as usize]).collect()
 }
 
 /// Checks a prediction horizon.

@@ -20,11 +20,12 @@
 //! integrated directly by tanh-sinh quadrature instead. Both paths work on logarithms, so no
 //! valid input gives NaN or infinity.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
 use super::data::{Rft, RftData};
-use super::fit::{FitOptions, FitReport, Likelihood, fit};
+use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
 use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result};
@@ -77,27 +78,64 @@ fn ln_alive_term<R: Real>(r: R, alpha: R, s: R, beta: R, x: f64, big_t: f64) -> 
     -(r + x) * (alpha + big_t).ln() - s * (beta + big_t).ln()
 }
 
-/// ln I, I = ∫_{t_x}^{T} (α+τ)^−(r+x) (β+τ)^−(s+1) dτ; −∞ when t_x = T.
-fn ln_dropout_integral<R: Real>(r: R, alpha: R, s: R, beta: R, x: f64, t_x: f64, big_t: f64) -> R {
+/// The parameters of the antiderivative of the dropout integrand, fixed for a parameter
+/// value: (m, n) = (larger, smaller) of α, β; the Euler-transformed ₂F₁ has first parameter
+/// d and the factor ((n+y)/(m+y))^(1−q).
+struct Antiderivative<R> {
+    r: R,
+    s: R,
+    m: R,
+    n: R,
+    alpha_is_larger: bool,
+}
+
+impl<R: Real> Antiderivative<R> {
+    fn new(r: R, alpha: R, s: R, beta: R) -> Self {
+        let alpha_is_larger = alpha.v() >= beta.v();
+        let (m, n) = if alpha_is_larger {
+            (alpha, beta)
+        } else {
+            (beta, alpha)
+        };
+        Antiderivative {
+            r,
+            s,
+            m,
+            n,
+            alpha_is_larger,
+        }
+    }
+
+    /// ln G(y) for x purchases, G(y) = (m+y)^−a / a · ((n+y)/(m+y))^(1−q) ·
+    /// ₂F₁(1, d; a+1; (m−n)/(m+y)), a = r+s+x; `None` when the series would be long.
+    fn ln_g(&self, x: f64, y: f64) -> Option<R> {
+        let a = self.r + self.s + x;
+        let (d, q) = if self.alpha_is_larger {
+            (self.r + x, self.s + 1.0)
+        } else {
+            (self.s + 1.0, self.r + x)
+        };
+        let ln_my = (self.m + y).ln();
+        let z = (self.m - self.n) / (self.m + y);
+        let f = hyp2f1_unit(d, a + 1.0, z, SERIES_TERMS)?;
+        Some(-a * ln_my - a.ln() + (-q + 1.0) * ((self.n + y).ln() - ln_my) + f.ln())
+    }
+}
+
+/// ln I from the antiderivative at t_x and T, or by quadrature where the series would be long
+/// or its difference cancels. −∞ when t_x = T.
+fn ln_dropout_from<R: Real>(
+    g_tx: Option<R>,
+    g_t: Option<R>,
+    quad: impl FnOnce() -> R,
+    t_x: f64,
+    big_t: f64,
+) -> R {
     if big_t <= t_x {
         return R::cst(f64::NEG_INFINITY);
     }
-    let a = r + s + x;
-    // (m, n) = (larger, smaller) of α, β; d and q per the Euler-transformed ₂F₁.
-    let (m, n, d, q) = if alpha.v() >= beta.v() {
-        (alpha, beta, r + x, s + 1.0)
-    } else {
-        (beta, alpha, s + 1.0, r + x)
-    };
-    // ln G(y), G(y) = (m+y)^−a / a · ((n+y)/(m+y))^(1−q) · ₂F₁(1, d; a+1; (m−n)/(m+y)).
-    let ln_g = |y: f64| -> Option<R> {
-        let ln_my = (m + y).ln();
-        let z = (m - n) / (m + y);
-        let f = hyp2f1_unit(d, a + 1.0, z, SERIES_TERMS)?;
-        Some(-a * ln_my - a.ln() + (-q + 1.0) * ((n + y).ln() - ln_my) + f.ln())
-    };
-    if let (Some(g_tx), Some(g_t)) = (ln_g(t_x), ln_g(big_t)) {
-        // G is decreasing; a difference that rounding makes non-positive falls through to
+    if let (Some(g_tx), Some(g_t)) = (g_tx, g_t) {
+        // G decreases; rounding that makes the difference non-positive falls through to the
         // quadrature, which has no cancellation.
         if g_tx.v() > g_t.v() {
             let v = log_sub_exp(g_tx, g_t);
@@ -106,25 +144,100 @@ fn ln_dropout_integral<R: Real>(r: R, alpha: R, s: R, beta: R, x: f64, t_x: f64,
             }
         }
     }
+    quad()
+}
+
+/// ∫_{t_x}^{T} (α+τ)^−(r+x) (β+τ)^−(s+1) dτ by tanh-sinh quadrature, in log space.
+fn ln_dropout_quadrature<R: Real>(
+    r: R,
+    alpha: R,
+    s: R,
+    beta: R,
+    x: f64,
+    t_x: f64,
+    big_t: f64,
+) -> R {
     tanh_sinh(t_x, big_t, |tau, _, _| {
         -(r + x) * (alpha + tau).ln() - (s + 1.0) * (beta + tau).ln()
     })
 }
 
+/// ln I, I = ∫_{t_x}^{T} (α+τ)^−(r+x) (β+τ)^−(s+1) dτ; −∞ when t_x = T.
+fn ln_dropout_integral<R: Real>(r: R, alpha: R, s: R, beta: R, x: f64, t_x: f64, big_t: f64) -> R {
+    let g = Antiderivative::new(r, alpha, s, beta);
+    ln_dropout_from(
+        g.ln_g(x, t_x),
+        g.ln_g(x, big_t),
+        || ln_dropout_quadrature(r, alpha, s, beta, x, t_x, big_t),
+        t_x,
+        big_t,
+    )
+}
+
 struct Lik;
 
+fn ll_one<R: Real>(p: &[R; 4], c: &Rft) -> R {
+    let [r, alpha, s, beta] = *p;
+    let x = c.x() as f64;
+    let base = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + s * beta.ln();
+    let alive = ln_alive_term(r, alpha, s, beta, x, c.big_t());
+    let dropped = s.ln() + ln_dropout_integral(r, alpha, s, beta, x, c.t_x(), c.big_t());
+    base + log_add_exp(alive, dropped)
+}
+
 impl Likelihood<4> for Lik {
-    type Row = Rft;
+    type Data = RftData;
     const NAME: &'static str = "Pareto/NBD";
     const PARAMS: [&'static str; 4] = ["r", "alpha", "s", "beta"];
 
-    fn ll<R: Real>(p: &[R; 4], c: &Rft) -> R {
+    /// ll_one summed, with the antiderivative evaluated once per distinct (x, t_x) and
+    /// (x, T) pair, and the terms of x or T alone once per distinct value.
+    fn total<R: Real + Send + Sync>(p: &[R; 4], d: &RftData) -> R {
         let [r, alpha, s, beta] = *p;
-        let x = c.x() as f64;
-        let base = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + s * beta.ln();
-        let alive = ln_alive_term(r, alpha, s, beta, x, c.big_t());
-        let dropped = s.ln() + ln_dropout_integral(r, alpha, s, beta, x, c.t_x(), c.big_t());
-        base + log_add_exp(alive, dropped)
+        let ix = d.index();
+        let g = Antiderivative::new(r, alpha, s, beta);
+        let lg_x: Vec<R> = ix.xs.iter().map(|&x| (r + x as f64).ln_gamma()).collect();
+        let ln_t: Vec<(R, R)> = ix
+            .big_ts
+            .par_iter()
+            .map(|&t| ((alpha + t).ln(), (beta + t).ln()))
+            .collect();
+        let g_tx: Vec<Option<R>> = ix
+            .x_t_x
+            .par_iter()
+            .map(|&(xi, y)| g.ln_g(ix.xs[xi as usize] as f64, y))
+            .collect();
+        let g_t: Vec<Option<R>> = ix
+            .x_big_t
+            .par_iter()
+            .map(|&(xi, y)| g.ln_g(ix.xs[xi as usize] as f64, y))
+            .collect();
+        let ln_s = s.ln();
+        let rows = d.rows();
+        let sum = par_sum(rows.len(), |i| {
+            let (c, w) = &rows[i];
+            let k = ix.rows[i];
+            let x = c.x() as f64;
+            let (la, lb) = ln_t[k.big_t as usize];
+            let alive = -(r + x) * la - s * lb;
+            let dropped = ln_dropout_from(
+                g_tx[k.x_t_x as usize],
+                g_t[k.x_big_t as usize],
+                || ln_dropout_quadrature(r, alpha, s, beta, x, c.t_x(), c.big_t()),
+                c.t_x(),
+                c.big_t(),
+            );
+            (lg_x[k.x as usize] + log_add_exp(alive, ln_s + dropped)) * *w
+        });
+        sum + (-r.ln_gamma() + r * alpha.ln() + s * beta.ln()) * d.customers()
+    }
+
+    fn weight(d: &RftData) -> f64 {
+        d.customers()
+    }
+
+    fn rows(d: &RftData) -> usize {
+        d.rows().len()
     }
 }
 
@@ -188,7 +301,7 @@ impl ParetoNbd {
     /// # Errors
     /// [`Error::NotConverged`]; [`Error::InvalidParameter`] for invalid options.
     pub fn fit(data: &RftData, opts: &FitOptions) -> Result<(Self, FitReport)> {
-        let ([r, alpha, s, beta], report) = fit::<Lik, 4>(data.rows(), [1.0; 4], opts)?;
+        let ([r, alpha, s, beta], report) = fit::<Lik, 4>(data, [1.0; 4], opts)?;
         let mut m = ParetoNbd::new(r, alpha, s, beta)?;
         m.unit = data.unit();
         Ok((m, report))
@@ -196,10 +309,7 @@ impl ParetoNbd {
 
     /// Total log-likelihood of the data.
     pub fn total_log_likelihood(&self, data: &RftData) -> f64 {
-        data.rows()
-            .iter()
-            .map(|(c, w)| w * self.log_likelihood(c))
-            .sum()
+        Lik::total(&[self.r, self.alpha, self.s, self.beta], data)
     }
 
     /// P(X(t) = n): the probability that a new customer makes n purchases in (0, t]:
@@ -242,7 +352,7 @@ impl TransactionModel for ParetoNbd {
     }
 
     fn log_likelihood(&self, c: &Rft) -> f64 {
-        Lik::ll(&[self.r, self.alpha, self.s, self.beta], c)
+        ll_one(&[self.r, self.alpha, self.s, self.beta], c)
     }
 
     fn p_alive(&self, c: &Rft) -> f64 {
@@ -312,7 +422,7 @@ mod tests {
                                 Dual::var(s, 2),
                                 Dual::var(beta, 3),
                             ];
-                            let v = Lik::ll(&p, c);
+                            let v = ll_one(&p, c);
                             assert!(
                                 v.v.is_finite() && v.d.iter().all(|d| d.is_finite()),
                                 "{:?} {c:?} {v:?}",
@@ -325,7 +435,7 @@ mod tests {
         }
         let c = Rft::new(4, 20.0, 30.0).unwrap();
         let x = [0.7, 5.0, 0.9, 8.0];
-        let d = Lik::ll(
+        let d = ll_one(
             &std::array::from_fn::<Dual<4>, 4, _>(|i| Dual::var(x[i], i)),
             &c,
         );
@@ -335,7 +445,7 @@ mod tests {
             let mut down = x;
             up[i] += h;
             down[i] -= h;
-            let fd = (Lik::ll(&up, &c) - Lik::ll(&down, &c)) / (2.0 * h);
+            let fd = (ll_one(&up, &c) - ll_one(&down, &c)) / (2.0 * h);
             assert!(
                 (d.d[i] - fd).abs() < 1e-6 * fd.abs().max(1.0),
                 "param {i}: {} vs {fd}",

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::Rft;
 use super::gamma_gamma::GammaGamma;
-use super::model::{TransactionModel, rfts_of};
+use super::model::{TransactionModel, per_distinct_history, rfts_of};
 use crate::data::{CustomerId, CustomerSummary, TimeUnit};
 use crate::error::{Error, Result};
 
@@ -141,18 +141,37 @@ fn discounted_purchases(
     c: &Rft,
     d: &Discounting,
 ) -> Result<(f64, f64)> {
+    let (p, discounted, total) = discounted_path(model, c, d);
+    Ok((p * discounted, p * total))
+}
+
+/// P(alive), and the discounted and total expected purchases over the horizon if alive.
+fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f64, f64, f64) {
     let mut prev = 0.0;
     let mut acc = 0.0;
     let mut factor = 1.0;
-    for k in 1..=d.steps {
-        let e = model.expected_purchases_if_alive(c, k as f64 * d.step);
-        factor /= 1.0 + d.rate;
-        acc += (e - prev) * factor;
-        prev = e;
+    // Steps in blocks that fit on the stack: no allocation per customer.
+    let mut ts = [0.0f64; BLOCK];
+    let mut es = [0.0f64; BLOCK];
+    let mut k0 = 1u32;
+    while k0 <= d.steps {
+        let n = ((d.steps - k0 + 1) as usize).min(BLOCK);
+        for (i, t) in ts[..n].iter_mut().enumerate() {
+            *t = (k0 as usize + i) as f64 * d.step;
+        }
+        model.expected_purchases_if_alive_path(c, &ts[..n], &mut es[..n]);
+        for &e in &es[..n] {
+            factor /= 1.0 + d.rate;
+            acc += (e - prev) * factor;
+            prev = e;
+        }
+        k0 += n as u32;
     }
-    let p = model.p_alive(c);
-    Ok((p * acc, p * prev))
+    (model.p_alive(c), acc, prev)
 }
+
+/// Horizons evaluated together (the transaction models' path length).
+const BLOCK: usize = 64;
 
 /// Values every customer, in parallel: P(alive), expected purchases over the horizon,
 /// expected spend and discounted CLV. Output in input order, independent of the thread count.
@@ -167,19 +186,29 @@ pub fn value_customers(
     discounting: &Discounting,
 ) -> Result<Vec<CustomerValue>> {
     let rfts = rfts_of(model.unit(), customers)?;
-    customers
+    // Validate the spend inputs first, so the parallel pass below cannot fail.
+    if let Some(i) = (0..customers.len()).into_par_iter().find_first(|&i| {
+        spend
+            .expected_spend(rfts[i].x(), customers[i].monetary)
+            .is_err()
+    }) {
+        spend.expected_spend(rfts[i].x(), customers[i].monetary)?;
+    }
+    let paths = per_distinct_history(&rfts, |c| discounted_path(model, c, discounting));
+    Ok(customers
         .par_iter()
         .zip(rfts.par_iter())
-        .map(|(s, c)| {
-            let expected_spend = spend.expected_spend(c.x(), s.monetary)?;
-            let (discounted, total) = discounted_purchases(model, c, discounting)?;
-            Ok(CustomerValue {
+        .zip(paths.par_iter())
+        .map(|((s, c), &(p, discounted, total))| {
+            // Validated above; the fallback is never taken.
+            let expected_spend = spend.expected_spend(c.x(), s.monetary).unwrap_or(0.0);
+            CustomerValue {
                 customer_id: s.customer_id.clone(),
-                p_alive: model.p_alive(c),
-                expected_purchases: total,
+                p_alive: p,
+                expected_purchases: p * total,
                 expected_spend,
-                clv: expected_spend * discounted,
-            })
+                clv: expected_spend * p * discounted,
+            }
         })
-        .collect()
+        .collect())
 }

@@ -4,7 +4,6 @@
 //! * [`hyp2f1_unit`] sums 2F1(1, d; c; z) = Σ (d)ₙ/(c)ₙ zⁿ, the form every Gauss
 //!   hypergeometric function of the Pareto/NBD likelihood takes after Euler's transformation:
 //!   all terms positive, ratio below z.
-//! * [`hyp2f1_series`] sums a general 2F1 series for |z| < 1, reporting failure to converge.
 //! * [`tanh_sinh`] integrates a function given by its logarithm over a finite interval with
 //!   the double-exponential rule (Takahasi & Mori 1974), robust to endpoint singularities and
 //!   to integrands concentrated near an endpoint. The models fall back on it where a series
@@ -39,6 +38,7 @@ pub(crate) fn digamma(mut x: f64) -> f64 {
 }
 
 /// Largest number of terms a series may take before the caller falls back on quadrature.
+#[cfg(test)]
 const MAX_TERMS: usize = 5_000;
 
 /// 2F1(1, d; c; z) = Σₙ (d)ₙ/(c)ₙ zⁿ for 0 < d < c and 0 ≤ z < 1, or `None` when the series
@@ -60,7 +60,8 @@ pub(crate) fn hyp2f1_unit<R: Real>(d: R, c: R, z: R, max_terms: usize) -> Option
 }
 
 /// The Gauss series Σₙ (a)ₙ(b)ₙ/((c)ₙ n!) zⁿ for 0 ≤ z < 1 and c > 0, or `None` when it has
-/// not converged within [`MAX_TERMS`] terms.
+/// not converged within [`MAX_TERMS`] terms (a reference for the models' specialised series).
+#[cfg(test)]
 pub(crate) fn hyp2f1_series<R: Real>(a: R, b: R, c: R, z: R) -> Option<R> {
     let mut term = R::cst(1.0);
     let mut sum = R::cst(1.0);

@@ -1,0 +1,89 @@
+//! CLV models on synthetic bases: fitting BG/NBD and Pareto/NBD on 1M customers, and scoring
+//! P(alive), expected purchases and CLV for 10M customers.
+//!
+//! ```text
+//! cargo bench --bench clv
+//! CUSTSEG_BENCH_CUSTOMERS=100000 CUSTSEG_BENCH_SCORE_CUSTOMERS=1000000 cargo bench --bench clv
+//! ```
+//!
+//! `benches/peers/compare.sh clv` runs lifetimes on the same summaries (written by
+//! `examples/export_summaries.rs`) in the same session. Fits start from the summaries and
+//! include merging identical histories; scoring uses the published CDNOW BG/NBD and
+//! Gamma-Gamma parameters, as the peer does: P(alive), expected purchases in 39 weeks, and
+//! CLV over 12 months at 1% a month in lifetimes' convention.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use custseg::TimeUnit;
+use custseg::clv::{
+    BgNbd, Discounting, FitOptions, GammaGamma, ParetoNbd, RftData, TransactionModel,
+    value_customers,
+};
+use custseg::datasets::{SyntheticConfig, synthetic_summaries};
+use std::hint::black_box;
+
+mod common;
+
+fn score_customers() -> usize {
+    std::env::var("CUSTSEG_BENCH_SCORE_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000)
+}
+
+fn bench(c: &mut Criterion) {
+    let n = common::customers();
+    let fit_base = synthetic_summaries(&SyntheticConfig::new(n, common::SEED))
+        .expect("valid configuration")
+        .into_vec();
+    let data = RftData::from_summaries(&fit_base).expect("valid summaries");
+    eprintln!(
+        "fit base: {} customers, {} distinct histories, {} threads",
+        fit_base.len(),
+        data.rows().len(),
+        rayon::current_num_threads()
+    );
+    let opts = FitOptions::default();
+
+    let mut g = c.benchmark_group("clv");
+    g.sample_size(10);
+    g.bench_function(BenchmarkId::new("fit_bgnbd", n), |b| {
+        b.iter(|| {
+            let data = RftData::from_summaries(black_box(&fit_base)).expect("valid summaries");
+            BgNbd::fit(&data, &opts).expect("converges")
+        })
+    });
+    g.bench_function(BenchmarkId::new("fit_pareto_nbd", n), |b| {
+        b.iter(|| {
+            let data = RftData::from_summaries(black_box(&fit_base)).expect("valid summaries");
+            ParetoNbd::fit(&data, &opts).expect("converges")
+        })
+    });
+    drop(fit_base);
+
+    let m = score_customers();
+    let scored = synthetic_summaries(&SyntheticConfig::new(m, common::SEED + 1))
+        .expect("valid configuration")
+        .into_vec();
+    eprintln!("scoring base: {} customers", scored.len());
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)
+        .expect("valid parameters")
+        .with_unit(TimeUnit::Weeks);
+    let gg = GammaGamma::new(6.2488, 3.7446, 15.4477).expect("valid parameters");
+    let disc = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).expect("valid discounting");
+    g.bench_function(BenchmarkId::new("p_alive", m), |b| {
+        b.iter(|| bg.p_alive_batch(black_box(&scored)).expect("valid"))
+    });
+    g.bench_function(BenchmarkId::new("expected_purchases_39", m), |b| {
+        b.iter(|| {
+            bg.expected_purchases_batch(black_box(&scored), 39.0)
+                .expect("valid")
+        })
+    });
+    g.bench_function(BenchmarkId::new("clv_12_months", m), |b| {
+        b.iter(|| value_customers(&bg, &gg, black_box(&scored), &disc).expect("valid"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
