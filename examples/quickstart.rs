@@ -10,9 +10,13 @@
 
 use std::time::Instant;
 
+use custseg::clv::{
+    BgNbd, CustomerValue, Discounting, FitOptions, GammaGamma, ParetoNbd, RftData, SpendData,
+    TransactionModel, value_customers,
+};
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme, SegmentSummary};
-use custseg::{CustomerSummary, Result};
+use custseg::{CustomerSummary, Result, TimeUnit};
 
 fn main() -> Result<()> {
     let started = Instant::now();
@@ -23,6 +27,18 @@ fn main() -> Result<()> {
     let scores = rfm.score_batch(summaries.as_slice())?;
     let rfm_package = SegmentScheme::rfm_package().summarise(&scores)?;
     let tiers = SegmentScheme::five_tiers(5)?.summarise(&scores)?;
+    let rft = RftData::from_summaries(summaries.as_slice())?;
+    let (bgnbd, bg_fit) = BgNbd::fit(&rft, &FitOptions::default())?;
+    let (pnbd, pn_fit) = ParetoNbd::fit(&rft, &FitOptions::default())?;
+    let (spend, _) = GammaGamma::fit(
+        &SpendData::from_summaries(summaries.as_slice())?,
+        &FitOptions::default(),
+    )?;
+    let horizon = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
+    let values = value_customers(&bgnbd, &spend, summaries.as_slice(), &horizon)?;
+    let holdout_weeks = summaries.holdout_length().unwrap_or(0.0);
+    let bg_holdout = bgnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;
+    let pn_holdout = pnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;
     let compute = started.elapsed();
 
     println!("custseg quickstart: the CDNOW sample (embedded in the crate)");
@@ -110,20 +126,64 @@ fn main() -> Result<()> {
         .collect();
     print_table(&["x", "customers", "share", ""], &rows);
 
-    println!("\nTop five customers by calibration revenue");
-    let mut top: Vec<&CustomerSummary> = s.iter().collect();
-    top.sort_by(|a, b| b.total_spend.total_cmp(&a.total_spend));
+    println!("\nCustomer lifetime value: BG/NBD + Gamma-Gamma fitted on the calibration period");
+    println!(
+        "  BG/NBD r {:.4}, alpha {:.4}, a {:.4}, b {:.4} (log-likelihood {:.2}); \
+         Pareto/NBD r {:.4}, alpha {:.4}, s {:.4}, beta {:.4} ({:.2})",
+        bgnbd.r(),
+        bgnbd.alpha(),
+        bgnbd.a(),
+        bgnbd.b(),
+        bg_fit.log_likelihood,
+        pnbd.r(),
+        pnbd.alpha(),
+        pnbd.s(),
+        pnbd.beta(),
+        pn_fit.log_likelihood,
+    );
+    println!(
+        "  Gamma-Gamma p {:.3}, q {:.3}, gamma {:.3}: a new customer's transactions average ${:.2}",
+        spend.p(),
+        spend.q(),
+        spend.gamma(),
+        spend.population_mean_spend()?,
+    );
+    let actual = hold_purchases;
+    println!(
+        "  holdout check: {} purchase days happened in the {} holdout weeks; BG/NBD predicted \
+         {:.0}, Pareto/NBD {:.0}",
+        thousands(actual, 0),
+        holdout_weeks,
+        bg_holdout.iter().sum::<f64>(),
+        pn_holdout.iter().sum::<f64>(),
+    );
+    let total_clv: f64 = values.iter().map(|v| v.clv).sum();
+    println!(
+        "  12-month CLV (1% a month, lifetimes' convention): ${} in total, ${:.2} per customer",
+        thousands(total_clv, 0),
+        total_clv / n,
+    );
+
+    println!("\nTop ten customers by 12-month CLV");
+    let by_id: std::collections::HashMap<&str, &CustomerSummary> =
+        s.iter().map(|c| (c.customer_id.as_str(), c)).collect();
+    let mut top: Vec<&CustomerValue> = values.iter().collect();
+    top.sort_by(|a, b| b.clv.total_cmp(&a.clv));
     let rows: Vec<Vec<String>> = top
         .iter()
-        .take(5)
-        .map(|c| {
+        .take(10)
+        .map(|v| {
+            let c = by_id[v.customer_id.as_str()];
             vec![
                 c.customer_id.to_string(),
                 c.frequency.to_string(),
                 format!("{:.1}", c.recency),
                 format!("{:.1}", c.age),
-                thousands(c.monetary, 2),
                 thousands(c.total_spend, 2),
+                format!("{:.3}", v.p_alive),
+                format!("{:.2}", v.expected_purchases),
+                thousands(v.expected_spend, 2),
+                thousands(v.clv, 2),
                 c.holdout_frequency.to_string(),
                 thousands(c.holdout_spend, 2),
             ]
@@ -135,8 +195,11 @@ fn main() -> Result<()> {
             "x",
             "t_x",
             "T",
-            "z̄ ($)",
             "revenue ($)",
+            "P(alive)",
+            "E[buys 12m]",
+            "E[spend] ($)",
+            "CLV ($)",
             "holdout x",
             "holdout ($)",
         ],

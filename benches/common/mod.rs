@@ -1,4 +1,6 @@
 //! Shared set-up of the benchmarks: the synthetic base every group measures.
+// Each benchmark compiles this module on its own and uses part of it.
+#![allow(dead_code)]
 
 use custseg::datasets::{ExportedRows, SyntheticBase, SyntheticConfig, synthetic};
 

@@ -97,6 +97,18 @@ fn check(x: u32, t_x: f64, big_t: f64) -> std::result::Result<(), String> {
     Ok(())
 }
 
+impl Rft {
+    /// The history of a summary already checked with `TryFrom` (batch passes check first,
+    /// then convert in parallel without a failure path).
+    pub(crate) fn from_checked(s: &CustomerSummary) -> Rft {
+        Rft {
+            x: s.frequency,
+            t_x: s.recency + 0.0,
+            big_t: s.age + 0.0,
+        }
+    }
+}
+
 impl TryFrom<&CustomerSummary> for Rft {
     type Error = Error;
     fn try_from(s: &CustomerSummary) -> Result<Self> {

@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn options_are_validated() {
-        let rows = vec![(1.0, 1.0)];
+        let rows = [(1.0, 1.0)];
         for bad in [
             FitOptions {
                 l2_penalty: -1.0,

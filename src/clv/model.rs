@@ -60,8 +60,8 @@ pub trait TransactionModel: Sync {
     /// [`Error::InvalidRecord`] for the first inconsistent summary; [`Error::UnitMismatch`]
     /// when the summaries' unit differs from the model's.
     fn p_alive_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<f64>> {
-        let rfts = rfts_of(self.unit(), customers)?;
-        Ok(rfts.par_iter().map(|c| self.p_alive(c)).collect())
+        let unit = self.unit();
+        one_pass(unit, customers, |c| self.p_alive(c))
     }
 
     /// Expected purchases in the next `t` of many customers.
@@ -70,10 +70,9 @@ pub trait TransactionModel: Sync {
     /// As [`TransactionModel::p_alive_batch`] and [`TransactionModel::expected_purchases`].
     fn expected_purchases_batch(&self, customers: &[CustomerSummary], t: f64) -> Result<Vec<f64>> {
         check_horizon(t)?;
-        let rfts = rfts_of(self.unit(), customers)?;
-        rfts.par_iter()
-            .map(|c| self.expected_purchases(c, t))
-            .collect()
+        one_pass(self.unit(), customers, |c| {
+            self.p_alive(c) * self.expected_purchases_if_alive(c, t)
+        })
     }
 
     /// P(alive) over columns x, t_x, T (ndarray views, one customer per index).
@@ -166,15 +165,48 @@ pub(crate) fn check_horizon(t: f64) -> Result<()> {
     }
 }
 
-/// Validated histories of summaries, checking the unit against the model's.
-pub(crate) fn rfts_of(unit: Option<TimeUnit>, customers: &[CustomerSummary]) -> Result<Vec<Rft>> {
-    if let (Some(model), Some(s)) = (unit, customers.iter().find(|s| Some(s.unit) != unit)) {
+/// `f` of every customer in one parallel pass over the summaries (they are large, and reading
+/// them is much of the cost): an invalid summary yields NaN, which `f` never returns for a
+/// valid history, and the first one is then reported.
+pub(crate) fn one_pass(
+    unit: Option<TimeUnit>,
+    customers: &[CustomerSummary],
+    f: impl Fn(&Rft) -> f64 + Sync,
+) -> Result<Vec<f64>> {
+    let out: Vec<f64> = customers
+        .par_iter()
+        .map(|s| {
+            if unit.is_some_and(|u| u != s.unit) || Rft::try_from(s).is_err() {
+                f64::NAN
+            } else {
+                f(&Rft::from_checked(s))
+            }
+        })
+        .collect();
+    if out.par_iter().any(|v| v.is_nan()) {
+        check_summaries(unit, customers)?;
+    }
+    Ok(out)
+}
+
+/// Checks that every summary is a valid history in the model's unit, reporting the first
+/// problem in input order (so that batch passes can then convert without failing).
+pub(crate) fn check_summaries(unit: Option<TimeUnit>, customers: &[CustomerSummary]) -> Result<()> {
+    if let Some(model) = unit
+        && let Some(s) = customers.par_iter().find_first(|s| s.unit != model)
+    {
         return Err(Error::UnitMismatch {
             model,
             data: s.unit,
         });
     }
-    customers.iter().map(Rft::try_from).collect()
+    if let Some(s) = customers
+        .par_iter()
+        .find_first(|s| Rft::try_from(*s).is_err())
+    {
+        Rft::try_from(s)?;
+    }
+    Ok(())
 }
 
 fn rfts_of_columns(

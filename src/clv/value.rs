@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::Rft;
 use super::gamma_gamma::GammaGamma;
-use super::model::{TransactionModel, per_distinct_history, rfts_of};
+use super::model::{TransactionModel, check_summaries, per_distinct_history};
 use crate::data::{CustomerId, CustomerSummary, TimeUnit};
 use crate::error::{Error, Result};
 
@@ -185,23 +185,50 @@ pub fn value_customers(
     customers: &[CustomerSummary],
     discounting: &Discounting,
 ) -> Result<Vec<CustomerValue>> {
-    let rfts = rfts_of(model.unit(), customers)?;
-    // Validate the spend inputs first, so the parallel pass below cannot fail.
-    if let Some(i) = (0..customers.len()).into_par_iter().find_first(|&i| {
-        spend
-            .expected_spend(rfts[i].x(), customers[i].monetary)
-            .is_err()
-    }) {
-        spend.expected_spend(rfts[i].x(), customers[i].monetary)?;
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One validating pass: an invalid customer becomes a marker history, and the first one is
+    // then reported in input order.
+    let unit = model.unit();
+    let invalid = |s: &CustomerSummary| {
+        unit.is_some_and(|u| u != s.unit)
+            || Rft::try_from(s).is_err()
+            || spend.expected_spend(s.frequency, s.monetary).is_err()
+    };
+    let marker = Rft::from_checked(&CustomerSummary {
+        frequency: u32::MAX,
+        ..customers
+            .first()
+            .cloned()
+            .ok_or(Error::EmptyInput { what: "customers" })?
+    });
+    let rfts: Vec<Rft> = customers
+        .par_iter()
+        .map(|s| {
+            if invalid(s) {
+                marker
+            } else {
+                Rft::from_checked(s)
+            }
+        })
+        .collect();
+    if rfts.par_iter().any(|r| r.x() == u32::MAX) {
+        check_summaries(unit, customers)?;
+        if let Some(s) = customers
+            .iter()
+            .find(|s| spend.expected_spend(s.frequency, s.monetary).is_err())
+        {
+            spend.expected_spend(s.frequency, s.monetary)?;
+        }
     }
     let paths = per_distinct_history(&rfts, |c| discounted_path(model, c, discounting));
     Ok(customers
         .par_iter()
-        .zip(rfts.par_iter())
         .zip(paths.par_iter())
-        .map(|((s, c), &(p, discounted, total))| {
+        .map(|(s, &(p, discounted, total))| {
             // Validated above; the fallback is never taken.
-            let expected_spend = spend.expected_spend(c.x(), s.monetary).unwrap_or(0.0);
+            let expected_spend = spend.expected_spend(s.frequency, s.monetary).unwrap_or(0.0);
             CustomerValue {
                 customer_id: s.customer_id.clone(),
                 p_alive: p,
