@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use custseg::churn::{BtydModel, ModelChurn, OneTimeBuyers, RiskTier, TierCuts, score_churn};
 use custseg::clv::{
     BgNbd, CustomerValue, Discounting, FitOptions, GammaGamma, ParetoNbd, RftData, SpendData,
     TransactionModel, value_customers,
@@ -39,6 +40,8 @@ fn main() -> Result<()> {
     let holdout_weeks = summaries.holdout_length().unwrap_or(0.0);
     let bg_holdout = bgnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;
     let pn_holdout = pnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;
+    let churn_scorer = ModelChurn::new(BtydModel::ParetoNbd(pnbd), OneTimeBuyers::AsModel)?;
+    let churn = score_churn(&churn_scorer, summaries.as_slice(), &TierCuts::default())?;
     let compute = started.elapsed();
 
     println!("custseg quickstart: the CDNOW sample (embedded in the crate)");
@@ -164,6 +167,36 @@ fn main() -> Result<()> {
         total_clv / n,
     );
 
+    println!("\nChurn risk: 1 − P(alive) under Pareto/NBD, tiers from 25/50/75%");
+    let risk_tiers = [
+        RiskTier::Low,
+        RiskTier::Medium,
+        RiskTier::High,
+        RiskTier::Critical,
+    ];
+    let rows: Vec<Vec<String>> = risk_tiers
+        .iter()
+        .map(|t| {
+            let members: Vec<usize> = (0..churn.len()).filter(|&i| churn[i].tier == *t).collect();
+            let k = members.len() as f64;
+            let bought = members
+                .iter()
+                .filter(|&&i| s[i].holdout_frequency > 0)
+                .count() as f64;
+            vec![
+                format!("{t:?}"),
+                thousands(k, 0),
+                format!("{:.1}%", 100.0 * k / n),
+                if k > 0.0 {
+                    format!("{:.1}%", 100.0 * bought / k)
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    print_table(&["tier", "customers", "share", "bought in holdout"], &rows);
+
     println!("\nTop ten customers by 12-month CLV");
     let by_id: std::collections::HashMap<&str, &CustomerSummary> =
         s.iter().map(|c| (c.customer_id.as_str(), c)).collect();
@@ -174,6 +207,10 @@ fn main() -> Result<()> {
         .take(10)
         .map(|v| {
             let c = by_id[v.customer_id.as_str()];
+            let tier = churn
+                .iter()
+                .find(|r| r.customer_id == v.customer_id)
+                .map_or_else(String::new, |r| format!("{:?}", r.tier));
             vec![
                 c.customer_id.to_string(),
                 c.frequency.to_string(),
@@ -184,6 +221,7 @@ fn main() -> Result<()> {
                 format!("{:.2}", v.expected_purchases),
                 thousands(v.expected_spend, 2),
                 thousands(v.clv, 2),
+                tier,
                 c.holdout_frequency.to_string(),
                 thousands(c.holdout_spend, 2),
             ]
@@ -200,6 +238,7 @@ fn main() -> Result<()> {
             "E[buys 12m]",
             "E[spend] ($)",
             "CLV ($)",
+            "churn tier",
             "holdout x",
             "holdout ($)",
         ],

@@ -20,6 +20,9 @@
 //!    a holdout period follows. Times are in the [`TimeUnit`] you choose.
 //! 3. For data that arrives in partitions, [`PurchaseHistories`] is the mergeable
 //!    per-customer state: summarise partitions separately, merge, and get the one-pass result.
+//! 4. On the summaries: [`rfm`] scores and named segments; [`clv`] customer lifetime value
+//!    (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma, and the simple formula); [`churn`] risk
+//!    scorers and the metrics to judge them.
 //!
 //! ## A ten-line tour
 //!
@@ -45,6 +48,7 @@
 
 #![warn(missing_docs)]
 
+pub mod churn;
 pub mod clv;
 pub mod data;
 pub mod datasets;

@@ -48,7 +48,7 @@ mod bgbb;
 mod bgnbd;
 mod btyd;
 mod data;
-mod fit;
+pub(crate) mod fit;
 mod gamma_gamma;
 mod mbgnbd;
 mod model;
