@@ -220,7 +220,8 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
         .unwrap()
         .into_vec();
     let params = LogisticChurnParams::new(Feature::standard()).unwrap();
-    for threshold in [8.0, 30.0] {
+    let mut rates = Vec::new();
+    for threshold in [2.0, 30.0] {
         // Churned: no holdout purchase and a long idle spell — a minority with the higher
         // threshold, a majority with the lower one.
         let churned: Vec<bool> = s
@@ -228,6 +229,7 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
             .map(|c| c.holdout_frequency == 0 && c.time_since_last_purchase() > threshold)
             .collect();
         let rate = churned.iter().filter(|&&c| c).count() as f64 / s.len() as f64;
+        rates.push(rate);
         let model = params.fit(&s, None, &churned).unwrap();
         let p = model.predict(&s, None).unwrap();
         let mean: f64 = p.iter().sum::<f64>() / p.len() as f64;
@@ -244,6 +246,8 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
             .unwrap();
         assert!(model.coefficients()[idle] > 0.0);
     }
+    // One setting makes churners the majority, the other the minority.
+    assert!(rates[0] > 0.5 && rates[1] < 0.5, "{rates:?}");
     // Extra columns: a pure-noise column gets a small weight; names are checked.
     let noise: ndarray::Array2<f64> =
         ndarray::Array2::from_shape_fn((s.len(), 1), |(i, _)| ((i * 7919) % 101) as f64);
