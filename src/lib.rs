@@ -23,6 +23,9 @@
 //! 4. On the summaries: [`rfm`] scores and named segments; [`clv`] customer lifetime value
 //!    (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma, and the simple formula); [`churn`] risk
 //!    scorers and the metrics to judge them.
+//! 5. [`segment`]: behavioral and demographic segment models over a shared core (feature
+//!    preparation, k-means / Gaussian mixture / DBSCAN / k-prototypes / rule bands, validity
+//!    metrics and the choice of k, profiles and names).
 //!
 //! ## A ten-line tour
 //!
@@ -56,6 +59,7 @@ mod error;
 mod optim;
 mod par;
 pub mod rfm;
+pub mod segment;
 mod special;
 
 pub use data::{

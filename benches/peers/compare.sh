@@ -4,6 +4,7 @@
 #   bash benches/peers/compare.sh summaries [customers]   # vs lifetimes' summary_data_from_transaction_data
 #   bash benches/peers/compare.sh rfm [customers]         # vs pandas RFM (benches/peers/rfm_pandas.py)
 #   bash benches/peers/compare.sh clv [customers]         # vs lifetimes: fits on N, scoring on 10 N
+#   bash benches/peers/compare.sh cluster ["100000 1000000"] # vs scikit-learn and kmodes
 #
 # customers defaults to 1,000,000 (~9.5M rows). Needs the peer venv (benches/peers/README.md);
 # PEER_PYTHON overrides its path. Both sides get the identical rows, written by
@@ -15,6 +16,61 @@ WHAT=${1:?usage: compare.sh summaries|rfm [customers]}
 N=${2:-1000000}
 PY=${PEER_PYTHON:-/work/peer-venv/bin/python}
 CSV=${TMPDIR:-/tmp}/custseg_synthetic_$N.csv
+
+if [ "$WHAT" = cluster ]; then
+    # Every size: blobs(n, 8, 8, 1.0, 2024) for KMeans (lloyd, elkan), MiniBatchKMeans and
+    # GaussianMixture; blobs(n, 8, 8, 3.0, 2024) (overlapping) for KMeans lloyd. kmodes'
+    # KPrototypes (pure Python, ~3 minutes a fit at 100k) on mixed_blobs at the smallest size.
+    SIZES=${2:-100000 1000000}
+    OUT=${TMPDIR:-/tmp}/custseg_cluster
+    mkdir -p "$OUT"
+    : > "$OUT/peers.jsonl"
+    SMALLEST=$(echo $SIZES | tr ' ' '\n' | sort -n | head -1)
+    for n in $SIZES; do
+        cargo run --quiet --release --example export_blobs -- numeric "$n" 8 8 2024 "$OUT/num_$n.csv"
+        cargo run --quiet --release --example export_blobs -- numeric "$n" 8 8 2024 "$OUT/overlap_$n.csv" 3.0
+        "$PY" benches/peers/cluster_peers.py --csv "$OUT/num_$n.csv" --k 8 --repeat 3 --n-init 10 \
+            | sed "s/^{/{\"data\": \"num_$n\", /" >> "$OUT/peers.jsonl"
+        "$PY" benches/peers/cluster_peers.py --csv "$OUT/overlap_$n.csv" --k 8 --repeat 3 --n-init 10 \
+            --algos kmeans_lloyd | sed "s/^{/{\"data\": \"overlap_$n\", /" >> "$OUT/peers.jsonl"
+        if [ "$n" = "$SMALLEST" ]; then
+            cargo run --quiet --release --example export_blobs -- mixed "$n" 5 3 8 6 2024 "$OUT/mixed_$n.csv"
+            "$PY" benches/peers/cluster_peers.py --mixed "$OUT/mixed_$n.csv" --k 8 --num-cols 5 \
+                --cat-cols 3 --repeat 1 --n-init 1 | sed "s/^{/{\"data\": \"mixed_$n\", /" >> "$OUT/peers.jsonl"
+        fi
+    done
+    CUSTSEG_BENCH_SIZES=$(echo $SIZES | tr ' ' ',') cargo bench --quiet --bench segment
+    "$PY" - "$OUT/peers.jsonl" <<'PYEOF'
+import json, os, sys
+peers = [json.loads(l) for l in open(sys.argv[1])]
+def ours(name, n):
+    path = f"target/criterion/segment/{name}/{n}/new/estimates.json"
+    if not os.path.exists(path):
+        return None
+    return json.load(open(path))["mean"]["point_estimate"] / 1e9
+pairs = {
+    ("num", "kmeans_lloyd"): "kmeans_custseg_ninit10",
+    ("num", "kmeans_elkan"): "kmeans_custseg_ninit10",
+    ("num", "minibatch"): "kmeans_custseg_ninit1",
+    ("num", "gmm"): "gmm_linfa",
+    ("overlap", "kmeans_lloyd"): "overlap_kmeans_custseg_ninit10",
+    ("mixed", "kprototypes"): "kprototypes_ninit1",
+}
+print("peer (best of its runs) vs custseg (criterion mean), same data, same session")
+for p in peers:
+    kind, n = p["data"].rsplit("_", 1)
+    algo = p.get("algo", "kprototypes")
+    name = pairs.get((kind, algo))
+    o = ours(name, n) if name else None
+    t = p["fit_seconds_best"]
+    q = p.get("inertia", p.get("cost", float("nan")))
+    line = f"  {p['data']:>16} {algo:>13}: peer {t:8.3f} s (quality {q:.6g})"
+    if o is not None:
+        line += f"  custseg {name} {o:8.3f} s -> {t / o:6.1f}x"
+    print(line)
+PYEOF
+    exit 0
+fi
 
 if [ "$WHAT" = clv ]; then
     FIT_CSV=${TMPDIR:-/tmp}/custseg_summaries_$N.csv

@@ -6,11 +6,15 @@
 //! * [`synthetic`] — a customer base of any size with purchases, spend, demographics, survey
 //!   answers and locations, generated from planted personas with a seed; the examples and
 //!   benchmarks run on it.
+//! * [`blobs`] and [`mixed_blobs`] — planted clusters (numeric, or numeric and categorical)
+//!   for comparing segmentation strategies.
 
+mod blobs;
 mod cdnow;
 mod cities;
 mod synthetic;
 
+pub use blobs::{Blobs, MixedBlobs, blobs, mixed_blobs};
 pub use cdnow::{
     CDNOW_CALIBRATION_END, CDNOW_HOLDOUT_END, cdnow_sample, cdnow_sample_config, parse_cdnow,
 };

@@ -1,0 +1,154 @@
+//! Clustering strategies compared on the same planted data: every strategy on 100k × 8 and
+//! 1M × 8 points (`datasets::blobs(n, 8, 8, 1.0, 2024)`, 8 clusters), plus k-means on
+//! overlapping clusters (spread 3.0), where Lloyd iterates instead of converging at once.
+//!
+//! ```text
+//! cargo bench --bench segment
+//! CUSTSEG_BENCH_SIZES=100000 cargo bench --bench segment
+//! CUSTSEG_BENCH_SLOW=1 cargo bench --bench segment     # also DBSCAN at 1M
+//! ```
+//!
+//! k-prototypes runs on `datasets::mixed_blobs(n, 5, 3, 8, 6, 2024)`: the same number of
+//! points and columns, 3 of them categorical. Rule bands (two median cuts) are the
+//! no-learning baseline. DBSCAN (linfa) takes minutes per fit at 1M points, so criterion's ten
+//! samples would take half an hour: it runs at 1M only with `CUSTSEG_BENCH_SLOW=1`;
+//! `cargo run --release --example compare_strategies 1000000` times one fit.
+//!
+//! `benches/peers/compare.sh cluster` runs scikit-learn (KMeans, MiniBatchKMeans,
+//! GaussianMixture) and kmodes (KPrototypes) on the same points, exported by
+//! `examples/export_blobs.rs`, in the same session.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use custseg::datasets::{blobs, mixed_blobs};
+use custseg::segment::{KMeansParams, KPrototypesParams, RuleBands, Strategy, fit_strategy};
+use ndarray::Array2;
+use std::hint::black_box;
+
+fn sizes() -> Vec<usize> {
+    std::env::var("CUSTSEG_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![100_000, 1_000_000])
+}
+
+fn slow() -> bool {
+    std::env::var("CUSTSEG_BENCH_SLOW").is_ok_and(|v| v == "1")
+}
+
+fn median(v: ndarray::ArrayView1<'_, f64>) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("segment");
+    g.sample_size(10);
+    for n in sizes() {
+        let b = blobs(n, 8, 8, 1.0, 2024).expect("valid blobs");
+        let mixed = mixed_blobs(n, 5, 3, 8, 6, 2024).expect("valid blobs");
+        let no_cat = Array2::<u32>::zeros((n, 0));
+        let bands = RuleBands {
+            bands: vec![
+                (
+                    0,
+                    vec![median(b.data.column(0))],
+                    vec!["low".into(), "high".into()],
+                ),
+                (
+                    1,
+                    vec![median(b.data.column(1))],
+                    vec!["low".into(), "high".into()],
+                ),
+            ],
+        };
+        let mut numeric = vec![
+            (
+                "kmeans_custseg_ninit10",
+                Strategy::KMeans(KMeansParams::new(8)),
+            ),
+            (
+                "kmeans_custseg_ninit1",
+                Strategy::KMeans(KMeansParams::new(8).with_n_init(1)),
+            ),
+            (
+                "kmeans_linfa_ninit10",
+                Strategy::LinfaKMeans {
+                    k: 8,
+                    n_init: 10,
+                    seed: 0,
+                },
+            ),
+            ("gmm_linfa", Strategy::GaussianMixture { k: 8, seed: 0 }),
+            ("rule_bands", Strategy::RuleBands(bands)),
+        ];
+        if n <= 100_000 || slow() {
+            numeric.push((
+                "dbscan_linfa",
+                Strategy::Dbscan {
+                    eps: 1.5,
+                    min_points: 10,
+                },
+            ));
+        }
+        for (name, s) in &numeric {
+            g.bench_function(BenchmarkId::new(*name, n), |bench| {
+                bench.iter(|| {
+                    fit_strategy(black_box(s), b.data.view(), no_cat.view()).expect("fits")
+                })
+            });
+        }
+        let kp = Strategy::KPrototypes(KPrototypesParams::new(8));
+        g.bench_function(BenchmarkId::new("kprototypes_ninit5", n), |bench| {
+            bench.iter(|| {
+                fit_strategy(
+                    black_box(&kp),
+                    mixed.numeric.view(),
+                    mixed.categorical.view(),
+                )
+                .expect("fits")
+            })
+        });
+        let kp1 = Strategy::KPrototypes(KPrototypesParams {
+            n_init: 1,
+            ..KPrototypesParams::new(8)
+        });
+        g.bench_function(BenchmarkId::new("kprototypes_ninit1", n), |bench| {
+            bench.iter(|| {
+                fit_strategy(
+                    black_box(&kp1),
+                    mixed.numeric.view(),
+                    mixed.categorical.view(),
+                )
+                .expect("fits")
+            })
+        });
+        // Overlapping clusters: Lloyd iterates (dozens of rounds), so this measures the
+        // iterations rather than the seeding.
+        let hard = blobs(n, 8, 8, 3.0, 2024).expect("valid blobs");
+        for (name, s) in [
+            (
+                "overlap_kmeans_custseg_ninit10",
+                Strategy::KMeans(KMeansParams::new(8)),
+            ),
+            (
+                "overlap_kmeans_linfa_ninit10",
+                Strategy::LinfaKMeans {
+                    k: 8,
+                    n_init: 10,
+                    seed: 0,
+                },
+            ),
+        ] {
+            g.bench_function(BenchmarkId::new(name, n), |bench| {
+                bench.iter(|| {
+                    fit_strategy(black_box(&s), hard.data.view(), no_cat.view()).expect("fits")
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,251 @@
+//! The fitted core every typed segment model carries: feature preparation, clustering and
+//! named profiles, consistent with each other.
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::features::{
+    CategoricalFeature, FittedFeatures, MISSING_LEVEL, NumericFeature, Prepared, Table,
+};
+use super::profile::{SegmentProfile, Vocabulary, profiles};
+use super::strategy::{Clustering, Strategy, fit_strategy};
+use crate::error::{Error, Result};
+
+/// A fitted segmentation over a [`Table`]: how to prepare a row, how to assign it, and what
+/// each segment looks like. The typed models (behavioral, demographic, …) wrap one and turn
+/// their records into tables. Plain serde data; deserializing checks that the parts agree
+/// (the prepared width matches the clustering, one profile per segment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SegmentModelRecord")]
+pub struct SegmentModel {
+    features: FittedFeatures,
+    clustering: Clustering,
+    profiles: Vec<SegmentProfile>,
+}
+
+#[derive(Deserialize)]
+struct SegmentModelRecord {
+    features: FittedFeatures,
+    clustering: Clustering,
+    profiles: Vec<SegmentProfile>,
+}
+
+impl TryFrom<SegmentModelRecord> for SegmentModel {
+    type Error = Error;
+    fn try_from(r: SegmentModelRecord) -> Result<Self> {
+        let m = SegmentModel {
+            features: r.features,
+            clustering: r.clustering,
+            profiles: r.profiles,
+        };
+        m.check()?;
+        Ok(m)
+    }
+}
+
+/// What a fit produced besides the model: the training rows' segments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentFit {
+    /// The fitted model.
+    pub model: SegmentModel,
+    /// Segment of every training row (`None`: DBSCAN noise), in input order.
+    pub labels: Vec<Option<usize>>,
+    /// Profiles in the prepared space (transformed and scaled columns): what the clustering
+    /// saw. Their z-scores suit naming rules better than raw means on skewed data.
+    pub prepared_profiles: Vec<SegmentProfile>,
+}
+
+impl SegmentModel {
+    /// Fits preparation and clustering on a table and profiles the segments on the raw
+    /// values (numeric columns as given, missing ones at the column median; categorical
+    /// columns as the share of each level). Rule bands are named by their band labels; other
+    /// strategies get automatic names from the profile.
+    ///
+    /// # Errors
+    /// The errors of [`FittedFeatures::fit`] and [`fit_strategy`].
+    pub fn fit(
+        strategy: &Strategy,
+        numeric: &[NumericFeature],
+        categorical: &[CategoricalFeature],
+        vocabulary: &[Vocabulary],
+        table: &Table,
+    ) -> Result<SegmentFit> {
+        let (features, prepared) = FittedFeatures::fit(numeric, categorical, table)?;
+        let (clustering, labels) = fit_strategy(
+            strategy,
+            prepared.numeric.view(),
+            prepared.categorical.view(),
+        )?;
+        let (values, names, vocab) = profile_matrix(numeric, categorical, vocabulary, table);
+        let mut profs = profiles(
+            values.view(),
+            &names,
+            &vocab,
+            &labels,
+            clustering.segments(),
+        )?;
+        let prepared_profiles = profiles(
+            prepared.numeric.view(),
+            &features.output_names(),
+            &[],
+            &labels,
+            clustering.segments(),
+        )?;
+        if let Clustering::Bands(b) = &clustering {
+            for p in &mut profs {
+                p.name = b.name(p.segment);
+            }
+        }
+        Ok(SegmentFit {
+            model: SegmentModel {
+                features,
+                clustering,
+                profiles: profs,
+            },
+            labels,
+            prepared_profiles,
+        })
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |reason: String| {
+            Err(Error::InvalidParameter {
+                name: "segment model",
+                value: "deserialized".into(),
+                reason,
+            })
+        };
+        let width = self.features.output_names().len();
+        let native = self.features.native_levels().len();
+        let empty = Prepared {
+            numeric: Array2::zeros((0, width)),
+            categorical: Array2::zeros((0, native)),
+        };
+        if let Err(e) = self
+            .clustering
+            .assign_batch(empty.numeric.view(), empty.categorical.view())
+        {
+            return bad(format!(
+                "the clustering does not fit the prepared features: {e}"
+            ));
+        }
+        if self.profiles.len() != self.clustering.segments()
+            || self
+                .profiles
+                .iter()
+                .enumerate()
+                .any(|(i, p)| p.segment != i)
+        {
+            return bad(format!(
+                "{} profiles for {} segments, numbered in order",
+                self.profiles.len(),
+                self.clustering.segments()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The feature preparation.
+    pub fn features(&self) -> &FittedFeatures {
+        &self.features
+    }
+
+    /// The fitted clustering.
+    pub fn clustering(&self) -> &Clustering {
+        &self.clustering
+    }
+
+    /// Segment profiles (size, share, per-feature contrast, name), by segment number.
+    pub fn profiles(&self) -> &[SegmentProfile] {
+        &self.profiles
+    }
+
+    /// Number of segments.
+    pub fn segments(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// The name of a segment.
+    pub fn segment_name(&self, segment: usize) -> Option<&str> {
+        self.profiles.get(segment).map(|p| p.name.as_str())
+    }
+
+    /// Renames a segment (the automatic names are a starting point).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a segment that does not exist or an empty name.
+    pub fn rename(&mut self, segment: usize, name: &str) -> Result<()> {
+        let segments = self.profiles.len();
+        match self.profiles.get_mut(segment) {
+            Some(p) if !name.trim().is_empty() => {
+                p.name = name.to_string();
+                Ok(())
+            }
+            _ => Err(Error::InvalidParameter {
+                name: "segment",
+                value: format!("{segment} ({name:?})"),
+                reason: format!("an existing segment (0..{segments}) and a non-empty name"),
+            }),
+        }
+    }
+
+    /// Prepares rows as the training rows were.
+    ///
+    /// # Errors
+    /// As [`FittedFeatures::transform`].
+    pub fn prepare(&self, table: &Table) -> Result<Prepared> {
+        self.features.transform(table)
+    }
+
+    /// Segments of a table's rows, in parallel, in input order (`None`: DBSCAN noise).
+    ///
+    /// # Errors
+    /// As [`FittedFeatures::transform`], naming the row and column of a bad value.
+    pub fn assign_table(&self, table: &Table) -> Result<Vec<Option<usize>>> {
+        let p = self.features.transform(table)?;
+        self.clustering
+            .assign_batch(p.numeric.view(), p.categorical.view())
+    }
+}
+
+/// Raw values to profile: numeric columns (missing at the observed median) and one 0/1
+/// column per categorical level; with a vocabulary for each ("level" / "few level" for the
+/// indicators).
+fn profile_matrix(
+    numeric: &[NumericFeature],
+    categorical: &[CategoricalFeature],
+    vocabulary: &[Vocabulary],
+    table: &Table,
+) -> (Array2<f64>, Vec<String>, Vec<Vocabulary>) {
+    let n = table.rows();
+    let mut columns: Vec<Vec<f64>> = Vec::new();
+    let mut names = Vec::new();
+    let mut vocab = Vec::new();
+    for (j, (f, col)) in numeric.iter().zip(&table.numeric).enumerate() {
+        let mut seen: Vec<f64> = col.iter().flatten().copied().collect();
+        seen.sort_by(f64::total_cmp);
+        let median = seen.get(seen.len() / 2).copied().unwrap_or(0.0);
+        columns.push(col.iter().map(|v| v.unwrap_or(median)).collect());
+        names.push(f.name.clone());
+        vocab.push(vocabulary.get(j).cloned().unwrap_or_else(|| {
+            Vocabulary::new(&format!("high {}", f.name), &format!("low {}", f.name))
+        }));
+    }
+    for (f, col) in categorical.iter().zip(&table.categorical) {
+        let level = |v: &Option<String>| v.as_deref().unwrap_or(MISSING_LEVEL).to_string();
+        let mut levels: Vec<String> = col.iter().map(level).collect();
+        levels.sort();
+        levels.dedup();
+        for l in levels {
+            columns.push(
+                col.iter()
+                    .map(|v| if level(v) == l { 1.0 } else { 0.0 })
+                    .collect(),
+            );
+            names.push(format!("{}={l}", f.name));
+            vocab.push(Vocabulary::new(&l, &format!("few {l}")));
+        }
+    }
+    let values = Array2::from_shape_fn((n, columns.len()), |(i, j)| columns[j][i]);
+    (values, names, vocab)
+}

@@ -1,0 +1,187 @@
+//! Segment profiles and automatic names.
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How a feature reads in a segment name when it is high or low, e.g. ("frequent",
+/// "infrequent") for a purchase count or ("recent", "lapsed") for days since the last
+/// purchase (where high means long ago, so the words are swapped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vocabulary {
+    /// Word for a segment well above the average.
+    pub high: String,
+    /// Word for a segment well below the average.
+    pub low: String,
+}
+
+impl Vocabulary {
+    /// Words for high and low.
+    pub fn new(high: &str, low: &str) -> Self {
+        Vocabulary {
+            high: high.into(),
+            low: low.into(),
+        }
+    }
+}
+
+/// A feature's level in one segment against the whole base.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureContrast {
+    /// Feature name.
+    pub feature: String,
+    /// Mean in the segment.
+    pub mean: f64,
+    /// Mean over all customers.
+    pub overall_mean: f64,
+    /// 100 × segment mean / overall mean (100 = average; `None` when the overall mean is 0).
+    pub index: Option<f64>,
+    /// (segment mean − overall mean) / overall standard deviation (0 for a constant feature).
+    pub z: f64,
+}
+
+/// One segment's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentProfile {
+    /// Segment number.
+    pub segment: usize,
+    /// Its name (automatic unless overridden).
+    pub name: String,
+    /// Customers.
+    pub size: usize,
+    /// Share of the customers with a segment.
+    pub share: f64,
+    /// Every feature's contrast, in feature order.
+    pub features: Vec<FeatureContrast>,
+}
+
+impl SegmentProfile {
+    /// The features that set the segment apart, by |z|, largest first.
+    pub fn distinguishing(&self, n: usize) -> Vec<&FeatureContrast> {
+        let mut f: Vec<&FeatureContrast> = self.features.iter().collect();
+        f.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
+        f.truncate(n);
+        f
+    }
+}
+
+/// Profiles of segments over raw (unscaled, interpretable) feature values. Rows without a
+/// segment (DBSCAN noise) are left out of the segments but count in the overall means.
+///
+/// Names: the words of the (up to) three features with the largest |z| above 0.5, joined by
+/// " · " — e.g. "high value · frequent · recent" — or "average" when nothing stands out.
+/// Features without a vocabulary entry read "high name" / "low name".
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when `labels` has not one entry per row or `names` not one per
+/// column; [`Error::NonFinite`] for a NaN or infinite value.
+pub fn profiles(
+    values: ArrayView2<'_, f64>,
+    names: &[String],
+    vocab: &[Vocabulary],
+    labels: &[Option<usize>],
+    segments: usize,
+) -> Result<Vec<SegmentProfile>> {
+    let n = values.nrows();
+    let d = values.ncols();
+    if labels.len() != n {
+        return Err(Error::LengthMismatch {
+            what: "labels",
+            expected: n,
+            got: labels.len(),
+        });
+    }
+    if names.len() != d {
+        return Err(Error::LengthMismatch {
+            what: "feature names",
+            expected: d,
+            got: names.len(),
+        });
+    }
+    if let Some(((i, j), v)) = values.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            row: i,
+            customer: format!("row {i}, column {}", names[j]),
+            field: "profile value",
+            value: *v,
+        });
+    }
+    let overall_mean: Vec<f64> = (0..d)
+        .map(|j| values.column(j).mean().unwrap_or(0.0))
+        .collect();
+    let overall_sd: Vec<f64> = (0..d).map(|j| values.column(j).std(0.0)).collect();
+    let mut sums = vec![vec![0.0; d]; segments];
+    let mut sizes = vec![0usize; segments];
+    for i in 0..n {
+        if let Some(s) = labels[i].filter(|&s| s < segments) {
+            sizes[s] += 1;
+            for j in 0..d {
+                sums[s][j] += values[[i, j]];
+            }
+        }
+    }
+    let assigned: usize = sizes.iter().sum();
+    Ok((0..segments)
+        .map(|s| {
+            let features: Vec<FeatureContrast> = (0..d)
+                .map(|j| {
+                    let mean = if sizes[s] > 0 {
+                        sums[s][j] / sizes[s] as f64
+                    } else {
+                        overall_mean[j]
+                    };
+                    FeatureContrast {
+                        feature: names
+                            .get(j)
+                            .cloned()
+                            .unwrap_or_else(|| format!("feature {j}")),
+                        mean,
+                        overall_mean: overall_mean[j],
+                        index: (overall_mean[j] != 0.0).then(|| 100.0 * mean / overall_mean[j]),
+                        z: if overall_sd[j] > 0.0 {
+                            (mean - overall_mean[j]) / overall_sd[j]
+                        } else {
+                            0.0
+                        },
+                    }
+                })
+                .collect();
+            let mut profile = SegmentProfile {
+                segment: s,
+                name: String::new(),
+                size: sizes[s],
+                share: if assigned > 0 {
+                    sizes[s] as f64 / assigned as f64
+                } else {
+                    0.0
+                },
+                features,
+            };
+            profile.name = auto_name(&profile, names, vocab);
+            profile
+        })
+        .collect())
+}
+
+fn auto_name(p: &SegmentProfile, names: &[String], vocab: &[Vocabulary]) -> String {
+    let words: Vec<String> = p
+        .distinguishing(3)
+        .into_iter()
+        .filter(|f| f.z.abs() > 0.5)
+        .map(|f| {
+            let j = names.iter().position(|n| *n == f.feature);
+            match j.and_then(|j| vocab.get(j)) {
+                Some(v) if f.z > 0.0 => v.high.clone(),
+                Some(v) => v.low.clone(),
+                None if f.z > 0.0 => format!("high {}", f.feature),
+                None => format!("low {}", f.feature),
+            }
+        })
+        .collect();
+    if words.is_empty() {
+        "average".into()
+    } else {
+        words.join(" · ")
+    }
+}

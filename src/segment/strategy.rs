@@ -1,0 +1,755 @@
+//! Clustering strategies behind one enum, and the fitted result that assigns new points.
+
+use linfa::DatasetBase;
+use linfa::traits::{Fit, Transformer};
+use linfa_clustering::{Dbscan, GaussianMixtureModel, KMeans as LinfaKMeans};
+use linfa_nn::distance::L2Dist;
+use linfa_nn::{CommonNearestNeighbour, NearestNeighbour};
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2};
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::kmeans::{KMeansParams, kmeans};
+use super::kprototypes::{KPrototypesParams, kprototypes, nearest};
+use crate::error::{Error, Result};
+
+/// Explicit segments: cut points on chosen numeric columns, every combination of bands a
+/// segment (e.g. age bands × income tiers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleBands {
+    /// One entry per banded column: (column index, strictly increasing cut points, band
+    /// labels — one more than the cuts). A value v falls in band i when cutᵢ₋₁ ≤ v < cutᵢ.
+    pub bands: Vec<(usize, Vec<f64>, Vec<String>)>,
+}
+
+impl RuleBands {
+    /// Checks the bands.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for no band, cuts not strictly increasing or not finite,
+    /// or a label count that is not one more than the cut count.
+    pub fn validate(&self, columns: usize) -> Result<()> {
+        let bad = |reason: String| {
+            Err(Error::InvalidParameter {
+                name: "bands",
+                value: format!("{} banded columns", self.bands.len()),
+                reason,
+            })
+        };
+        if self.bands.is_empty() {
+            return bad("at least one banded column".into());
+        }
+        for (c, cuts, labels) in &self.bands {
+            if *c >= columns {
+                return bad(format!("column {c} does not exist ({columns} columns)"));
+            }
+            if cuts.iter().any(|v| !v.is_finite()) || cuts.windows(2).any(|w| w[0] >= w[1]) {
+                return bad(format!(
+                    "column {c}: cuts must be finite and strictly increasing"
+                ));
+            }
+            if labels.len() != cuts.len() + 1 {
+                return bad(format!(
+                    "column {c}: {} labels for {} cuts",
+                    labels.len(),
+                    cuts.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of segments (product of the band counts).
+    pub fn segments(&self) -> usize {
+        self.bands.iter().map(|b| b.2.len()).product()
+    }
+
+    /// The segment of a row.
+    pub fn segment_of(&self, row: ArrayView1<'_, f64>) -> usize {
+        self.bands.iter().fold(0, |acc, (c, cuts, labels)| {
+            let band = cuts.partition_point(|&cut| cut <= row[*c]);
+            acc * labels.len() + band
+        })
+    }
+
+    /// The name of a segment: its bands' labels joined by " · ".
+    pub fn name(&self, mut segment: usize) -> String {
+        let mut parts = Vec::new();
+        for (_, _, labels) in self.bands.iter().rev() {
+            parts.push(labels[segment % labels.len()].clone());
+            segment /= labels.len();
+        }
+        parts.reverse();
+        parts.join(" · ")
+    }
+}
+
+/// How to cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Strategy {
+    /// Our k-means (k-means++, Hamerly-accelerated Lloyd, parallel).
+    KMeans(KMeansParams),
+    /// linfa-clustering's k-means, for comparison.
+    LinfaKMeans {
+        /// Clusters.
+        k: usize,
+        /// Restarts.
+        n_init: usize,
+        /// Seed.
+        seed: u64,
+    },
+    /// linfa-clustering's Gaussian mixture (full covariances); points go to the most probable
+    /// component.
+    GaussianMixture {
+        /// Components.
+        k: usize,
+        /// Seed.
+        seed: u64,
+    },
+    /// linfa-clustering's DBSCAN: clusters of density-connected points within `eps`; sparse
+    /// points are noise (no segment).
+    Dbscan {
+        /// Neighbourhood radius (in the prepared feature space).
+        eps: f64,
+        /// Points a neighbourhood needs to be dense.
+        min_points: usize,
+    },
+    /// k-prototypes on numeric and categorical columns.
+    KPrototypes(KPrototypesParams),
+    /// Explicit bands.
+    RuleBands(RuleBands),
+}
+
+impl Strategy {
+    /// A short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::KMeans(_) => "k-means (custseg)",
+            Strategy::LinfaKMeans { .. } => "k-means (linfa)",
+            Strategy::GaussianMixture { .. } => "Gaussian mixture (linfa)",
+            Strategy::Dbscan { .. } => "DBSCAN (linfa)",
+            Strategy::KPrototypes(_) => "k-prototypes",
+            Strategy::RuleBands(_) => "rule bands",
+        }
+    }
+}
+
+/// A fitted clustering: whatever is needed to assign new points. Plain serde data;
+/// deserializing checks shapes and values (a corrupt clustering is an error, not a wrong
+/// segment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ClusteringRecord")]
+pub enum Clustering {
+    /// Nearest centre.
+    Centroids {
+        /// Centres, one row per segment.
+        centers: Array2<f64>,
+    },
+    /// Most probable mixture component.
+    Mixture {
+        /// Component weights.
+        weights: Array1<f64>,
+        /// Component means.
+        means: Array2<f64>,
+        /// Lower-triangular Cholesky factors of the precision matrices.
+        precision_chol: Array3<f64>,
+    },
+    /// Segment of the nearest core point within `eps`, else none (noise).
+    Density {
+        /// Core points of the training data (at least `min_points` neighbours within `eps`).
+        points: Array2<f64>,
+        /// Their segments.
+        labels: Vec<usize>,
+        /// Radius.
+        eps: f64,
+    },
+    /// Nearest prototype under the mixed dissimilarity.
+    Prototypes {
+        /// Numeric parts.
+        centers: Array2<f64>,
+        /// Categorical parts.
+        modes: Array2<u32>,
+        /// Weight of a categorical mismatch.
+        gamma: f64,
+    },
+    /// Explicit bands.
+    Bands(RuleBands),
+}
+
+/// The serde shape of [`Clustering`], checked before it becomes one.
+#[derive(Deserialize)]
+enum ClusteringRecord {
+    Centroids {
+        centers: Array2<f64>,
+    },
+    Mixture {
+        weights: Array1<f64>,
+        means: Array2<f64>,
+        precision_chol: Array3<f64>,
+    },
+    Density {
+        points: Array2<f64>,
+        labels: Vec<usize>,
+        eps: f64,
+    },
+    Prototypes {
+        centers: Array2<f64>,
+        modes: Array2<u32>,
+        gamma: f64,
+    },
+    Bands(RuleBands),
+}
+
+impl TryFrom<ClusteringRecord> for Clustering {
+    type Error = Error;
+    fn try_from(r: ClusteringRecord) -> Result<Self> {
+        let c = match r {
+            ClusteringRecord::Centroids { centers } => Clustering::Centroids { centers },
+            ClusteringRecord::Mixture {
+                weights,
+                means,
+                precision_chol,
+            } => Clustering::Mixture {
+                weights,
+                means,
+                precision_chol,
+            },
+            ClusteringRecord::Density {
+                points,
+                labels,
+                eps,
+            } => Clustering::Density {
+                points,
+                labels,
+                eps,
+            },
+            ClusteringRecord::Prototypes {
+                centers,
+                modes,
+                gamma,
+            } => Clustering::Prototypes {
+                centers,
+                modes,
+                gamma,
+            },
+            ClusteringRecord::Bands(b) => Clustering::Bands(b),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::InvalidParameter {
+        name: "clustering",
+        value: "deserialized".into(),
+        reason: what.into(),
+    }
+}
+
+impl Clustering {
+    /// Checks that the parts fit together: shapes agree, values are finite, weights form a
+    /// distribution, Cholesky factors are lower-triangular with a positive diagonal.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the inconsistency.
+    pub fn validate(&self) -> Result<()> {
+        fn finite<'a>(mut it: impl Iterator<Item = &'a f64>) -> bool {
+            it.all(|v| v.is_finite())
+        }
+        match self {
+            Clustering::Centroids { centers } => {
+                if centers.nrows() == 0 || centers.ncols() == 0 || !finite(centers.iter()) {
+                    return Err(corrupt(
+                        "centres must be a non-empty matrix of finite values",
+                    ));
+                }
+            }
+            Clustering::Mixture {
+                weights,
+                means,
+                precision_chol,
+            } => {
+                let (k, d) = means.dim();
+                if k == 0 || d == 0 || weights.len() != k || precision_chol.dim() != (k, d, d) {
+                    return Err(corrupt(
+                        "mixture weights, means and precision factors disagree in shape",
+                    ));
+                }
+                if weights.iter().any(|w| !(w.is_finite() && *w > 0.0))
+                    || (weights.sum() - 1.0).abs() > 1e-6
+                {
+                    return Err(corrupt("mixture weights must be positive and sum to 1"));
+                }
+                if !finite(means.iter()) || !finite(precision_chol.iter()) {
+                    return Err(corrupt("mixture means and precisions must be finite"));
+                }
+                for c in 0..k {
+                    for i in 0..d {
+                        if precision_chol[[c, i, i]] <= 0.0
+                            || (i + 1..d).any(|j| precision_chol[[c, i, j]] != 0.0)
+                        {
+                            return Err(corrupt(
+                                "precision factors must be lower-triangular with a positive diagonal",
+                            ));
+                        }
+                    }
+                }
+            }
+            Clustering::Density {
+                points,
+                labels,
+                eps,
+            } => {
+                if points.nrows() != labels.len() || points.ncols() == 0 {
+                    return Err(corrupt(
+                        "one label per clustered point, at least one column",
+                    ));
+                }
+                if !(eps.is_finite() && *eps > 0.0 && finite(points.iter())) {
+                    return Err(corrupt("eps and the points must be finite, eps > 0"));
+                }
+            }
+            Clustering::Prototypes {
+                centers,
+                modes,
+                gamma,
+            } => {
+                if centers.nrows() == 0 || centers.nrows() != modes.nrows() || modes.ncols() == 0 {
+                    return Err(corrupt(
+                        "one numeric centre and one categorical mode per prototype",
+                    ));
+                }
+                if !(finite(centers.iter()) && gamma.is_finite() && *gamma >= 0.0) {
+                    return Err(corrupt(
+                        "prototype centres and gamma must be finite, gamma ≥ 0",
+                    ));
+                }
+            }
+            Clustering::Bands(b) => {
+                let columns = b.bands.iter().map(|x| x.0 + 1).max().unwrap_or(0);
+                b.validate(columns)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of segments.
+    pub fn segments(&self) -> usize {
+        match self {
+            Clustering::Centroids { centers } => centers.nrows(),
+            Clustering::Mixture { weights, .. } => weights.len(),
+            Clustering::Density { labels, .. } => labels.iter().max().map_or(0, |m| m + 1),
+            Clustering::Prototypes { centers, .. } => centers.nrows(),
+            Clustering::Bands(b) => b.segments(),
+        }
+    }
+
+    /// Checks that prepared points have the columns this clustering was fitted on.
+    fn check_columns(&self, numeric: usize, categorical: usize) -> Result<()> {
+        let (want_num, want_cat) = match self {
+            Clustering::Centroids { centers } => (centers.ncols(), None),
+            Clustering::Mixture { means, .. } => (means.ncols(), None),
+            Clustering::Density { points, .. } => (points.ncols(), None),
+            Clustering::Prototypes { centers, modes, .. } => (centers.ncols(), Some(modes.ncols())),
+            Clustering::Bands(b) => {
+                let need = b.bands.iter().map(|x| x.0 + 1).max().unwrap_or(0);
+                (numeric.max(need), None)
+            }
+        };
+        if numeric != want_num {
+            return Err(Error::LengthMismatch {
+                what: "numeric columns of the prepared points",
+                expected: want_num,
+                got: numeric,
+            });
+        }
+        if let Some(c) = want_cat.filter(|&c| c != categorical) {
+            return Err(Error::LengthMismatch {
+                what: "categorical columns of the prepared points",
+                expected: c,
+                got: categorical,
+            });
+        }
+        Ok(())
+    }
+
+    /// The segment of one prepared point (`None`: DBSCAN noise).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the point has other columns than the clustering;
+    /// [`Error::NonFinite`] for a NaN or infinite coordinate.
+    pub fn assign(
+        &self,
+        numeric: ArrayView1<'_, f64>,
+        categorical: ArrayView1<'_, u32>,
+    ) -> Result<Option<usize>> {
+        self.check_columns(numeric.len(), categorical.len())?;
+        check_finite(numeric, 0)?;
+        Ok(self.assign_unchecked(numeric, categorical))
+    }
+
+    /// Segments of prepared points, in parallel, in input order. `categorical` may have no
+    /// columns (and then any number of rows) for the numeric strategies.
+    ///
+    /// # Errors
+    /// As [`Clustering::assign`], naming the first bad row; [`Error::LengthMismatch`] when the
+    /// two matrices have different row counts.
+    pub fn assign_batch(
+        &self,
+        numeric: ArrayView2<'_, f64>,
+        categorical: ArrayView2<'_, u32>,
+    ) -> Result<Vec<Option<usize>>> {
+        self.check_columns(numeric.ncols(), categorical.ncols())?;
+        if categorical.ncols() > 0 && categorical.nrows() != numeric.nrows() {
+            return Err(Error::LengthMismatch {
+                what: "categorical rows",
+                expected: numeric.nrows(),
+                got: categorical.nrows(),
+            });
+        }
+        if let Some(i) = (0..numeric.nrows())
+            .into_par_iter()
+            .find_first(|&i| numeric.row(i).iter().any(|v| !v.is_finite()))
+        {
+            check_finite(numeric.row(i), i)?;
+        }
+        Ok(self.assign_batch_unchecked(numeric, categorical))
+    }
+
+    /// Batch assignment of points known to be well-formed (the models' own prepared data).
+    pub(crate) fn assign_batch_unchecked(
+        &self,
+        numeric: ArrayView2<'_, f64>,
+        categorical: ArrayView2<'_, u32>,
+    ) -> Vec<Option<usize>> {
+        if let Clustering::Density {
+            points,
+            labels,
+            eps,
+        } = self
+            && points.nrows() > 64
+            && numeric.nrows() > 1
+        {
+            // A k-d tree over the clustered points: a linear scan per query would make
+            // assigning a large batch quadratic.
+            if let Ok(index) = CommonNearestNeighbour::KdTree.from_batch(points, L2Dist) {
+                return (0..numeric.nrows())
+                    .into_par_iter()
+                    .map(|i| {
+                        let q = numeric.row(i);
+                        let hit = index.k_nearest(q, 1).ok()?.into_iter().next()?;
+                        let d: f64 = q
+                            .iter()
+                            .zip(hit.0.iter())
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum();
+                        (d <= eps * eps).then_some(labels[hit.1])
+                    })
+                    .collect();
+            }
+        }
+        (0..numeric.nrows())
+            .into_par_iter()
+            .map(|i| {
+                let empty = Array1::<u32>::zeros(0);
+                let cat = if categorical.ncols() == 0 {
+                    empty.view()
+                } else {
+                    categorical.row(i)
+                };
+                self.assign_unchecked(numeric.row(i), cat)
+            })
+            .collect()
+    }
+
+    fn assign_unchecked(
+        &self,
+        numeric: ArrayView1<'_, f64>,
+        categorical: ArrayView1<'_, u32>,
+    ) -> Option<usize> {
+        let sq = |a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>| -> f64 {
+            a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+        };
+        // Ties go to the lowest index, so the answer never depends on evaluation order.
+        let argmin = |it: &mut dyn Iterator<Item = (usize, f64)>| {
+            it.fold(None, |best: Option<(usize, f64)>, (c, d)| match best {
+                Some((_, bd)) if bd <= d => best,
+                _ => Some((c, d)),
+            })
+        };
+        match self {
+            Clustering::Centroids { centers } => {
+                argmin(&mut (0..centers.nrows()).map(|c| (c, sq(numeric, centers.row(c)))))
+                    .map(|b| b.0)
+            }
+            Clustering::Mixture {
+                weights,
+                means,
+                precision_chol,
+            } => argmin(&mut (0..weights.len()).map(|c| {
+                (
+                    c,
+                    -(weights[c].ln() + log_density(numeric, means.row(c), precision_chol, c)),
+                )
+            }))
+            .map(|b| b.0),
+            Clustering::Density {
+                points,
+                labels,
+                eps,
+            } => argmin(
+                &mut (0..points.nrows())
+                    .map(|i| (i, sq(numeric, points.row(i))))
+                    .filter(|&(_, d)| d <= eps * eps),
+            )
+            .map(|(i, _)| labels[i]),
+            Clustering::Prototypes {
+                centers,
+                modes,
+                gamma,
+            } => {
+                let num: Vec<f64> = numeric.to_vec();
+                let cat: Vec<u32> = categorical.to_vec();
+                Some(nearest(&num, &cat, centers, modes, *gamma).0)
+            }
+            Clustering::Bands(b) => Some(b.segment_of(numeric)),
+        }
+    }
+}
+
+fn check_finite(row: ArrayView1<'_, f64>, i: usize) -> Result<()> {
+    match row.iter().position(|v| !v.is_finite()) {
+        Some(j) => Err(Error::NonFinite {
+            row: i,
+            customer: format!("row {i}, column {j}"),
+            field: "prepared point",
+            value: row[j],
+        }),
+        None => Ok(()),
+    }
+}
+
+/// ln N(x; μ, Σ) with Σ⁻¹ = L Lᵀ (L the c-th lower Cholesky factor).
+fn log_density(
+    x: ArrayView1<'_, f64>,
+    mean: ArrayView1<'_, f64>,
+    chol: &Array3<f64>,
+    c: usize,
+) -> f64 {
+    let d = x.len();
+    let mut quad = 0.0;
+    let mut log_det = 0.0;
+    for j in 0..d {
+        // (Lᵀ (x − μ))_j = Σ_{i ≥ j} L[i, j] (x_i − μ_i)
+        let mut v = 0.0;
+        for i in j..d {
+            v += chol[[c, i, j]] * (x[i] - mean[i]);
+        }
+        quad += v * v;
+        log_det += chol[[c, j, j]].ln();
+    }
+    log_det - 0.5 * quad - 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln()
+}
+
+/// Lower Cholesky factor of a symmetric positive-definite matrix, or `None`.
+fn cholesky(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    let d = a.nrows();
+    let mut l = Array2::<f64>::zeros((d, d));
+    for i in 0..d {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum();
+            if i == j {
+                let v = a[[i, i]] - s;
+                if v <= 0.0 || !v.is_finite() {
+                    return None;
+                }
+                l[[i, j]] = v.sqrt();
+            } else {
+                l[[i, j]] = (a[[i, j]] - s) / l[[j, j]];
+            }
+        }
+    }
+    Some(l)
+}
+
+/// Log-likelihood of points under a fitted mixture (for BIC).
+pub(crate) fn mixture_log_likelihood(c: &Clustering, numeric: ArrayView2<'_, f64>) -> Option<f64> {
+    let Clustering::Mixture {
+        weights,
+        means,
+        precision_chol,
+    } = c
+    else {
+        return None;
+    };
+    let per_point: Vec<f64> = (0..numeric.nrows())
+        .into_par_iter()
+        .map(|i| {
+            let terms: Vec<f64> = (0..weights.len())
+                .map(|k| {
+                    weights[k].ln() + log_density(numeric.row(i), means.row(k), precision_chol, k)
+                })
+                .collect();
+            let m = terms.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln()
+        })
+        .collect();
+    Some(per_point.iter().sum())
+}
+
+/// Fits a strategy on prepared data; returns the clustering and the training labels.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for invalid settings (k larger than the number of points, a
+/// categorical strategy without categorical columns, …) or when linfa fails.
+pub fn fit_strategy(
+    strategy: &Strategy,
+    numeric: ArrayView2<'_, f64>,
+    categorical: ArrayView2<'_, u32>,
+) -> Result<(Clustering, Vec<Option<usize>>)> {
+    let n = numeric.nrows();
+    if n == 0 {
+        return Err(Error::EmptyInput { what: "points" });
+    }
+    // linfa's estimators do not check for NaN (its k-d tree may even panic on one).
+    if let Some(i) = (0..n)
+        .into_par_iter()
+        .find_first(|&i| numeric.row(i).iter().any(|v| !v.is_finite()))
+    {
+        check_finite(numeric.row(i), i)?;
+    }
+    let linfa_err = |e: String| Error::InvalidParameter {
+        name: "strategy",
+        value: strategy.name().into(),
+        reason: e,
+    };
+    let check_k = |k: usize| {
+        if k == 0 || k > n {
+            Err(Error::InvalidParameter {
+                name: "k",
+                value: k.to_string(),
+                reason: format!("between 1 and the {n} points"),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    let all = |labels: Vec<usize>| labels.into_iter().map(Some).collect::<Vec<_>>();
+    match strategy {
+        Strategy::KMeans(p) => {
+            let fit = kmeans(numeric, p)?;
+            Ok((
+                Clustering::Centroids {
+                    centers: fit.centers,
+                },
+                all(fit.labels),
+            ))
+        }
+        Strategy::LinfaKMeans { k, n_init, seed } => {
+            check_k(*k)?;
+            let data = DatasetBase::from(numeric.to_owned());
+            let model = LinfaKMeans::params_with_rng(*k, Xoshiro256Plus::seed_from_u64(*seed))
+                .n_runs((*n_init).max(1))
+                .fit(&data)
+                .map_err(|e| linfa_err(e.to_string()))?;
+            let c = Clustering::Centroids {
+                centers: model.centroids().clone(),
+            };
+            let labels = c.assign_batch_unchecked(numeric, categorical);
+            Ok((c, labels))
+        }
+        Strategy::GaussianMixture { k, seed } => {
+            check_k(*k)?;
+            let data = DatasetBase::from(numeric.to_owned());
+            let model =
+                GaussianMixtureModel::params_with_rng(*k, Xoshiro256Plus::seed_from_u64(*seed))
+                    .fit(&data)
+                    .map_err(|e| linfa_err(e.to_string()))?;
+            let d = numeric.ncols();
+            let mut chol = Array3::<f64>::zeros((*k, d, d));
+            for c in 0..*k {
+                let l = cholesky(model.precisions().index_axis(ndarray::Axis(0), c)).ok_or_else(
+                    || linfa_err("a component's precision is not positive definite".into()),
+                )?;
+                chol.index_axis_mut(ndarray::Axis(0), c).assign(&l);
+            }
+            let c = Clustering::Mixture {
+                weights: model.weights().clone(),
+                means: model.means().clone(),
+                precision_chol: chol,
+            };
+            let labels = c.assign_batch_unchecked(numeric, categorical);
+            Ok((c, labels))
+        }
+        Strategy::Dbscan { eps, min_points } => {
+            if !(eps.is_finite() && *eps > 0.0) || *min_points == 0 {
+                return Err(linfa_err("eps finite and > 0, min_points ≥ 1".into()));
+            }
+            let owned = numeric.to_owned();
+            let labels: Array1<Option<usize>> = Dbscan::params(*min_points)
+                .tolerance(*eps)
+                .transform(&owned)
+                .map_err(|e| linfa_err(e.to_string()))?;
+            // Keep the core points only: a new point joins a cluster when it lies within eps of
+            // one of its core points (the DBSCAN rule for border points), so training noise
+            // stays noise when reassigned. Core: at least min_points points within eps, itself
+            // included (linfa's definition).
+            let index = CommonNearestNeighbour::KdTree
+                .from_batch(&owned, L2Dist)
+                .map_err(|e| linfa_err(e.to_string()))?;
+            let core: Vec<bool> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    // The min_points-th nearest point (itself included) within eps: the same
+                    // test as counting the points in range, with a bounded search.
+                    labels[i].is_some()
+                        && index.k_nearest(owned.row(i), *min_points).is_ok_and(|v| {
+                            v.len() == *min_points
+                                && v.last().is_some_and(|(p, _)| {
+                                    let q = owned.row(i);
+                                    q.iter()
+                                        .zip(p.iter())
+                                        .map(|(a, b)| (a - b) * (a - b))
+                                        .sum::<f64>()
+                                        <= eps * eps
+                                })
+                        })
+                })
+                .collect();
+            let idx: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
+            let points = numeric.select(ndarray::Axis(0), &idx);
+            let lbl: Vec<usize> = idx.iter().filter_map(|&i| labels[i]).collect();
+            Ok((
+                Clustering::Density {
+                    points,
+                    labels: lbl,
+                    eps: *eps,
+                },
+                labels.to_vec(),
+            ))
+        }
+        Strategy::KPrototypes(p) => {
+            if categorical.ncols() == 0 {
+                return Err(linfa_err("k-prototypes needs categorical columns".into()));
+            }
+            let fit = kprototypes(numeric, categorical, p)?;
+            Ok((
+                Clustering::Prototypes {
+                    centers: fit.centers,
+                    modes: fit.modes,
+                    gamma: fit.gamma,
+                },
+                all(fit.labels),
+            ))
+        }
+        Strategy::RuleBands(b) => {
+            b.validate(numeric.ncols())?;
+            let c = Clustering::Bands(b.clone());
+            let labels = c.assign_batch_unchecked(numeric, categorical);
+            Ok((c, labels))
+        }
+    }
+}
