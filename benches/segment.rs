@@ -10,9 +10,10 @@
 //!
 //! k-prototypes runs on `datasets::mixed_blobs(n, 5, 3, 8, 6, 2024)`: the same number of
 //! points and columns, 3 of them categorical. Rule bands (two median cuts) are the
-//! no-learning baseline. DBSCAN (linfa) takes minutes per fit at 1M points, so criterion's ten
-//! samples would take half an hour: it runs at 1M only with `CUSTSEG_BENCH_SLOW=1`;
-//! `cargo run --release --example compare_strategies 1000000` times one fit.
+//! no-learning baseline. linfa's strategies are slow at 1M points (k-means with 10 restarts
+//! about 70 s a fit on 2 cores, DBSCAN minutes), so criterion's ten samples would take most of
+//! an hour: at 1M they run only with `CUSTSEG_BENCH_SLOW=1`, and
+//! `cargo run --release --example compare_strategies 1000000` times one fit of each.
 //!
 //! `benches/peers/compare.sh cluster` runs scikit-learn (KMeans, MiniBatchKMeans,
 //! GaussianMixture) and kmodes (KPrototypes) on the same points, exported by
@@ -71,18 +72,20 @@ fn bench(c: &mut Criterion) {
                 "kmeans_custseg_ninit1",
                 Strategy::KMeans(KMeansParams::new(8).with_n_init(1)),
             ),
-            (
+            ("rule_bands", Strategy::RuleBands(bands)),
+        ];
+        // linfa's strategies at 1M only on request (see the module docs).
+        let all = n <= 100_000 || slow();
+        if all {
+            numeric.push((
                 "kmeans_linfa_ninit10",
                 Strategy::LinfaKMeans {
                     k: 8,
                     n_init: 10,
                     seed: 0,
                 },
-            ),
-            ("gmm_linfa", Strategy::GaussianMixture { k: 8, seed: 0 }),
-            ("rule_bands", Strategy::RuleBands(bands)),
-        ];
-        if n <= 100_000 || slow() {
+            ));
+            numeric.push(("gmm_linfa", Strategy::GaussianMixture { k: 8, seed: 0 }));
             numeric.push((
                 "dbscan_linfa",
                 Strategy::Dbscan {
@@ -126,20 +129,21 @@ fn bench(c: &mut Criterion) {
         // Overlapping clusters: Lloyd iterates (dozens of rounds), so this measures the
         // iterations rather than the seeding.
         let hard = blobs(n, 8, 8, 3.0, 2024).expect("valid blobs");
-        for (name, s) in [
-            (
-                "overlap_kmeans_custseg_ninit10",
-                Strategy::KMeans(KMeansParams::new(8)),
-            ),
-            (
+        let mut overlap = vec![(
+            "overlap_kmeans_custseg_ninit10",
+            Strategy::KMeans(KMeansParams::new(8)),
+        )];
+        if all {
+            overlap.push((
                 "overlap_kmeans_linfa_ninit10",
                 Strategy::LinfaKMeans {
                     k: 8,
                     n_init: 10,
                     seed: 0,
                 },
-            ),
-        ] {
+            ));
+        }
+        for (name, s) in overlap {
             g.bench_function(BenchmarkId::new(name, n), |bench| {
                 bench.iter(|| {
                     fit_strategy(black_box(&s), hard.data.view(), no_cat.view()).expect("fits")

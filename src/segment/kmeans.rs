@@ -115,7 +115,23 @@ pub struct KMeansFit {
 
 #[inline]
 fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    // Four independent accumulators: a strict left-to-right sum cannot be vectorised
+    // (floating-point addition is not associative), four lanes can. The order is fixed, so
+    // results are still bit-for-bit reproducible.
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            let t = x[l] - y[l];
+            acc[l] += t * t;
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += (x - y) * (x - y);
+    }
+    s
 }
 
 /// Σ f(i) over 0..n, reduced over fixed chunks in order.
@@ -166,16 +182,55 @@ pub fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeans
         .sum::<f64>()
         / d.max(1) as f64;
     let tol = params.tol * variance_mean;
-    let mut best: Option<KMeansFit> = None;
+    let mut ws = Workspace::new(n);
+    let mut best: Option<(Run, Vec<u32>)> = None;
     for run in 0..params.n_init {
         let seed = params.seed ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let centers = kmeans_plus_plus(&x, n, d, params.k, seed);
-        let fit = lloyd_hamerly(&x, n, d, centers, params.max_iter, tol);
-        if best.as_ref().is_none_or(|b| fit.inertia < b.inertia) {
-            best = Some(fit);
+        let centers = kmeans_plus_plus(&x, n, d, params.k, seed, &mut ws);
+        let fit = lloyd_hamerly(&x, n, d, centers, params.max_iter, tol, &mut ws);
+        match &mut best {
+            Some((b, labels)) if fit.inertia < b.inertia => {
+                labels.copy_from_slice(&ws.labels);
+                *b = fit;
+            }
+            None => best = Some((fit, ws.labels.clone())),
+            _ => {}
         }
     }
-    best.ok_or(Error::EmptyInput { what: "restarts" })
+    let (b, labels) = best.ok_or(Error::EmptyInput { what: "restarts" })?;
+    Ok(KMeansFit {
+        centers: b.centers,
+        labels: labels.into_iter().map(|l| l as usize).collect(),
+        inertia: b.inertia,
+        iterations: b.iterations,
+    })
+}
+
+/// Buffers reused by every restart: fresh multi-megabyte buffers would cost page faults on
+/// every restart, a large share of a restart's time on well-separated data.
+struct Workspace {
+    closest: Vec<f64>,
+    labels: Vec<u32>,
+    upper: Vec<f64>,
+    lower: Vec<f64>,
+}
+
+impl Workspace {
+    fn new(n: usize) -> Self {
+        Workspace {
+            closest: vec![0.0; n],
+            labels: vec![0; n],
+            upper: vec![0.0; n],
+            lower: vec![0.0; n],
+        }
+    }
+}
+
+/// One restart's result; its labels stay in the workspace.
+struct Run {
+    centers: Array2<f64>,
+    inertia: f64,
+    iterations: usize,
 }
 
 /// Greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant with
@@ -191,6 +246,7 @@ fn kmeans_plus_plus<'a>(
     d: usize,
     k: usize,
     seed: u64,
+    ws: &mut Workspace,
 ) -> Array2<f64> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let trials = 2 + (k as f64).ln().floor() as usize;
@@ -199,28 +255,27 @@ fn kmeans_plus_plus<'a>(
     centers
         .row_mut(0)
         .assign(&ndarray::ArrayView1::from(x(first)));
-    let mut closest = vec![0.0; n];
+    // Per point: squared distance to the nearest chosen centre. (Skipping points by the
+    // triangle inequality, as accelerated k-means++ variants do, measured no faster here:
+    // the data-dependent branch costs what the skipped distances save.)
+    let closest = &mut ws.closest;
     let mut chunk_potential = vec![0.0; n.div_ceil(CHUNK)];
-    let update = |closest: &mut [f64], chunk_potential: &mut [f64], center: usize, init: bool| {
-        closest
-            .par_chunks_mut(CHUNK)
-            .zip(chunk_potential.par_iter_mut())
-            .enumerate()
-            .for_each(|(ch, (cl, cp))| {
-                let mut s = 0.0;
-                for (j, v) in cl.iter_mut().enumerate() {
-                    let dist = sq_dist(x(ch * CHUNK + j), x(center));
-                    *v = if init { dist } else { v.min(dist) };
-                    s += *v;
-                }
-                *cp = s;
-            });
-        chunk_potential.iter().sum::<f64>()
-    };
-    let mut potential = update(&mut closest, &mut chunk_potential, first, true);
+    closest
+        .par_chunks_mut(CHUNK)
+        .zip(chunk_potential.par_iter_mut())
+        .enumerate()
+        .for_each(|(ch, (cl, cp))| {
+            let mut s = 0.0;
+            for (j, v) in cl.iter_mut().enumerate() {
+                *v = sq_dist(x(ch * CHUNK + j), x(first));
+                s += *v;
+            }
+            *cp = s;
+        });
+    let mut potential: f64 = chunk_potential.iter().sum();
     for c in 1..k {
         let candidates: Vec<usize> = (0..trials)
-            .map(|_| sample_d2(&closest, &chunk_potential, potential, rng.r#gen::<f64>()))
+            .map(|_| sample_d2(closest, &chunk_potential, potential, rng.r#gen::<f64>()))
             .collect();
         // The potential after adding each candidate, all candidates in one pass.
         let per_chunk: Vec<Vec<f64>> = closest
@@ -244,10 +299,23 @@ fn kmeans_plus_plus<'a>(
                 best = (pot, cand);
             }
         }
+        let new = best.1;
         centers
             .row_mut(c)
-            .assign(&ndarray::ArrayView1::from(x(best.1)));
-        potential = update(&mut closest, &mut chunk_potential, best.1, false);
+            .assign(&ndarray::ArrayView1::from(x(new)));
+        closest
+            .par_chunks_mut(CHUNK)
+            .zip(chunk_potential.par_iter_mut())
+            .enumerate()
+            .for_each(|(ch, (cl, cp))| {
+                let mut s = 0.0;
+                for (j, v) in cl.iter_mut().enumerate() {
+                    *v = v.min(sq_dist(x(ch * CHUNK + j), x(new)));
+                    s += *v;
+                }
+                *cp = s;
+            });
+        potential = chunk_potential.iter().sum::<f64>();
     }
     centers
 }
@@ -277,44 +345,91 @@ fn sample_d2(weights: &[f64], chunk_sums: &[f64], total: f64, u: f64) -> usize {
     weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
 }
 
+/// Per-chunk result of an assignment pass: coordinate sums and counts per cluster of the
+/// chunk's points (for the next centres), and how many points changed cluster.
+struct ChunkPass {
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+    changed: usize,
+}
+
+/// Reduces chunk results in chunk order (so the sums do not depend on the threads).
+fn reduce_passes(parts: Vec<ChunkPass>, k: usize, d: usize) -> (Vec<f64>, Vec<usize>, usize) {
+    let mut sums = vec![0.0; k * d];
+    let mut counts = vec![0usize; k];
+    let mut changed = 0;
+    for p in parts {
+        for (a, b) in sums.iter_mut().zip(p.sums) {
+            *a += b;
+        }
+        for (a, b) in counts.iter_mut().zip(p.counts) {
+            *a += b;
+        }
+        changed += p.changed;
+    }
+    (sums, counts, changed)
+}
+
 /// Lloyd iterations with Hamerly's bounds from the given centres.
+///
+/// Each iteration is one pass over the data: it reassigns the points whose bounds do not
+/// rule a change out and, in the same pass, sums every point into its cluster for the next
+/// centres. On overlapping clusters, where the bounds rarely prune and Lloyd needs dozens of
+/// rounds, the pass is memory-bound, so fusing the two halves halves the traffic.
 fn lloyd_hamerly<'a>(
     x: &(impl Fn(usize) -> &'a [f64] + Sync),
     n: usize,
     d: usize,
-    mut centers: Array2<f64>,
+    centers: Array2<f64>,
     max_iter: usize,
     tol: f64,
-) -> KMeansFit {
+    ws: &mut Workspace,
+) -> Run {
     let k = centers.nrows();
-    let mut labels = vec![0usize; n];
-    let mut upper = vec![f64::INFINITY; n];
-    let mut lower = vec![0.0f64; n];
-    // Exact first assignment.
-    labels
-        .par_iter_mut()
-        .zip(upper.par_iter_mut())
-        .zip(lower.par_iter_mut())
+    let mut c: Vec<f64> = centers.iter().copied().collect();
+    let (labels, upper, lower) = (&mut ws.labels, &mut ws.upper, &mut ws.lower);
+    let accumulate = |sums: &mut [f64], counts: &mut [usize], l: usize, p: &[f64]| {
+        counts[l] += 1;
+        for (acc, v) in sums[l * d..(l + 1) * d].iter_mut().zip(p) {
+            *acc += v;
+        }
+    };
+    // Exact first assignment, with the sums of the first clusters.
+    let parts: Vec<ChunkPass> = labels
+        .par_chunks_mut(CHUNK)
+        .zip(upper.par_chunks_mut(CHUNK))
+        .zip(lower.par_chunks_mut(CHUNK))
         .enumerate()
-        .for_each(|(i, ((l, u), lo))| {
-            let (a, d1, d2) = nearest_two(x(i), &centers);
-            *l = a;
-            *u = d1;
-            *lo = d2;
-        });
+        .map(|(ch, ((lab, up), lo))| {
+            let mut sums = vec![0.0; k * d];
+            let mut counts = vec![0usize; k];
+            for j in 0..lab.len() {
+                let p = x(ch * CHUNK + j);
+                let (a, d1, d2) = nearest_two(p, &c, d);
+                lab[j] = a as u32;
+                up[j] = d1;
+                lo[j] = d2;
+                accumulate(&mut sums, &mut counts, a, p);
+            }
+            ChunkPass {
+                sums,
+                counts,
+                changed: 0,
+            }
+        })
+        .collect();
+    let (mut sums, mut counts, _) = reduce_passes(parts, k, d);
     let mut iterations = 0;
     for it in 1..=max_iter {
         iterations = it;
-        // New centres: per-chunk sums reduced in order.
-        let (sums, counts) = cluster_sums(x, n, d, k, &labels);
-        let mut new_centers = centers.clone();
+        let mut new_c = c.clone();
         let mut empty = Vec::new();
-        for c in 0..k {
-            if counts[c] == 0 {
-                empty.push(c);
+        for cl in 0..k {
+            if counts[cl] == 0 {
+                empty.push(cl);
             } else {
                 for j in 0..d {
-                    new_centers[[c, j]] = sums[c * d + j] / counts[c] as f64;
+                    new_c[cl * d + j] = sums[cl * d + j] / counts[cl] as f64;
                 }
             }
         }
@@ -323,108 +438,102 @@ fn lloyd_hamerly<'a>(
             let mut far: Vec<(f64, usize)> = (0..n)
                 .into_par_iter()
                 .map(|i| {
-                    (
-                        sq_dist(x(i), centers.row(labels[i]).as_slice().unwrap_or(&[])),
-                        i,
-                    )
+                    let l = labels[i] as usize;
+                    (sq_dist(x(i), &c[l * d..(l + 1) * d]), i)
                 })
                 .collect();
             far.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            for (c, &(_, i)) in empty.iter().zip(&far) {
-                new_centers
-                    .row_mut(*c)
-                    .assign(&ndarray::ArrayView1::from(x(i)));
+            for (cl, &(_, i)) in empty.iter().zip(&far) {
+                new_c[cl * d..(cl + 1) * d].copy_from_slice(x(i));
             }
         }
         let shifts: Vec<f64> = (0..k)
-            .map(|c| {
-                sq_dist(
-                    centers.row(c).as_slice().unwrap_or(&[]),
-                    new_centers.row(c).as_slice().unwrap_or(&[]),
-                )
-                .sqrt()
-            })
+            .map(|cl| sq_dist(&c[cl * d..(cl + 1) * d], &new_c[cl * d..(cl + 1) * d]).sqrt())
             .collect();
         let total_shift: f64 = shifts.iter().map(|s| s * s).sum();
-        centers = new_centers;
+        c = new_c;
         // Bounds follow the centres: the own-centre distance can grow by its shift, the
         // distance to any other centre shrink by at most the largest other shift.
         let (max1, arg1) =
             shifts.iter().enumerate().fold(
                 (0.0f64, 0usize),
-                |m, (c, &s)| if s > m.0 { (s, c) } else { m },
+                |m, (cl, &s)| if s > m.0 { (s, cl) } else { m },
             );
         let max2 = shifts
             .iter()
             .enumerate()
-            .filter(|&(c, _)| c != arg1)
+            .filter(|&(cl, _)| cl != arg1)
             .fold(0.0f64, |m, (_, &s)| m.max(s));
         // Half the distance from each centre to its nearest other centre.
         let half_gap: Vec<f64> = (0..k)
-            .map(|c| {
+            .map(|a| {
                 (0..k)
-                    .filter(|&o| o != c)
-                    .map(|o| {
-                        sq_dist(
-                            centers.row(c).as_slice().unwrap_or(&[]),
-                            centers.row(o).as_slice().unwrap_or(&[]),
-                        )
-                        .sqrt()
-                    })
+                    .filter(|&b| b != a)
+                    .map(|b| sq_dist(&c[a * d..(a + 1) * d], &c[b * d..(b + 1) * d]).sqrt())
                     .fold(f64::INFINITY, f64::min)
                     / 2.0
             })
             .collect();
-        let changed: usize = labels
-            .par_iter_mut()
-            .zip(upper.par_iter_mut())
-            .zip(lower.par_iter_mut())
+        let parts: Vec<ChunkPass> = labels
+            .par_chunks_mut(CHUNK)
+            .zip(upper.par_chunks_mut(CHUNK))
+            .zip(lower.par_chunks_mut(CHUNK))
             .enumerate()
-            .map(|(i, ((l, u), lo))| {
-                *u += shifts[*l];
-                *lo -= if *l == arg1 { max2 } else { max1 };
-                let m = half_gap[*l].max(*lo);
-                if *u <= m {
-                    return 0;
+            .map(|(ch, ((lab, up), lo))| {
+                let mut sums = vec![0.0; k * d];
+                let mut counts = vec![0usize; k];
+                let mut changed = 0;
+                for j in 0..lab.len() {
+                    let p = x(ch * CHUNK + j);
+                    let l = lab[j] as usize;
+                    up[j] += shifts[l];
+                    lo[j] -= if l == arg1 { max2 } else { max1 };
+                    let m = half_gap[l].max(lo[j]);
+                    if up[j] > m {
+                        up[j] = sq_dist(p, &c[l * d..(l + 1) * d]).sqrt();
+                        if up[j] > m {
+                            let (a, d1, d2) = nearest_two(p, &c, d);
+                            changed += usize::from(a != l);
+                            lab[j] = a as u32;
+                            up[j] = d1;
+                            lo[j] = d2;
+                        }
+                    }
+                    accumulate(&mut sums, &mut counts, lab[j] as usize, p);
                 }
-                *u = sq_dist(x(i), centers.row(*l).as_slice().unwrap_or(&[])).sqrt();
-                if *u <= m {
-                    return 0;
+                ChunkPass {
+                    sums,
+                    counts,
+                    changed,
                 }
-                let (a, d1, d2) = nearest_two(x(i), &centers);
-                let moved = usize::from(a != *l);
-                *l = a;
-                *u = d1;
-                *lo = d2;
-                moved
             })
-            .sum();
+            .collect();
+        let (s, m, changed) = reduce_passes(parts, k, d);
+        sums = s;
+        counts = m;
         if changed == 0 || total_shift <= tol {
             break;
         }
     }
-    // The final assignment and inertia, exactly, for the final centres.
-    let assigned: Vec<(usize, f64)> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let (a, d1, _) = nearest_two(x(i), &centers);
-            (a, d1 * d1)
-        })
-        .collect();
-    let inertia = chunked_sum(n, |i| assigned[i].1);
-    KMeansFit {
-        centers,
-        labels: assigned.into_iter().map(|a| a.0).collect(),
+    // The bounds keep every label exact for the final centres; the inertia needs only the
+    // distance to the own centre.
+    let inertia = chunked_sum(n, |i| {
+        let l = labels[i] as usize;
+        sq_dist(x(i), &c[l * d..(l + 1) * d])
+    });
+    Run {
+        centers: Array2::from_shape_vec((k, d), c).unwrap_or_else(|_| Array2::zeros((k, d))),
         inertia,
         iterations,
     }
 }
 
-/// (nearest centre, its distance, distance to the second nearest).
-fn nearest_two(p: &[f64], centers: &Array2<f64>) -> (usize, f64, f64) {
+/// The nearest centre of a point, and the distances (not squared) to the nearest and the
+/// second-nearest centre; ties go to the lower index. `centers` is k rows of d values.
+fn nearest_two(p: &[f64], centers: &[f64], d: usize) -> (usize, f64, f64) {
     let (mut a, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
-    for (c, row) in centers.rows().into_iter().enumerate() {
-        let dist = sq_dist(p, row.as_slice().unwrap_or(&[]));
+    for (c, row) in centers.chunks_exact(d.max(1)).enumerate() {
+        let dist = sq_dist(p, row);
         if dist < d1 {
             d2 = d1;
             d1 = dist;
@@ -434,43 +543,6 @@ fn nearest_two(p: &[f64], centers: &Array2<f64>) -> (usize, f64, f64) {
         }
     }
     (a, d1.sqrt(), d2.sqrt())
-}
-
-/// Per-cluster coordinate sums and counts, reduced over fixed chunks in order.
-fn cluster_sums<'a>(
-    x: &(impl Fn(usize) -> &'a [f64] + Sync),
-    n: usize,
-    d: usize,
-    k: usize,
-    labels: &[usize],
-) -> (Vec<f64>, Vec<usize>) {
-    let parts: Vec<(Vec<f64>, Vec<usize>)> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut s = vec![0.0; k * d];
-            let mut m = vec![0usize; k];
-            let start = c * CHUNK;
-            for (i, &l) in labels[start..((c + 1) * CHUNK).min(n)].iter().enumerate() {
-                let i = start + i;
-                m[l] += 1;
-                for (acc, v) in s[l * d..(l + 1) * d].iter_mut().zip(x(i)) {
-                    *acc += v;
-                }
-            }
-            (s, m)
-        })
-        .collect();
-    let mut sums = vec![0.0; k * d];
-    let mut counts = vec![0usize; k];
-    for (s, m) in parts {
-        for (a, b) in sums.iter_mut().zip(s) {
-            *a += b;
-        }
-        for (a, b) in counts.iter_mut().zip(m) {
-            *a += b;
-        }
-    }
-    (sums, counts)
 }
 
 #[cfg(test)]
@@ -484,13 +556,26 @@ mod tests {
         let b = blobs(3_000, 5, 6, 2.5, 9).unwrap();
         let flat = b.data.as_slice().unwrap();
         let x = |i: usize| &flat[i * 5..(i + 1) * 5];
-        let init = kmeans_plus_plus(&x, 3_000, 5, 6, 42);
-        let fast = lloyd_hamerly(&x, 3_000, 5, init.clone(), 500, 0.0);
-        // Plain Lloyd.
+        let mut ws = Workspace::new(3_000);
+        let init = kmeans_plus_plus(&x, 3_000, 5, 6, 42, &mut ws);
+        let fast = lloyd_hamerly(&x, 3_000, 5, init.clone(), 500, 0.0, &mut ws);
+        // Plain Lloyd, written out.
         let mut c = init;
         for _ in 0..500 {
-            let labels: Vec<usize> = (0..3_000).map(|i| nearest_two(x(i), &c).0).collect();
-            let (sums, counts) = cluster_sums(&x, 3_000, 5, 6, &labels);
+            let mut sums = [0.0; 30];
+            let mut counts = [0usize; 6];
+            for i in 0..3_000 {
+                let l = (0..6)
+                    .min_by(|&a, &b| {
+                        sq_dist(x(i), c.row(a).as_slice().unwrap())
+                            .total_cmp(&sq_dist(x(i), c.row(b).as_slice().unwrap()))
+                    })
+                    .unwrap();
+                counts[l] += 1;
+                for j in 0..5 {
+                    sums[l * 5 + j] += x(i)[j];
+                }
+            }
             let mut next = c.clone();
             for k in 0..6 {
                 for j in 0..5 {
