@@ -5,6 +5,7 @@
 #   bash benches/peers/compare.sh rfm [customers]         # vs pandas RFM (benches/peers/rfm_pandas.py)
 #   bash benches/peers/compare.sh clv [customers]         # vs lifetimes: fits on N, scoring on 10 N
 #   bash benches/peers/compare.sh cluster ["100000 1000000"] # vs scikit-learn and kmodes
+#   bash benches/peers/compare.sh geo [customers]         # nearest city vs scikit-learn BallTree
 #
 # customers defaults to 1,000,000 (~9.5M rows). Needs the peer venv (benches/peers/README.md);
 # PEER_PYTHON overrides its path. Both sides get the identical rows, written by
@@ -16,6 +17,28 @@ WHAT=${1:?usage: compare.sh summaries|rfm [customers]}
 N=${2:-1000000}
 PY=${PEER_PYTHON:-/work/peer-venv/bin/python}
 CSV=${TMPDIR:-/tmp}/custseg_synthetic_$N.csv
+
+if [ "$WHAT" = geo ]; then
+    CITIES=${CUSTSEG_GEONAMES:-../shared/data/geonames_cities15000.csv}
+    PTS=${TMPDIR:-/tmp}/custseg_locations_$N.csv
+    cargo run --quiet --release --example export_locations -- "$CITIES" "$N" 2024 "$PTS"
+    "$PY" benches/peers/geo_balltree.py --cities "$CITIES" --points "$PTS" --repeat 3 > "$PTS.peer.json"
+    CUSTSEG_GEONAMES=$CITIES CUSTSEG_BENCH_CUSTOMERS=$N cargo bench --quiet --bench geo
+    "$PY" - "$N" "$PTS.peer.json" <<'PYEOF'
+import json, sys
+n, peer = sys.argv[1], json.load(open(sys.argv[2]))
+def ours(name, size):
+    est = json.load(open(f"target/criterion/geo/{name}/{size}/new/estimates.json"))
+    return est["mean"]["point_estimate"] / 1e9
+o = ours("nearest_city", n)
+p = peer["build_and_query_seconds_best"]
+print(f"nearest city, {peer['points']:,} customers x {peer['cities']:,} cities (index build included)")
+print(f"  {peer['peer']}: {p:.3f} s (best of 3, one thread)")
+print(f"  custseg nearest_city: {o:.3f} s (criterion mean, all cores) -> {p / o:.1f}x")
+print(f"  custseg urbanicity: {ours('urbanicity', n):.3f} s")
+PYEOF
+    exit 0
+fi
 
 if [ "$WHAT" = cluster ]; then
     # Every size: blobs(n, 8, 8, 1.0, 2024) for KMeans (lloyd, elkan), MiniBatchKMeans and

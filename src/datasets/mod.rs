@@ -8,10 +8,12 @@
 //!   benchmarks run on it.
 //! * [`blobs`] and [`mixed_blobs`] — planted clusters (numeric, or numeric and categorical)
 //!   for comparing segmentation strategies.
+//! * [`scattered_locations`] — customer locations around given places and across the globe.
 
 mod blobs;
 mod cdnow;
 mod cities;
+mod locations;
 mod synthetic;
 
 pub use blobs::{Blobs, MixedBlobs, blobs, mixed_blobs};
@@ -19,6 +21,7 @@ pub use cdnow::{
     CDNOW_CALIBRATION_END, CDNOW_HOLDOUT_END, cdnow_sample, cdnow_sample_config, parse_cdnow,
 };
 pub use cities::{City, EUROPEAN_CITIES};
+pub use locations::scattered_locations;
 pub use synthetic::{
     Demographics, ExportedRows, LatentTraits, OCCUPATIONS, Persona, PurchaseProcess, SURVEY_ITEMS,
     SpendProcess, SurveyItem, SyntheticBase, SyntheticConfig, SyntheticCustomer, synthetic,

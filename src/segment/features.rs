@@ -407,6 +407,15 @@ impl FittedFeatures {
             .collect()
     }
 
+    /// Renames a numeric column (names are labels only; nothing else changes).
+    pub(crate) fn rename_numeric(&mut self, old: &str, new: &str) {
+        for f in &mut self.numeric {
+            if f.0.name == old {
+                f.0.name = new.to_string();
+            }
+        }
+    }
+
     /// Missing values imputed per numeric column when fitting.
     pub fn imputed(&self) -> Vec<(String, usize)> {
         self.numeric

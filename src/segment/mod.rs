@@ -50,11 +50,14 @@
 mod behavioral;
 mod choose_k;
 mod demographic;
+mod factor;
 mod features;
+mod geographic;
 mod kmeans;
 mod kprototypes;
 mod model;
 mod profile;
+mod psychographic;
 mod strategy;
 mod validity;
 
@@ -64,14 +67,22 @@ pub use demographic::{
     DemographicField, DemographicMode, DemographicModel, DemographicRecord, DemographicSegmenter,
     DemographicValue, ExtraColumn, IncomeTiers,
 };
+pub use factor::{FactorCount, Rotation};
 pub use features::{
     CategoricalFeature, Encoding, FittedFeatures, MISSING_LEVEL, MissingNumeric, NumericFeature,
     Prepared, Scaling, Table, Transform,
+};
+pub use geographic::{
+    City, GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, Store, Urbanicity,
+    UrbanicityRule, UrbanicityScore, nearest_city, unit_vectors, urbanicity,
 };
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
 pub use kprototypes::{KPrototypesFit, KPrototypesParams, kprototypes};
 pub use model::{SegmentFit, SegmentModel};
 pub use profile::{FeatureContrast, SegmentProfile, Vocabulary, profiles};
+pub use psychographic::{
+    FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,
+};
 pub use strategy::{Clustering, RuleBands, Strategy, fit_strategy};
 pub use validity::{
     adjusted_rand_index, calinski_harabasz, davies_bouldin, silhouette, silhouette_sampled,

@@ -189,6 +189,18 @@ impl SegmentModel {
         }
     }
 
+    /// Renames a numeric feature in the preparation and the profiles.
+    pub(crate) fn rename_feature(&mut self, old: &str, new: &str) {
+        self.features.rename_numeric(old, new);
+        for p in &mut self.profiles {
+            for c in &mut p.features {
+                if c.feature == old {
+                    c.feature = new.to_string();
+                }
+            }
+        }
+    }
+
     /// Prepares rows as the training rows were.
     ///
     /// # Errors

@@ -1,0 +1,236 @@
+//! Reports: segment KPIs and campaign ROI, migration between snapshots, stability of a
+//! segmentation, and the privacy guards every report passes through.
+//!
+//! A [`Report`] is a titled table — one row per segment (or transition), the number of
+//! customers it describes, and numeric columns — that serializes with serde (JSON-ready) and
+//! prints as an aligned text table. [`Report::guarded`] applies a [`KAnonymity`] floor: no
+//! row describing fewer than k customers survives, and the report says how many rows and
+//! customers were suppressed or merged.
+
+mod kpi;
+mod migration;
+mod privacy;
+
+pub use kpi::{Campaign, CustomerValue, SegmentKpi, kpi_report, segment_kpis};
+pub use migration::{Migration, Stability, migration, stability};
+pub use privacy::{KAnonymity, MERGED_LABEL, Pseudonymizer, SmallGroups};
+
+use serde::{Deserialize, Serialize};
+
+/// How a column combines when rows merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Aggregate {
+    /// Totals, counts, shares: added.
+    Sum,
+    /// Means and rates: averaged, weighted by the rows' customers.
+    Mean,
+}
+
+/// A report column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Column {
+    /// Header.
+    pub name: String,
+    /// How it merges.
+    pub aggregate: Aggregate,
+    /// Decimals shown in the text table.
+    pub decimals: usize,
+}
+
+impl Column {
+    /// A column.
+    pub fn new(name: &str, aggregate: Aggregate, decimals: usize) -> Self {
+        Column {
+            name: name.into(),
+            aggregate,
+            decimals,
+        }
+    }
+}
+
+/// A report row: a label, the customers it describes, one value per column (`None`: not
+/// available, printed as "–"; JSON `null`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportRow {
+    /// Segment (or transition) label.
+    pub label: String,
+    /// Customers described.
+    pub customers: usize,
+    /// Values, in column order.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A titled table of segment rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Title.
+    pub title: String,
+    /// Columns after the label and customer count.
+    pub columns: Vec<Column>,
+    /// Rows.
+    pub rows: Vec<ReportRow>,
+    /// The k-anonymity floor applied, if any.
+    pub k_anonymity: Option<KAnonymity>,
+    /// Rows suppressed by the floor.
+    pub suppressed_rows: usize,
+    /// Customers in suppressed rows.
+    pub suppressed_customers: usize,
+    /// Rows pooled into the merged row (0 when nothing was merged).
+    pub merged_rows: usize,
+}
+
+impl Report {
+    /// A report without a privacy floor yet.
+    pub fn new(title: &str, columns: Vec<Column>, rows: Vec<ReportRow>) -> Self {
+        Report {
+            title: title.into(),
+            columns,
+            rows,
+            k_anonymity: None,
+            suppressed_rows: 0,
+            suppressed_customers: 0,
+            merged_rows: 0,
+        }
+    }
+
+    /// The report with no row describing fewer than k customers: small rows suppressed, or
+    /// merged into one [`MERGED_LABEL`] row (summing `Sum` columns, averaging `Mean`
+    /// columns weighted by customers), which is itself suppressed if still below k.
+    ///
+    /// The floor protects this report on its own. Totals published elsewhere (a segment's
+    /// size in another report) can reveal a suppressed row by subtraction; publish guarded
+    /// reports whose totals do not overlap, or suppress more.
+    ///
+    /// ```
+    /// use custseg::report::{Aggregate, Column, KAnonymity, Report, ReportRow, SmallGroups};
+    /// let rows = [("big", 40), ("small", 3), ("tiny", 4)]
+    ///     .iter()
+    ///     .map(|(l, n)| ReportRow { label: l.to_string(), customers: *n, values: vec![Some(*n as f64 * 2.0)] })
+    ///     .collect();
+    /// let r = Report::new("spend", vec![Column::new("revenue", Aggregate::Sum, 0)], rows);
+    /// let merged = r.clone().guarded(&KAnonymity { k: 5, small: SmallGroups::Merge });
+    /// assert_eq!(merged.rows.len(), 2); // "big" and the merged 7
+    /// let suppressed = r.guarded(&KAnonymity { k: 5, small: SmallGroups::Suppress });
+    /// assert_eq!((suppressed.rows.len(), suppressed.suppressed_customers), (1, 7));
+    /// ```
+    pub fn guarded(mut self, k: &KAnonymity) -> Report {
+        let (keep, small): (Vec<ReportRow>, Vec<ReportRow>) =
+            self.rows.into_iter().partition(|r| r.customers >= k.k);
+        self.rows = keep;
+        self.k_anonymity = Some(*k);
+        let small_customers: usize = small.iter().map(|r| r.customers).sum();
+        if small.is_empty() {
+            return self;
+        }
+        if k.small == SmallGroups::Merge && small_customers >= k.k {
+            let values = (0..self.columns.len())
+                .map(|j| {
+                    let known: Vec<(f64, f64)> = small
+                        .iter()
+                        .filter_map(|r| {
+                            r.values
+                                .get(j)
+                                .copied()
+                                .flatten()
+                                .map(|v| (v, r.customers as f64))
+                        })
+                        .collect();
+                    if known.is_empty() {
+                        return None;
+                    }
+                    match self.columns[j].aggregate {
+                        Aggregate::Sum => Some(known.iter().map(|x| x.0).sum()),
+                        Aggregate::Mean => {
+                            let total: f64 = known.iter().map(|x| x.1).sum();
+                            (total > 0.0)
+                                .then(|| known.iter().map(|(v, n)| v * n).sum::<f64>() / total)
+                        }
+                    }
+                })
+                .collect();
+            self.merged_rows = small.len();
+            self.rows.push(ReportRow {
+                label: MERGED_LABEL.into(),
+                customers: small_customers,
+                values,
+            });
+        } else {
+            self.suppressed_rows += small.len();
+            self.suppressed_customers += small_customers;
+        }
+        self
+    }
+}
+
+impl std::fmt::Display for Report {
+    /// An aligned text table, with a footnote on the privacy floor.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cell =
+            |v: Option<f64>, d: usize| v.map_or_else(|| "–".to_string(), |v| format!("{v:.d$}"));
+        let mut header = vec!["segment".to_string(), "customers".to_string()];
+        header.extend(self.columns.iter().map(|c| c.name.clone()));
+        let body: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut line = vec![r.label.clone(), r.customers.to_string()];
+                line.extend(
+                    r.values
+                        .iter()
+                        .zip(&self.columns)
+                        .map(|(v, c)| cell(*v, c.decimals)),
+                );
+                line
+            })
+            .collect();
+        let widths: Vec<usize> = (0..header.len())
+            .map(|j| {
+                body.iter()
+                    .map(|l| l[j].chars().count())
+                    .chain([header[j].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        writeln!(f, "{}", self.title)?;
+        let line = |f: &mut std::fmt::Formatter<'_>, l: &[String]| -> std::fmt::Result {
+            for (j, s) in l.iter().enumerate() {
+                let pad = widths[j] - s.chars().count();
+                if j == 0 {
+                    write!(f, "{s}{}", " ".repeat(pad))?;
+                } else {
+                    write!(f, "  {}{s}", " ".repeat(pad))?;
+                }
+            }
+            writeln!(f)
+        };
+        line(f, &header)?;
+        for l in &body {
+            line(f, l)?;
+        }
+        if let Some(k) = self.k_anonymity {
+            if self.suppressed_rows > 0 {
+                writeln!(
+                    f,
+                    "({} {} with fewer than {} customers suppressed: {} customers)",
+                    self.suppressed_rows,
+                    if self.suppressed_rows == 1 {
+                        "row"
+                    } else {
+                        "rows"
+                    },
+                    k.k,
+                    self.suppressed_customers
+                )?;
+            }
+            if self.merged_rows > 0 {
+                writeln!(
+                    f,
+                    "({} rows with fewer than {} customers merged)",
+                    self.merged_rows, k.k
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! Reports: KPIs and campaign ROI, migration between snapshots, stability, pseudonyms and
+//! the k-anonymity floor (a property test over random reports).
+
+use custseg::datasets::{blobs, cdnow_sample, cdnow_sample_config};
+use custseg::report::{
+    Aggregate, Campaign, Column, CustomerValue, KAnonymity, MERGED_LABEL, Pseudonymizer, Report,
+    ReportRow, SmallGroups, kpi_report, migration, segment_kpis, stability,
+};
+use custseg::rfm::{RfmParams, SegmentScheme};
+use custseg::segment::{KMeansParams, Strategy};
+use custseg::{CustomerId, SummaryConfig};
+use ndarray::Array2;
+use proptest::prelude::*;
+
+#[test]
+fn pseudonyms_are_keyed_hmac_sha256() {
+    // Known answers from Python's hmac.new(key, id, sha256).hexdigest()[:32].
+    let p = Pseudonymizer::new(b"a secret key of 32 bytes or more!").unwrap();
+    assert_eq!(
+        p.pseudonym("customer 42"),
+        "43e94c4cfed1225ed37ab0857fd7cb27"
+    );
+    let q = Pseudonymizer::new(b"0123456789abcdef").unwrap();
+    assert_eq!(q.pseudonym(""), "496dc93fa2d26eae500ec0bc37a12270");
+    assert_eq!(
+        q.pseudonym("Müller-Łódź"),
+        "fe47a3d38a79e10f690497a06f2f298a"
+    );
+    // Another key, another pseudonym; the key shows nowhere.
+    assert_ne!(p.pseudonym("customer 42"), q.pseudonym("customer 42"));
+    assert!(!format!("{q:?}").contains("0123456789abcdef"));
+    let e = Pseudonymizer::new(b"short").unwrap_err().to_string();
+    assert!(!e.contains("short"), "{e}");
+    let id = CustomerId::from("00042");
+    assert_eq!(p.customer_id(&id).as_ref(), p.pseudonym("00042"));
+}
+
+fn report_of(sizes: &[usize]) -> Report {
+    let rows = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| ReportRow {
+            label: format!("s{i}"),
+            customers: n,
+            values: vec![Some(n as f64 * 3.0), Some(i as f64)],
+        })
+        .collect();
+    Report::new(
+        "test",
+        vec![
+            Column::new("total", Aggregate::Sum, 0),
+            Column::new("mean", Aggregate::Mean, 2),
+        ],
+        rows,
+    )
+}
+
+proptest! {
+    /// No guarded report shows a row below k, and every customer is accounted for: shown,
+    /// merged, or counted as suppressed.
+    #[test]
+    fn no_report_row_below_k(sizes in prop::collection::vec(0usize..40, 0..30), k in 1usize..25, merge in any::<bool>()) {
+        let small = if merge { SmallGroups::Merge } else { SmallGroups::Suppress };
+        let guard = KAnonymity::new(k, small).unwrap();
+        let g = report_of(&sizes).guarded(&guard);
+        prop_assert!(g.rows.iter().all(|r| r.customers >= k));
+        let shown: usize = g.rows.iter().map(|r| r.customers).sum();
+        prop_assert_eq!(shown + g.suppressed_customers, sizes.iter().sum::<usize>());
+        if let Some(m) = g.rows.iter().find(|r| r.label == MERGED_LABEL) {
+            prop_assert!(merge);
+            // Sums add up; means are weighted by customers.
+            let small: Vec<(usize, usize)> = sizes.iter().copied().enumerate().filter(|(_, n)| *n < k).collect();
+            prop_assert_eq!(m.values[0], Some(small.iter().map(|(_, n)| *n as f64 * 3.0).sum::<f64>()));
+        }
+        // The text table never prints a suppressed label.
+        let text = g.to_string();
+        for (i, &n) in sizes.iter().enumerate() {
+            if n < k {
+                let label = format!("s{i} ");
+                prop_assert!(!text.lines().any(|l| l.starts_with(&label)));
+            }
+        }
+    }
+}
+
+#[test]
+fn kpis_and_migration_on_cdnow() {
+    let cfg = cdnow_sample_config();
+    let cal = cdnow_sample().summarise(&cfg).unwrap();
+    let rfm = RfmParams::new(5).unwrap().fit(cal.as_slice()).unwrap();
+    let scheme = SegmentScheme::five_tiers(5).unwrap();
+    let names: Vec<String> = scheme
+        .segment_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let seg_of = |scores: &[custseg::rfm::RfmScore]| -> Vec<Option<usize>> {
+        scheme
+            .assign(scores)
+            .unwrap()
+            .into_iter()
+            .map(|id| Some(id as usize))
+            .collect()
+    };
+    let before = seg_of(&rfm.score_batch(cal.as_slice()).unwrap());
+    // The same RFM model applied at the end of the holdout.
+    let end = SummaryConfig {
+        observation_end: cfg.window_end(),
+        holdout_end: None,
+        ..cfg
+    };
+    let later = cdnow_sample().summarise(&end).unwrap();
+    let after = seg_of(&rfm.score_batch(later.as_slice()).unwrap());
+    let ids =
+        |s: &custseg::CustomerSummaries, l: &[Option<usize>]| -> Vec<(CustomerId, Option<usize>)> {
+            s.iter()
+                .map(|c| c.customer_id.clone())
+                .zip(l.iter().copied())
+                .collect()
+        };
+    let m = migration(&ids(&cal, &before), &names, &ids(&later, &after), &names).unwrap();
+    let moved: usize = m.counts.iter().flatten().sum();
+    assert_eq!(moved, 2357);
+    assert_eq!(m.new_customers.iter().sum::<usize>(), 0);
+    let order = ["Gold", "Value", "Growth", "Other", "Dormant", "Lost"];
+    let (up, down, same) = m.moves(&order).unwrap();
+    assert_eq!(up + down + same, 2357);
+    // Seven in ten customers do not buy in the holdout: recency scores fall, so more
+    // customers move down than up.
+    assert!(down > up, "up {up} down {down}");
+    let guarded = m
+        .report("RFM tier migration")
+        .guarded(&KAnonymity::default());
+    assert!(guarded.rows.iter().all(|r| r.customers >= 10));
+
+    // KPIs: revenue in the holdout by calibration segment, with CLV-free values.
+    let values: Vec<CustomerValue> = cal
+        .iter()
+        .map(|c| CustomerValue {
+            revenue: c.holdout_spend,
+            ..Default::default()
+        })
+        .collect();
+    let campaign = Campaign::new(1.5, 0.05, 0.3).unwrap();
+    let kpis = segment_kpis(&before, &names, &values, Some(&campaign)).unwrap();
+    let share: f64 = kpis.iter().map(|k| k.revenue_share).sum();
+    assert!((share - 1.0).abs() < 1e-12);
+    assert_eq!(kpis.iter().map(|k| k.customers).sum::<usize>(), 2357);
+    let mut priorities: Vec<usize> = kpis.iter().filter_map(|k| k.priority).collect();
+    priorities.sort();
+    assert_eq!(priorities, (1..=priorities.len()).collect::<Vec<_>>());
+    let report = kpi_report("KPIs", &kpis).guarded(&KAnonymity::default());
+    assert!(report.to_string().contains("ROI"));
+    let json = serde_json::to_string(&report).unwrap();
+    assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
+}
+
+#[test]
+fn kpi_and_migration_errors() {
+    let names = vec!["a".to_string()];
+    let v = CustomerValue::default();
+    assert!(segment_kpis(&[Some(0)], &names, &[], None).is_err());
+    assert!(segment_kpis(&[Some(1)], &names, &[v], None).is_err());
+    let nan = CustomerValue {
+        revenue: f64::NAN,
+        ..v
+    };
+    assert!(segment_kpis(&[Some(0)], &names, &[nan], None).is_err());
+    let risky = CustomerValue {
+        churn_risk: Some(1.5),
+        ..v
+    };
+    assert!(segment_kpis(&[Some(0)], &names, &[risky], None).is_err());
+    assert!(Campaign::new(-1.0, 0.1, 0.5).is_err());
+    assert!(Campaign::new(1.0, 1.1, 0.5).is_err());
+    assert!(
+        Campaign::new(1.0, 0.1, 0.5)
+            .unwrap()
+            .with_segment_rate(0, -0.1)
+            .is_err()
+    );
+    let snap = vec![
+        (CustomerId::from("x"), Some(0)),
+        (CustomerId::from("x"), Some(0)),
+    ];
+    assert!(migration(&snap, &names, &snap[..1], &names).is_err());
+    let m = migration(&snap[..1], &names, &snap[..1], &names).unwrap();
+    assert!(m.moves(&["nope"]).is_err());
+    assert!(KAnonymity::new(0, SmallGroups::Merge).is_err());
+}
+
+#[test]
+fn stability_separates_stable_from_arbitrary_segments() {
+    let clear = blobs(1200, 2, 3, 0.5, 8).unwrap();
+    let no_cat = Array2::<u32>::zeros((1200, 0));
+    let km = |k| Strategy::KMeans(KMeansParams::new(k).with_n_init(2));
+    let s = stability(clear.data.view(), no_cat.view(), &km(3), 4, 8, 1).unwrap();
+    assert!(s.seed_ari.iter().all(|&a| a > 0.99), "{s:?}");
+    assert!(s.jaccard.iter().all(|&j| j > 0.95), "{s:?}");
+    // Six segments cut into three real clusters: some are arbitrary and dissolve.
+    let over = stability(clear.data.view(), no_cat.view(), &km(6), 4, 8, 1).unwrap();
+    assert!(
+        over.jaccard.iter().cloned().fold(f64::INFINITY, f64::min) < 0.75,
+        "{over:?}"
+    );
+    // Same seed, same answer at any thread count.
+    let pool = |t: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .unwrap()
+    };
+    let a =
+        pool(1).install(|| stability(clear.data.view(), no_cat.view(), &km(3), 2, 3, 9).unwrap());
+    let b =
+        pool(16).install(|| stability(clear.data.view(), no_cat.view(), &km(3), 2, 3, 9).unwrap());
+    assert_eq!(a, b);
+    assert!(stability(clear.data.view(), no_cat.view(), &km(3), 0, 0, 1).is_err());
+}
