@@ -9,7 +9,8 @@
 //! calibration and holdout periods, CLV (BG/NBD, Pareto/NBD, Gamma-Gamma), churn tiers,
 //! RFM scores and segments, a behavioral segmentation, KPIs and campaign ROI per segment,
 //! and how customers migrated between segments from the end of the calibration period to
-//! the end of the holdout. Every report shown passes a k-anonymity floor of 10 customers.
+//! the end of the holdout. Every segment table shown passes a k-anonymity floor of 10
+//! customers (the CDNOW ids in the top-ten table are the public sample's own).
 
 use std::time::Instant;
 
@@ -20,9 +21,10 @@ use custseg::clv::{
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::report::{
-    Campaign, CustomerValue as SegmentValue, KAnonymity, kpi_report, migration, segment_kpis,
+    Campaign, CustomerValue as SegmentValue, KAnonymity, Report, kpi_report, migration,
+    segment_kpis,
 };
-use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme, SegmentSummary};
+use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme};
 use custseg::segment::{BehavioralRecord, BehavioralSegmenter};
 use custseg::{CustomerId, CustomerSummary, Result, SummaryConfig, TimeUnit};
 
@@ -348,61 +350,23 @@ fn main() -> Result<()> {
          always share a score."
     );
 
-    println!("\nRFM segments (the R `rfm` package's scheme)");
-    print_segments(&rfm_package);
+    println!("\nRFM segments (the R `rfm` package's scheme), by revenue");
+    print_report(by_revenue(Report::from(&rfm_package)), &privacy);
     println!("\nRFM tiers (Gold, Value, Growth, Dormant, Lost)");
-    print_segments(&tiers);
+    print_report(Report::from(&tiers), &privacy);
 
     println!(
         "\nBehavioral segments (k-means on log-scaled recency, frequency, spend, order value, cadence, tenure)"
     );
-    let rows: Vec<Vec<String>> = behavioral
-        .profiles()
-        .iter()
-        .map(|p| {
-            let mean = |f: &str| {
-                p.features
-                    .iter()
-                    .find(|c| c.feature == f)
-                    .map_or(0.0, |c| c.mean)
-            };
-            vec![
-                p.name.clone(),
-                thousands(p.size as f64, 0),
-                format!("{:.1}%", 100.0 * p.share),
-                format!("{:.0}", mean("recency_days")),
-                format!("{:.2}", mean("frequency")),
-                thousands(mean("monetary"), 2),
-                thousands(mean("average_order_value"), 2),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "segment",
-            "customers",
-            "share",
-            "days since",
-            "purchases",
-            "spend ($)",
-            "order ($)",
-        ],
-        &rows,
-    );
+    print_report(Report::from(behavioral.profiles()), &privacy);
 
     println!(
         "\nKPIs per behavioral segment; campaign at $0.50 a contact, 5% response, 30% margin on CLV"
     );
-    let report = kpi_report("", &kpis).guarded(&privacy);
-    for line in report.to_string().lines().skip(1) {
-        println!("  {line}");
-    }
+    print_report(kpi_report("", &kpis), &privacy);
 
     println!("\nMigration from the end of calibration to the end of the holdout (same model)");
-    let report = moved.report("").guarded(&privacy);
-    for line in report.to_string().lines().skip(1) {
-        println!("  {line}");
-    }
+    print_report(moved.report(""), &privacy);
     let (up, down, same) = tier_moves;
     println!(
         "  RFM tiers with the calibration edges: {up} customers moved up, {down} down, {same} stayed"
@@ -419,36 +383,20 @@ fn counts_line(c: &[usize]) -> String {
         .join("")
 }
 
-fn print_segments(table: &SegmentSummary) {
-    let mut rows: Vec<_> = table.rows.iter().filter(|r| r.customers > 0).collect();
-    rows.sort_by(|a, b| b.revenue.total_cmp(&a.revenue));
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            let mean = |v: Option<f64>, d: usize| v.map_or_else(String::new, |x| thousands(x, d));
-            vec![
-                r.segment.clone(),
-                thousands(r.customers as f64, 0),
-                format!("{:.1}%", 100.0 * r.share),
-                format!("{:.1}%", 100.0 * r.revenue_share),
-                mean(r.mean_recency_days, 0),
-                mean(r.mean_frequency, 2),
-                mean(r.mean_monetary, 2),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "segment",
-            "customers",
-            "share",
-            "revenue",
-            "days since",
-            "purchases",
-            "spend ($)",
-        ],
-        &rows,
-    );
+/// An RFM segment report with the segments bringing the most revenue first.
+fn by_revenue(mut report: Report) -> Report {
+    let revenue = |r: &custseg::report::ReportRow| r.values[1].unwrap_or(0.0);
+    report
+        .rows
+        .sort_by(|a, b| revenue(b).total_cmp(&revenue(a)));
+    report
+}
+
+/// Prints a report under the privacy floor, indented, without its title (printed above).
+fn print_report(report: Report, privacy: &KAnonymity) {
+    for line in report.guarded(privacy).to_string().lines().skip(1) {
+        println!("  {line}");
+    }
 }
 
 fn row(label: &str, cal: f64, hold: Option<f64>, decimals: usize) -> Vec<String> {

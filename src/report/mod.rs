@@ -210,17 +210,17 @@ impl std::fmt::Display for Report {
         }
         if let Some(k) = self.k_anonymity {
             if self.suppressed_rows > 0 {
+                let plural = |n: usize, one: &'static str, many: &'static str| {
+                    if n == 1 { one } else { many }
+                };
                 writeln!(
                     f,
-                    "({} {} with fewer than {} customers suppressed: {} customers)",
+                    "({} {} with fewer than {} customers suppressed: {} {})",
                     self.suppressed_rows,
-                    if self.suppressed_rows == 1 {
-                        "row"
-                    } else {
-                        "rows"
-                    },
+                    plural(self.suppressed_rows, "row", "rows"),
                     k.k,
-                    self.suppressed_customers
+                    self.suppressed_customers,
+                    plural(self.suppressed_customers, "customer", "customers"),
                 )?;
             }
             if self.merged_rows > 0 {
@@ -232,5 +232,61 @@ impl std::fmt::Display for Report {
             }
         }
         Ok(())
+    }
+}
+
+/// An RFM segment table as a report, to guard and print like any other. Empty segments are
+/// left out; the rows keep the scheme's order.
+impl From<&crate::rfm::SegmentSummary> for Report {
+    fn from(t: &crate::rfm::SegmentSummary) -> Self {
+        let columns = vec![
+            Column::new("share %", Aggregate::Sum, 1),
+            Column::new("revenue %", Aggregate::Sum, 1),
+            Column::new("days since", Aggregate::Mean, 0),
+            Column::new("purchases", Aggregate::Mean, 2),
+            Column::new("spend", Aggregate::Mean, 2),
+        ];
+        let rows = t
+            .rows
+            .iter()
+            .filter(|r| r.customers > 0)
+            .map(|r| ReportRow {
+                label: r.segment.clone(),
+                customers: r.customers,
+                values: vec![
+                    Some(100.0 * r.share),
+                    Some(100.0 * r.revenue_share),
+                    r.mean_recency_days,
+                    r.mean_frequency,
+                    r.mean_monetary,
+                ],
+            })
+            .collect();
+        Report::new("RFM segments", columns, rows)
+    }
+}
+
+/// Segment profiles as a report: share and the segment mean of every feature.
+impl From<&[crate::segment::SegmentProfile]> for Report {
+    fn from(profiles: &[crate::segment::SegmentProfile]) -> Self {
+        let features = profiles.first().map_or(&[][..], |p| &p.features[..]);
+        let columns = std::iter::once(Column::new("share %", Aggregate::Sum, 1))
+            .chain(
+                features
+                    .iter()
+                    .map(|f| Column::new(&f.feature, Aggregate::Mean, 2)),
+            )
+            .collect();
+        let rows = profiles
+            .iter()
+            .map(|p| ReportRow {
+                label: p.name.clone(),
+                customers: p.size,
+                values: std::iter::once(Some(100.0 * p.share))
+                    .chain(p.features.iter().map(|f| Some(f.mean)))
+                    .collect(),
+            })
+            .collect();
+        Report::new("Segment profiles", columns, rows)
     }
 }

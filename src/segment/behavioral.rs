@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::{NumericFeature, Table, Transform};
 use super::kmeans::KMeansParams;
-use super::model::SegmentModel;
+use super::model::{SegmentModel, delegate_segment_model};
 use super::profile::{SegmentProfile, Vocabulary};
 use super::strategy::Strategy;
 use crate::data::{CustomerId, CustomerSummary};
@@ -306,28 +306,7 @@ impl TryFrom<BehavioralModelRecord> for BehavioralModel {
 }
 
 impl BehavioralModel {
-    /// The fitted core: preparation, clustering, profiles.
-    pub fn model(&self) -> &SegmentModel {
-        &self.model
-    }
-
-    /// Segment profiles (size, share, per-feature contrast, name).
-    pub fn profiles(&self) -> &[SegmentProfile] {
-        self.model.profiles()
-    }
-
-    /// The name of a segment.
-    pub fn segment_name(&self, segment: usize) -> Option<&str> {
-        self.model.segment_name(segment)
-    }
-
-    /// Renames a segment.
-    ///
-    /// # Errors
-    /// As [`SegmentModel::rename`].
-    pub fn rename(&mut self, segment: usize, name: &str) -> Result<()> {
-        self.model.rename(segment, name)
-    }
+    delegate_segment_model!("Segment profiles (size, share, per-feature contrast, name).");
 
     /// The segment of one customer (`None`: noise under DBSCAN).
     ///

@@ -17,8 +17,8 @@ use super::features::{
     CategoricalFeature, Encoding, MissingNumeric, NumericFeature, Table, Transform,
 };
 use super::kprototypes::KPrototypesParams;
-use super::model::SegmentModel;
-use super::profile::{SegmentProfile, Vocabulary};
+use super::model::{SegmentModel, delegate_segment_model};
+use super::profile::Vocabulary;
 use super::strategy::{RuleBands, Strategy};
 use crate::data::CustomerId;
 use crate::error::{Error, Result};
@@ -355,11 +355,11 @@ impl DemographicSegmenter {
                 what: "demographic records",
             });
         }
-        let bands = match &self.mode {
+        let (bands, kproto) = match &self.mode {
             DemographicMode::Bands { age_cuts, income } => {
-                Some(self.fitted_bands(age_cuts, income, records)?)
+                (Some(self.fitted_bands(age_cuts, income, records)?), None)
             }
-            DemographicMode::KPrototypes(_) => None,
+            DemographicMode::KPrototypes(p) => (None, Some(*p)),
         };
         let layout = Layout {
             fields: self.fields.clone(),
@@ -368,10 +368,16 @@ impl DemographicSegmenter {
         };
         let (num, cat, vocab) = layout.specs();
         let table = layout.table(records);
-        let strategy = match (&self.mode, &layout.bands) {
-            (DemographicMode::KPrototypes(p), _) => Strategy::KPrototypes(*p),
-            (_, Some(b)) => Strategy::RuleBands(b.rule_bands(num.len())),
-            (DemographicMode::Bands { .. }, None) => unreachable!("bands are fitted in band mode"),
+        let strategy = match (kproto, &layout.bands) {
+            (Some(p), _) => Strategy::KPrototypes(p),
+            (None, Some(b)) => Strategy::RuleBands(b.rule_bands(num.len())),
+            (None, None) => {
+                return Err(Error::InvalidParameter {
+                    name: "mode",
+                    value: format!("{:?}", self.mode),
+                    reason: "neither bands nor k-prototypes".into(),
+                });
+            }
         };
         let fit = SegmentModel::fit(&strategy, &num, &cat, &vocab, &table)?;
         Ok(DemographicModel {
@@ -756,29 +762,9 @@ impl TryFrom<DemographicModelRecord> for DemographicModel {
 }
 
 impl DemographicModel {
-    /// The fitted core: preparation, clustering, profiles.
-    pub fn model(&self) -> &SegmentModel {
-        &self.model
-    }
-
-    /// Segment profiles: size, share, and per column the segment mean against the overall
-    /// mean — numbers as given, categories as the share of each level ("gender=female").
-    pub fn profiles(&self) -> &[SegmentProfile] {
-        self.model.profiles()
-    }
-
-    /// The name of a segment.
-    pub fn segment_name(&self, segment: usize) -> Option<&str> {
-        self.model.segment_name(segment)
-    }
-
-    /// Renames a segment.
-    ///
-    /// # Errors
-    /// As [`SegmentModel::rename`].
-    pub fn rename(&mut self, segment: usize, name: &str) -> Result<()> {
-        self.model.rename(segment, name)
-    }
+    delegate_segment_model!(
+        "Segment profiles: size, share, and per column the segment mean against the overall mean — numbers as given, categories as the share of each level (\"gender=female\")."
+    );
 
     /// Missing numeric values imputed with the training median, per column (k-prototypes;
     /// band mode bands unknown values instead and imputes only for the unused numeric

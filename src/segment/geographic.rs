@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::features::{NumericFeature, Scaling, Table, Transform};
 use super::kmeans::KMeansParams;
 use super::model::SegmentModel;
+use super::profile::rename_segment;
 use super::strategy::Strategy;
 use crate::data::CustomerId;
 use crate::error::{Error, Result};
@@ -878,18 +879,9 @@ impl GeographicModel {
     /// # Errors
     /// [`Error::InvalidParameter`] for a segment that does not exist or an empty name.
     pub fn rename(&mut self, segment: usize, name: &str) -> Result<()> {
-        let n = self.profiles.len();
-        match self.profiles.get_mut(segment) {
-            Some(p) if !name.trim().is_empty() => {
-                p.name = name.to_string();
-                Ok(())
-            }
-            _ => Err(Error::InvalidParameter {
-                name: "segment",
-                value: format!("{segment} ({name:?})"),
-                reason: format!("an existing segment (0..{n}) and a non-empty name"),
-            }),
-        }
+        let segments = self.profiles.len();
+        let slot = self.profiles.get_mut(segment).map(|p| &mut p.name);
+        rename_segment(slot, segment, segments, name)
     }
 
     /// Training customers with no segment (DBSCAN noise).

@@ -259,20 +259,9 @@ fn kmeans_plus_plus<'a>(
     // triangle inequality, as accelerated k-means++ variants do, measured no faster here:
     // the data-dependent branch costs what the skipped distances save.)
     let closest = &mut ws.closest;
+    closest.fill(f64::INFINITY);
     let mut chunk_potential = vec![0.0; n.div_ceil(CHUNK)];
-    closest
-        .par_chunks_mut(CHUNK)
-        .zip(chunk_potential.par_iter_mut())
-        .enumerate()
-        .for_each(|(ch, (cl, cp))| {
-            let mut s = 0.0;
-            for (j, v) in cl.iter_mut().enumerate() {
-                *v = sq_dist(x(ch * CHUNK + j), x(first));
-                s += *v;
-            }
-            *cp = s;
-        });
-    let mut potential: f64 = chunk_potential.iter().sum();
+    let mut potential = absorb_center(x, closest, &mut chunk_potential, first);
     for c in 1..k {
         let candidates: Vec<usize> = (0..trials)
             .map(|_| sample_d2(closest, &chunk_potential, potential, rng.r#gen::<f64>()))
@@ -303,21 +292,33 @@ fn kmeans_plus_plus<'a>(
         centers
             .row_mut(c)
             .assign(&ndarray::ArrayView1::from(x(new)));
-        closest
-            .par_chunks_mut(CHUNK)
-            .zip(chunk_potential.par_iter_mut())
-            .enumerate()
-            .for_each(|(ch, (cl, cp))| {
-                let mut s = 0.0;
-                for (j, v) in cl.iter_mut().enumerate() {
-                    *v = v.min(sq_dist(x(ch * CHUNK + j), x(new)));
-                    s += *v;
-                }
-                *cp = s;
-            });
-        potential = chunk_potential.iter().sum::<f64>();
+        potential = absorb_center(x, closest, &mut chunk_potential, new);
     }
     centers
+}
+
+/// Lowers every point's squared distance to its nearest centre by the new centre `new`
+/// (a point at infinity takes the distance outright) and returns the new potential, the
+/// sum of those distances, kept per chunk for [`sample_d2`].
+fn absorb_center<'a>(
+    x: &(impl Fn(usize) -> &'a [f64] + Sync),
+    closest: &mut [f64],
+    chunk_potential: &mut [f64],
+    new: usize,
+) -> f64 {
+    closest
+        .par_chunks_mut(CHUNK)
+        .zip(chunk_potential.par_iter_mut())
+        .enumerate()
+        .for_each(|(ch, (cl, cp))| {
+            let mut s = 0.0;
+            for (j, v) in cl.iter_mut().enumerate() {
+                *v = v.min(sq_dist(x(ch * CHUNK + j), x(new)));
+                s += *v;
+            }
+            *cp = s;
+        });
+    chunk_potential.iter().sum()
 }
 
 /// The index whose cumulative weight first exceeds u · total, found through the chunk sums

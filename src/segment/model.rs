@@ -7,9 +7,39 @@ use serde::{Deserialize, Serialize};
 use super::features::{
     CategoricalFeature, FittedFeatures, MISSING_LEVEL, NumericFeature, Prepared, Table,
 };
-use super::profile::{SegmentProfile, Vocabulary, profiles};
+use super::profile::{SegmentProfile, Vocabulary, profiles, rename_segment};
 use super::strategy::{Clustering, Strategy, fit_strategy};
 use crate::error::{Error, Result};
+
+/// The accessors every typed model (behavioral, demographic, psychographic) shares with the
+/// [`SegmentModel`] it keeps in its `model` field; `$profiles` documents `profiles()`.
+macro_rules! delegate_segment_model {
+    ($profiles:literal) => {
+        /// The fitted core: preparation, clustering, profiles.
+        pub fn model(&self) -> &$crate::segment::SegmentModel {
+            &self.model
+        }
+
+        #[doc = $profiles]
+        pub fn profiles(&self) -> &[$crate::segment::SegmentProfile] {
+            self.model.profiles()
+        }
+
+        /// The name of a segment.
+        pub fn segment_name(&self, segment: usize) -> Option<&str> {
+            self.model.segment_name(segment)
+        }
+
+        /// Renames a segment.
+        ///
+        /// # Errors
+        /// As [`SegmentModel::rename`](crate::segment::SegmentModel::rename).
+        pub fn rename(&mut self, segment: usize, name: &str) -> $crate::error::Result<()> {
+            self.model.rename(segment, name)
+        }
+    };
+}
+pub(crate) use delegate_segment_model;
 
 /// A fitted segmentation over a [`Table`]: how to prepare a row, how to assign it, and what
 /// each segment looks like. The typed models (behavioral, demographic, …) wrap one and turn
@@ -176,17 +206,8 @@ impl SegmentModel {
     /// [`Error::InvalidParameter`] for a segment that does not exist or an empty name.
     pub fn rename(&mut self, segment: usize, name: &str) -> Result<()> {
         let segments = self.profiles.len();
-        match self.profiles.get_mut(segment) {
-            Some(p) if !name.trim().is_empty() => {
-                p.name = name.to_string();
-                Ok(())
-            }
-            _ => Err(Error::InvalidParameter {
-                name: "segment",
-                value: format!("{segment} ({name:?})"),
-                reason: format!("an existing segment (0..{segments}) and a non-empty name"),
-            }),
-        }
+        let slot = self.profiles.get_mut(segment).map(|p| &mut p.name);
+        rename_segment(slot, segment, segments, name)
     }
 
     /// Renames a numeric feature in the preparation and the profiles.

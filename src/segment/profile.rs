@@ -26,6 +26,27 @@ impl Vocabulary {
     }
 }
 
+/// Sets segment `segment`'s name (`slot`, `None` when there is no such segment among
+/// `segments`), refusing a blank name; shared by every fitted model's `rename`.
+pub(crate) fn rename_segment(
+    slot: Option<&mut String>,
+    segment: usize,
+    segments: usize,
+    name: &str,
+) -> Result<()> {
+    match slot {
+        Some(s) if !name.trim().is_empty() => {
+            *s = name.to_string();
+            Ok(())
+        }
+        _ => Err(Error::InvalidParameter {
+            name: "segment",
+            value: format!("{segment} ({name:?})"),
+            reason: format!("an existing segment (0..{segments}) and a non-empty name"),
+        }),
+    }
+}
+
 /// A feature's level in one segment against the whole base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureContrast {

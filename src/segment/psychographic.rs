@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use super::factor::{FactorCount, Rotation, correlation, eigen_desc, factor_count, varimax};
 use super::features::{CategoricalFeature, Encoding, NumericFeature, Scaling, Table, Transform};
 use super::kmeans::KMeansParams;
-use super::model::SegmentModel;
-use super::profile::{SegmentProfile, Vocabulary};
+use super::model::{SegmentModel, delegate_segment_model};
+use super::profile::Vocabulary;
 use super::strategy::Strategy;
 use crate::data::CustomerId;
 use crate::error::{Error, Result};
@@ -632,29 +632,9 @@ impl PsychographicModel {
         &self.excluded
     }
 
-    /// The fitted core: preparation, clustering, profiles.
-    pub fn model(&self) -> &SegmentModel {
-        &self.model
-    }
-
-    /// Segment profiles on the factor scores (mean score per factor; z against the base)
-    /// and tag shares.
-    pub fn profiles(&self) -> &[SegmentProfile] {
-        self.model.profiles()
-    }
-
-    /// The name of a segment.
-    pub fn segment_name(&self, segment: usize) -> Option<&str> {
-        self.model.segment_name(segment)
-    }
-
-    /// Renames a segment.
-    ///
-    /// # Errors
-    /// As [`SegmentModel::rename`].
-    pub fn rename(&mut self, segment: usize, name: &str) -> Result<()> {
-        self.model.rename(segment, name)
-    }
+    delegate_segment_model!(
+        "Segment profiles on the factor scores (mean score per factor; z against the base) and tag shares."
+    );
 
     /// Names a factor (e.g. "extraversion" once the loadings show it) and renames the
     /// segments automatically from their dominant factors again (overriding earlier manual
