@@ -7,7 +7,7 @@ use custseg::report::{
     ReportRow, SmallGroups, kpi_report, migration, segment_kpis, stability,
 };
 use custseg::rfm::{RfmParams, SegmentScheme};
-use custseg::segment::{KMeansParams, Strategy};
+use custseg::segment::{KMeansParams, Strategy, Vocabulary, profiles};
 use custseg::{CustomerId, SummaryConfig};
 use ndarray::Array2;
 use proptest::prelude::*;
@@ -121,6 +121,15 @@ fn kpis_and_migration_on_cdnow() {
     let m = migration(&ids(&cal, &before), &names, &ids(&later, &after), &names).unwrap();
     let moved: usize = m.counts.iter().flatten().sum();
     assert_eq!(moved, 2357);
+    // Every cell against a direct count over the customers, matched by id.
+    let later_of: std::collections::HashMap<CustomerId, Option<usize>> =
+        ids(&later, &after).into_iter().collect();
+    let mut direct = vec![vec![0usize; names.len() + 1]; names.len() + 1];
+    for (id, b) in ids(&cal, &before) {
+        let a = later_of[&id];
+        direct[b.unwrap_or(names.len())][a.unwrap_or(names.len())] += 1;
+    }
+    assert_eq!(m.counts, direct);
     assert_eq!(m.new_customers.iter().sum::<usize>(), 0);
     let order = ["Gold", "Value", "Growth", "Other", "Dormant", "Lost"];
     let (up, down, same) = m.moves(&order).unwrap();
@@ -146,6 +155,28 @@ fn kpis_and_migration_on_cdnow() {
     let share: f64 = kpis.iter().map(|k| k.revenue_share).sum();
     assert!((share - 1.0).abs() < 1e-12);
     assert_eq!(kpis.iter().map(|k| k.customers).sum::<usize>(), 2357);
+    // Each segment's revenue, cost and ROI against the arithmetic done here by hand: with no
+    // CLV, a response is worth the segment's mean revenue.
+    for k in &kpis {
+        let s = k.segment.unwrap();
+        let members: Vec<usize> = (0..before.len())
+            .filter(|&i| before[i] == Some(s))
+            .collect();
+        let revenue: f64 = members.iter().map(|&i| values[i].revenue).sum();
+        assert_eq!(k.customers, members.len());
+        assert!((k.revenue - revenue).abs() < 1e-9 * (1.0 + revenue));
+        if members.is_empty() {
+            continue;
+        }
+        let n = members.len() as f64;
+        let (cost, gain) = (1.5 * n, 0.05 * n * (revenue / n) * 0.3);
+        assert!((k.cost.unwrap() - cost).abs() < 1e-9);
+        assert!(
+            (k.roi.unwrap() - (gain - cost) / cost).abs() < 1e-9,
+            "{}",
+            k.name
+        );
+    }
     let mut priorities: Vec<usize> = kpis.iter().filter_map(|k| k.priority).collect();
     priorities.sort();
     assert_eq!(priorities, (1..=priorities.len()).collect::<Vec<_>>());
@@ -216,4 +247,66 @@ fn stability_separates_stable_from_arbitrary_segments() {
         pool(16).install(|| stability(clear.data.view(), no_cat.view(), &km(3), 2, 3, 9).unwrap());
     assert_eq!(a, b);
     assert!(stability(clear.data.view(), no_cat.view(), &km(3), 0, 0, 1).is_err());
+}
+
+#[test]
+fn rfm_tables_and_profiles_pass_the_floor() {
+    let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
+    let rfm = RfmParams::new(5).unwrap().fit(cal.as_slice()).unwrap();
+    let scores = rfm.score_batch(cal.as_slice()).unwrap();
+    let table = SegmentScheme::rfm_package().summarise(&scores).unwrap();
+    let report = Report::from(&table);
+    // Empty segments are left out; every customer is in some row.
+    assert!(report.rows.iter().all(|r| r.customers > 0));
+    assert_eq!(report.rows.iter().map(|r| r.customers).sum::<usize>(), 2357);
+    // The R rfm scheme leaves segments below 10 customers on CDNOW; the floor merges them.
+    assert!(report.rows.iter().any(|r| r.customers < 10));
+    let guarded = report.guarded(&KAnonymity::default());
+    assert!(guarded.rows.iter().all(|r| r.customers >= 10));
+    assert_eq!(
+        guarded.rows.iter().map(|r| r.customers).sum::<usize>() + guarded.suppressed_customers,
+        2357
+    );
+    // Shares of the merged row are the sum of the merged segments' shares.
+    let merged = guarded
+        .rows
+        .iter()
+        .find(|r| r.label == MERGED_LABEL)
+        .unwrap();
+    let small: Vec<_> = table
+        .rows
+        .iter()
+        .filter(|r| r.customers > 0 && r.customers < 10)
+        .collect();
+    let share: f64 = small.iter().map(|r| 100.0 * r.share).sum();
+    assert!((merged.values[0].unwrap() - share).abs() < 1e-9);
+
+    // Profiles: one column per feature after the share, segment means as values.
+    let x = Array2::from_shape_fn((12, 2), |(i, j)| {
+        (i % 3) as f64 * 10.0 + j as f64 + i as f64 * 0.01
+    });
+    let labels: Vec<Option<usize>> = (0..12).map(|i| Some(i % 3)).collect();
+    let names = vec!["a".to_string(), "b".to_string()];
+    let vocab = vec![
+        Vocabulary::new("high a", "low a"),
+        Vocabulary::new("high b", "low b"),
+    ];
+    let p = profiles(x.view(), &names, &vocab, &labels, 3).unwrap();
+    let report = Report::from(&p[..]);
+    let headers: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(headers, ["share %", "a", "b"]);
+    for (row, s) in report.rows.iter().zip(0..3) {
+        let mean_a: f64 = (0..12)
+            .filter(|i| i % 3 == s)
+            .map(|i| x[[i, 0]])
+            .sum::<f64>()
+            / 4.0;
+        assert_eq!(row.customers, 4);
+        assert!((row.values[0].unwrap() - 100.0 / 3.0).abs() < 1e-9);
+        assert!((row.values[1].unwrap() - mean_a).abs() < 1e-12);
+    }
+    // Four customers a segment: the default floor of 10 leaves one merged row of 12.
+    let guarded = report.guarded(&KAnonymity::default());
+    assert_eq!(guarded.rows.len(), 1);
+    assert_eq!((guarded.rows[0].customers, guarded.merged_rows), (12, 3));
 }
