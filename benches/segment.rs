@@ -21,7 +21,9 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use custseg::datasets::{blobs, mixed_blobs};
-use custseg::segment::{KMeansParams, KPrototypesParams, RuleBands, Strategy, fit_strategy};
+use custseg::segment::{
+    KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy, fit_strategy,
+};
 use ndarray::Array2;
 use std::hint::black_box;
 
@@ -71,6 +73,10 @@ fn bench(c: &mut Criterion) {
             (
                 "kmeans_custseg_ninit1",
                 Strategy::KMeans(KMeansParams::new(8).with_n_init(1)),
+            ),
+            (
+                "kmeans_minibatch",
+                Strategy::MiniBatchKMeans(MiniBatchParams::new(8)),
             ),
             ("rule_bands", Strategy::RuleBands(bands)),
         ];

@@ -22,8 +22,8 @@ use std::time::Instant;
 
 use custseg::datasets::{blobs, mixed_blobs};
 use custseg::segment::{
-    KMeansParams, KPrototypesParams, RuleBands, Strategy, adjusted_rand_index, calinski_harabasz,
-    davies_bouldin, fit_strategy, silhouette_sampled,
+    KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy, adjusted_rand_index,
+    calinski_harabasz, davies_bouldin, fit_strategy, silhouette_sampled,
 };
 use ndarray::{Array2, ArrayView2};
 
@@ -79,6 +79,7 @@ fn main() -> Result<(), custseg::Error> {
     let strategies = [
         Strategy::KMeans(KMeansParams::new(8)),
         Strategy::KMeans(KMeansParams::new(8).with_n_init(1)),
+        Strategy::MiniBatchKMeans(MiniBatchParams::new(8)),
         Strategy::LinfaKMeans {
             k: 8,
             n_init: 10,

@@ -23,9 +23,13 @@
 //! 4. On the summaries: [`rfm`] scores and named segments; [`clv`] customer lifetime value
 //!    (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma, and the simple formula); [`churn`] risk
 //!    scorers and the metrics to judge them.
-//! 5. [`segment`]: behavioral and demographic segment models over a shared core (feature
-//!    preparation, k-means / Gaussian mixture / DBSCAN / k-prototypes / rule bands, validity
-//!    metrics and the choice of k, profiles and names).
+//! 5. [`segment`]: behavioral, demographic, psychographic (survey items → factors →
+//!    segments) and geographic (regions, density on the sphere, urbanicity, trade areas)
+//!    segment models over a shared core (feature preparation, k-means / Gaussian mixture /
+//!    DBSCAN / k-prototypes / rule bands, validity metrics and the choice of k, profiles and
+//!    names); [`geo`] has the coordinates, great-circle distances and spatial index beneath.
+//! 6. [`report`]: KPIs and campaign ROI per segment, migration between two snapshots,
+//!    stability of a segmentation, keyed pseudonyms, and a k-anonymity floor on every report.
 //!
 //! ## A ten-line tour
 //!

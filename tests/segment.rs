@@ -5,9 +5,9 @@
 
 use custseg::datasets::{blobs, mixed_blobs};
 use custseg::segment::{
-    Clustering, KCriterion, KMeansParams, KPrototypesParams, RuleBands, Strategy,
+    Clustering, KCriterion, KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy,
     adjusted_rand_index, calinski_harabasz, choose_k, davies_bouldin, fit_strategy, kmeans,
-    kprototypes, silhouette, silhouette_sampled,
+    kprototypes, minibatch_kmeans, silhouette, silhouette_sampled,
 };
 use ndarray::Array2;
 use serde_json::Value;
@@ -182,6 +182,7 @@ fn every_strategy_recovers_planted_blobs_and_is_thread_invariant() {
     let cat = Array2::<u32>::zeros((3000, 0));
     let strategies = [
         Strategy::KMeans(KMeansParams::new(4)),
+        Strategy::MiniBatchKMeans(MiniBatchParams::new(4).with_batch_size(256)),
         Strategy::LinfaKMeans {
             k: 4,
             n_init: 10,
@@ -247,6 +248,50 @@ fn every_strategy_recovers_planted_blobs_and_is_thread_invariant() {
     assert_eq!(l1, l16);
     let l: Vec<usize> = l1.into_iter().flatten().collect();
     assert!(adjusted_rand_index(&l, &mb.labels).unwrap() > 0.95);
+}
+
+/// Mini-batch k-means on 200k points: the planted clusters, an inertia within 1% of full
+/// k-means, far fewer points visited than a full pass per iteration, and errors for bad
+/// settings and data.
+#[test]
+fn minibatch_is_close_to_full_kmeans() {
+    let b = blobs(200_000, 8, 8, 1.0, 2024).unwrap();
+    let full = kmeans(b.data.view(), &KMeansParams::new(8)).unwrap();
+    let mini = minibatch_kmeans(b.data.view(), &MiniBatchParams::new(8)).unwrap();
+    assert!(adjusted_rand_index(&mini.labels, &b.labels).unwrap() > 0.99);
+    assert!(
+        mini.inertia <= full.inertia * 1.01,
+        "{} vs {}",
+        mini.inertia,
+        full.inertia
+    );
+    // Early stopping: well under the 100-pass budget (19,531 steps of 1,024).
+    assert!(mini.steps < 2_000, "{} steps", mini.steps);
+    // Overlapping clusters: still close to the full fit.
+    let hard = blobs(50_000, 8, 8, 3.0, 7).unwrap();
+    let full = kmeans(hard.data.view(), &KMeansParams::new(8)).unwrap();
+    let mini = minibatch_kmeans(hard.data.view(), &MiniBatchParams::new(8)).unwrap();
+    assert!(
+        mini.inertia <= full.inertia * 1.02,
+        "{} vs {}",
+        mini.inertia,
+        full.inertia
+    );
+    // Bad settings and data.
+    let small = blobs(10, 2, 2, 1.0, 1).unwrap();
+    assert!(minibatch_kmeans(small.data.view(), &MiniBatchParams::new(11)).is_err());
+    assert!(minibatch_kmeans(small.data.view(), &MiniBatchParams::new(0)).is_err());
+    assert!(
+        minibatch_kmeans(
+            small.data.view(),
+            &MiniBatchParams::new(2).with_batch_size(0)
+        )
+        .is_err()
+    );
+    let mut nan = small.data.clone();
+    nan[[4, 1]] = f64::NAN;
+    let err = minibatch_kmeans(nan.view(), &MiniBatchParams::new(2)).unwrap_err();
+    assert!(err.to_string().contains("row 4"), "{err}");
 }
 
 #[test]

@@ -74,7 +74,7 @@ def ours(name, n):
 pairs = {
     ("num", "kmeans_lloyd"): "kmeans_custseg_ninit10",
     ("num", "kmeans_elkan"): "kmeans_custseg_ninit10",
-    ("num", "minibatch"): "kmeans_custseg_ninit1",
+    ("num", "minibatch"): "kmeans_minibatch",
     ("num", "gmm"): "gmm_linfa",
     ("overlap", "kmeans_lloyd"): "overlap_kmeans_custseg_ninit10",
     ("mixed", "kprototypes"): "kprototypes_ninit1",

@@ -112,7 +112,7 @@ impl Migration {
     /// `j`; `None` when before-segment i kept nobody.
     pub fn rate(&self, i: usize, j: usize) -> Option<f64> {
         let row = self.counts.get(i)?;
-        let total: usize = row.iter().sum();
+        let total = row.iter().fold(0usize, |a, &c| a.saturating_add(c));
         (total > 0).then(|| *row.get(j).unwrap_or(&0) as f64 / total as f64)
     }
 
@@ -218,6 +218,7 @@ pub struct Stability {
 fn reseeded(strategy: &Strategy, seed: u64) -> Strategy {
     match strategy {
         Strategy::KMeans(p) => Strategy::KMeans(p.with_seed(seed)),
+        Strategy::MiniBatchKMeans(p) => Strategy::MiniBatchKMeans(p.with_seed(seed)),
         Strategy::LinfaKMeans { k, n_init, .. } => Strategy::LinfaKMeans {
             k: *k,
             n_init: *n_init,

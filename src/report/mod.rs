@@ -118,7 +118,10 @@ impl Report {
             self.rows.into_iter().partition(|r| r.customers >= k.k);
         self.rows = keep;
         self.k_anonymity = Some(*k);
-        let small_customers: usize = small.iter().map(|r| r.customers).sum();
+        // Saturating: counts come from callers and a report must print, not overflow.
+        let small_customers = small
+            .iter()
+            .fold(0usize, |a, r| a.saturating_add(r.customers));
         if small.is_empty() {
             return self;
         }
@@ -155,8 +158,8 @@ impl Report {
                 values,
             });
         } else {
-            self.suppressed_rows += small.len();
-            self.suppressed_customers += small_customers;
+            self.suppressed_rows = self.suppressed_rows.saturating_add(small.len());
+            self.suppressed_customers = self.suppressed_customers.saturating_add(small_customers);
         }
         self
     }
@@ -165,20 +168,26 @@ impl Report {
 impl std::fmt::Display for Report {
     /// An aligned text table, with a footnote on the privacy floor.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let cell =
-            |v: Option<f64>, d: usize| v.map_or_else(|| "–".to_string(), |v| format!("{v:.d$}"));
+        // f64 has 17 significant digits; more decimals print noise (and a huge precision
+        // is a formatting error).
+        let cell = |v: Option<f64>, d: usize| {
+            let d = d.min(17);
+            v.map_or_else(|| "–".to_string(), |v| format!("{v:.d$}"))
+        };
         let mut header = vec!["segment".to_string(), "customers".to_string()];
         header.extend(self.columns.iter().map(|c| c.name.clone()));
         let body: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
+                // One cell per column whatever the row holds: a short row (built by hand)
+                // prints "–" for what it lacks rather than breaking the table.
                 let mut line = vec![r.label.clone(), r.customers.to_string()];
                 line.extend(
-                    r.values
+                    self.columns
                         .iter()
-                        .zip(&self.columns)
-                        .map(|(v, c)| cell(*v, c.decimals)),
+                        .enumerate()
+                        .map(|(j, c)| cell(r.values.get(j).copied().flatten(), c.decimals)),
                 );
                 line
             })
@@ -266,16 +275,18 @@ impl From<&crate::rfm::SegmentSummary> for Report {
     }
 }
 
-/// Segment profiles as a report: share and the segment mean of every feature.
+/// Segment profiles as a report: share and the segment mean of every feature. Columns are
+/// the features in order of first appearance; a profile without one shows "–" there.
 impl From<&[crate::segment::SegmentProfile]> for Report {
     fn from(profiles: &[crate::segment::SegmentProfile]) -> Self {
-        let features = profiles.first().map_or(&[][..], |p| &p.features[..]);
+        let mut features: Vec<&str> = Vec::new();
+        for f in profiles.iter().flat_map(|p| &p.features) {
+            if !features.contains(&f.feature.as_str()) {
+                features.push(&f.feature);
+            }
+        }
         let columns = std::iter::once(Column::new("share %", Aggregate::Sum, 1))
-            .chain(
-                features
-                    .iter()
-                    .map(|f| Column::new(&f.feature, Aggregate::Mean, 2)),
-            )
+            .chain(features.iter().map(|f| Column::new(f, Aggregate::Mean, 2)))
             .collect();
         let rows = profiles
             .iter()
@@ -283,7 +294,12 @@ impl From<&[crate::segment::SegmentProfile]> for Report {
                 label: p.name.clone(),
                 customers: p.size,
                 values: std::iter::once(Some(100.0 * p.share))
-                    .chain(p.features.iter().map(|f| Some(f.mean)))
+                    .chain(features.iter().map(|name| {
+                        p.features
+                            .iter()
+                            .find(|f| f.feature == *name)
+                            .map(|f| f.mean)
+                    }))
                     .collect(),
             })
             .collect();

@@ -207,10 +207,30 @@ pub enum DemographicMode {
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DemographicSegmenterRecord")]
 pub struct DemographicSegmenter {
     mode: DemographicMode,
     fields: Vec<DemographicField>,
     extra: Vec<ExtraColumn>,
+}
+
+/// The serde shape of [`DemographicSegmenter`]: deserializing runs the same checks as
+/// building one.
+#[derive(Deserialize)]
+struct DemographicSegmenterRecord {
+    mode: DemographicMode,
+    fields: Vec<DemographicField>,
+    extra: Vec<ExtraColumn>,
+}
+
+impl TryFrom<DemographicSegmenterRecord> for DemographicSegmenter {
+    type Error = Error;
+    fn try_from(r: DemographicSegmenterRecord) -> Result<Self> {
+        DemographicSegmenter::bands()
+            .with_mode(r.mode)?
+            .with_fields(&r.fields)?
+            .with_extra(r.extra)
+    }
 }
 
 impl DemographicSegmenter {
@@ -409,10 +429,20 @@ impl DemographicSegmenter {
             }
             IncomeTiers::Quantiles(q) => {
                 let mut v: Vec<f64> = records.iter().filter_map(|r| r.income).collect();
+                if v.is_empty() {
+                    return Err(Error::InvalidParameter {
+                        name: "income",
+                        value: format!("{} records, none with an income", records.len()),
+                        reason: "income tiers need known incomes: leave the income field out \
+                                 or give incomes"
+                            .into(),
+                    });
+                }
                 v.sort_by(f64::total_cmp);
-                // Cut at the q-quantiles; repeated values merge tiers rather than split equal
-                // incomes across them.
-                let mut cuts: Vec<f64> = (1..*q).map(|i| v[(i * v.len()) / q]).collect();
+                // Cut at the q-quantiles (no more tiers than known incomes); repeated values
+                // merge tiers rather than split equal incomes across them.
+                let q = (*q).min(v.len());
+                let mut cuts: Vec<f64> = (1..q).map(|i| v[(i * v.len()) / q]).collect();
                 cuts.dedup();
                 let labels = income_labels(cuts.len() + 1);
                 Some(Banding::new(cuts, labels, "income unknown"))

@@ -396,7 +396,7 @@ pub fn nearest_city(points: &[GeoPoint], cities: &[City]) -> Vec<Option<(usize, 
 pub enum GeoMode {
     /// By region codes, to `depth` codes; groups under `min_size` roll up.
     Regions {
-        /// Codes used (1 = the widest only).
+        /// Codes used (1 = the widest only; at most [`MAX_REGION_DEPTH`]).
         depth: usize,
         /// Smallest group reported on its own.
         min_size: usize,
@@ -405,7 +405,7 @@ pub enum GeoMode {
     Density {
         /// Neighbourhood radius, km.
         eps_km: f64,
-        /// Customers a neighbourhood needs to be dense.
+        /// Customers a neighbourhood needs to be dense (at least 2).
         min_points: usize,
     },
     /// k-means on unit vectors.
@@ -423,17 +423,37 @@ pub enum GeoMode {
 
 /// Unfitted geographic segmentation, validated when built.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "GeographicSegmenterRecord")]
 pub struct GeographicSegmenter {
     mode: GeoMode,
     cities: Vec<City>,
 }
 
+/// The serde shape of [`GeographicSegmenter`]: deserializing runs the same checks as
+/// building one.
+#[derive(Deserialize)]
+struct GeographicSegmenterRecord {
+    mode: GeoMode,
+    cities: Vec<City>,
+}
+
+impl TryFrom<GeographicSegmenterRecord> for GeographicSegmenter {
+    type Error = Error;
+    fn try_from(r: GeographicSegmenterRecord) -> Result<Self> {
+        Ok(GeographicSegmenter::new(r.mode)?.with_cities(r.cities))
+    }
+}
+
+/// The deepest region hierarchy [`GeoMode::Regions`] accepts (country, state, county,
+/// postcode … rarely pass six levels).
+pub const MAX_REGION_DEPTH: usize = 32;
+
 impl GeographicSegmenter {
     /// A segmenter in the given mode (urbanicity needs [`GeographicSegmenter::with_cities`]).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a depth or min_size of 0, a radius that is not finite
-    /// and positive, min_points or k of 0, an invalid urbanicity rule, no store, or two stores
+    /// [`Error::InvalidParameter`] for a depth of 0 or above [`MAX_REGION_DEPTH`], a min_size
+    /// of 0, a radius that is not finite and positive, min_points below 2, k of 0, an invalid urbanicity rule, no store, or two stores
     /// with one name.
     pub fn new(mode: GeoMode) -> Result<Self> {
         let bad = |name: &'static str, value: String, reason: &str| {
@@ -444,20 +464,22 @@ impl GeographicSegmenter {
             })
         };
         match &mode {
-            GeoMode::Regions { depth, min_size } if *depth == 0 || *min_size == 0 => {
+            GeoMode::Regions { depth, min_size }
+                if *depth == 0 || *depth > MAX_REGION_DEPTH || *min_size == 0 =>
+            {
                 return bad(
                     "regions",
                     format!("depth {depth}, min_size {min_size}"),
-                    "both at least 1",
+                    "depth 1 to MAX_REGION_DEPTH (32), min_size at least 1",
                 );
             }
             GeoMode::Density { eps_km, min_points }
-                if !(eps_km.is_finite() && *eps_km > 0.0) || *min_points == 0 =>
+                if !(eps_km.is_finite() && *eps_km > 0.0) || *min_points < 2 =>
             {
                 return bad(
                     "density",
                     format!("eps {eps_km} km, {min_points} points"),
-                    "eps finite and > 0, min_points ≥ 1",
+                    "eps finite and > 0, min_points ≥ 2",
                 );
             }
             GeoMode::KMeans(p) if p.k == 0 || p.n_init == 0 => {
@@ -809,7 +831,10 @@ impl TryFrom<GeographicModelRecord> for GeographicModel {
     fn try_from(r: GeographicModelRecord) -> Result<Self> {
         let segments = match &r.fitted {
             Fitted::Regions(g) => {
-                if g.depth == 0 || g.keys.iter().any(|k| k.is_empty() || k.len() > g.depth) {
+                if g.depth == 0
+                    || g.depth > MAX_REGION_DEPTH
+                    || g.keys.iter().any(|k| k.is_empty() || k.len() > g.depth)
+                {
                     return Err(corrupt("region keys deeper than the depth"));
                 }
                 g.keys.len()

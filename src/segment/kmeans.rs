@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
-const CHUNK: usize = 4_096;
+pub(super) const CHUNK: usize = 4_096;
 
 /// Settings of [`kmeans`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ pub struct KMeansFit {
 }
 
 #[inline]
-fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     // Four independent accumulators: a strict left-to-right sum cannot be vectorised
     // (floating-point addition is not associative), four lanes can. The order is fixed, so
     // results are still bit-for-bit reproducible.
@@ -135,7 +135,7 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Σ f(i) over 0..n, reduced over fixed chunks in order.
-fn chunked_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
+pub(super) fn chunked_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
     let parts: Vec<f64> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).map(&f).sum())
@@ -204,6 +204,13 @@ pub fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeans
         inertia: b.inertia,
         iterations: b.iterations,
     })
+}
+
+/// k-means++ seeds for the `n` rows of `flat` (row-major, `d` columns): the same greedy
+/// seeding the full k-means uses, for callers that seed on a sample (mini-batch k-means).
+pub(super) fn seed_centers(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Array2<f64> {
+    let x = |i: usize| &flat[i * d..(i + 1) * d];
+    kmeans_plus_plus(&x, n, d, k, seed, &mut Workspace::new(n))
 }
 
 /// Buffers reused by every restart: fresh multi-megabyte buffers would cost page faults on
@@ -531,7 +538,7 @@ fn lloyd_hamerly<'a>(
 
 /// The nearest centre of a point, and the distances (not squared) to the nearest and the
 /// second-nearest centre; ties go to the lower index. `centers` is k rows of d values.
-fn nearest_two(p: &[f64], centers: &[f64], d: usize) -> (usize, f64, f64) {
+pub(super) fn nearest_two(p: &[f64], centers: &[f64], d: usize) -> (usize, f64, f64) {
     let (mut a, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
     for (c, row) in centers.chunks_exact(d.max(1)).enumerate() {
         let dist = sq_dist(p, row);

@@ -131,7 +131,24 @@ pub fn kprototypes(
         }
     };
     let num = numeric.as_standard_layout();
-    let cat = categorical.as_standard_layout();
+    let mut cat = categorical.as_standard_layout().into_owned();
+    // Sparse codes (a postcode as a number) would size the mode counters by the largest
+    // code: such columns are ranked densely (order kept, so ties break as before) and the
+    // modes mapped back at the end.
+    let mut dictionaries: Vec<Option<Vec<u32>>> = vec![None; cat.ncols()];
+    for (j, dict) in dictionaries.iter_mut().enumerate() {
+        let mut col = cat.column_mut(j);
+        if col.iter().any(|&v| v as usize >= n) {
+            let mut codes: Vec<u32> = col.to_vec();
+            codes.sort_unstable();
+            codes.dedup();
+            for v in col.iter_mut() {
+                // Every value is among the codes.
+                *v = codes.binary_search(v).unwrap_or(0) as u32;
+            }
+            *dict = Some(codes);
+        }
+    }
     let (dn, dc) = (num.ncols(), cat.ncols());
     let nf = num.as_slice().unwrap_or(&[]);
     let cf = cat.as_slice().unwrap_or(&[]);
@@ -211,7 +228,15 @@ pub fn kprototypes(
             });
         }
     }
-    best.ok_or(Error::EmptyInput { what: "restarts" })
+    let mut best = best.ok_or(Error::EmptyInput { what: "restarts" })?;
+    for (j, dict) in dictionaries.iter().enumerate() {
+        if let Some(codes) = dict {
+            for m in best.modes.column_mut(j) {
+                *m = codes[*m as usize];
+            }
+        }
+    }
+    Ok(best)
 }
 
 /// The nearest prototype and the dissimilarity to it.
@@ -224,13 +249,25 @@ pub(crate) fn nearest(
 ) -> (usize, f64) {
     let mut best = (0usize, f64::INFINITY);
     for c in 0..centers.nrows() {
-        let d = dissimilarity(
-            num,
-            cat,
-            centers.row(c).as_slice().unwrap_or(&[]),
-            modes.row(c).as_slice().unwrap_or(&[]),
-            gamma,
-        );
+        // Rows of a matrix built by hand may not be contiguous: copy those rather than
+        // compare against nothing.
+        let (centre, mode) = (centers.row(c), modes.row(c));
+        let (centre_owned, mode_owned);
+        let centre = match centre.as_slice() {
+            Some(s) => s,
+            None => {
+                centre_owned = centre.to_vec();
+                &centre_owned
+            }
+        };
+        let mode = match mode.as_slice() {
+            Some(s) => s,
+            None => {
+                mode_owned = mode.to_vec();
+                &mode_owned
+            }
+        };
+        let d = dissimilarity(num, cat, centre, mode, gamma);
         if d < best.1 {
             best = (c, d);
         }

@@ -10,8 +10,9 @@
 //!    a level of its own, "(missing)". A constant column is kept and scaled by 1.
 //! 2. **Clustering** ([`Strategy`] → [`Clustering`]): our k-means (k-means++ seeding, Lloyd
 //!    iterations with Hamerly's bounds, restarts, all rayon-parallel and the same at any
-//!    thread count), linfa's k-means, Gaussian mixture and DBSCAN, k-prototypes for mixed
-//!    numeric and categorical data (Huang 1998), or explicit rule bands.
+//!    thread count), mini-batch k-means for very large bases, linfa's k-means, Gaussian
+//!    mixture and DBSCAN, k-prototypes for mixed numeric and categorical data (Huang 1998),
+//!    or explicit rule bands.
 //! 3. **Profiles and names** ([`SegmentProfile`]): each segment's size and share, and per
 //!    feature its mean against the overall mean as an index (100 = average) and a z-score;
 //!    the features that set it apart give it an automatic name, e.g. "high value · frequent ·
@@ -55,6 +56,7 @@ mod features;
 mod geographic;
 mod kmeans;
 mod kprototypes;
+mod minibatch;
 mod model;
 mod profile;
 mod psychographic;
@@ -73,13 +75,14 @@ pub use features::{
     Prepared, Scaling, Table, Transform,
 };
 pub use geographic::{
-    City, GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, Store, Urbanicity,
-    UrbanicityRule, UrbanicityScore, nearest_city, unit_vectors, urbanicity,
+    City, GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, MAX_REGION_DEPTH,
+    Store, Urbanicity, UrbanicityRule, UrbanicityScore, nearest_city, unit_vectors, urbanicity,
 };
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
 pub use kprototypes::{KPrototypesFit, KPrototypesParams, kprototypes};
+pub use minibatch::{MiniBatchFit, MiniBatchParams, minibatch_kmeans};
 pub use model::{SegmentFit, SegmentModel};
-pub use profile::{FeatureContrast, SegmentProfile, Vocabulary, profiles};
+pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile, Vocabulary, profiles};
 pub use psychographic::{
     FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,
 };

@@ -26,6 +26,10 @@ impl Vocabulary {
     }
 }
 
+/// The most segments a segmentation may have (rule bands multiply quickly): a bound that
+/// keeps a corrupt or mistaken model from allocating without limit.
+pub const MAX_SEGMENTS: usize = 1 << 20;
+
 /// Sets segment `segment`'s name (`slot`, `None` when there is no such segment among
 /// `segments`), refusing a blank name; shared by every fitted model's `rename`.
 pub(crate) fn rename_segment(
@@ -96,7 +100,8 @@ impl SegmentProfile {
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] when `labels` has not one entry per row or `names` not one per
-/// column; [`Error::NonFinite`] for a NaN or infinite value.
+/// column; [`Error::InvalidParameter`] for a label of `segments` or more, or more than
+/// [`MAX_SEGMENTS`] segments; [`Error::NonFinite`] for a NaN or infinite value.
 pub fn profiles(
     values: ArrayView2<'_, f64>,
     names: &[String],
@@ -118,6 +123,25 @@ pub fn profiles(
             what: "feature names",
             expected: d,
             got: names.len(),
+        });
+    }
+    if segments > MAX_SEGMENTS {
+        return Err(Error::InvalidParameter {
+            name: "segments",
+            value: segments.to_string(),
+            reason: format!("at most {MAX_SEGMENTS}"),
+        });
+    }
+    // A label outside the segments would drop its row from every profile unseen.
+    if let Some((i, l)) = labels
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| l.filter(|&l| l >= segments).map(|l| (i, l)))
+    {
+        return Err(Error::InvalidParameter {
+            name: "labels",
+            value: format!("row {i}: segment {l}"),
+            reason: format!("segments numbered 0 to {}", segments.saturating_sub(1)),
         });
     }
     if let Some(((i, j), v)) = values.indexed_iter().find(|(_, v)| !v.is_finite()) {

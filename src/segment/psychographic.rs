@@ -554,12 +554,15 @@ impl std::fmt::Display for FactorLoadings {
             write!(f, " {name:>8}")?;
         }
         writeln!(f, " {:>8}", "h²")?;
+        // One cell per factor whatever the matrix holds (its fields are public): a short
+        // or missing row prints "–" rather than breaking the table.
+        let cell = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.3}"));
         for (i, item) in self.items.iter().enumerate() {
             write!(f, "{item:<w$}")?;
-            for v in self.loadings.row(i) {
-                write!(f, " {v:>8.3}")?;
+            for j in 0..self.factors.len() {
+                write!(f, " {:>8}", cell(self.loadings.get((i, j)).copied()))?;
             }
-            writeln!(f, " {:>8.3}", self.communalities[i])?;
+            writeln!(f, " {:>8}", cell(self.communalities.get(i).copied()))?;
         }
         Ok(())
     }

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::kmeans::{KMeansParams, kmeans};
 use super::kprototypes::{KPrototypesParams, kprototypes, nearest};
+use super::minibatch::{MiniBatchParams, minibatch_kmeans};
+use super::profile::MAX_SEGMENTS;
 use crate::error::{Error, Result};
 
 /// Explicit segments: cut points on chosen numeric columns, every combination of bands a
@@ -58,26 +60,48 @@ impl RuleBands {
                 ));
             }
         }
+        if self.checked_segments().is_none_or(|n| n > MAX_SEGMENTS) {
+            return bad(format!("more than {MAX_SEGMENTS} band combinations"));
+        }
         Ok(())
     }
 
-    /// Number of segments (product of the band counts).
+    /// Number of segments (product of the band counts; `usize::MAX` if that overflows, which
+    /// [`RuleBands::validate`] refuses).
     pub fn segments(&self) -> usize {
-        self.bands.iter().map(|b| b.2.len()).product()
+        self.checked_segments().unwrap_or(usize::MAX)
+    }
+
+    fn checked_segments(&self) -> Option<usize> {
+        self.bands
+            .iter()
+            .try_fold(1usize, |acc, b| acc.checked_mul(b.2.len()))
     }
 
     /// The segment of a row.
-    pub fn segment_of(&self, row: ArrayView1<'_, f64>) -> usize {
-        self.bands.iter().fold(0, |acc, (c, cuts, labels)| {
-            let band = cuts.partition_point(|&cut| cut <= row[*c]);
-            acc * labels.len() + band
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the row lacks a banded column.
+    pub fn segment_of(&self, row: ArrayView1<'_, f64>) -> Result<usize> {
+        self.bands.iter().try_fold(0, |acc, (c, cuts, labels)| {
+            let v = row.get(*c).ok_or(Error::LengthMismatch {
+                what: "columns of a banded row",
+                expected: c + 1,
+                got: row.len(),
+            })?;
+            let band = cuts.partition_point(|&cut| cut <= *v);
+            Ok(acc * labels.len() + band)
         })
     }
 
-    /// The name of a segment: its bands' labels joined by " · ".
+    /// The name of a segment: its bands' labels joined by " · " (a band without labels,
+    /// which [`RuleBands::validate`] refuses, is left out).
     pub fn name(&self, mut segment: usize) -> String {
         let mut parts = Vec::new();
         for (_, _, labels) in self.bands.iter().rev() {
+            if labels.is_empty() {
+                continue;
+            }
             parts.push(labels[segment % labels.len()].clone());
             segment /= labels.len();
         }
@@ -91,6 +115,8 @@ impl RuleBands {
 pub enum Strategy {
     /// Our k-means (k-means++, Hamerly-accelerated Lloyd, parallel).
     KMeans(KMeansParams),
+    /// Mini-batch k-means (ours): random batches instead of full passes, for very large n.
+    MiniBatchKMeans(MiniBatchParams),
     /// linfa-clustering's k-means, for comparison.
     LinfaKMeans {
         /// Clusters.
@@ -113,7 +139,7 @@ pub enum Strategy {
     Dbscan {
         /// Neighbourhood radius (in the prepared feature space).
         eps: f64,
-        /// Points a neighbourhood needs to be dense.
+        /// Points a neighbourhood needs to be dense, itself included (at least 2).
         min_points: usize,
     },
     /// k-prototypes on numeric and categorical columns.
@@ -127,6 +153,7 @@ impl Strategy {
     pub fn name(&self) -> &'static str {
         match self {
             Strategy::KMeans(_) => "k-means (custseg)",
+            Strategy::MiniBatchKMeans(_) => "mini-batch k-means (custseg)",
             Strategy::LinfaKMeans { .. } => "k-means (linfa)",
             Strategy::GaussianMixture { .. } => "Gaussian mixture (linfa)",
             Strategy::Dbscan { .. } => "DBSCAN (linfa)",
@@ -259,6 +286,7 @@ impl Clustering {
         fn finite<'a>(mut it: impl Iterator<Item = &'a f64>) -> bool {
             it.all(|v| v.is_finite())
         }
+        self.check_shapes()?;
         match self {
             Clustering::Centroids { centers } => {
                 if centers.nrows() == 0 || centers.ncols() == 0 || !finite(centers.iter()) {
@@ -311,6 +339,12 @@ impl Clustering {
                 if !(eps.is_finite() && *eps > 0.0 && finite(points.iter())) {
                     return Err(corrupt("eps and the points must be finite, eps > 0"));
                 }
+                // Clusters are numbered from 0 and each has a core point.
+                if labels.iter().any(|&l| l >= points.nrows()) {
+                    return Err(corrupt(
+                        "a cluster number exceeds the number of core points",
+                    ));
+                }
             }
             Clustering::Prototypes {
                 centers,
@@ -341,14 +375,50 @@ impl Clustering {
         match self {
             Clustering::Centroids { centers } => centers.nrows(),
             Clustering::Mixture { weights, .. } => weights.len(),
-            Clustering::Density { labels, .. } => labels.iter().max().map_or(0, |m| m + 1),
+            Clustering::Density { labels, .. } => {
+                labels.iter().max().map_or(0, |m| m.saturating_add(1))
+            }
             Clustering::Prototypes { centers, .. } => centers.nrows(),
             Clustering::Bands(b) => b.segments(),
         }
     }
 
+    /// The shape part of [`Clustering::validate`], without a pass over the values: cheap
+    /// enough to run before every assignment, so a clustering built by hand with mismatched
+    /// parts is an error rather than a panic.
+    fn check_shapes(&self) -> Result<()> {
+        let ok = match self {
+            Clustering::Centroids { centers } => centers.nrows() > 0 && centers.ncols() > 0,
+            Clustering::Mixture {
+                weights,
+                means,
+                precision_chol,
+            } => {
+                let (k, d) = means.dim();
+                k > 0 && d > 0 && weights.len() == k && precision_chol.dim() == (k, d, d)
+            }
+            Clustering::Density { points, labels, .. } => {
+                points.nrows() == labels.len() && points.ncols() > 0
+            }
+            Clustering::Prototypes { centers, modes, .. } => {
+                centers.nrows() > 0 && centers.nrows() == modes.nrows() && modes.ncols() > 0
+            }
+            Clustering::Bands(b) => {
+                !b.bands.is_empty()
+                    && b.bands.iter().all(|(_, cuts, l)| l.len() == cuts.len() + 1)
+                    && b.checked_segments().is_some_and(|n| n <= MAX_SEGMENTS)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(corrupt("the clustering's parts disagree in shape"))
+        }
+    }
+
     /// Checks that prepared points have the columns this clustering was fitted on.
     fn check_columns(&self, numeric: usize, categorical: usize) -> Result<()> {
+        self.check_shapes()?;
         let (want_num, want_cat) = match self {
             Clustering::Centroids { centers } => (centers.ncols(), None),
             Clustering::Mixture { means, .. } => (means.ncols(), None),
@@ -515,7 +585,8 @@ impl Clustering {
                 let cat: Vec<u32> = categorical.to_vec();
                 Some(nearest(&num, &cat, centers, modes, *gamma).0)
             }
-            Clustering::Bands(b) => Some(b.segment_of(numeric)),
+            // The columns were checked before.
+            Clustering::Bands(b) => b.segment_of(numeric).ok(),
         }
     }
 }
@@ -614,6 +685,21 @@ pub fn fit_strategy(
     if n == 0 {
         return Err(Error::EmptyInput { what: "points" });
     }
+    let numeric_only = !matches!(strategy, Strategy::KPrototypes(_) | Strategy::RuleBands(_));
+    if numeric_only && numeric.ncols() == 0 {
+        return Err(Error::InvalidParameter {
+            name: "strategy",
+            value: strategy.name().into(),
+            reason: "needs at least one numeric column".into(),
+        });
+    }
+    if categorical.ncols() > 0 && categorical.nrows() != n {
+        return Err(Error::LengthMismatch {
+            what: "categorical rows",
+            expected: n,
+            got: categorical.nrows(),
+        });
+    }
     // linfa's estimators do not check for NaN (its k-d tree may even panic on one).
     if let Some(i) = (0..n)
         .into_par_iter()
@@ -641,6 +727,15 @@ pub fn fit_strategy(
     match strategy {
         Strategy::KMeans(p) => {
             let fit = kmeans(numeric, p)?;
+            Ok((
+                Clustering::Centroids {
+                    centers: fit.centers,
+                },
+                all(fit.labels),
+            ))
+        }
+        Strategy::MiniBatchKMeans(p) => {
+            let fit = minibatch_kmeans(numeric, p)?;
             Ok((
                 Clustering::Centroids {
                     centers: fit.centers,
@@ -685,8 +780,9 @@ pub fn fit_strategy(
             Ok((c, labels))
         }
         Strategy::Dbscan { eps, min_points } => {
-            if !(eps.is_finite() && *eps > 0.0) || *min_points == 0 {
-                return Err(linfa_err("eps finite and > 0, min_points ≥ 1".into()));
+            // linfa counts the point itself and needs more than one.
+            if !(eps.is_finite() && *eps > 0.0) || *min_points < 2 {
+                return Err(linfa_err("eps finite and > 0, min_points ≥ 2".into()));
             }
             let owned = numeric.to_owned();
             let labels: Array1<Option<usize>> = Dbscan::params(*min_points)

@@ -31,6 +31,17 @@ fn check(data: &ArrayView2<'_, f64>, labels: &[usize]) -> Result<usize> {
     if labels.is_empty() {
         return Err(Error::EmptyInput { what: "points" });
     }
+    // Cluster numbers index per-cluster sums: a partition of n points has fewer than n.
+    if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= labels.len()) {
+        return Err(Error::InvalidParameter {
+            name: "labels",
+            value: format!("row {i}: cluster {l}"),
+            reason: format!(
+                "clusters numbered 0 to {} (one per point at most)",
+                labels.len() - 1
+            ),
+        });
+    }
     let k = labels.iter().max().map_or(0, |m| m + 1);
     let used = {
         let mut seen = vec![false; k];
@@ -252,6 +263,10 @@ pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Result<f64> {
     let sum_a: f64 = rows.values().map(|&v| c2(v)).sum();
     let sum_b: f64 = cols.values().map(|&v| c2(v)).sum();
     let total = c2(a.len() as f64);
+    if total == 0.0 {
+        // A single point: every labelling of it agrees.
+        return Ok(1.0);
+    }
     let expected = sum_a * sum_b / total;
     let max = 0.5 * (sum_a + sum_b);
     if max == expected {

@@ -1,0 +1,277 @@
+//! Mini-batch k-means (Sculley 2010, "Web-scale k-means clustering"), for bases too large
+//! to iterate over whole.
+//!
+//! Each step draws a small random batch, assigns its points to the nearest centre and moves
+//! every centre that received points towards their mean with a per-centre learning rate of
+//! 1 / (points it has seen so far), so a centre settles as its count grows. The centres come
+//! from k-means++ on a sample of `init_size` points (the best of `n_init` seedings, judged on
+//! that sample). Steps stop after `max_iter` passes' worth of batches, or earlier when the
+//! exponentially smoothed batch inertia has not improved for `max_no_improvement` steps (the
+//! rules and defaults are scikit-learn's `MiniBatchKMeans`, without its random reassignment
+//! of rarely hit centres). Every point is then labelled by its nearest centre in parallel.
+//!
+//! The steps are sequential and every draw comes from the seed, so the result does not
+//! depend on the number of threads. The inertia is usually a little above a full k-means
+//! fit's: mini-batch trades a small loss of quality for speed on large data.
+
+use ndarray::{Array2, ArrayView2};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::kmeans::{CHUNK, chunked_sum, nearest_two, seed_centers, sq_dist};
+use crate::error::{Error, Result};
+
+/// Settings of [`minibatch_kmeans`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MiniBatchParams {
+    /// Clusters.
+    pub k: usize,
+    /// Points per batch.
+    pub batch_size: usize,
+    /// Budget in passes over the data: at most `max_iter` × n / `batch_size` steps.
+    pub max_iter: usize,
+    /// Stop after this many steps without a better smoothed batch inertia (0: never).
+    pub max_no_improvement: usize,
+    /// Points sampled for the k-means++ seeding (0: 3 × `batch_size`, at least 3 k).
+    pub init_size: usize,
+    /// Seedings tried on that sample; the lowest inertia there wins.
+    pub n_init: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl MiniBatchParams {
+    /// k clusters, batches of 1,024, 100 passes at most, stop after 10 steps without
+    /// improvement, one seeding on 3,072 points, seed 0 (scikit-learn's defaults).
+    pub fn new(k: usize) -> Self {
+        MiniBatchParams {
+            k,
+            batch_size: 1024,
+            max_iter: 100,
+            max_no_improvement: 10,
+            init_size: 0,
+            n_init: 1,
+            seed: 0,
+        }
+    }
+
+    /// Sets the batch size.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks the settings against the data size.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for k = 0, k larger than the number of points, or a zero
+    /// batch size, pass budget or number of seedings.
+    pub fn validate(&self, n: usize) -> Result<()> {
+        if self.k == 0 || self.k > n {
+            return Err(Error::InvalidParameter {
+                name: "k",
+                value: self.k.to_string(),
+                reason: format!("between 1 and the {n} points"),
+            });
+        }
+        if self.batch_size == 0 || self.max_iter == 0 || self.n_init == 0 {
+            return Err(Error::InvalidParameter {
+                name: "batch_size, max_iter, n_init",
+                value: format!("{}, {}, {}", self.batch_size, self.max_iter, self.n_init),
+                reason: "at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Points in the seeding sample for n points.
+    fn init_points(&self, n: usize) -> usize {
+        let wanted = if self.init_size == 0 {
+            (3 * self.batch_size).max(3 * self.k)
+        } else {
+            self.init_size.max(self.k)
+        };
+        wanted.min(n)
+    }
+}
+
+/// A mini-batch k-means solution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MiniBatchFit {
+    /// Centres, one row per cluster.
+    pub centers: Array2<f64>,
+    /// Cluster of every point (its nearest centre).
+    pub labels: Vec<usize>,
+    /// Sum of squared distances of all points to their centres.
+    pub inertia: f64,
+    /// Mini-batch steps taken.
+    pub steps: usize,
+}
+
+/// Clusters the rows of `data` (finite values; checked) by mini-batch k-means.
+///
+/// ```
+/// use custseg::segment::{minibatch_kmeans, MiniBatchParams};
+/// let b = custseg::datasets::blobs(20_000, 2, 3, 0.5, 1)?;
+/// let fit = minibatch_kmeans(b.data.view(), &MiniBatchParams::new(3))?;
+/// assert_eq!(fit.labels.len(), 20_000);
+/// assert!(custseg::segment::adjusted_rand_index(&fit.labels, &b.labels)? > 0.99);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] as [`MiniBatchParams::validate`]; [`Error::NonFinite`] naming
+/// the first row with a NaN or infinity.
+pub fn minibatch_kmeans(
+    data: ArrayView2<'_, f64>,
+    params: &MiniBatchParams,
+) -> Result<MiniBatchFit> {
+    let n = data.nrows();
+    params.validate(n)?;
+    if let Some(((i, _), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            row: i,
+            customer: format!("row {i}"),
+            field: "feature",
+            value: *v,
+        });
+    }
+    let data = data.as_standard_layout();
+    let d = data.ncols();
+    let flat = data.as_slice().unwrap_or(&[]);
+    let x = |i: usize| &flat[i * d..(i + 1) * d];
+    let k = params.k;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed);
+
+    // Seeding on a sample drawn without replacement; each seeding judged on that sample.
+    let m = params.init_points(n);
+    let sample: Vec<f64> = rand::seq::index::sample(&mut rng, n, m)
+        .into_iter()
+        .flat_map(|i| x(i).iter().copied())
+        .collect();
+    let mut centers = Array2::zeros((k, d));
+    let mut best = f64::INFINITY;
+    for _ in 0..params.n_init {
+        let c = seed_centers(&sample, m, d, k, rng.r#gen());
+        let flat_c = c.as_slice().unwrap_or(&[]);
+        let cost: f64 = sample
+            .chunks_exact(d.max(1))
+            .map(|p| nearest_two(p, flat_c, d).1.powi(2))
+            .sum();
+        if cost < best {
+            best = cost;
+            centers = c;
+        }
+    }
+
+    // Steps.
+    let batch = params.batch_size.min(n);
+    let max_steps = (params.max_iter.saturating_mul(n) / batch).max(1);
+    let alpha = (2.0 * batch as f64 / (n as f64 + 1.0)).min(1.0);
+    let mut seen = vec![0.0f64; k];
+    let mut members = vec![0usize; batch];
+    let (mut ewa, mut ewa_min, mut stale) = (f64::NAN, f64::INFINITY, 0usize);
+    let mut steps = 0;
+    let mut sums = vec![0.0f64; k * d];
+    let mut counts = vec![0usize; k];
+    while steps < max_steps {
+        steps += 1;
+        let idx: Vec<usize> = (0..batch).map(|_| rng.gen_range(0..n)).collect();
+        let flat_c = centers.as_slice().unwrap_or(&[]);
+        let mut batch_inertia = 0.0;
+        for (slot, &i) in members.iter_mut().zip(&idx) {
+            let (c, dist, _) = nearest_two(x(i), flat_c, d);
+            *slot = c;
+            batch_inertia += dist * dist;
+        }
+        sums.fill(0.0);
+        counts.fill(0);
+        for (&i, &c) in idx.iter().zip(&members) {
+            counts[c] += 1;
+            for (s, v) in sums[c * d..(c + 1) * d].iter_mut().zip(x(i)) {
+                *s += v;
+            }
+        }
+        for c in 0..k {
+            if counts[c] == 0 {
+                continue;
+            }
+            let before = seen[c];
+            seen[c] += counts[c] as f64;
+            for (j, centre) in centers.row_mut(c).iter_mut().enumerate() {
+                *centre = (*centre * before + sums[c * d + j]) / seen[c];
+            }
+        }
+        // Early stop on the smoothed mean batch inertia, as scikit-learn does.
+        let per_point = batch_inertia / batch as f64;
+        ewa = if ewa.is_nan() {
+            per_point
+        } else {
+            ewa * (1.0 - alpha) + per_point * alpha
+        };
+        if ewa < ewa_min {
+            ewa_min = ewa;
+            stale = 0;
+        } else {
+            stale += 1;
+            if params.max_no_improvement > 0 && stale >= params.max_no_improvement {
+                break;
+            }
+        }
+    }
+
+    // Every point to its nearest centre.
+    let flat_c = centers.as_slice().unwrap_or(&[]);
+    let mut labels = vec![0usize; n];
+    labels
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ch, out)| {
+            for (j, l) in out.iter_mut().enumerate() {
+                *l = nearest_two(x(ch * CHUNK + j), flat_c, d).0;
+            }
+        });
+    let inertia = chunked_sum(n, |i| {
+        sq_dist(x(i), &flat_c[labels[i] * d..(labels[i] + 1) * d])
+    });
+    Ok(MiniBatchFit {
+        centers,
+        labels,
+        inertia,
+        steps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasets::blobs;
+
+    /// Centres move to the running mean of the points they were given: one centre, batches
+    /// covering the data exactly once in total, lands on the data mean.
+    #[test]
+    fn one_centre_converges_to_the_mean() {
+        let b = blobs(5_000, 3, 4, 2.0, 3).unwrap();
+        let fit = minibatch_kmeans(
+            b.data.view(),
+            &MiniBatchParams {
+                max_no_improvement: 0,
+                ..MiniBatchParams::new(1).with_batch_size(500)
+            },
+        )
+        .unwrap();
+        let mean = b.data.mean_axis(ndarray::Axis(0)).unwrap();
+        for (c, m) in fit.centers.row(0).iter().zip(mean.iter()) {
+            assert!((c - m).abs() < 0.1, "{c} vs {m}");
+        }
+        assert_eq!(fit.steps, 100 * 5_000 / 500);
+    }
+}

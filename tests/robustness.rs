@@ -1,0 +1,285 @@
+//! Inputs that once panicked or lost data silently in the segmentation and report APIs:
+//! each now has a defined answer (an error naming what was wrong, or a documented result).
+
+use custseg::report::{Aggregate, Column, KAnonymity, Migration, Report, ReportRow, stability};
+use custseg::segment::{
+    Clustering, DemographicRecord, DemographicSegmenter, FactorLoadings, FeatureContrast, GeoMode,
+    GeographicSegmenter, KMeansParams, KPrototypesParams, MAX_REGION_DEPTH, MAX_SEGMENTS,
+    RuleBands, SegmentProfile, Strategy, Vocabulary, adjusted_rand_index, fit_strategy, kmeans,
+    kprototypes, profiles, silhouette,
+};
+use ndarray::{Array1, Array2, Array3, ShapeBuilder, array};
+
+#[test]
+fn demographic_bands_without_any_income_are_an_error() {
+    let recs = vec![
+        DemographicRecord {
+            age: Some(30.0),
+            ..DemographicRecord::new("a")
+        },
+        DemographicRecord {
+            age: Some(50.0),
+            ..DemographicRecord::new("b")
+        },
+    ];
+    let err = DemographicSegmenter::bands().fit(&recs).unwrap_err();
+    assert!(err.to_string().contains("income"), "{err}");
+}
+
+#[test]
+fn segmenters_validate_when_deserialized() {
+    let geo = r#"{"mode":{"Regions":{"depth":0,"min_size":5}},"cities":[]}"#;
+    assert!(serde_json::from_str::<GeographicSegmenter>(geo).is_err());
+    let deep = format!(
+        r#"{{"mode":{{"Regions":{{"depth":{},"min_size":5}}}},"cities":[]}}"#,
+        MAX_REGION_DEPTH + 1
+    );
+    assert!(serde_json::from_str::<GeographicSegmenter>(&deep).is_err());
+    assert!(
+        GeographicSegmenter::new(GeoMode::Regions {
+            depth: usize::MAX,
+            min_size: 1
+        })
+        .is_err()
+    );
+    assert!(
+        GeographicSegmenter::new(GeoMode::Density {
+            eps_km: 1.0,
+            min_points: 1
+        })
+        .is_err()
+    );
+    // A valid one round-trips.
+    let ok = GeographicSegmenter::new(GeoMode::Regions {
+        depth: 2,
+        min_size: 5,
+    })
+    .unwrap();
+    let back: GeographicSegmenter =
+        serde_json::from_str(&serde_json::to_string(&ok).unwrap()).unwrap();
+    assert_eq!(back, ok);
+
+    let demo = serde_json::to_value(DemographicSegmenter::bands()).unwrap();
+    let mut bad = demo.clone();
+    bad["mode"]["Bands"]["income"] = serde_json::json!({"Cuts": {"cuts": [10.0], "labels": []}});
+    assert!(serde_json::from_value::<DemographicSegmenter>(bad).is_err());
+    assert_eq!(
+        serde_json::from_value::<DemographicSegmenter>(demo).unwrap(),
+        DemographicSegmenter::bands()
+    );
+}
+
+#[test]
+fn mismatched_or_missing_columns_are_errors() {
+    let num = array![[0.0], [1.0], [2.0]];
+    let cat = Array2::<u32>::zeros((1, 1));
+    let bands = RuleBands {
+        bands: vec![(0, vec![1.0], vec!["lo".into(), "hi".into()])],
+    };
+    assert!(fit_strategy(&Strategy::RuleBands(bands.clone()), num.view(), cat.view()).is_err());
+    let km = Strategy::KMeans(KMeansParams::new(2));
+    assert!(stability(num.view(), cat.view(), &km, 0, 2, 1).is_err());
+    // No numeric column: a numeric strategy has nothing to cluster.
+    let none = Array2::<f64>::zeros((5, 0));
+    let no_cat = Array2::<u32>::zeros((5, 0));
+    for s in [
+        km,
+        Strategy::LinfaKMeans {
+            k: 2,
+            n_init: 1,
+            seed: 0,
+        },
+        Strategy::GaussianMixture { k: 2, seed: 0 },
+    ] {
+        assert!(
+            fit_strategy(&s, none.view(), no_cat.view()).is_err(),
+            "{}",
+            s.name()
+        );
+    }
+    // RuleBands on a row without the banded column.
+    assert!(bands.segment_of(Array1::<f64>::zeros(0).view()).is_err());
+    assert_eq!(bands.segment_of(array![5.0].view()).unwrap(), 1);
+    assert_eq!(
+        RuleBands {
+            bands: vec![(0, vec![], vec![])]
+        }
+        .name(0),
+        ""
+    );
+}
+
+#[test]
+fn hand_built_and_corrupt_clusterings_are_errors() {
+    let x = array![[0.0], [1.0]];
+    let no_cat = Array2::<u32>::zeros((2, 0));
+    let density = Clustering::Density {
+        points: array![[0.0], [1.0]],
+        labels: vec![],
+        eps: 1.0,
+    };
+    assert!(density.assign_batch(x.view(), no_cat.view()).is_err());
+    let mixture = Clustering::Mixture {
+        weights: array![0.5, 0.5],
+        means: array![[0.0]],
+        precision_chol: Array3::ones((1, 1, 1)),
+    };
+    assert!(mixture.assign_batch(x.view(), no_cat.view()).is_err());
+    // A cluster number no core point could have, and band combinations past the bound.
+    let good = Clustering::Density {
+        points: array![[0.0]],
+        labels: vec![0],
+        eps: 1.0,
+    };
+    let mut v = serde_json::to_value(&good).unwrap();
+    assert_eq!(
+        serde_json::from_value::<Clustering>(v.clone()).unwrap(),
+        good
+    );
+    v["Density"]["labels"] = serde_json::json!([usize::MAX]);
+    let err = serde_json::from_value::<Clustering>(v).unwrap_err();
+    assert!(err.to_string().contains("cluster number"), "{err}");
+    let many = RuleBands {
+        bands: (0..21)
+            .map(|c| (c, vec![0.0], vec!["a".into(), "b".into()]))
+            .collect(),
+    };
+    assert!(2usize.pow(21) > MAX_SEGMENTS);
+    assert!(Clustering::Bands(many).validate().is_err());
+    // Column-major prototypes assign like row-major ones.
+    let centers = Array2::from_shape_vec((2, 2).f(), vec![0.0, 10.0, 0.0, 10.0]).unwrap();
+    let proto = |centers: Array2<f64>| Clustering::Prototypes {
+        centers,
+        modes: array![[0u32], [1]],
+        gamma: 0.0,
+    };
+    let pts = array![[9.0, 9.0], [1.0, 1.0]];
+    let cats = array![[0u32], [0]];
+    let standard = proto(centers.as_standard_layout().into_owned());
+    assert_eq!(
+        proto(centers)
+            .assign_batch(pts.view(), cats.view())
+            .unwrap(),
+        standard.assign_batch(pts.view(), cats.view()).unwrap()
+    );
+    assert_eq!(
+        standard.assign_batch(pts.view(), cats.view()).unwrap(),
+        vec![Some(1), Some(0)]
+    );
+}
+
+#[test]
+fn labels_out_of_range_are_errors_not_lost_rows() {
+    let x = array![[0.0], [1.0], [5.0], [6.0]];
+    assert!(silhouette(x.view(), &[0, 0, 1, usize::MAX]).is_err());
+    assert!(silhouette(x.view(), &[0, 0, 1, 1]).is_ok());
+    let names = vec!["a".to_string()];
+    let vocab = vec![Vocabulary::new("high", "low")];
+    let labels = [Some(0), Some(7), Some(1), None];
+    let err = profiles(x.view(), &names, &vocab, &labels, 2).unwrap_err();
+    assert!(err.to_string().contains("row 1"), "{err}");
+    assert!(profiles(x.view(), &names, &vocab, &[None; 4], usize::MAX).is_err());
+    // One point: any two labellings agree.
+    assert_eq!(adjusted_rand_index(&[0], &[0]).unwrap(), 1.0);
+}
+
+#[test]
+fn sparse_category_codes_are_ranked_not_allocated() {
+    // Postcodes as numbers: the largest code would size the counters at 4 billion.
+    let num = Array2::from_shape_fn((40, 1), |(i, _)| if i < 20 { 0.0 } else { 10.0 });
+    let cat = Array2::from_shape_fn(
+        (40, 1),
+        |(i, _)| {
+            if i < 20 { 75_001u32 } else { 4_000_000_000 }
+        },
+    );
+    let fit = kprototypes(num.view(), cat.view(), &KPrototypesParams::new(2)).unwrap();
+    let mut modes: Vec<u32> = fit.modes.column(0).to_vec();
+    modes.sort();
+    assert_eq!(modes, [75_001, 4_000_000_000]);
+    assert_eq!(
+        fit.labels[0] == fit.labels[19],
+        fit.labels[20] == fit.labels[39]
+    );
+    assert_ne!(fit.labels[0], fit.labels[39]);
+    // kmeans on the same numbers, as a cross-check of the numeric split.
+    let km = kmeans(num.view(), &KMeansParams::new(2)).unwrap();
+    assert_eq!(adjusted_rand_index(&km.labels, &fit.labels).unwrap(), 1.0);
+}
+
+#[test]
+fn hand_built_reports_and_loadings_print() {
+    let two = vec![
+        Column::new("a", Aggregate::Sum, 0),
+        Column::new("b", Aggregate::Sum, 70_000),
+    ];
+    let short = Report::new(
+        "t",
+        two,
+        vec![ReportRow {
+            label: "x".into(),
+            customers: 3,
+            values: vec![Some(1.0)],
+        }],
+    );
+    let text = short.to_string();
+    assert!(text.lines().nth(2).unwrap().ends_with('–'), "{text}");
+    // Saturating counts.
+    let huge = Report::new(
+        "t",
+        vec![],
+        vec![
+            ReportRow {
+                label: "x".into(),
+                customers: usize::MAX - 1,
+                values: vec![],
+            },
+            ReportRow {
+                label: "y".into(),
+                customers: usize::MAX - 1,
+                values: vec![],
+            },
+        ],
+    )
+    .guarded(&KAnonymity::new(usize::MAX, custseg::report::SmallGroups::Suppress).unwrap());
+    assert_eq!(huge.suppressed_customers, usize::MAX);
+    let m = Migration {
+        before: vec!["a".into()],
+        after: vec!["a".into()],
+        counts: vec![vec![usize::MAX, 1]],
+        new_customers: vec![0, 0],
+        vanished: vec![0, 0],
+    };
+    assert!(m.rate(0, 0).is_some());
+    // Profiles with different features: each value under its own feature's column.
+    let profile = |name: &str, features: &[(&str, f64)]| SegmentProfile {
+        segment: 0,
+        name: name.into(),
+        size: 20,
+        share: 0.5,
+        features: features
+            .iter()
+            .map(|(f, m)| FeatureContrast {
+                feature: f.to_string(),
+                mean: *m,
+                overall_mean: 1.0,
+                index: None,
+                z: 0.0,
+            })
+            .collect(),
+    };
+    let ps = [profile("p", &[("a", 1.0)]), profile("q", &[("b", 2.0)])];
+    let r = Report::from(&ps[..]);
+    assert_eq!(r.columns.len(), 3);
+    assert_eq!(r.rows[1].values, vec![Some(50.0), None, Some(2.0)]);
+    // Loadings with fewer rows than items print "–".
+    let l = FactorLoadings {
+        items: vec!["q1".into()],
+        factors: vec!["f1".into()],
+        loadings: Array2::zeros((0, 1)),
+        eigenvalues: vec![],
+        communalities: vec![],
+        imputed: vec![],
+    };
+    assert!(l.to_string().contains('–'));
+}
