@@ -20,7 +20,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kmeans::{CHUNK, chunked_sum, nearest_two, seed_centers, sq_dist};
+use super::kmeans::{CHUNK, seed_centers, sq_dist};
 use crate::error::{Error, Result};
 
 /// Settings of [`minibatch_kmeans`].
@@ -164,7 +164,7 @@ pub fn minibatch_kmeans(
         let flat_c = c.as_slice().unwrap_or(&[]);
         let cost: f64 = sample
             .chunks_exact(d.max(1))
-            .map(|p| nearest_two(p, flat_c, d).1.powi(2))
+            .map(|p| nearest(p, flat_c, d).1)
             .sum();
         if cost < best {
             best = cost;
@@ -178,6 +178,7 @@ pub fn minibatch_kmeans(
     let alpha = (2.0 * batch as f64 / (n as f64 + 1.0)).min(1.0);
     let mut seen = vec![0.0f64; k];
     let mut members = vec![0usize; batch];
+    let mut assigned: Vec<(usize, f64)> = Vec::with_capacity(batch);
     let (mut ewa, mut ewa_min, mut stale) = (f64::NAN, f64::INFINITY, 0usize);
     let mut steps = 0;
     let mut sums = vec![0.0f64; k * d];
@@ -186,11 +187,17 @@ pub fn minibatch_kmeans(
         steps += 1;
         let idx: Vec<usize> = (0..batch).map(|_| rng.gen_range(0..n)).collect();
         let flat_c = centers.as_slice().unwrap_or(&[]);
+        // Random reads from a large matrix wait on memory: assign the batch in parallel
+        // (each point on its own), then sum in batch order so the result stays the same at
+        // any thread count.
+        idx.par_iter()
+            .with_min_len(256)
+            .map(|&i| nearest(x(i), flat_c, d))
+            .collect_into_vec(&mut assigned);
         let mut batch_inertia = 0.0;
-        for (slot, &i) in members.iter_mut().zip(&idx) {
-            let (c, dist, _) = nearest_two(x(i), flat_c, d);
+        for (slot, &(c, dist)) in members.iter_mut().zip(&assigned) {
             *slot = c;
-            batch_inertia += dist * dist;
+            batch_inertia += dist;
         }
         sums.fill(0.0);
         counts.fill(0);
@@ -210,7 +217,12 @@ pub fn minibatch_kmeans(
                 *centre = (*centre * before + sums[c * d + j]) / seen[c];
             }
         }
-        // Early stop on the smoothed mean batch inertia, as scikit-learn does.
+        // Early stop on the smoothed mean batch inertia, as scikit-learn does. The first
+        // batch measures the seeding, not the steps: starting the average there would have
+        // it fall for about 1/alpha steps before it can stall.
+        if steps == 1 {
+            continue;
+        }
         let per_point = batch_inertia / batch as f64;
         ewa = if ewa.is_nan() {
             per_point
@@ -228,26 +240,41 @@ pub fn minibatch_kmeans(
         }
     }
 
-    // Every point to its nearest centre.
+    // Every point to its nearest centre, the inertia summed per fixed chunk in order.
     let flat_c = centers.as_slice().unwrap_or(&[]);
     let mut labels = vec![0usize; n];
-    labels
+    let chunk_inertia: Vec<f64> = labels
         .par_chunks_mut(CHUNK)
         .enumerate()
-        .for_each(|(ch, out)| {
+        .map(|(ch, out)| {
+            let mut s = 0.0;
             for (j, l) in out.iter_mut().enumerate() {
-                *l = nearest_two(x(ch * CHUNK + j), flat_c, d).0;
+                let (c, dist) = nearest(x(ch * CHUNK + j), flat_c, d);
+                *l = c;
+                s += dist;
             }
-        });
-    let inertia = chunked_sum(n, |i| {
-        sq_dist(x(i), &flat_c[labels[i] * d..(labels[i] + 1) * d])
-    });
+            s
+        })
+        .collect();
+    let inertia = chunk_inertia.iter().sum();
     Ok(MiniBatchFit {
         centers,
         labels,
         inertia,
         steps,
     })
+}
+
+/// The nearest centre of a point and the squared distance to it (ties: the lower index).
+fn nearest(p: &[f64], centers: &[f64], d: usize) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (c, row) in centers.chunks_exact(d.max(1)).enumerate() {
+        let dist = sq_dist(p, row);
+        if dist < best.1 {
+            best = (c, dist);
+        }
+    }
+    best
 }
 
 #[cfg(test)]
