@@ -3,10 +3,11 @@
 
 use custseg::report::{Aggregate, Column, KAnonymity, Migration, Report, ReportRow, stability};
 use custseg::segment::{
-    Clustering, DemographicRecord, DemographicSegmenter, FactorLoadings, FeatureContrast, GeoMode,
-    GeographicSegmenter, KMeansParams, KPrototypesParams, MAX_REGION_DEPTH, MAX_SEGMENTS,
-    RuleBands, SegmentProfile, Strategy, Vocabulary, adjusted_rand_index, fit_strategy, kmeans,
-    kprototypes, profiles, silhouette,
+    BehavioralSegmenter, Clustering, DemographicRecord, DemographicSegmenter, FactorLoadings,
+    FeatureContrast, GeoMode, GeographicSegmenter, KMeansParams, KPrototypesParams,
+    MAX_REGION_DEPTH, MAX_SEGMENTS, PsychographicSegmenter, RuleBands, SegmentProfile, Strategy,
+    SurveyItem, Vocabulary, adjusted_rand_index, fit_strategy, kmeans, kprototypes, profiles,
+    silhouette,
 };
 use ndarray::{Array1, Array2, Array3, ShapeBuilder, array};
 
@@ -58,6 +59,27 @@ fn segmenters_validate_when_deserialized() {
     let back: GeographicSegmenter =
         serde_json::from_str(&serde_json::to_string(&ok).unwrap()).unwrap();
     assert_eq!(back, ok);
+
+    let behavioral = BehavioralSegmenter::new(3).unwrap();
+    let mut v = serde_json::to_value(&behavioral).unwrap();
+    assert_eq!(
+        serde_json::from_value::<BehavioralSegmenter>(v.clone()).unwrap(),
+        behavioral
+    );
+    v["strategy"] = serde_json::to_value(Strategy::KPrototypes(KPrototypesParams::new(3))).unwrap();
+    assert!(serde_json::from_value::<BehavioralSegmenter>(v).is_err());
+    let items = vec![SurveyItem::new("q1"), SurveyItem::reversed("q2")];
+    let survey = PsychographicSegmenter::new(items, 1.0, 5.0, 2).unwrap();
+    let mut v = serde_json::to_value(&survey).unwrap();
+    assert_eq!(
+        serde_json::from_value::<PsychographicSegmenter>(v.clone()).unwrap(),
+        survey
+    );
+    v["min_answers"] = serde_json::json!(0);
+    assert!(serde_json::from_value::<PsychographicSegmenter>(v.clone()).is_err());
+    v["min_answers"] = serde_json::json!(1);
+    v["scale"] = serde_json::json!([5.0, 1.0]);
+    assert!(serde_json::from_value::<PsychographicSegmenter>(v).is_err());
 
     let demo = serde_json::to_value(DemographicSegmenter::bands()).unwrap();
     let mut bad = demo.clone();

@@ -77,9 +77,26 @@ const BASE: [&str; 6] = [
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "BehavioralSegmenterRecord")]
 pub struct BehavioralSegmenter {
     strategy: Strategy,
     engagement: Vec<String>,
+}
+
+/// The serde shape of [`BehavioralSegmenter`]: deserializing runs the builder's checks.
+#[derive(Deserialize)]
+struct BehavioralSegmenterRecord {
+    strategy: Strategy,
+    engagement: Vec<String>,
+}
+
+impl TryFrom<BehavioralSegmenterRecord> for BehavioralSegmenter {
+    type Error = Error;
+    fn try_from(r: BehavioralSegmenterRecord) -> Result<Self> {
+        Ok(BehavioralSegmenter::new(1)?
+            .with_strategy(r.strategy)?
+            .with_engagement(r.engagement))
+    }
 }
 
 impl BehavioralSegmenter {

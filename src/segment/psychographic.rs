@@ -107,6 +107,7 @@ pub struct SurveyResponse {
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PsychographicSegmenterRecord")]
 pub struct PsychographicSegmenter {
     items: Vec<SurveyItem>,
     scale: (f64, f64),
@@ -114,6 +115,30 @@ pub struct PsychographicSegmenter {
     rotation: Rotation,
     min_answers: usize,
     strategy: Strategy,
+}
+
+/// The serde shape of [`PsychographicSegmenter`]: deserializing runs the builder's checks.
+#[derive(Deserialize)]
+struct PsychographicSegmenterRecord {
+    items: Vec<SurveyItem>,
+    scale: (f64, f64),
+    factors: FactorCount,
+    rotation: Rotation,
+    min_answers: usize,
+    strategy: Strategy,
+}
+
+impl TryFrom<PsychographicSegmenterRecord> for PsychographicSegmenter {
+    type Error = Error;
+    fn try_from(r: PsychographicSegmenterRecord) -> Result<Self> {
+        Ok(
+            PsychographicSegmenter::new(r.items, r.scale.0, r.scale.1, 1)?
+                .with_factors(r.factors)?
+                .with_rotation(r.rotation)
+                .with_min_answers(r.min_answers)?
+                .with_strategy(r.strategy),
+        )
+    }
 }
 
 impl PsychographicSegmenter {
