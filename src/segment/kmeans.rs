@@ -79,13 +79,7 @@ impl KMeansParams {
                 reason,
             })
         };
-        if self.k == 0 || self.k > n {
-            return bad(
-                "k",
-                self.k.to_string(),
-                format!("between 1 and the {n} points"),
-            );
-        }
+        check_k(self.k, n)?;
         if self.n_init == 0 || self.max_iter == 0 {
             return bad(
                 "n_init, max_iter",
@@ -98,6 +92,18 @@ impl KMeansParams {
         }
         Ok(())
     }
+}
+
+/// k between 1 and the number of points: every clustering strategy's first check.
+pub(super) fn check_k(k: usize, n: usize) -> Result<()> {
+    if k == 0 || k > n {
+        return Err(Error::InvalidParameter {
+            name: "k",
+            value: k.to_string(),
+            reason: format!("between 1 and the {n} points"),
+        });
+    }
+    Ok(())
 }
 
 /// A k-means solution.

@@ -20,7 +20,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kmeans::{CHUNK, seed_centers, sq_dist};
+use super::kmeans::{CHUNK, check_k, seed_centers, sq_dist};
 use crate::error::{Error, Result};
 
 /// Settings of [`minibatch_kmeans`].
@@ -75,13 +75,7 @@ impl MiniBatchParams {
     /// [`Error::InvalidParameter`] for k = 0, k larger than the number of points, or a zero
     /// batch size, pass budget or number of seedings.
     pub fn validate(&self, n: usize) -> Result<()> {
-        if self.k == 0 || self.k > n {
-            return Err(Error::InvalidParameter {
-                name: "k",
-                value: self.k.to_string(),
-                reason: format!("between 1 and the {n} points"),
-            });
-        }
+        check_k(self.k, n)?;
         if self.batch_size == 0 || self.max_iter == 0 || self.n_init == 0 {
             return Err(Error::InvalidParameter {
                 name: "batch_size, max_iter, n_init",

@@ -11,7 +11,7 @@ use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kmeans::{KMeansParams, kmeans};
+use super::kmeans::{KMeansParams, check_k, kmeans};
 use super::kprototypes::{KPrototypesParams, kprototypes, nearest};
 use super::minibatch::{MiniBatchParams, minibatch_kmeans};
 use super::profile::MAX_SEGMENTS;
@@ -712,36 +712,17 @@ pub fn fit_strategy(
         value: strategy.name().into(),
         reason: e,
     };
-    let check_k = |k: usize| {
-        if k == 0 || k > n {
-            Err(Error::InvalidParameter {
-                name: "k",
-                value: k.to_string(),
-                reason: format!("between 1 and the {n} points"),
-            })
-        } else {
-            Ok(())
-        }
-    };
+    let check_k = |k: usize| check_k(k, n);
     let all = |labels: Vec<usize>| labels.into_iter().map(Some).collect::<Vec<_>>();
+    let centroids = |centers, labels| Ok((Clustering::Centroids { centers }, all(labels)));
     match strategy {
         Strategy::KMeans(p) => {
             let fit = kmeans(numeric, p)?;
-            Ok((
-                Clustering::Centroids {
-                    centers: fit.centers,
-                },
-                all(fit.labels),
-            ))
+            centroids(fit.centers, fit.labels)
         }
         Strategy::MiniBatchKMeans(p) => {
             let fit = minibatch_kmeans(numeric, p)?;
-            Ok((
-                Clustering::Centroids {
-                    centers: fit.centers,
-                },
-                all(fit.labels),
-            ))
+            centroids(fit.centers, fit.labels)
         }
         Strategy::LinfaKMeans { k, n_init, seed } => {
             check_k(*k)?;
