@@ -289,10 +289,8 @@ impl Clustering {
         self.check_shapes()?;
         match self {
             Clustering::Centroids { centers } => {
-                if centers.nrows() == 0 || centers.ncols() == 0 || !finite(centers.iter()) {
-                    return Err(corrupt(
-                        "centres must be a non-empty matrix of finite values",
-                    ));
+                if !finite(centers.iter()) {
+                    return Err(corrupt("centres must be finite"));
                 }
             }
             Clustering::Mixture {
@@ -301,11 +299,6 @@ impl Clustering {
                 precision_chol,
             } => {
                 let (k, d) = means.dim();
-                if k == 0 || d == 0 || weights.len() != k || precision_chol.dim() != (k, d, d) {
-                    return Err(corrupt(
-                        "mixture weights, means and precision factors disagree in shape",
-                    ));
-                }
                 if weights.iter().any(|w| !(w.is_finite() && *w > 0.0))
                     || (weights.sum() - 1.0).abs() > 1e-6
                 {
@@ -331,11 +324,6 @@ impl Clustering {
                 labels,
                 eps,
             } => {
-                if points.nrows() != labels.len() || points.ncols() == 0 {
-                    return Err(corrupt(
-                        "one label per clustered point, at least one column",
-                    ));
-                }
                 if !(eps.is_finite() && *eps > 0.0 && finite(points.iter())) {
                     return Err(corrupt("eps and the points must be finite, eps > 0"));
                 }
@@ -346,16 +334,7 @@ impl Clustering {
                     ));
                 }
             }
-            Clustering::Prototypes {
-                centers,
-                modes,
-                gamma,
-            } => {
-                if centers.nrows() == 0 || centers.nrows() != modes.nrows() || modes.ncols() == 0 {
-                    return Err(corrupt(
-                        "one numeric centre and one categorical mode per prototype",
-                    ));
-                }
+            Clustering::Prototypes { centers, gamma, .. } => {
                 if !(finite(centers.iter()) && gamma.is_finite() && *gamma >= 0.0) {
                     return Err(corrupt(
                         "prototype centres and gamma must be finite, gamma ≥ 0",
@@ -387,33 +366,38 @@ impl Clustering {
     /// enough to run before every assignment, so a clustering built by hand with mismatched
     /// parts is an error rather than a panic.
     fn check_shapes(&self) -> Result<()> {
-        let ok = match self {
-            Clustering::Centroids { centers } => centers.nrows() > 0 && centers.ncols() > 0,
+        let (ok, what) = match self {
+            Clustering::Centroids { centers } => (
+                centers.nrows() > 0 && centers.ncols() > 0,
+                "centres must be a non-empty matrix",
+            ),
             Clustering::Mixture {
                 weights,
                 means,
                 precision_chol,
             } => {
                 let (k, d) = means.dim();
-                k > 0 && d > 0 && weights.len() == k && precision_chol.dim() == (k, d, d)
+                (
+                    k > 0 && d > 0 && weights.len() == k && precision_chol.dim() == (k, d, d),
+                    "mixture weights, means and precision factors disagree in shape",
+                )
             }
-            Clustering::Density { points, labels, .. } => {
-                points.nrows() == labels.len() && points.ncols() > 0
-            }
-            Clustering::Prototypes { centers, modes, .. } => {
-                centers.nrows() > 0 && centers.nrows() == modes.nrows() && modes.ncols() > 0
-            }
-            Clustering::Bands(b) => {
+            Clustering::Density { points, labels, .. } => (
+                points.nrows() == labels.len() && points.ncols() > 0,
+                "one label per clustered point, at least one column",
+            ),
+            Clustering::Prototypes { centers, modes, .. } => (
+                centers.nrows() > 0 && centers.nrows() == modes.nrows() && modes.ncols() > 0,
+                "one numeric centre and one categorical mode per prototype",
+            ),
+            Clustering::Bands(b) => (
                 !b.bands.is_empty()
                     && b.bands.iter().all(|(_, cuts, l)| l.len() == cuts.len() + 1)
-                    && b.checked_segments().is_some_and(|n| n <= MAX_SEGMENTS)
-            }
+                    && b.checked_segments().is_some_and(|n| n <= MAX_SEGMENTS),
+                "bands need one label more than cuts, and at most MAX_SEGMENTS combinations",
+            ),
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(corrupt("the clustering's parts disagree in shape"))
-        }
+        if ok { Ok(()) } else { Err(corrupt(what)) }
     }
 
     /// Checks that prepared points have the columns this clustering was fitted on.
