@@ -305,3 +305,139 @@ fn hand_built_reports_and_loadings_print() {
     };
     assert!(l.to_string().contains('–'));
 }
+
+mod data_and_scores {
+    use custseg::churn::ShiftedBetaGeometric;
+    use custseg::clv::{
+        BgNbd, Discounting, FitOptions, GammaGamma, RftData, SpendData, value_customers,
+    };
+    use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+    use custseg::rfm::RfmParams;
+    use custseg::{
+        CustomerSummary, Date, Error, PurchaseHistories, ReturnPolicy, SummaryConfig,
+        TransactionLog,
+    };
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_return_with_nothing_bought_before_is_an_error_however_small() {
+        let r = TransactionLog::from_columns(
+            &["a", "b"],
+            &[d("2024-01-01"), d("2024-01-02")],
+            &[5.0, -1e-10],
+            ReturnPolicy::Net,
+        );
+        assert!(
+            matches!(r, Err(Error::ReturnExceedsPurchases { .. })),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn overflowing_sums_and_counts_are_errors_or_saturate() {
+        // Spend sums that overflow to infinity: an error naming the customer.
+        let log = TransactionLog::from_columns(
+            &["a", "a", "a", "b"],
+            &[
+                d("2024-01-01"),
+                d("2024-01-05"),
+                d("2024-01-09"),
+                d("2024-01-02"),
+            ],
+            &[1e308, 1e308, 1e308, 3.0],
+            ReturnPolicy::Error,
+        )
+        .unwrap();
+        let err = log
+            .summarise(&SummaryConfig::new(d("2024-02-01")))
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidRecord { customer, .. } if customer == "a"),
+            "{err}"
+        );
+        // Row counts beyond u32 (a corrupt history) saturate instead of overflowing.
+        let json = r#"[["a",[{"date":"2024-01-01","spend":1.0,"transactions":4294967295},
+            {"date":"2024-01-02","spend":1.0,"transactions":4294967295}]]]"#;
+        let h: PurchaseHistories = serde_json::from_str(json).unwrap();
+        let s = h.summarise(&SummaryConfig::new(d("2024-02-01"))).unwrap();
+        assert_eq!(s.as_slice()[0].transactions, u32::MAX);
+        // purchase_periods of the largest frequency does not overflow.
+        let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
+        let big = CustomerSummary {
+            frequency: u32::MAX,
+            transactions: u32::MAX,
+            ..cal.as_slice()[0].clone()
+        };
+        assert_eq!(big.purchase_periods(), u64::from(u32::MAX) + 1);
+        assert!(big.validate().is_err());
+    }
+
+    #[test]
+    fn rfm_params_and_values_are_checked() {
+        let mut v = serde_json::to_value(RfmParams::new(5).unwrap()).unwrap();
+        v["recency"] = serde_json::json!({"Thresholds": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]});
+        assert!(serde_json::from_value::<RfmParams>(v).is_err());
+        // An age finite in weeks but infinite in days.
+        let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
+        let mut customers = cal.as_slice().to_vec();
+        let one_time = customers.iter().position(|c| c.frequency == 0).unwrap();
+        customers[one_time].age = 1e308;
+        let err = RfmParams::new(4).unwrap().fit(&customers).unwrap_err();
+        assert!(err.to_string().contains("days since"), "{err}");
+    }
+
+    #[test]
+    fn extreme_parameters_give_errors_not_nan() {
+        let sbg = ShiftedBetaGeometric::new(1e-20, 1e-20).unwrap();
+        assert!((sbg.retention(1) - 0.5).abs() < 1e-12);
+        assert!(sbg.churn_risk(0).is_finite());
+        assert!(ShiftedBetaGeometric::new(1e308, 1e308).is_err());
+        // Published-scale parameters keep their retention (β + t − 1)/(α + β + t − 1).
+        let fh = ShiftedBetaGeometric::new(0.668, 3.806).unwrap();
+        assert!((fh.retention(3) - (3.806 + 2.0) / (0.668 + 3.806 + 2.0)).abs() < 1e-15);
+
+        assert!(Discounting::new(1.0, u32::MAX, 0.01).is_err());
+        assert!(Discounting::new(1.0, Discounting::MAX_STEPS, 0.01).is_ok());
+        let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
+        let customers = cal.as_slice();
+        let (bg, _) = BgNbd::fit(
+            &RftData::from_summaries(customers).unwrap(),
+            &FitOptions::default(),
+        )
+        .unwrap();
+        let (gg, _) = GammaGamma::fit(
+            &SpendData::from_summaries(customers).unwrap(),
+            &FitOptions::default(),
+        )
+        .unwrap();
+        // A rate near −1 compounds to infinity within 200 steps.
+        let wild = Discounting::new(1.0, 200, -0.999_999_99).unwrap();
+        let err = value_customers(&bg, &gg, customers, &wild).unwrap_err();
+        assert!(matches!(err, Error::NonFinite { .. }), "{err}");
+    }
+}
+
+#[test]
+fn unrealistic_personas_are_errors_not_hangs() {
+    use custseg::datasets::{PurchaseProcess, SyntheticConfig, synthetic};
+    let mut cfg = SyntheticConfig::new(3, 1);
+    for p in &mut cfg.personas {
+        p.purchases = PurchaseProcess {
+            r: 1e300,
+            alpha: 1e-300,
+            a: 1e-300,
+            b: 1e300,
+        };
+    }
+    assert!(synthetic(&cfg).is_err());
+    let mut cfg = SyntheticConfig::new(3, 1);
+    for p in &mut cfg.personas {
+        p.spend.p = 1e308;
+        p.spend.q = 1.0;
+        p.spend.gamma = 1.0;
+    }
+    assert!(synthetic(&cfg).is_err());
+}

@@ -336,17 +336,30 @@ impl LogisticChurn {
     /// P(churn) of customers, with the extra columns the model was fitted with.
     ///
     /// # Errors
-    /// As [`LogisticChurnParams::fit`] for the feature matrix.
+    /// As [`LogisticChurnParams::fit`] for the feature matrix; [`Error::NonFinite`] naming
+    /// the customer whose features meet as ∞ − ∞.
     pub fn predict(
         &self,
         customers: &[CustomerSummary],
         extra: Option<ArrayView2<'_, f64>>,
     ) -> Result<Vec<f64>> {
         let m = build_matrix(&self.features, &self.extra_columns, customers, extra)?;
-        Ok((0..m.nrows())
+        let p: Vec<f64> = (0..m.nrows())
             .into_par_iter()
             .map(|i| self.probability(m.row(i).iter().copied()))
-            .collect())
+            .collect();
+        // Finite features can still meet as +∞ − ∞ in the linear predictor.
+        if let Some(row) = p.iter().position(|v| v.is_nan()) {
+            return Err(Error::NonFinite {
+                row,
+                customer: customers
+                    .get(row)
+                    .map_or_else(|| format!("row {row}"), |c| c.customer_id.to_string()),
+                field: "churn probability",
+                value: f64::NAN,
+            });
+        }
+        Ok(p)
     }
 
     fn probability(&self, row: impl Iterator<Item = f64>) -> f64 {

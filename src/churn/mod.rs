@@ -199,7 +199,8 @@ pub trait ChurnScorer: Sync {
 /// Scores every customer in parallel; output in input order, independent of the thread count.
 ///
 /// # Errors
-/// The first error of the scorer, in input order.
+/// The first error of the scorer, in input order; [`Error::NonFinite`] for a risk that is
+/// not a probability (NaN from extreme inputs), naming the customer.
 pub fn score_churn(
     scorer: &dyn ChurnScorer,
     customers: &[CustomerSummary],
@@ -210,8 +211,19 @@ pub fn score_churn(
     results
         .into_iter()
         .zip(customers)
-        .map(|(r, c)| {
+        .enumerate()
+        .map(|(row, (r, c))| {
             let (risk, life) = r?;
+            // Every back-end promises a probability; extreme inputs or a hand-made model could
+            // still break that, and a NaN would otherwise land silently in the lowest tier.
+            if !(0.0..=1.0).contains(&risk) {
+                return Err(Error::NonFinite {
+                    row,
+                    customer: c.customer_id.to_string(),
+                    field: "churn risk",
+                    value: risk,
+                });
+            }
             Ok(ChurnRisk {
                 customer_id: c.customer_id.clone(),
                 risk,

@@ -146,11 +146,23 @@ impl ShiftedBetaGeometric {
     /// A model with the Beta(α, β) distribution of churn probabilities.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless both are finite and positive.
+    /// [`Error::InvalidParameter`] unless both are finite, positive and at most
+    /// [`ShiftedBetaGeometric::MAX_PARAMETER`].
     pub fn new(alpha: f64, beta: f64) -> Result<Self> {
         crate::clv::check_positive(&[("alpha", alpha), ("beta", beta)])?;
+        if alpha > Self::MAX_PARAMETER || beta > Self::MAX_PARAMETER {
+            return Err(Error::InvalidParameter {
+                name: "alpha, beta",
+                value: format!("{alpha}, {beta}"),
+                reason: "at most 1e15 (beyond, the log-beta functions overflow)".into(),
+            });
+        }
         Ok(ShiftedBetaGeometric { alpha, beta })
     }
+
+    /// The largest α or β accepted: 10¹⁵. Beyond it ln B(α, β) loses all precision and then
+    /// overflows; fitted cohorts stay many orders of magnitude below.
+    pub const MAX_PARAMETER: f64 = 1e15;
 
     /// α.
     pub fn alpha(&self) -> f64 {
@@ -192,8 +204,10 @@ impl ShiftedBetaGeometric {
 
     /// r_t = S(t)/S(t − 1): the retention rate of period t ≥ 1 among those active before it.
     pub fn retention(&self, t: u32) -> f64 {
-        let t = t.max(1) as f64;
-        (self.beta + t - 1.0) / (self.alpha + self.beta + t - 1.0)
+        // (β + t − 1)/(α + β + t − 1), written so that neither a tiny β (β + t − 1 rounding to
+        // 0 at t = 1) nor huge α, β (α + β overflowing) turns it into NaN.
+        let b = self.beta + (t.max(1) - 1) as f64;
+        1.0 / (1.0 + self.alpha / b)
     }
 
     /// Risk of not renewing at the next opportunity for a subscriber who has renewed

@@ -49,10 +49,15 @@ impl TryFrom<DiscountingRecord> for Discounting {
 }
 
 impl Discounting {
+    /// The most steps a horizon may have: 10,000 (over 800 years of monthly steps). Every
+    /// step costs each distinct history a model evaluation.
+    pub const MAX_STEPS: u32 = 10_000;
+
     /// `steps` steps of `step` time units at `rate` per step.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless step > 0, steps ≥ 1 and rate > −1, all finite.
+    /// [`Error::InvalidParameter`] unless step > 0, 1 ≤ steps ≤ [`Discounting::MAX_STEPS`]
+    /// and rate > −1, all finite.
     pub fn new(step: f64, steps: u32, rate: f64) -> Result<Self> {
         let bad = |name, value: String, reason: &str| {
             Err(Error::InvalidParameter {
@@ -64,8 +69,12 @@ impl Discounting {
         if !(step.is_finite() && step > 0.0) {
             return bad("step", step.to_string(), "finite and > 0");
         }
-        if steps == 0 {
-            return bad("steps", "0".into(), "at least 1");
+        if steps == 0 || steps > Self::MAX_STEPS {
+            return bad(
+                "steps",
+                steps.to_string(),
+                "1 to Discounting::MAX_STEPS (10,000)",
+            );
         }
         if !(rate.is_finite() && rate > -1.0) {
             return bad("rate", rate.to_string(), "finite and > −1");
@@ -153,11 +162,12 @@ fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f
     // Steps in blocks that fit on the stack: no allocation per customer.
     let mut ts = [0.0f64; BLOCK];
     let mut es = [0.0f64; BLOCK];
-    let mut k0 = 1u32;
-    while k0 <= d.steps {
-        let n = ((d.steps - k0 + 1) as usize).min(BLOCK);
+    let mut k0 = 1usize;
+    let steps = d.steps as usize;
+    while k0 <= steps {
+        let n = (steps - k0 + 1).min(BLOCK);
         for (i, t) in ts[..n].iter_mut().enumerate() {
-            *t = (k0 as usize + i) as f64 * d.step;
+            *t = (k0 + i) as f64 * d.step;
         }
         model.expected_purchases_if_alive_path(c, &ts[..n], &mut es[..n]);
         for &e in &es[..n] {
@@ -165,7 +175,7 @@ fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f
             acc += (e - prev) * factor;
             prev = e;
         }
-        k0 += n as u32;
+        k0 += n;
     }
     (model.p_alive(c), acc, prev)
 }
@@ -178,7 +188,9 @@ const BLOCK: usize = 64;
 ///
 /// # Errors
 /// [`Error::InvalidRecord`] for the first inconsistent summary; [`Error::UnitMismatch`] when
-/// the summaries' unit is not the model's; the errors of [`customer_lifetime_value`].
+/// the summaries' unit is not the model's; the errors of [`customer_lifetime_value`];
+/// [`Error::NonFinite`] naming the first customer whose value overflows (extreme parameters,
+/// a rate near −1).
 pub fn value_customers(
     model: &dyn TransactionModel,
     spend: &GammaGamma,
@@ -223,7 +235,7 @@ pub fn value_customers(
         }
     }
     let paths = per_distinct_history(&rfts, |c| discounted_path(model, c, discounting));
-    Ok(customers
+    let values: Vec<CustomerValue> = customers
         .par_iter()
         .zip(paths.par_iter())
         .map(|(s, &(p, discounted, total))| {
@@ -237,5 +249,29 @@ pub fn value_customers(
                 clv: expected_spend * p * discounted,
             }
         })
-        .collect())
+        .collect();
+    // Valid inputs can still overflow with extreme parameters or a rate near −1: an error
+    // naming the customer, not an infinite CLV.
+    if let Some((row, v)) = values.iter().enumerate().find(|(_, v)| {
+        ![v.p_alive, v.expected_purchases, v.expected_spend, v.clv]
+            .iter()
+            .all(|x| x.is_finite())
+    }) {
+        let (field, value) = [
+            ("p_alive", v.p_alive),
+            ("expected_purchases", v.expected_purchases),
+            ("expected_spend", v.expected_spend),
+            ("clv", v.clv),
+        ]
+        .into_iter()
+        .find(|(_, x)| !x.is_finite())
+        .unwrap_or(("clv", v.clv));
+        return Err(Error::NonFinite {
+            row,
+            customer: v.customer_id.to_string(),
+            field,
+            value,
+        });
+    }
+    Ok(values)
 }

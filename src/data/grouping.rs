@@ -494,7 +494,9 @@ fn net_customer(
                     open.pop();
                 }
             }
-            if remaining > eps {
+            // Nothing bought before it: even a return small enough to be rounding has
+            // nothing to net against, and netting it would leave the customer no rows.
+            if remaining > eps || available <= 0.0 {
                 return Err(Error::ReturnExceedsPurchases {
                     row: row_of(perm[j]),
                     customer: id.to_string(),

@@ -254,13 +254,14 @@ impl PurchaseHistories {
     /// [`TransactionLog::summarise`] on the log the histories came from.
     ///
     /// # Errors
-    /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end.
+    /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end;
+    /// [`Error::InvalidRecord`] naming a customer whose spend sums overflow to infinity.
     pub fn summarise(&self, cfg: &SummaryConfig) -> Result<CustomerSummaries> {
         cfg.validate()?;
-        Ok(summarise_all(&self.ids, cfg, |c, after| {
+        summarise_all(&self.ids, cfg, |c, after| {
             let days = &self.histories[c].days;
             let from = after.map_or(0, |a| days.partition_point(|d| d.date <= a));
             days[from..].iter().copied()
-        }))
+        })
     }
 }

@@ -184,8 +184,8 @@ impl TryFrom<SummaryRecord> for CustomerSummary {
 
 impl CustomerSummary {
     /// Number of purchase periods in the calibration period, x + 1.
-    pub fn purchase_periods(&self) -> u32 {
-        self.frequency + 1
+    pub fn purchase_periods(&self) -> u64 {
+        u64::from(self.frequency) + 1
     }
 
     /// T − t_x: time from the last purchase to the observation end (the RFM recency), in
@@ -235,7 +235,7 @@ impl CustomerSummary {
                 self.last_purchase, self.first_purchase
             ));
         }
-        if self.transactions < self.purchase_periods()
+        if u64::from(self.transactions) < self.purchase_periods()
             || self.holdout_transactions < self.holdout_frequency
         {
             return bad("fewer transaction rows than purchases".into());
@@ -413,13 +413,15 @@ fn summarise_days(
             last_day = d.date;
             last_period = p;
             total += d.spend;
-            rows += d.transactions;
+            // Saturating: only a corrupt history holds 4 billion rows, and the summary's
+            // validation then still sees at least as many rows as purchases.
+            rows = rows.saturating_add(d.transactions);
         } else {
             if h_cur != Some(p) {
                 h_cur = Some(p);
                 h_periods += 1;
             }
-            h_rows += d.transactions;
+            h_rows = h_rows.saturating_add(d.transactions);
             h_spend += d.spend;
         }
     }
@@ -473,7 +475,7 @@ pub(crate) fn summarise_all<I, F>(
     ids: &[CustomerId],
     cfg: &SummaryConfig,
     days_of: F,
-) -> CustomerSummaries
+) -> Result<CustomerSummaries>
 where
     I: Iterator<Item = PurchaseDay>,
     F: Fn(usize, Option<Date>) -> I + Sync,
@@ -504,6 +506,11 @@ where
         let on_time: Vec<usize> = (0..n).filter(|c| late.binary_search(c).is_err()).collect();
         on_time.into_par_iter().map(summarise).collect()
     };
+    // Sums of finite amounts can still overflow to infinity (or to NaN, ∞ − ∞, in the repeat
+    // spend): such a summary fails its own validation, and the error names the customer.
+    if let Some(bad) = summaries.par_iter().find_first(|s| s.validate().is_err()) {
+        bad.validate()?;
+    }
     let late: Vec<(LateCustomer, usize)> = late
         .into_iter()
         .map(|c| {
@@ -540,12 +547,12 @@ where
             + late.iter().map(|l| l.1).sum::<usize>(),
         purchases_after_window,
     };
-    CustomerSummaries {
+    Ok(CustomerSummaries {
         config: *cfg,
         summaries,
         late: late.into_iter().map(|l| l.0).collect(),
         report,
-    }
+    })
 }
 
 /// Collapses a customer's date-sorted rows into purchase days.
@@ -594,14 +601,15 @@ impl TransactionLog {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end.
+    /// [`Error::InvalidWindow`] when the holdout ends on or before the observation end;
+    /// [`Error::InvalidRecord`] naming a customer whose spend sums overflow to infinity.
     pub fn summarise(&self, cfg: &SummaryConfig) -> Result<CustomerSummaries> {
         cfg.validate()?;
         let (offsets, dates, amounts) = (self.offsets(), self.dates(), self.amounts());
-        Ok(summarise_all(self.customer_ids(), cfg, |c, after| {
+        summarise_all(self.customer_ids(), cfg, |c, after| {
             let (lo, hi) = (offsets[c], offsets[c + 1]);
             let from = after.map_or(lo, |a| lo + dates[lo..hi].partition_point(|&d| d <= a));
             days_of_rows(&dates[from..hi], &amounts[from..hi])
-        }))
+        })
     }
 }

@@ -699,6 +699,9 @@ fn pick(rng: &mut impl Rng, weights: impl IntoIterator<Item = f64>, total: f64) 
     last
 }
 
+/// Purchases one synthetic customer may make before the persona is called unrealistic.
+const MAX_PURCHASES_PER_CUSTOMER: usize = 100_000;
+
 fn param_err(name: &'static str, e: impl std::fmt::Display) -> Error {
     Error::InvalidParameter {
         name,
@@ -738,7 +741,18 @@ impl Ctx<'_> {
         let horizon_weeks = (self.horizon_end.days_since(acquired) + 1) as f64 / 7.0;
         let mut rows = Vec::new();
         let mut buy = |rng: &mut Xoshiro256PlusPlus, weeks: f64| -> Result<()> {
+            // Persona parameters that are merely finite and positive can still draw an
+            // infinite amount, or a purchase rate that never lets time advance.
+            if rows.len() >= MAX_PURCHASES_PER_CUSTOMER {
+                return Err(param_err(
+                    "purchases",
+                    format!("more than {MAX_PURCHASES_PER_CUSTOMER} purchases for one customer"),
+                ));
+            }
             let amount = (amount_dist.sample(rng) * 100.0).round() / 100.0;
+            if !amount.is_finite() {
+                return Err(param_err("spend", format!("an amount of {amount}")));
+            }
             let quantity = 1 + Poisson::new(0.6).map_or(0, |d| d.sample(rng) as u32);
             rows.push(Row {
                 date: acquired.add_days((weeks * 7.0).floor() as i64)?,

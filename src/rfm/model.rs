@@ -69,6 +69,7 @@ pub struct RfmValues {
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RfmParamsRecord")]
 pub struct RfmParams {
     scores: u8,
     recency: Binning,
@@ -76,6 +77,29 @@ pub struct RfmParams {
     monetary: Binning,
     frequency_basis: FrequencyBasis,
     monetary_basis: MonetaryBasis,
+}
+
+/// The serde shape of [`RfmParams`]: deserializing runs the builder's checks.
+#[derive(Deserialize)]
+struct RfmParamsRecord {
+    scores: u8,
+    recency: Binning,
+    frequency: Binning,
+    monetary: Binning,
+    frequency_basis: FrequencyBasis,
+    monetary_basis: MonetaryBasis,
+}
+
+impl TryFrom<RfmParamsRecord> for RfmParams {
+    type Error = Error;
+    fn try_from(r: RfmParamsRecord) -> Result<Self> {
+        Ok(RfmParams::new(r.scores)?
+            .with_recency(r.recency)?
+            .with_frequency(r.frequency)?
+            .with_monetary(r.monetary)?
+            .with_frequency_basis(r.frequency_basis)
+            .with_monetary_basis(r.monetary_basis))
+    }
 }
 
 fn check_thresholds(name: &'static str, scores: u8, b: &Binning) -> Result<()> {
@@ -284,6 +308,11 @@ fn values_of(s: &CustomerSummary, fb: FrequencyBasis, mb: MonetaryBasis) -> Resu
     }
     if s.recency > s.age {
         return bad("recency (above age)", s.recency);
+    }
+    // A finite age in weeks or months can still be an infinite number of days.
+    let days = s.time_since_last_purchase() * s.unit.days();
+    if !days.is_finite() {
+        return bad("days since the last purchase", days);
     }
     Ok(values_unchecked(s, fb, mb))
 }
