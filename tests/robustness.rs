@@ -441,3 +441,40 @@ fn unrealistic_personas_are_errors_not_hangs() {
     }
     assert!(synthetic(&cfg).is_err());
 }
+
+#[test]
+fn absurd_sizes_and_hand_built_scores_are_errors() {
+    use custseg::datasets::{blobs, cdnow_sample, cdnow_sample_config, mixed_blobs};
+    use custseg::rfm::{RfmParams, SegmentScheme};
+    assert!(blobs(1, usize::MAX, 1, 1.0, 0).is_err());
+    assert!(mixed_blobs(1, 1, 1 << 62, 1, 2, 0).is_err());
+    let mut builder = custseg::TransactionLog::builder();
+    builder.reserve(usize::MAX);
+    let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
+    let mut scores = RfmParams::new(5)
+        .unwrap()
+        .fit(cal.as_slice())
+        .unwrap()
+        .score_batch(cal.as_slice())
+        .unwrap();
+    let scheme = SegmentScheme::rfm_package();
+    assert!(scheme.summarise(&scores).is_ok());
+    scores[3].revenue = f64::NAN;
+    assert!(scheme.summarise(&scores).is_err());
+    scores[3].revenue = 1e308;
+    scores[4].revenue = 1e308;
+    assert!(scheme.summarise(&scores).is_err());
+}
+
+#[test]
+fn huge_counts_are_cheap_or_refused() {
+    use custseg::clv::{BgBbHistory, BgNbd};
+    let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
+    // The tail sum stops once its terms stop counting: u32::MAX costs what 100 does.
+    let p = bg.probability_of_purchases(39.0, u32::MAX).unwrap();
+    assert!((0.0..1e-12).contains(&p), "{p}");
+    let p3 = bg.probability_of_purchases(39.0, 3).unwrap();
+    assert!(p3 > 0.0 && p3 < 1.0);
+    assert!(BgBbHistory::new(0, 0, u32::MAX).is_err());
+    assert!(BgBbHistory::new(0, 0, BgBbHistory::MAX_OPPORTUNITIES).is_ok());
+}

@@ -37,17 +37,24 @@ impl From<BgBbHistory> for (u32, u32, u32) {
 }
 
 impl BgBbHistory {
+    /// The most transaction opportunities a history may have: 1,000,000. The likelihood sums
+    /// over the opportunities after the last transaction, so each one costs every
+    /// evaluation; discrete-time data (years, quarters, campaigns) stays far below.
+    pub const MAX_OPPORTUNITIES: u32 = 1_000_000;
+
     /// A validated history.
     ///
     /// # Errors
-    /// [`Error::InvalidRecord`] unless x ≤ t_x ≤ n, and t_x = 0 exactly when x = 0.
+    /// [`Error::InvalidRecord`] unless x ≤ t_x ≤ n ≤ [`BgBbHistory::MAX_OPPORTUNITIES`], and
+    /// t_x = 0 exactly when x = 0.
     pub fn new(x: u32, t_x: u32, n: u32) -> Result<Self> {
-        let ok = x <= t_x && t_x <= n && ((x == 0) == (t_x == 0));
+        let ok = x <= t_x && t_x <= n && n <= Self::MAX_OPPORTUNITIES && ((x == 0) == (t_x == 0));
         if !ok {
             return Err(Error::InvalidRecord {
                 customer: "(history)".into(),
                 reason: format!(
-                    "x = {x}, t_x = {t_x}, n = {n}: need x ≤ t_x ≤ n and t_x = 0 exactly when x = 0"
+                    "x = {x}, t_x = {t_x}, n = {n}: need x ≤ t_x ≤ n ≤ 1,000,000 and t_x = 0 \
+                     exactly when x = 0"
                 ),
             });
         }

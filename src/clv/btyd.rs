@@ -130,7 +130,17 @@ pub(crate) fn ln_nb(r: f64, alpha: f64, t: f64, j: u32) -> f64 {
 
 /// 1 − Σ_{j<n} NB(j): the probability of at least n purchases in t (no dropout).
 pub(crate) fn nb_upper_tail(r: f64, alpha: f64, t: f64, n: u32) -> f64 {
-    let cdf: f64 = (0..n).map(|j| ln_nb(r, alpha, t, j).exp()).sum();
+    // Past the mean r·t/α the terms only shrink: once one no longer moves the sum, none of
+    // the rest will, so a huge n costs no more than the distribution's bulk.
+    let mean = r * t / alpha;
+    let mut cdf = 0.0;
+    for j in 0..n {
+        let term = ln_nb(r, alpha, t, j).exp();
+        cdf += term;
+        if j as f64 > mean && term <= cdf * 1e-17 {
+            break;
+        }
+    }
     (1.0 - cdf).max(0.0)
 }
 

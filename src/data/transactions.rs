@@ -494,12 +494,15 @@ impl TransactionLogBuilder {
         self
     }
 
-    /// Reserves room for `rows` more rows.
+    /// Reserves room for `rows` more rows (a hint: a request the allocator cannot meet is
+    /// ignored).
     pub fn reserve(&mut self, rows: usize) {
-        self.cust.reserve(rows);
-        self.dates.reserve(rows);
-        self.amounts.reserve(rows);
-        self.rows.reserve(rows);
+        // A hint, not a demand: a request the allocator cannot meet is ignored (the vectors
+        // then grow as rows arrive) rather than aborting.
+        let _ = self.cust.try_reserve(rows);
+        let _ = self.dates.try_reserve(rows);
+        let _ = self.amounts.try_reserve(rows);
+        let _ = self.rows.try_reserve(rows);
     }
 
     /// Adds one row.

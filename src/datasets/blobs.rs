@@ -48,6 +48,16 @@ pub fn blobs(n: usize, dims: usize, k: usize, spread: f64, seed: u64) -> Result<
     if k > n {
         return bad("k", k.to_string(), "at most the number of points");
     }
+    // A matrix ndarray could not even shape, let alone allocate.
+    if n.checked_mul(dims)
+        .is_none_or(|cells| cells > isize::MAX as usize / 8)
+    {
+        return bad(
+            "n, dims",
+            format!("{n} × {dims}"),
+            "a matrix that fits in memory",
+        );
+    }
     if !(spread.is_finite() && spread > 0.0) {
         return bad("spread", spread.to_string(), "finite and > 0");
     }
@@ -108,6 +118,15 @@ pub fn mixed_blobs(
             name: "levels",
             value: levels.to_string(),
             reason: "at least 2".into(),
+        });
+    }
+    if n.checked_mul(cat_dims)
+        .is_none_or(|cells| cells > isize::MAX as usize / 4)
+    {
+        return Err(Error::InvalidParameter {
+            name: "n, cat_dims",
+            value: format!("{n} × {cat_dims}"),
+            reason: "a matrix that fits in memory".into(),
         });
     }
     let b = blobs(n, num_dims, k, 1.0, seed)?;

@@ -23,13 +23,21 @@ use crate::geo::GeoPoint;
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for no place to scatter around.
+/// [`Error::InvalidParameter`] for no place to scatter around, or more points than memory
+/// could hold.
 pub fn scattered_locations(n: usize, around: &[GeoPoint], seed: u64) -> Result<Vec<GeoPoint>> {
     if around.is_empty() {
         return Err(Error::InvalidParameter {
             name: "around",
             value: "[]".into(),
             reason: "at least one place".into(),
+        });
+    }
+    if n > isize::MAX as usize / std::mem::size_of::<GeoPoint>() {
+        return Err(Error::InvalidParameter {
+            name: "n",
+            value: n.to_string(),
+            reason: "a number of points that fits in memory".into(),
         });
     }
     Ok((0..n)

@@ -184,6 +184,15 @@ impl SegmentScheme {
                 }
             }
         }
+        // Segment ids are u16: more rules than that could name (with the fallback) would
+        // give segments the wrong names.
+        if rules.len() >= SegmentId::MAX as usize {
+            return Err(Error::InvalidParameter {
+                name: "rules",
+                value: rules.len().to_string(),
+                reason: format!("at most {} rules", SegmentId::MAX - 1),
+            });
+        }
         let mut names: Vec<String> = Vec::new();
         let mut id_of = |name: &str| -> SegmentId {
             match names.iter().position(|n| n == name) {
@@ -407,9 +416,34 @@ impl SegmentScheme {
     /// Segments without customers are listed with a count of zero.
     ///
     /// # Errors
-    /// As [`SegmentScheme::assign`].
+    /// As [`SegmentScheme::assign`]; [`Error::NonFinite`] / [`Error::InvalidRecord`] for a
+    /// score (built by hand) with a value or revenue that is not finite, or negative;
+    /// [`Error::InvalidParameter`] for revenues that sum to infinity.
     pub fn summarise(&self, scores: &[RfmScore]) -> Result<SegmentSummary> {
         let ids = self.assign(scores)?;
+        for (row, sc) in scores.iter().enumerate() {
+            for (field, v) in [
+                ("recency_days", sc.values.recency_days),
+                ("frequency", sc.values.frequency),
+                ("monetary", sc.values.monetary),
+                ("revenue", sc.revenue),
+            ] {
+                if !v.is_finite() {
+                    return Err(Error::NonFinite {
+                        row,
+                        customer: sc.customer_id.to_string(),
+                        field,
+                        value: v,
+                    });
+                }
+                if v < 0.0 {
+                    return Err(Error::InvalidRecord {
+                        customer: sc.customer_id.to_string(),
+                        reason: format!("{field} is {v}; it must not be negative"),
+                    });
+                }
+            }
+        }
         let k = self.names.len();
         let mut acc = vec![[0.0f64; 7]; k];
         let mut counts = vec![0usize; k];
@@ -425,6 +459,13 @@ impl SegmentScheme {
             a[6] += s.revenue;
         }
         let total_revenue: f64 = acc.iter().map(|a| a[6]).sum();
+        if !total_revenue.is_finite() {
+            return Err(Error::InvalidParameter {
+                name: "scores",
+                value: format!("total revenue {total_revenue}"),
+                reason: "revenues must sum to a finite number".into(),
+            });
+        }
         let n = scores.len();
         let rows = (0..k)
             .map(|i| {
