@@ -478,3 +478,24 @@ fn huge_counts_are_cheap_or_refused() {
     assert!(BgBbHistory::new(0, 0, u32::MAX).is_err());
     assert!(BgBbHistory::new(0, 0, BgBbHistory::MAX_OPPORTUNITIES).is_ok());
 }
+
+#[test]
+fn extreme_model_parameters_are_errors_or_bounded() {
+    use custseg::clv::{BgBb, GammaGamma, Lifetime, SimpleCltv};
+    let bgbb = BgBb::new(1e-8, 1e-8, 0.2, 1e8).unwrap();
+    assert!(bgbb.expected_purchases_new(10) >= 0.0);
+    let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
+    assert!(gg.expected_spend(u32::MAX, 1e308).is_err());
+    assert!(gg.expected_spend(3, 40.0).unwrap().is_finite());
+    assert!(SimpleCltv::new(1e308, Lifetime::Periods(10.0), 0.0).is_err());
+    assert!(SimpleCltv::new(1e308, Lifetime::Periods(1.0), 0.0).is_ok());
+}
+
+#[test]
+fn cdnow_parse_errors_name_the_line() {
+    let err = custseg::datasets::parse_cdnow("\n\n00004 0001 19970101 2 -1.0").unwrap_err();
+    assert!(
+        matches!(err, custseg::Error::Parse { line: 3, .. }),
+        "{err}"
+    );
+}

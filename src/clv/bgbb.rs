@@ -255,6 +255,9 @@ impl BgBb {
         }
         let a = ln_gamma(1.0 + de + n) - ln_gamma(ga + de + n);
         let b = ln_gamma(1.0 + de + n + n_star) - ln_gamma(ga + de + n + n_star);
-        a.exp() * (-(b - a).exp_m1()) / (ga - 1.0)
+        // Mathematically ≥ 0 (the ratio falls with n); with δ in the millions the log-gamma
+        // differences lose the digits that carry it, and a rounding-sized negative would
+        // become negative expected purchases.
+        (a.exp() * (-(b - a).exp_m1()) / (ga - 1.0)).max(0.0)
     }
 }

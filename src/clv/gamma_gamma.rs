@@ -263,6 +263,14 @@ impl GammaGamma {
                 reason: format!("the expected spend is infinite when p·x + q ≤ 1 (x = {x})"),
             });
         }
-        Ok((self.gamma + xf * mean_spend) * self.p / denom)
+        let spend = (self.gamma + xf * mean_spend) * self.p / denom;
+        if !spend.is_finite() {
+            return Err(Error::InvalidParameter {
+                name: "mean_spend",
+                value: mean_spend.to_string(),
+                reason: format!("the expected spend overflows (x = {x})"),
+            });
+        }
+        Ok(spend)
     }
 }

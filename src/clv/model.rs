@@ -58,7 +58,8 @@ pub trait TransactionModel: Sync {
     ///
     /// # Errors
     /// [`Error::InvalidRecord`] for the first inconsistent summary; [`Error::UnitMismatch`]
-    /// when the summaries' unit differs from the model's.
+    /// when the summaries' unit differs from the model's; [`Error::NonFinite`] naming the
+    /// first customer for whom the model overflows (extreme parameters).
     fn p_alive_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<f64>> {
         let unit = self.unit();
         one_pass(unit, customers, |c| self.p_alive(c))
@@ -166,8 +167,9 @@ pub(crate) fn check_horizon(t: f64) -> Result<()> {
 }
 
 /// `f` of every customer in one parallel pass over the summaries (they are large, and reading
-/// them is much of the cost): an invalid summary yields NaN, which `f` never returns for a
-/// valid history, and the first one is then reported.
+/// them is much of the cost): an invalid summary yields NaN and the first one is then
+/// reported; a non-finite value from a valid history (the model overflowing at extreme
+/// parameters) is reported as [`Error::NonFinite`].
 pub(crate) fn one_pass(
     unit: Option<TimeUnit>,
     customers: &[CustomerSummary],
@@ -183,8 +185,18 @@ pub(crate) fn one_pass(
             }
         })
         .collect();
-    if out.par_iter().any(|v| v.is_nan()) {
+    if out.par_iter().any(|v| !v.is_finite()) {
         check_summaries(unit, customers)?;
+        // Every summary is valid: the model itself overflowed (extreme parameters or
+        // histories). Report the customer rather than return the value.
+        if let Some(row) = out.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                row,
+                customer: customers[row].customer_id.to_string(),
+                field: "model output",
+                value: out[row],
+            });
+        }
     }
     Ok(out)
 }

@@ -76,7 +76,7 @@ impl SimpleCltv {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative or non-finite ARPU or CAC, a non-positive
-    /// lifetime, or a churn rate outside (0, 1].
+    /// lifetime, a churn rate outside (0, 1], or an ARPU × lifetime that overflows.
     pub fn new(arpu: f64, lifetime: Lifetime, cac: f64) -> Result<Self> {
         if !(arpu.is_finite() && arpu >= 0.0) {
             return Err(bad("arpu", arpu, "finite and ≥ 0"));
@@ -92,6 +92,15 @@ impl SimpleCltv {
                 return Err(bad("churn_rate", c, "in (0, 1]"));
             }
             _ => {}
+        }
+        // Margin ≤ 1 and discounting only shrink the value: if the undiscounted revenue is
+        // finite, every later value is.
+        let periods = match lifetime {
+            Lifetime::Periods(l) => l,
+            Lifetime::ChurnRate(c) => 1.0 / c,
+        };
+        if !(arpu * periods).is_finite() {
+            return Err(bad("arpu", arpu, "ARPU × lifetime must be finite"));
         }
         Ok(SimpleCltv {
             arpu,

@@ -47,9 +47,8 @@ pub fn cdnow_sample_config() -> SummaryConfig {
 /// Blank lines are skipped.
 ///
 /// # Errors
-/// [`Error::Parse`] naming the line (from 1) and field; the row errors of
-/// [`TransactionLogBuilder::push`](crate::TransactionLogBuilder::push) (negative amounts are
-/// rejected).
+/// [`Error::Parse`] naming the line (from 1) and field, including amounts that are negative
+/// or not finite; [`Error::EmptyInput`] for no rows.
 pub fn parse_cdnow(text: &str) -> Result<TransactionLog> {
     let mut b = TransactionLog::builder().return_policy(ReturnPolicy::Error);
     for (i, line) in text.lines().enumerate() {
@@ -92,6 +91,15 @@ pub fn parse_cdnow(text: &str) -> Result<TransactionLog> {
         let amount: f64 = got[4]
             .parse()
             .map_err(|e| parse_err("dollar_value", got[4], format!("{e}")))?;
+        // Checked here so the error names the line (the log would count rows, which skip
+        // blank lines).
+        if !(amount.is_finite() && amount >= 0.0) {
+            return Err(parse_err(
+                "dollar_value",
+                got[4],
+                "a finite amount ≥ 0 (the CDNOW format has no returns)".into(),
+            ));
+        }
         b.push_with_quantity(&id.to_string(), date, amount, n_cds)?;
     }
     b.build()
@@ -152,7 +160,17 @@ mod tests {
             "{e}"
         );
         let e = parse_cdnow("00004 0001 19970101 2 NaN").unwrap_err();
-        assert!(matches!(e, Error::NonFinite { row: 0, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Parse {
+                    line: 1,
+                    field: "dollar_value",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = parse_cdnow("00004 0001 19970101 2 1.0 7").unwrap_err();
         assert!(matches!(e, Error::Parse { field: "line", .. }), "{e}");
         assert!(matches!(parse_cdnow("\n\n"), Err(Error::EmptyInput { .. })));
