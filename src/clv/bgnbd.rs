@@ -8,7 +8,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::btyd::{expected_alive, expected_alive_path, ln_nb, nb_upper_tail, softplus};
+use super::btyd::{
+    beta_geometric_nbd_common, expected_alive, expected_alive_path, ln_nb, nb_upper_tail, softplus,
+};
 use super::check_positive;
 use super::data::{Rft, RftData};
 use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
@@ -128,70 +130,9 @@ impl Likelihood<4> for Lik {
     }
 }
 
+beta_geometric_nbd_common!(BgNbd, Lik);
+
 impl BgNbd {
-    /// A model with the given parameters: r and α shape and rate of the purchase-rate
-    /// distribution (rate per unit of time), a and b of the dropout-probability distribution.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] unless every parameter is finite and positive.
-    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self> {
-        check_positive(&[("r", r), ("alpha", alpha), ("a", a), ("b", b)])?;
-        Ok(BgNbd {
-            r,
-            alpha,
-            a,
-            b,
-            unit: None,
-        })
-    }
-
-    /// Records the time unit the parameters are in (batch scoring then checks it).
-    pub fn with_unit(mut self, unit: TimeUnit) -> Self {
-        self.unit = Some(unit);
-        self
-    }
-
-    /// Shape r of the Gamma distribution of purchase rates.
-    pub fn r(&self) -> f64 {
-        self.r
-    }
-
-    /// Rate α of the Gamma distribution of purchase rates.
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-
-    /// First shape a of the Beta distribution of dropout probabilities.
-    pub fn a(&self) -> f64 {
-        self.a
-    }
-
-    /// Second shape b of the Beta distribution of dropout probabilities.
-    pub fn b(&self) -> f64 {
-        self.b
-    }
-
-    /// Fits the model by maximum likelihood.
-    ///
-    /// # Errors
-    /// [`Error::NotConverged`] when the optimizer stops without a small gradient;
-    /// [`Error::InvalidParameter`] for invalid options.
-    pub fn fit(data: &RftData, opts: &FitOptions) -> Result<(Self, FitReport)> {
-        let ([r, alpha, a, b], report) = fit::<Lik, 4>(data, [1.0; 4], opts)?;
-        let mut m = BgNbd::new(r, alpha, a, b)?;
-        m.unit = data.unit();
-        Ok((m, report))
-    }
-
-    /// Total log-likelihood of the data.
-    pub fn total_log_likelihood(&self, data: &RftData) -> f64 {
-        Lik::total(&self.params(), data)
-    }
-
-    fn params(&self) -> [f64; 4] {
-        [self.r, self.alpha, self.a, self.b]
-    }
-
     /// P(X(t) = n): the probability that a new customer makes n repeat purchases in (0, t]
     /// (FHL 2005 eq. 8).
     ///

@@ -2,6 +2,80 @@
 
 use crate::special::{Real, ln_beta, tanh_sinh};
 
+/// The parts BG/NBD and MBG/NBD share word for word — constructor, unit, parameter
+/// accessors, fitting and the total log-likelihood — for a model struct with fields r, α, a,
+/// b and unit, and its likelihood type.
+macro_rules! beta_geometric_nbd_common {
+    ($model:ident, $lik:ty) => {
+        impl $model {
+            /// A model with the given parameters: r and α shape and rate of the
+            /// purchase-rate distribution (rate per unit of time), a and b of the
+            /// dropout-probability distribution.
+            ///
+            /// # Errors
+            /// [`Error::InvalidParameter`] unless every parameter is finite and positive.
+            pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<Self> {
+                check_positive(&[("r", r), ("alpha", alpha), ("a", a), ("b", b)])?;
+                Ok($model {
+                    r,
+                    alpha,
+                    a,
+                    b,
+                    unit: None,
+                })
+            }
+
+            /// Records the time unit the parameters are in (batch scoring then checks it).
+            pub fn with_unit(mut self, unit: TimeUnit) -> Self {
+                self.unit = Some(unit);
+                self
+            }
+
+            /// Shape r of the Gamma distribution of purchase rates.
+            pub fn r(&self) -> f64 {
+                self.r
+            }
+
+            /// Rate α of the Gamma distribution of purchase rates.
+            pub fn alpha(&self) -> f64 {
+                self.alpha
+            }
+
+            /// First shape a of the Beta distribution of dropout probabilities.
+            pub fn a(&self) -> f64 {
+                self.a
+            }
+
+            /// Second shape b of the Beta distribution of dropout probabilities.
+            pub fn b(&self) -> f64 {
+                self.b
+            }
+
+            /// Fits the model by maximum likelihood.
+            ///
+            /// # Errors
+            /// [`Error::NotConverged`] when the optimizer stops without a small gradient;
+            /// [`Error::InvalidParameter`] for invalid options.
+            pub fn fit(data: &RftData, opts: &FitOptions) -> Result<(Self, FitReport)> {
+                let ([r, alpha, a, b], report) = fit::<$lik, 4>(data, [1.0; 4], opts)?;
+                let mut m = $model::new(r, alpha, a, b)?;
+                m.unit = data.unit();
+                Ok((m, report))
+            }
+
+            /// Total log-likelihood of the data.
+            pub fn total_log_likelihood(&self, data: &RftData) -> f64 {
+                <$lik>::total(&self.params(), data)
+            }
+
+            fn params(&self) -> [f64; 4] {
+                [self.r, self.alpha, self.a, self.b]
+            }
+        }
+    };
+}
+pub(crate) use beta_geometric_nbd_common;
+
 /// ln(1 + eᶻ) without overflow.
 pub(crate) fn softplus<R: Real>(z: R) -> R {
     if z.v() > 0.0 {
