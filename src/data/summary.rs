@@ -18,6 +18,8 @@
 //! the RFM recency: the time since the last purchase is
 //! [`CustomerSummary::time_since_last_purchase`] (T − t_x).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -488,6 +490,15 @@ where
         .into_par_iter()
         .filter(|&c| first_day(c) > obs)
         .collect();
+    // Sums of finite amounts can still overflow to infinity (or to NaN, ∞ − ∞, in the repeat
+    // spend): such a summary fails its own validation, and the error names the customer.
+    // Only the sums can break for valid days.
+    let overflowed = |s: &CustomerSummary| {
+        ![s.total_spend, s.monetary, s.holdout_spend]
+            .iter()
+            .all(|v| v.is_finite())
+    };
+    let any_overflow = AtomicBool::new(false);
     let summarise = |c: usize| {
         let mut days = days_of(c, None);
         // Every customer has a first purchase day, and late ones are not summarised; the
@@ -497,7 +508,13 @@ where
             spend: 0.0,
             transactions: 1,
         });
-        summarise_days(&ids[c], first, days, cfg)
+        let s = summarise_days(&ids[c], first, days, cfg);
+        // Flagged while the summary is hot: a separate scan of a million summaries costs a
+        // few percent of summarising.
+        if overflowed(&s) {
+            any_overflow.store(true, Ordering::Relaxed);
+        }
+        s
     };
     // Indexed parallel collects write the summaries straight into place.
     let summaries: Vec<CustomerSummary> = if late.is_empty() {
@@ -506,16 +523,9 @@ where
         let on_time: Vec<usize> = (0..n).filter(|c| late.binary_search(c).is_err()).collect();
         on_time.into_par_iter().map(summarise).collect()
     };
-    // Sums of finite amounts can still overflow to infinity (or to NaN, ∞ − ∞, in the repeat
-    // spend): such a summary fails its own validation, and the error names the customer.
-    // Only the sums can break for valid days, so the scan checks just those (cheap) and the
-    // full validation words the error.
-    let overflowed = |s: &CustomerSummary| {
-        ![s.total_spend, s.monetary, s.holdout_spend]
-            .iter()
-            .all(|v| v.is_finite())
-    };
-    if let Some(bad) = summaries.par_iter().find_first(|s| overflowed(s)) {
+    if any_overflow.load(Ordering::Relaxed)
+        && let Some(bad) = summaries.par_iter().find_first(|s| overflowed(s))
+    {
         bad.validate()?;
     }
     let late: Vec<(LateCustomer, usize)> = late
