@@ -252,11 +252,12 @@ pub fn value_customers(
         .collect();
     // Valid inputs can still overflow with extreme parameters or a rate near −1: an error
     // naming the customer, not an infinite CLV.
-    if let Some((row, v)) = values.iter().enumerate().find(|(_, v)| {
+    if let Some(row) = values.par_iter().position_first(|v| {
         ![v.p_alive, v.expected_purchases, v.expected_spend, v.clv]
             .iter()
             .all(|x| x.is_finite())
     }) {
+        let v = &values[row];
         let (field, value) = [
             ("p_alive", v.p_alive),
             ("expected_purchases", v.expected_purchases),
