@@ -1,6 +1,8 @@
 //! Discounted customer lifetime value from a transaction model and the Gamma-Gamma spend
 //! model.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -235,28 +237,38 @@ pub fn value_customers(
         }
     }
     let paths = per_distinct_history(&rfts, |c| discounted_path(model, c, discounting));
+    // Valid inputs can still overflow with extreme parameters or a rate near −1: an error
+    // naming the customer, not an infinite CLV. Flagged as each value is made (a second scan
+    // of millions of values costs a few percent), searched only when flagged.
+    let broken = |v: &CustomerValue| {
+        ![v.p_alive, v.expected_purchases, v.expected_spend, v.clv]
+            .iter()
+            .all(|x| x.is_finite())
+    };
+    let any_broken = AtomicBool::new(false);
     let values: Vec<CustomerValue> = customers
         .par_iter()
         .zip(paths.par_iter())
         .map(|(s, &(p, discounted, total))| {
             // Validated above; the fallback is never taken.
             let expected_spend = spend.expected_spend(s.frequency, s.monetary).unwrap_or(0.0);
-            CustomerValue {
+            let v = CustomerValue {
                 customer_id: s.customer_id.clone(),
                 p_alive: p,
                 expected_purchases: p * total,
                 expected_spend,
                 clv: expected_spend * p * discounted,
+            };
+            if broken(&v) {
+                any_broken.store(true, Ordering::Relaxed);
             }
+            v
         })
         .collect();
-    // Valid inputs can still overflow with extreme parameters or a rate near −1: an error
-    // naming the customer, not an infinite CLV.
-    if let Some(row) = values.par_iter().position_first(|v| {
-        ![v.p_alive, v.expected_purchases, v.expected_spend, v.clv]
-            .iter()
-            .all(|x| x.is_finite())
-    }) {
+    if !any_broken.load(Ordering::Relaxed) {
+        return Ok(values);
+    }
+    if let Some(row) = values.par_iter().position_first(broken) {
         let v = &values[row];
         let (field, value) = [
             ("p_alive", v.p_alive),
