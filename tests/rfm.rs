@@ -259,6 +259,15 @@ fn cdnow_hand_checked_customers() {
     assert_eq!(counts.frequency, [1_411, 0, 439, 214, 293]);
     assert!(counts.empty_scores().contains(&("F", 2)));
     assert_eq!(counts.recency.iter().sum::<usize>(), summaries.len());
+    assert_eq!(counts.out_of_range, 0);
+    // Counted on a coarser scale, the scores above it are counted, not dropped.
+    let coarse = ScoreCounts::of(&scores, 3);
+    let kept: usize = [&coarse.recency, &coarse.frequency, &coarse.monetary]
+        .iter()
+        .map(|v| v.iter().sum::<usize>())
+        .sum();
+    assert!(coarse.out_of_range > 0);
+    assert_eq!(kept + coarse.out_of_range, 3 * summaries.len());
 }
 
 /// Equal values always get equal scores, on every dimension.

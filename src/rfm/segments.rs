@@ -537,27 +537,36 @@ pub struct ScoreCounts {
     pub frequency: Vec<usize>,
     /// Monetary score counts.
     pub monetary: Vec<usize>,
+    /// Scores outside 1..=levels (from a model with more levels, or built by hand), counted
+    /// here rather than dropped unseen; one per dimension and customer.
+    #[serde(default)]
+    pub out_of_range: usize,
 }
 
 impl ScoreCounts {
-    /// Counts the scores of a batch on a 1..=`scores` scale (scores above it are ignored).
+    /// Counts the scores of a batch on a 1..=`levels` scale; scores outside it are counted
+    /// in `out_of_range`.
     pub fn of(scores: &[RfmScore], levels: u8) -> Self {
         let mut c = ScoreCounts {
             recency: vec![0; levels as usize],
             frequency: vec![0; levels as usize],
             monetary: vec![0; levels as usize],
+            out_of_range: 0,
         };
+        let mut outside = 0;
         for s in scores {
             for (v, x) in [
                 (&mut c.recency, s.cell.r),
                 (&mut c.frequency, s.cell.f),
                 (&mut c.monetary, s.cell.m),
             ] {
-                if let Some(slot) = (x as usize).checked_sub(1).and_then(|i| v.get_mut(i)) {
-                    *slot += 1;
+                match (x as usize).checked_sub(1).and_then(|i| v.get_mut(i)) {
+                    Some(slot) => *slot += 1,
+                    None => outside += 1,
                 }
             }
         }
+        c.out_of_range = outside;
         c
     }
 
