@@ -171,7 +171,6 @@ pub fn minibatch_kmeans(
     let max_steps = (params.max_iter.saturating_mul(n) / batch).max(1);
     let alpha = (2.0 * batch as f64 / (n as f64 + 1.0)).min(1.0);
     let mut seen = vec![0.0f64; k];
-    let mut members = vec![0usize; batch];
     let mut assigned: Vec<(usize, f64)> = Vec::with_capacity(batch);
     let (mut ewa, mut ewa_min, mut stale) = (f64::NAN, f64::INFINITY, 0usize);
     let mut steps = 0;
@@ -188,14 +187,10 @@ pub fn minibatch_kmeans(
             .with_min_len(256)
             .map(|&i| nearest(x(i), flat_c, d))
             .collect_into_vec(&mut assigned);
-        let mut batch_inertia = 0.0;
-        for (slot, &(c, dist)) in members.iter_mut().zip(&assigned) {
-            *slot = c;
-            batch_inertia += dist;
-        }
+        let batch_inertia: f64 = assigned.iter().map(|a| a.1).sum();
         sums.fill(0.0);
         counts.fill(0);
-        for (&i, &c) in idx.iter().zip(&members) {
+        for (&i, &(c, _)) in idx.iter().zip(&assigned) {
             counts[c] += 1;
             for (s, v) in sums[c * d..(c + 1) * d].iter_mut().zip(x(i)) {
                 *s += v;
