@@ -299,13 +299,7 @@ impl TryFrom<BehavioralModelRecord> for BehavioralModel {
     type Error = Error;
     fn try_from(r: BehavioralModelRecord) -> Result<Self> {
         let expected = column_names(&r.engagement);
-        let got: Vec<String> = r
-            .model
-            .features()
-            .imputed()
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let got: Vec<String> = r.model.features().numeric_names();
         if got != expected {
             return Err(Error::InvalidParameter {
                 name: "behavioral model",

@@ -753,13 +753,7 @@ impl TryFrom<DemographicModelRecord> for DemographicModel {
         }
         let (num, cat, _) = r.layout.specs();
         let num_names: Vec<String> = num.iter().map(|f| f.name.clone()).collect();
-        let got_num: Vec<String> = r
-            .model
-            .features()
-            .imputed()
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let got_num: Vec<String> = r.model.features().numeric_names();
         let mut cat_names: Vec<String> = cat.iter().map(|f| f.name.clone()).collect();
         let mut got_cat: Vec<String> = r
             .model

@@ -416,6 +416,11 @@ impl FittedFeatures {
         }
     }
 
+    /// Names of the numeric input columns, in order.
+    pub fn numeric_names(&self) -> Vec<String> {
+        self.numeric.iter().map(|f| f.0.name.clone()).collect()
+    }
+
     /// Missing values imputed per numeric column when fitting.
     pub fn imputed(&self) -> Vec<(String, usize)> {
         self.numeric

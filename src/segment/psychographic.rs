@@ -619,13 +619,7 @@ impl TryFrom<PsychographicModelRecord> for PsychographicModel {
         r.scoring.validate()?;
         let (p, m) = r.scoring.weights.dim();
         let l = &r.loadings;
-        let names: Vec<String> = r
-            .model
-            .features()
-            .imputed()
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let names: Vec<String> = r.model.features().numeric_names();
         if l.loadings.dim() != (p, m)
             || l.items.len() != p
             || l.factors != r.layout.factor_names
