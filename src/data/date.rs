@@ -6,7 +6,7 @@
 //! calendar, which makes differences, ordering and hashing trivial and keeps a transaction row
 //! small. We wrote this type rather than pull in `chrono` or `time` because the crate needs only
 //! civil-date conversion (Howard Hinnant's `days_from_civil` algorithm, exact for every date in
-//! range) and parsing of two text forms; a date crate would add a public dependency that every
+//! range) and parsing of a few text forms (see [`Date`]'s `FromStr`); a date crate would add a public dependency that every
 //! user must then match. Convert from your own date type with [`Date::from_ymd`].
 //!
 //! [`TimeUnit`]: crate::TimeUnit
@@ -21,7 +21,32 @@ use crate::error::{Error, Result};
 /// A day in the proleptic Gregorian calendar, years 1 to 9999.
 ///
 /// Ordered, hashable and `Copy`; `b.days_since(a)` is the signed number of days from `a` to `b`.
-/// Serialized as the text `YYYY-MM-DD`; deserializing validates it.
+/// Serialized as the text `YYYY-MM-DD`; deserializing accepts every form that
+/// [`str::parse`] accepts and validates it.
+///
+/// # Parsing
+///
+/// `"…".parse::<Date>()` accepts:
+///
+/// * `YYYY-MM-DD`, e.g. `2014-03-08`;
+/// * the compact `YYYYMMDD`, e.g. `20140308` (as in the CDNOW files; also [`Date::parse_compact`]);
+/// * an ISO 8601 date-time as most exports write it: `YYYY-MM-DD`, then a space or `T`, then
+///   `hh:mm:ss` with optional fractional seconds (`.123`), then optionally `Z` or a UTC offset
+///   `±hh:mm`, `±hhmm` or `±hh`. Examples: `2014-03-08 00:00:00`, `2014-03-08T13:45:10`,
+///   `2014-03-08T13:45:10.123Z`, `2014-03-08 23:30:00+02:00`, `2014-03-08T23:30:00-0500`.
+///
+/// The time of day is checked (hours 0–23, minutes 0–59, seconds 0–60, offset hours 0–23 and
+/// minutes 0–59) and then **discarded**: the result is the calendar date as written, and the
+/// offset is *not* applied. A purchase's day is what summaries group on (one purchase per
+/// customer per day, recency and age in whole days), and the written date is the day the
+/// exporting system saw; converting to UTC would move a late-evening purchase to the next day
+/// (or an early-morning one to the previous day) relative to that. If you need UTC days, convert
+/// before formatting the text, or build dates with [`Date::from_ymd`].
+///
+/// Everything else is rejected with [`Error::InvalidDate`]: a time without seconds
+/// (`2014-03-08 12:00`), a separator with no time (`2014-03-08T`), text after the date or the time
+/// (`2014-03-08x`, `2014-03-08 00:00:00 junk`), surrounding whitespace, and days that do not
+/// exist.
 ///
 /// ```
 /// use custseg::Date;
@@ -30,6 +55,12 @@ use crate::error::{Error, Result};
 /// assert_eq!(b.days_since(a), 272);
 /// assert_eq!(b.to_string(), "1997-09-30");
 /// assert_eq!(Date::parse_compact("19970930")?, b);
+///
+/// // Date-times keep the written calendar date; the time and any offset are dropped.
+/// let day: Date = "2014-03-08".parse()?;
+/// assert_eq!("2014-03-08 00:00:00".parse::<Date>()?, day);
+/// assert_eq!("2014-03-08T23:59:59.999+02:00".parse::<Date>()?, day);
+/// assert!("2014-03-08 25:00:00".parse::<Date>().is_err());
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -160,29 +191,103 @@ fn digits(b: &[u8]) -> u32 {
 impl FromStr for Date {
     type Err = Error;
 
-    /// Parses `YYYY-MM-DD` (ISO 8601) or the compact `YYYYMMDD`.
+    /// Parses `YYYY-MM-DD`, the compact `YYYYMMDD`, or an ISO 8601 date-time
+    /// (`YYYY-MM-DD hh:mm:ss` or `YYYY-MM-DDThh:mm:ss`, optional fractional seconds, optional `Z`
+    /// or `±hh:mm` / `±hhmm` / `±hh` offset) whose time is validated and discarded: the result is
+    /// the date as written, with no offset applied. See [`Date`] for why.
+    ///
+    /// # Errors
+    /// [`Error::InvalidDate`] when the text has none of these shapes, the day does not exist,
+    /// or the time of day or offset is out of range.
     fn from_str(s: &str) -> Result<Date> {
         let b = s.as_bytes();
         if b.len() == 8 {
             return Date::parse_compact(s);
         }
-        let shape_ok = b.len() == 10
+        let bad = |reason| Error::InvalidDate {
+            input: s.to_string(),
+            reason,
+        };
+        let shape_ok = b.len() >= 10
             && b[4] == b'-'
             && b[7] == b'-'
-            && b.iter()
+            && b[..10]
+                .iter()
                 .enumerate()
                 .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
         if !shape_ok {
-            return Err(Error::InvalidDate {
-                input: s.to_string(),
-                reason: "expected YYYY-MM-DD or YYYYMMDD",
-            });
+            return Err(bad(
+                "expected YYYY-MM-DD or YYYYMMDD, optionally followed by a time of day such as \
+                 00:00:00",
+            ));
         }
         let (y, m, d) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]));
-        Date::from_ymd(y as i32, m, d).map_err(|_| Error::InvalidDate {
-            input: s.to_string(),
-            reason: "no such calendar day",
-        })
+        let date = Date::from_ymd(y as i32, m, d).map_err(|_| bad("no such calendar day"))?;
+        if b.len() > 10 {
+            check_time_suffix(&b[10..]).map_err(bad)?;
+        }
+        Ok(date)
+    }
+}
+
+/// Checks what follows `YYYY-MM-DD` in a date-time: a space or `T`, `hh:mm:ss`, optional
+/// `.fraction`, optional `Z` or `±hh[:mm]` / `±hhmm`. Only validates; the caller drops it.
+fn check_time_suffix(b: &[u8]) -> std::result::Result<(), &'static str> {
+    const SHAPE: &str = "expected YYYY-MM-DD, optionally followed by a time of day such as \
+                         00:00:00 or T13:45:10 (optional .fraction, Z or UTC offset such as \
+                         +02:00)";
+    const TIME_RANGE: &str = "time of day out of range (hours 0–23, minutes 0–59, seconds 0–60)";
+    const OFFSET_RANGE: &str = "UTC offset out of range (hours 0–23, minutes 0–59)";
+    let two = |at: usize| -> Option<u32> {
+        let p = b.get(at..at + 2)?;
+        p.iter().all(u8::is_ascii_digit).then(|| digits(p))
+    };
+
+    // Separator and hh:mm:ss.
+    if !matches!(b[0], b' ' | b'T') || b.len() < 9 || b[3] != b':' || b[6] != b':' {
+        return Err(SHAPE);
+    }
+    let (Some(h), Some(mi), Some(sec)) = (two(1), two(4), two(7)) else {
+        return Err(SHAPE);
+    };
+    if h > 23 || mi > 59 || sec > 60 {
+        return Err(TIME_RANGE);
+    }
+    let mut rest = &b[9..];
+
+    // Fractional seconds: a dot and at least one digit.
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return Err(SHAPE);
+        }
+        rest = &frac[n..];
+    }
+
+    // Zone designator.
+    match rest {
+        [] | [b'Z'] => Ok(()),
+        [b'+' | b'-', off @ ..] => {
+            // ±hh, ±hhmm or ±hh:mm.
+            let minutes_at = match off.len() {
+                2 => None,
+                4 => Some(2),
+                5 if off[2] == b':' => Some(3),
+                _ => return Err(SHAPE),
+            };
+            let digits2 = |at: usize| -> Option<u32> {
+                let p = &off[at..at + 2];
+                p.iter().all(u8::is_ascii_digit).then(|| digits(p))
+            };
+            let (Some(oh), Some(om)) = (digits2(0), minutes_at.map_or(Some(0), digits2)) else {
+                return Err(SHAPE);
+            };
+            if oh > 23 || om > 59 {
+                return Err(OFFSET_RANGE);
+            }
+            Ok(())
+        }
+        _ => Err(SHAPE),
     }
 }
 
@@ -301,6 +406,85 @@ mod tests {
         ] {
             assert!(bad.parse::<Date>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn date_times_keep_the_written_date() {
+        let day = Date::from_ymd(2014, 3, 8).unwrap();
+        for ok in [
+            "2014-03-08",
+            "20140308",
+            "2014-03-08 00:00:00",
+            "2014-03-08T00:00:00",
+            "2014-03-08T13:45:10",
+            "2014-03-08 23:59:59",
+            "2014-03-08 23:59:60",
+            "2014-03-08T13:45:10.1",
+            "2014-03-08 13:45:10.123",
+            "2014-03-08T13:45:10.123456789",
+            "2014-03-08T13:45:10Z",
+            "2014-03-08 13:45:10.123Z",
+            // The offset is validated but not applied: still 8 March, not 9 March UTC.
+            "2014-03-08 23:30:00-05:00",
+            "2014-03-08T23:30:00-0500",
+            "2014-03-08T00:30:00+02:00",
+            "2014-03-08T00:30:00+0200",
+            "2014-03-08 00:30:00+02",
+            "2014-03-08T13:45:10.5+00:00",
+        ] {
+            assert_eq!(ok.parse::<Date>(), Ok(day), "{ok}");
+        }
+        // Through serde too (the Deserialize impl uses FromStr).
+        assert_eq!(
+            serde_json::from_str::<Date>("\"2014-03-08T13:45:10Z\"").unwrap(),
+            day
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_date_times() {
+        for bad in [
+            "",
+            "2014-03-08x",
+            "2014-03-08T",
+            "2014-03-08 ",
+            " 2014-03-08",
+            "2014-03-08 12:00",
+            "2014-03-08 25:00:00",
+            "2014-03-08 24:00:00",
+            "2014-03-08 12:60:00",
+            "2014-03-08 12:00:61",
+            "2014-03-08 1:00:00",
+            "2014-03-08 12:00:00 junk",
+            "2014-03-08 00:00:00 junk",
+            "2014-03-08 00:00:00 ",
+            "2014-03-08 00:00:00.",
+            "2014-03-08 00:00:00.12x",
+            "2014-03-08 00:00:00ZZ",
+            "2014-03-08 00:00:00 +02:00",
+            "2014-03-08 00:00:00+2",
+            "2014-03-08 00:00:00+02:0",
+            "2014-03-08 00:00:00+020",
+            "2014-03-08 00:00:00+24:00",
+            "2014-03-08 00:00:00+02:60",
+            "2014-03-08_00:00:00",
+            "2014-02-30 00:00:00",
+            "20140308 00:00:00",
+        ] {
+            let e = bad.parse::<Date>().unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidDate { ref input, .. } if input == bad),
+                "{bad:?}: {e}"
+            );
+        }
+        let reason = |s: &str| match s.parse::<Date>() {
+            Err(Error::InvalidDate { reason, .. }) => reason,
+            other => panic!("{s:?}: {other:?}"),
+        };
+        assert!(reason("2014-03-08 00:00:00 junk").contains("time of day such as 00:00:00"));
+        assert!(reason("2014-03-08x").contains("time of day such as 00:00:00"));
+        assert!(reason("2014-03-08 25:00:00").contains("hours 0–23"));
+        assert!(reason("2014-02-30 00:00:00").contains("no such calendar day"));
     }
 
     #[test]
