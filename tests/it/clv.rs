@@ -125,7 +125,7 @@ fn mbgnbd_reproduces_the_lifetimes_fit_on_cdnow() {
 /// γ 15.44, and the expected spend of customers 1–3.
 #[test]
 fn gamma_gamma_reproduces_the_published_fit() {
-    let text = include_str!("data/cdnow_sample_summary.csv");
+    let text = include_str!("../data/cdnow_sample_summary.csv");
     let rows: Vec<(u32, f64)> = text
         .lines()
         .skip(1)
@@ -166,7 +166,7 @@ fn gamma_gamma_reproduces_the_published_fit() {
 /// δ 2.783.
 #[test]
 fn bgbb_reproduces_fhs_2010_on_donations() {
-    let text = include_str!("data/donations_bgbb.csv");
+    let text = include_str!("../data/donations_bgbb.csv");
     let data: Vec<(BgBbHistory, f64)> = text
         .lines()
         .skip(1)
@@ -206,7 +206,7 @@ fn bgbb_reproduces_fhs_2010_on_donations() {
 // outputs are committed under tests/data.
 
 fn fits_json() -> serde_json::Value {
-    serde_json::from_str(include_str!("data/clv_lifetimes_fits.json")).unwrap()
+    serde_json::from_str(include_str!("../data/clv_lifetimes_fits.json")).unwrap()
 }
 
 fn json_params(model: &str, which: &str, names: &[&str]) -> Vec<f64> {
@@ -230,7 +230,7 @@ struct Row {
 /// Columns after id,x,t_x,T,zbar: bgnbd_p_alive, bgnbd_exp_1, bgnbd_exp_39, mbgnbd_p_alive,
 /// mbgnbd_exp_39, pnbd_p_alive, pnbd_exp_39, gg_exp_spend, clv_bgnbd, clv_pnbd.
 fn lifetimes_rows() -> Vec<Row> {
-    include_str!("data/cdnow_clv_lifetimes.csv")
+    include_str!("../data/cdnow_clv_lifetimes.csv")
         .lines()
         .skip(1)
         .map(|l| {
@@ -291,7 +291,7 @@ fn new_customer_predictions_match_lifetimes() {
     let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
     let mbg = MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap();
     let pnbd = ParetoNbd::new(0.5533, 10.5776, 0.6062, 11.6680).unwrap();
-    for l in include_str!("data/clv_lifetimes_unconditional.csv")
+    for l in include_str!("../data/clv_lifetimes_unconditional.csv")
         .lines()
         .skip(1)
     {
@@ -305,7 +305,7 @@ fn new_customer_predictions_match_lifetimes() {
             c[2]
         );
     }
-    for l in include_str!("data/clv_lifetimes_expected_new.csv")
+    for l in include_str!("../data/clv_lifetimes_expected_new.csv")
         .lines()
         .skip(1)
     {

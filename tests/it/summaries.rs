@@ -35,7 +35,7 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
 fn cdnow_calibration_summary_matches_published_table() {
     let summaries = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
     let ours = by_id(&summaries);
-    let reference = csv_rows(include_str!("data/cdnow_sample_summary.csv"));
+    let reference = csv_rows(include_str!("../data/cdnow_sample_summary.csv"));
     assert_eq!(reference.len(), 2_357);
     assert_eq!(ours.len(), 2_357);
     // 0.005 is the rounding of the file; ties like 22.345 → "22.35" sit exactly on it.
@@ -80,7 +80,7 @@ fn cdnow_calibration_summary_matches_published_table() {
 fn cdnow_holdout_matches_lifetimes() {
     let summaries = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
     let ours = by_id(&summaries);
-    let reference = csv_rows(include_str!("data/cdnow_holdout_lifetimes.csv"));
+    let reference = csv_rows(include_str!("../data/cdnow_holdout_lifetimes.csv"));
     assert_eq!(reference.len(), 2_357);
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
     let (mut active, mut holdout_purchases) = (0, 0);

@@ -502,7 +502,7 @@ fn segment_summary_adds_up() {
 
 fn edges_json(key: &str) -> Vec<f64> {
     let v: serde_json::Value =
-        serde_json::from_str(include_str!("data/cdnow_rfm_pandas_edges.json")).unwrap();
+        serde_json::from_str(include_str!("../data/cdnow_rfm_pandas_edges.json")).unwrap();
     v[key]
         .as_array()
         .unwrap()
@@ -553,7 +553,7 @@ fn cdnow_matches_the_pandas_reference() {
         .enumerate()
         .map(|(i, s)| (s.customer_id.as_str(), i))
         .collect();
-    let text = include_str!("data/cdnow_rfm_pandas.csv");
+    let text = include_str!("../data/cdnow_rfm_pandas.csv");
     let mut rows = 0;
     for line in text.lines().skip(1) {
         let c: Vec<&str> = line.split(',').collect();
