@@ -1,19 +1,170 @@
-//! The crate's one error type.
+//! The crate's one error type, and where in the input a problem is.
 //!
 //! Every public function that takes user data validates it and answers with an [`Error`] that
-//! says *what* was wrong and *where*: the row of the input, the customer id, the field and the
-//! offending value. Nothing in the library panics on data.
+//! says *what* was wrong and *where*. The where is data, not text: [`Error::position`] gives a
+//! [`Position`] with the row (counted from 0 in input order), the line of a text input
+//! (counted from 1), the customer id and the column or field, each present when known. The
+//! what is a variant with the offending value, and [`Error::kind`] sorts the variants into
+//! the three things a caller does about them: fix the data ([`ErrorKind::Data`]), fix the
+//! call ([`ErrorKind::Parameter`]) or look at the model ([`ErrorKind::Model`]).
+//!
+//! ```
+//! use custseg::{Date, ErrorKind, ReturnPolicy, TransactionLog};
+//!
+//! let day: Date = "2024-01-05".parse()?;
+//! let err = TransactionLog::from_columns(
+//!     &["ann", "bob"],
+//!     &[day, day],
+//!     &[30.0, f64::NAN],
+//!     ReturnPolicy::Error,
+//! )
+//! .unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Data);
+//! let at = err.position().unwrap();
+//! assert_eq!((at.row(), at.customer(), at.column()), (Some(1), Some("bob"), Some("amount")));
+//! # Ok::<(), custseg::Error>(())
+//! ```
+//!
+//! Nothing in the library panics on data.
+
+use std::fmt;
 
 use thiserror::Error as ThisError;
 
 /// Shorthand for `std::result::Result<T, custseg::Error>`.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Where in the input a problem was found: any of row, line, customer and column.
+///
+/// Rows are counted from 0 in the order the input was given (the index into the slice, the
+/// column or the iterator); lines of a text input from 1, as an editor shows them. Read the
+/// parts with [`Position::row`], [`Position::line`], [`Position::customer`] and
+/// [`Position::column`]; a part the function could not know is `None`.
+///
+/// ```
+/// use custseg::Position;
+/// let at = Position::at_row(3).with_customer("ann").with_column("amount");
+/// assert_eq!(at.row(), Some(3));
+/// assert_eq!(at.to_string(), "row 3, customer ann, column amount");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Position(Box<Parts>);
+
+// Boxed, so that an `Error` stays small on the `Ok` path of every `Result`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Parts {
+    row: Option<usize>,
+    line: Option<usize>,
+    customer: Option<String>,
+    column: Option<String>,
+}
+
+impl Position {
+    /// The row with this index (from 0).
+    pub fn at_row(row: usize) -> Position {
+        Position::default().with_row(row)
+    }
+
+    /// The line with this number (from 1) of a text input.
+    pub fn at_line(line: usize) -> Position {
+        let mut p = Position::default();
+        p.0.line = Some(line);
+        p
+    }
+
+    /// The customer with this id.
+    pub fn of_customer(customer: impl fmt::Display) -> Position {
+        Position::default().with_customer(customer)
+    }
+
+    /// The column, field or feature with this name.
+    pub fn in_column(column: impl Into<String>) -> Position {
+        Position::default().with_column(column)
+    }
+
+    /// This position with the row set.
+    pub fn with_row(mut self, row: usize) -> Position {
+        self.0.row = Some(row);
+        self
+    }
+
+    /// This position with the customer set.
+    pub fn with_customer(mut self, customer: impl fmt::Display) -> Position {
+        self.0.customer = Some(customer.to_string());
+        self
+    }
+
+    /// This position with the column set.
+    pub fn with_column(mut self, column: impl Into<String>) -> Position {
+        self.0.column = Some(column.into());
+        self
+    }
+
+    /// The row index, counted from 0 in input order.
+    pub fn row(&self) -> Option<usize> {
+        self.0.row
+    }
+
+    /// The line of a text input, counted from 1.
+    pub fn line(&self) -> Option<usize> {
+        self.0.line
+    }
+
+    /// The customer id.
+    pub fn customer(&self) -> Option<&str> {
+        self.0.customer.as_deref()
+    }
+
+    /// The column, field or feature name.
+    pub fn column(&self) -> Option<&str> {
+        self.0.column.as_deref()
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::with_capacity(4);
+        let p = &self.0;
+        if let Some(l) = p.line {
+            parts.push(format!("line {l}"));
+        }
+        if let Some(r) = p.row {
+            parts.push(format!("row {r}"));
+        }
+        if let Some(c) = &p.customer {
+            parts.push(format!("customer {c}"));
+        }
+        if let Some(c) = &p.column {
+            parts.push(format!("column {c}"));
+        }
+        if parts.is_empty() {
+            f.write_str("(no position)")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// What a caller does about an [`Error`]: which of the three it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input data is wrong (a value, a record, a column, a serialized record): fix the
+    /// data; [`Error::position`] says where.
+    Data,
+    /// A parameter or configuration is out of range (or a serialized model or configuration
+    /// is invalid): fix the call.
+    Parameter,
+    /// The data and the call are valid but the model could not give an answer: a fit that did
+    /// not converge, a prediction that overflows at extreme parameters.
+    Model,
+}
+
 /// Everything that can go wrong in `custseg`.
 ///
-/// Variants carry the position of the problem (row index counted from 0 in the order the input
-/// was given, customer id, field name) and the offending value, so that a caller can point a
-/// user at the exact cell to fix. The enum is `#[non_exhaustive]`: new models add variants.
+/// Variants carry the offending value; those about data carry a [`Position`]. The enum is
+/// `#[non_exhaustive]`: new models add variants. Match on [`Error::kind`] to route an error,
+/// and read [`Error::position`] to point a user at the cell to fix.
 #[derive(Debug, Clone, PartialEq, ThisError)]
 #[non_exhaustive]
 pub enum Error {
@@ -24,29 +175,34 @@ pub enum Error {
         what: &'static str,
     },
 
-    /// A numeric field held NaN or an infinity.
-    #[error("row {row} (customer {customer}): {field} is {value}, which is not a finite number")]
+    /// A numeric value held NaN or an infinity.
+    #[error("{at}: {value} is not a finite number")]
     NonFinite {
-        /// Row index in the input, counted from 0.
-        row: usize,
-        /// Customer id of the row.
-        customer: String,
-        /// Field name.
-        field: &'static str,
+        /// Where: the row, customer and column of the value.
+        at: Position,
         /// The offending value.
+        value: f64,
+    },
+
+    /// A model's answer for a valid record overflowed (NaN or infinite), as extreme but
+    /// finite parameters can make it.
+    #[error("{at}: the model's {quantity} is {value}, not a finite number (extreme parameters?)")]
+    Overflow {
+        /// Where: the record whose answer overflowed.
+        at: Position,
+        /// What was computed (e.g. "P(alive)").
+        quantity: &'static str,
+        /// The value computed.
         value: f64,
     },
 
     /// A negative amount (a return) met the default [`ReturnPolicy::Error`](crate::ReturnPolicy).
     #[error(
-        "row {row} (customer {customer}): amount {value} is negative; \
-         choose a ReturnPolicy (Net or Drop) to accept returns"
+        "{at}: amount {value} is negative; choose a ReturnPolicy (Net or Drop) to accept returns"
     )]
     NegativeAmount {
-        /// Row index in the input, counted from 0.
-        row: usize,
-        /// Customer id of the row.
-        customer: String,
+        /// Where: the row and customer.
+        at: Position,
         /// The offending amount.
         value: f64,
     },
@@ -54,14 +210,11 @@ pub enum Error {
     /// Under [`ReturnPolicy::Net`](crate::ReturnPolicy), a return was larger than everything the
     /// customer had bought on or before its date.
     #[error(
-        "row {row} (customer {customer}): return of {value} exceeds the {available} the \
-         customer spent on or before {date}"
+        "{at}: return of {value} exceeds the {available} the customer spent on or before {date}"
     )]
     ReturnExceedsPurchases {
-        /// Row index of the return, counted from 0.
-        row: usize,
-        /// Customer id of the row.
-        customer: String,
+        /// Where: the row and customer of the return.
+        at: Position,
         /// The return's amount (negative).
         value: f64,
         /// What the customer had spent up to the return's date, before this return.
@@ -71,10 +224,10 @@ pub enum Error {
     },
 
     /// A customer id was empty.
-    #[error("row {row}: the customer id is empty")]
+    #[error("{at}: the customer id is empty")]
     EmptyCustomerId {
-        /// Row index in the input, counted from 0.
-        row: usize,
+        /// Where: the row.
+        at: Position,
     },
 
     /// Two inputs that must have the same length did not.
@@ -97,13 +250,11 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A line of a text input could not be parsed.
-    #[error("line {line}, field {field}: cannot parse {value:?}: {reason}")]
+    /// A field of a text input could not be parsed.
+    #[error("{at}: cannot parse {value:?}: {reason}")]
     Parse {
-        /// Line number, counted from 1.
-        line: usize,
-        /// Field name.
-        field: &'static str,
+        /// Where: the line (from 1) and the field.
+        at: Position,
         /// The text found.
         value: String,
         /// Why it was rejected.
@@ -126,10 +277,10 @@ pub enum Error {
     },
 
     /// A customer id appeared twice where ids must be unique.
-    #[error("duplicate customer id {customer} in {what}")]
+    #[error("{at}: duplicate customer id in {what}")]
     DuplicateCustomer {
-        /// The repeated id.
-        customer: String,
+        /// Where: the customer (and the row of the second occurrence, when known).
+        at: Position,
         /// Where it was repeated.
         what: &'static str,
     },
@@ -159,12 +310,81 @@ pub enum Error {
         data: crate::TimeUnit,
     },
 
-    /// A customer record's values contradict each other (e.g. recency larger than age).
-    #[error("customer {customer}: {reason}")]
+    /// A record's values are out of range or contradict each other (e.g. recency larger than
+    /// age, an answer outside a survey's scale, a label naming no segment).
+    #[error("{at}: {reason}")]
     InvalidRecord {
-        /// Customer id.
-        customer: String,
-        /// What is inconsistent.
+        /// Where: the row, customer and column, as far as known.
+        at: Position,
+        /// What is wrong.
         reason: String,
     },
+}
+
+impl Error {
+    /// Where in the input the problem is, for errors about data.
+    ///
+    /// `None` for parameter and model errors that concern no particular record.
+    pub fn position(&self) -> Option<&Position> {
+        match self {
+            Error::NonFinite { at, .. }
+            | Error::Overflow { at, .. }
+            | Error::NegativeAmount { at, .. }
+            | Error::ReturnExceedsPurchases { at, .. }
+            | Error::EmptyCustomerId { at }
+            | Error::Parse { at, .. }
+            | Error::DuplicateCustomer { at, .. }
+            | Error::InvalidRecord { at, .. } => Some(at),
+            Error::EmptyInput { .. }
+            | Error::LengthMismatch { .. }
+            | Error::InvalidDate { .. }
+            | Error::InvalidWindow(_)
+            | Error::InvalidParameter { .. }
+            | Error::NotConverged { .. }
+            | Error::UnitMismatch { .. } => None,
+        }
+    }
+
+    /// Whether the data, the call or the model is at fault.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::EmptyInput { .. }
+            | Error::NonFinite { .. }
+            | Error::NegativeAmount { .. }
+            | Error::ReturnExceedsPurchases { .. }
+            | Error::EmptyCustomerId { .. }
+            | Error::LengthMismatch { .. }
+            | Error::InvalidDate { .. }
+            | Error::Parse { .. }
+            | Error::DuplicateCustomer { .. }
+            | Error::UnitMismatch { .. }
+            | Error::InvalidRecord { .. } => ErrorKind::Data,
+            Error::InvalidWindow(_) | Error::InvalidParameter { .. } => ErrorKind::Parameter,
+            Error::Overflow { .. } | Error::NotConverged { .. } => ErrorKind::Model,
+        }
+    }
+
+    /// This error with its position amended: a record checked on its own, then named by the
+    /// caller that knows its row or customer. Errors without a position are returned as they
+    /// are.
+    pub(crate) fn amend(mut self, f: impl FnOnce(Position) -> Position) -> Error {
+        if let Some(at) = self.position_mut() {
+            *at = f(std::mem::take(at));
+        }
+        self
+    }
+
+    fn position_mut(&mut self) -> Option<&mut Position> {
+        match self {
+            Error::NonFinite { at, .. }
+            | Error::Overflow { at, .. }
+            | Error::NegativeAmount { at, .. }
+            | Error::ReturnExceedsPurchases { at, .. }
+            | Error::EmptyCustomerId { at }
+            | Error::Parse { at, .. }
+            | Error::DuplicateCustomer { at, .. }
+            | Error::InvalidRecord { at, .. } => Some(at),
+            _ => None,
+        }
+    }
 }

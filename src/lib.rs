@@ -74,7 +74,7 @@ pub use data::{
     PurchasePeriod, ReturnPolicy, SummaryConfig, SummaryReport, TimeUnit, Transaction,
     TransactionLog, TransactionLogBuilder,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Position, Result};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ChurnScorer;
 use crate::data::CustomerSummary;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// A feature computed from a customer summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -241,15 +241,14 @@ fn build_matrix(
     }
     if let Some((idx, v)) = m.indexed_iter().find(|(_, v)| !v.is_finite()) {
         let (i, j) = idx;
-        let field = if j < features.len() {
-            "feature"
-        } else {
-            "extra column"
+        let field = match features.get(j) {
+            Some(f) => f.name(),
+            None => extra_names[j - features.len()].clone(),
         };
         return Err(Error::NonFinite {
-            row: i,
-            customer: customers[i].customer_id.to_string(),
-            field,
+            at: Position::at_row(i)
+                .with_customer(customers[i].customer_id.to_string())
+                .with_column(field),
             value: *v,
         });
     }
@@ -350,12 +349,13 @@ impl LogisticChurn {
             .collect();
         // Finite features can still meet as +∞ − ∞ in the linear predictor.
         if let Some(row) = p.iter().position(|v| v.is_nan()) {
-            return Err(Error::NonFinite {
-                row,
-                customer: customers
-                    .get(row)
-                    .map_or_else(|| format!("row {row}"), |c| c.customer_id.to_string()),
-                field: "churn probability",
+            let mut at = Position::at_row(row);
+            if let Some(c) = customers.get(row) {
+                at = at.with_customer(&c.customer_id);
+            }
+            return Err(Error::Overflow {
+                at,
+                quantity: "churn probability",
                 value: f64::NAN,
             });
         }
@@ -390,9 +390,7 @@ impl ChurnScorer for LogisticChurn {
         let values: Vec<f64> = self.features.iter().map(|f| f.value(s)).collect();
         if let Some((j, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::NonFinite {
-                row: j,
-                customer: s.customer_id.to_string(),
-                field: "feature",
+                at: Position::of_customer(&s.customer_id).with_column(self.features[j].name()),
                 value: *v,
             });
         }

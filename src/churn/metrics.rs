@@ -21,7 +21,7 @@
 //! # Ok::<(), custseg::Error>(())
 //! ```
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 fn check(labels: &[bool], scores: &[f64], probabilities: bool) -> Result<()> {
     if labels.len() != scores.len() {
@@ -39,15 +39,14 @@ fn check(labels: &[bool], scores: &[f64], probabilities: bool) -> Result<()> {
         .enumerate()
         .find(|(_, v)| !v.is_finite() || (probabilities && !(0.0..=1.0).contains(*v)))
     {
-        return Err(Error::InvalidParameter {
-            name: if probabilities {
+        return Err(Error::InvalidRecord {
+            at: Position::at_row(i).with_column(if probabilities {
                 "probabilities"
             } else {
                 "scores"
-            },
-            value: v.to_string(),
+            }),
             reason: format!(
-                "row {i}: must be finite{}",
+                "{v} must be finite{}",
                 if probabilities { " and in [0, 1]" } else { "" }
             ),
         });

@@ -45,7 +45,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{CustomerId, CustomerSummary};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Risk tiers, from lowest to highest risk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -168,7 +168,7 @@ impl TryFrom<RiskRecord> for ChurnRisk {
             .is_none_or(|l| l.is_finite() && l >= 0.0);
         if !((0.0..=1.0).contains(&r.risk) && lifetime_ok) {
             return Err(Error::InvalidRecord {
-                customer: r.customer_id.to_string(),
+                at: Position::of_customer(r.customer_id.to_string()),
                 reason: format!(
                     "risk {} must be in [0, 1] and the remaining lifetime {:?} finite and ≥ 0",
                     r.risk, r.expected_remaining_lifetime
@@ -217,10 +217,9 @@ pub fn score_churn(
             // Every back-end promises a probability; extreme inputs or a hand-made model could
             // still break that, and a NaN would otherwise land silently in the lowest tier.
             if !(0.0..=1.0).contains(&risk) {
-                return Err(Error::NonFinite {
-                    row,
-                    customer: c.customer_id.to_string(),
-                    field: "churn risk",
+                return Err(Error::Overflow {
+                    at: Position::at_row(row).with_customer(&c.customer_id),
+                    quantity: "churn risk",
                     value: risk,
                 });
             }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check_positive;
 use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::special::{Real, digamma, ln_beta, ln_gamma, log_add_exp};
 
 /// A discrete-time history: `x` transactions, the last at opportunity `t_x`, out of `n`.
@@ -51,7 +51,7 @@ impl BgBbHistory {
         let ok = x <= t_x && t_x <= n && n <= Self::MAX_OPPORTUNITIES && ((x == 0) == (t_x == 0));
         if !ok {
             return Err(Error::InvalidRecord {
-                customer: "(history)".into(),
+                at: Position::default(),
                 reason: format!(
                     "x = {x}, t_x = {t_x}, n = {n}: need x ≤ t_x ≤ n ≤ 1,000,000 and t_x = 0 \
                      exactly when x = 0"
@@ -195,18 +195,17 @@ impl BgBb {
     /// Fits the model to weighted histories (aggregated data: history, number of customers).
     ///
     /// # Errors
-    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for a weight that is not finite and
-    /// positive; [`Error::NotConverged`].
+    /// [`Error::EmptyInput`]; [`Error::InvalidRecord`] naming the row of a weight that is not
+    /// finite and positive; [`Error::NotConverged`].
     pub fn fit(data: &[(BgBbHistory, f64)], opts: &FitOptions) -> Result<(Self, FitReport)> {
         if let Some((i, (_, w))) = data
             .iter()
             .enumerate()
             .find(|(_, (_, w))| !(w.is_finite() && *w > 0.0))
         {
-            return Err(Error::InvalidParameter {
-                name: "weights",
-                value: w.to_string(),
-                reason: format!("row {i}: a weight must be finite and positive"),
+            return Err(Error::InvalidRecord {
+                at: Position::at_row(i).with_column("weight"),
+                reason: format!("weight {w} must be finite and positive"),
             });
         }
         let ([a, b, g, d], report) = fit::<Lik, 4>(data, [1.0; 4], opts)?;

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{CustomerSummary, TimeUnit};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// A customer's history as the buy-till-you-die models see it: `x` repeat purchases, the last
 /// at `t_x`, observed for `T` since the first purchase (all times in one unit).
@@ -49,11 +49,11 @@ impl Rft {
     /// A validated history.
     ///
     /// # Errors
-    /// [`Error::InvalidRecord`] (customer "(rft)") for non-finite or negative times,
+    /// [`Error::InvalidRecord`] (without a position: the caller names the row or customer) for non-finite or negative times,
     /// t_x > T, or t_x ≠ 0 with x = 0.
     pub fn new(x: u32, t_x: f64, big_t: f64) -> Result<Self> {
         check(x, t_x, big_t).map_err(|reason| Error::InvalidRecord {
-            customer: "(rft)".into(),
+            at: Position::default(),
             reason,
         })?;
         // + 0.0 turns −0.0 into 0.0, so equal times have equal bits.
@@ -113,7 +113,7 @@ impl TryFrom<&CustomerSummary> for Rft {
     type Error = Error;
     fn try_from(s: &CustomerSummary) -> Result<Self> {
         check(s.frequency, s.recency, s.age).map_err(|reason| Error::InvalidRecord {
-            customer: s.customer_id.to_string(),
+            at: Position::of_customer(s.customer_id.to_string()),
             reason,
         })?;
         Ok(Rft {
@@ -264,8 +264,8 @@ impl RftData {
     /// From histories with weights (numbers of customers; aggregated data).
     ///
     /// # Errors
-    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for a weight that is not finite and
-    /// positive.
+    /// [`Error::EmptyInput`]; [`Error::InvalidRecord`] naming the row of a weight that is not
+    /// finite and positive.
     pub fn from_weighted(mut rows: Vec<(Rft, f64)>) -> Result<Self> {
         if rows.is_empty() {
             return Err(Error::EmptyInput { what: "customers" });
@@ -275,10 +275,9 @@ impl RftData {
             .enumerate()
             .find(|(_, (_, w))| !(w.is_finite() && *w > 0.0))
         {
-            return Err(Error::InvalidParameter {
-                name: "weights",
-                value: w.to_string(),
-                reason: format!("row {i}: a weight must be finite and positive"),
+            return Err(Error::InvalidRecord {
+                at: Position::at_row(i).with_column("weight"),
+                reason: format!("weight {w} must be finite and positive"),
             });
         }
         let customers: f64 = rows.iter().map(|r| r.1).sum();

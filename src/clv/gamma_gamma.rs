@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::check_positive;
 use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
 use crate::data::CustomerSummary;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::special::Real;
 
 /// Repeat customers' numbers of repeat purchases and mean repeat spend, the input of the
@@ -40,7 +40,7 @@ impl SpendData {
         for s in summaries {
             if !(s.monetary.is_finite() && s.monetary >= 0.0) {
                 return Err(Error::InvalidRecord {
-                    customer: s.customer_id.to_string(),
+                    at: Position::of_customer(s.customer_id.to_string()),
                     reason: format!("monetary = {} must be finite and not negative", s.monetary),
                 });
             }
@@ -74,7 +74,7 @@ impl SpendData {
                 x.is_finite() && x >= 1.0 && z.is_finite() && z > 0.0 && w.is_finite() && w > 0.0;
             if !ok {
                 return Err(Error::InvalidRecord {
-                    customer: format!("row {i}"),
+                    at: Position::at_row(i),
                     reason: format!(
                         "x = {x}, mean spend = {z}, weight = {w}: need x ≥ 1, spend > 0, weight > 0"
                     ),

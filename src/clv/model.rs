@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::data::Rft;
 use crate::data::{CustomerSummary, TimeUnit};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// A fitted model of the number of purchases of a customer base (BG/NBD, MBG/NBD,
 /// Pareto/NBD): the per-customer predictions the CLV and churn scorers build on.
@@ -190,10 +190,9 @@ pub(crate) fn one_pass(
         // Every summary is valid: the model itself overflowed (extreme parameters or
         // histories). Report the customer rather than return the value.
         if let Some(row) = out.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                row,
-                customer: customers[row].customer_id.to_string(),
-                field: "model output",
+            return Err(Error::Overflow {
+                at: Position::at_row(row).with_customer(&customers[row].customer_id),
+                quantity: "prediction",
                 value: out[row],
             });
         }
@@ -241,17 +240,11 @@ fn rfts_of_columns(
             let xi = x[i];
             if !(xi.is_finite() && xi >= 0.0 && xi.fract() == 0.0 && xi <= u32::MAX as f64) {
                 return Err(Error::InvalidRecord {
-                    customer: format!("row {i}"),
+                    at: Position::at_row(i).with_column("x"),
                     reason: format!("x = {xi} is not a non-negative whole number"),
                 });
             }
-            Rft::new(xi as u32, t_x[i], big_t[i]).map_err(|e| match e {
-                Error::InvalidRecord { reason, .. } => Error::InvalidRecord {
-                    customer: format!("row {i}"),
-                    reason,
-                },
-                other => other,
-            })
+            Rft::new(xi as u32, t_x[i], big_t[i]).map_err(|e| e.amend(|at| at.with_row(i)))
         })
         .collect()
 }

@@ -10,7 +10,7 @@ use super::data::Rft;
 use super::gamma_gamma::GammaGamma;
 use super::model::{TransactionModel, check_summaries, per_distinct_history};
 use crate::data::{CustomerId, CustomerSummary, TimeUnit};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// How future purchases are discounted: the horizon is cut into `steps` steps of `step` time
 /// units; the expected purchases of step k, E[Y(k·step)] − E[Y((k−1)·step)], are valued at
@@ -279,10 +279,9 @@ pub fn value_customers(
         .into_iter()
         .find(|(_, x)| !x.is_finite())
         .unwrap_or(("clv", v.clv));
-        return Err(Error::NonFinite {
-            row,
-            customer: v.customer_id.to_string(),
-            field,
+        return Err(Error::Overflow {
+            at: Position::at_row(row).with_customer(&v.customer_id),
+            quantity: field,
             value,
         });
     }

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::customer_id::CustomerId;
 use super::date::Date;
 use super::transactions::{CustomerKey, LogReport, TransactionLog};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::par::{offsets_from_counts, split_by_offsets_mut};
 
 /// Rows per chunk of the parallel passes: fixed, so chunk boundaries never depend on the
@@ -434,10 +434,7 @@ fn net_returns(
                 total.1 += a;
             }
             Err(e) => {
-                let row = match &e {
-                    Error::ReturnExceedsPurchases { row, .. } => *row,
-                    _ => usize::MAX,
-                };
+                let row = e.position().and_then(Position::row).unwrap_or(usize::MAX);
                 if first_err.as_ref().is_none_or(|(r, _)| row < *r) {
                     first_err = Some((row, e));
                 }
@@ -498,8 +495,7 @@ fn net_customer(
             // nothing to net against, and netting it would leave the customer no rows.
             if remaining > eps || available <= 0.0 {
                 return Err(Error::ReturnExceedsPurchases {
-                    row: row_of(perm[j]),
-                    customer: id.to_string(),
+                    at: Position::at_row(row_of(perm[j])).with_customer(id.to_string()),
                     value,
                     available,
                     date: dates[j],

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::customer_id::CustomerId;
 use super::summary::{CustomerSummaries, PurchaseDay, SummaryConfig, days_of_rows, summarise_all};
 use super::transactions::TransactionLog;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// One customer's purchase days, sorted and distinct: the mergeable per-customer state.
 ///
@@ -58,11 +58,11 @@ impl CustomerHistory {
     ///
     /// # Errors
     /// [`Error::InvalidRecord`] unless the days are strictly increasing, every spend is finite
-    /// and not negative, and every day has at least one transaction. The customer is named
-    /// "(history)" because a history does not carry its id; [`PurchaseHistories`] names it.
+    /// and not negative, and every day has at least one transaction. The error has no
+    /// position because a history does not carry its id; [`PurchaseHistories`] names it.
     pub fn from_days(days: Vec<PurchaseDay>) -> Result<Self> {
         validate_days(&days).map_err(|reason| Error::InvalidRecord {
-            customer: "(history)".into(),
+            at: Position::default(),
             reason,
         })?;
         Ok(CustomerHistory { days })
@@ -169,13 +169,13 @@ impl TryFrom<Vec<(CustomerId, CustomerHistory)>> for PurchaseHistories {
         for (id, hist) in v {
             if hist.days.is_empty() {
                 return Err(Error::InvalidRecord {
-                    customer: id.to_string(),
+                    at: Position::of_customer(id.to_string()),
                     reason: "a history needs at least one purchase day".into(),
                 });
             }
             if h.index.contains_key(&id) {
                 return Err(Error::DuplicateCustomer {
-                    customer: id.to_string(),
+                    at: Position::of_customer(id.to_string()),
                     what: "purchase histories",
                 });
             }

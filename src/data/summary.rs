@@ -27,7 +27,7 @@ use super::customer_id::CustomerId;
 use super::date::Date;
 use super::time::{PurchasePeriod, TimeUnit};
 use super::transactions::TransactionLog;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Where the calibration period ends, whether a holdout follows, and how time is measured.
 ///
@@ -208,9 +208,9 @@ impl CustomerSummary {
     /// # Errors
     /// [`Error::InvalidRecord`] naming the customer and the broken rule.
     pub fn validate(&self) -> Result<()> {
-        let bad = |reason: String| {
+        let bad = |column: &str, reason: String| {
             Err(Error::InvalidRecord {
-                customer: self.customer_id.to_string(),
+                at: Position::of_customer(&self.customer_id).with_column(column),
                 reason,
             })
         };
@@ -222,25 +222,37 @@ impl CustomerSummary {
             ("holdout_spend", self.holdout_spend),
         ] {
             if !v.is_finite() || v < 0.0 {
-                return bad(format!("{name} is {v}; it must be finite and not negative"));
+                return bad(name, format!("{v} must be finite and not negative"));
             }
         }
         if self.recency > self.age {
-            return bad(format!("recency {} exceeds age {}", self.recency, self.age));
+            return bad(
+                "recency",
+                format!("recency {} exceeds age {}", self.recency, self.age),
+            );
         }
         if self.frequency == 0 && (self.recency != 0.0 || self.monetary != 0.0) {
-            return bad("a customer without repeat purchases has recency 0 and monetary 0".into());
+            return bad(
+                "frequency",
+                "a customer without repeat purchases has recency 0 and monetary 0".into(),
+            );
         }
         if self.last_purchase < self.first_purchase {
-            return bad(format!(
-                "last purchase {} precedes first purchase {}",
-                self.last_purchase, self.first_purchase
-            ));
+            return bad(
+                "last_purchase",
+                format!(
+                    "last purchase {} precedes first purchase {}",
+                    self.last_purchase, self.first_purchase
+                ),
+            );
         }
         if u64::from(self.transactions) < self.purchase_periods()
             || self.holdout_transactions < self.holdout_frequency
         {
-            return bad("fewer transaction rows than purchases".into());
+            return bad(
+                "transactions",
+                "fewer transaction rows than purchases".into(),
+            );
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::customer_id::CustomerId;
 use super::date::Date;
 use super::grouping::{CHUNK, assemble, group_by_codes, group_by_keys};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// One purchase (or, with a negative amount, one return) as it comes from a source system.
 ///
@@ -332,13 +332,15 @@ fn check_row(
     policy: ReturnPolicy,
 ) -> Result<bool> {
     if key.is_empty_key() {
-        return Err(Error::EmptyCustomerId { row });
+        return Err(Error::EmptyCustomerId {
+            at: Position::at_row(row),
+        });
     }
     if !amount.is_finite() {
         return Err(Error::NonFinite {
-            row,
-            customer: key.to_customer_id().to_string(),
-            field: "amount",
+            at: Position::at_row(row)
+                .with_customer(key.to_customer_id().to_string())
+                .with_column("amount"),
             value: amount,
         });
     }
@@ -346,8 +348,7 @@ fn check_row(
         match policy {
             ReturnPolicy::Error => {
                 return Err(Error::NegativeAmount {
-                    row,
-                    customer: key.to_customer_id().to_string(),
+                    at: Position::at_row(row).with_customer(key.to_customer_id().to_string()),
                     value: amount,
                 });
             }
@@ -661,24 +662,22 @@ mod tests {
         b.push("a", d("2024-01-01"), 1.0).unwrap();
         assert_eq!(
             b.push("", d("2024-01-01"), 1.0),
-            Err(Error::EmptyCustomerId { row: 1 })
+            Err(Error::EmptyCustomerId {
+                at: Position::at_row(1)
+            })
         );
         let e = b.push("c", d("2024-01-01"), f64::NAN).unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::NonFinite {
-                    row: 2,
-                    field: "amount",
-                    ..
-                }
-            ),
+            matches!(e, Error::NonFinite { .. })
+                && e.position().and_then(|p| p.row()) == Some(2)
+                && e.position().and_then(|p| p.column()) == Some("amount"),
             "{e}"
         );
         let e = b.push("c", d("2024-01-01"), f64::NEG_INFINITY).unwrap_err();
-        assert!(matches!(e, Error::NonFinite { row: 3, .. }));
+        assert!(matches!(e, Error::NonFinite { .. }));
+        assert_eq!(e.position().and_then(|p| p.row()), Some(3));
         let e = b.push("c", d("2024-01-01"), -5.0).unwrap_err();
-        assert!(e.to_string().contains("row 4 (customer c)"), "{e}");
+        assert!(e.to_string().contains("row 4, customer c"), "{e}");
         // The rejected rows were not stored.
         let log = b.build().unwrap();
         assert_eq!(log.len(), 1);
@@ -782,15 +781,14 @@ mod tests {
         // 1 January precedes a's only purchase, so it fails too (row 3).
         match e {
             Error::ReturnExceedsPurchases {
-                row,
-                customer,
+                at,
                 value,
                 available,
                 ..
             } => {
                 assert_eq!(
-                    (row, customer.as_str(), value, available),
-                    (2, "b", -2.5, 2.0)
+                    (at.row(), at.customer(), value, available),
+                    (Some(2), Some("b"), -2.5, 2.0)
                 );
             }
             other => panic!("unexpected {other:?}"),
@@ -805,8 +803,8 @@ mod tests {
         b.push_with_quantity("b", d("2024-01-03"), 1.0, 2).unwrap();
         b.push("a", d("2024-01-04"), -6.0).unwrap(); // row 3
         match b.build().unwrap_err() {
-            Error::ReturnExceedsPurchases { row, customer, .. } => {
-                assert_eq!((row, customer.as_str()), (3, "a"));
+            Error::ReturnExceedsPurchases { at, .. } => {
+                assert_eq!((at.row(), at.customer()), (Some(3), Some("a")));
             }
             other => panic!("unexpected {other:?}"),
         }

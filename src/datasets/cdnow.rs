@@ -1,7 +1,7 @@
 //! The CDNOW sample: the standard data set of the buy-till-you-die literature.
 
 use crate::data::{Date, ReturnPolicy, SummaryConfig, TimeUnit, TransactionLog};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// The CDNOW 1/10th sample as distributed with the lifetimes, BTYD and CLVTools packages
 /// (Fader & Hardie's CDNOW data): 6,919 transactions of the 2,357 customers who made their first
@@ -135,8 +135,7 @@ pub fn parse_cdnow(text: &str) -> Result<TransactionLog> {
             continue; // a header of column names
         }
         let shape_err = |field: &'static str, detail: String| Error::Parse {
-            line: line_no,
-            field,
+            at: Position::at_line(line_no).with_column(field),
             value: line.to_string(),
             reason: format!("{detail}; {BOTH_LAYOUTS}"),
         };
@@ -184,8 +183,7 @@ pub fn parse_cdnow(text: &str) -> Result<TransactionLog> {
             }
         };
         let parse_err = |field: &'static str, value: &str, reason: String| Error::Parse {
-            line: line_no,
-            field,
+            at: Position::at_line(line_no).with_column(field),
             value: value.to_string(),
             reason,
         };
@@ -240,53 +238,37 @@ mod tests {
         let e =
             parse_cdnow("00004 0001 19970101 2 29.33\n00004 0001 19970132 2 1.0\n").unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::Parse {
-                    line: 2,
-                    field: "date",
-                    ..
-                }
-            ),
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.line()) == Some(2)
+                && e.position().and_then(|p| p.column()) == Some("date"),
             "{e}"
         );
         let e = parse_cdnow("00004 0001 19970101 2").unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::Parse {
-                    line: 1,
-                    field: "dollar_value",
-                    ..
-                }
-            ),
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.line()) == Some(1)
+                && e.position().and_then(|p| p.column()) == Some("dollar_value"),
             "{e}"
         );
         let e = parse_cdnow("00004 0001 19970101 2 abc").unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::Parse {
-                    field: "dollar_value",
-                    ..
-                }
-            ),
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.column()) == Some("dollar_value"),
             "{e}"
         );
         let e = parse_cdnow("00004 0001 19970101 2 NaN").unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::Parse {
-                    line: 1,
-                    field: "dollar_value",
-                    ..
-                }
-            ),
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.line()) == Some(1)
+                && e.position().and_then(|p| p.column()) == Some("dollar_value"),
             "{e}"
         );
         let e = parse_cdnow("00004 0001 19970101 2 1.0 7").unwrap_err();
-        assert!(matches!(e, Error::Parse { field: "line", .. }), "{e}");
+        assert!(
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.column()) == Some("line"),
+            "{e}"
+        );
         assert!(matches!(parse_cdnow("\n\n"), Err(Error::EmptyInput { .. })));
     }
 
@@ -332,27 +314,17 @@ mod tests {
         let text = format!("{MASTER}customer_id date n_cds dollar_value\n");
         let e = parse_cdnow(&text).unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::Parse {
-                    line: 7,
-                    field: "customer_id",
-                    ..
-                }
-            ),
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.line()) == Some(7)
+                && e.position().and_then(|p| p.column()) == Some("customer_id"),
             "{e}"
         );
         // A first line with a number in it is data, not a header to skip.
         let e = parse_cdnow("x1 19970101 1 11.77\n00001 19970101 1 11.77").unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::Parse {
-                    line: 1,
-                    field: "customer_id",
-                    ..
-                }
-            ),
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.line()) == Some(1)
+                && e.position().and_then(|p| p.column()) == Some("customer_id"),
             "{e}"
         );
         // A header and nothing else is no rows.
@@ -380,14 +352,9 @@ mod tests {
         // Master first, then a sample line.
         let e = parse_cdnow("00001 19970101 1 11.77\n\n00004 0001 19970101 2 29.33\n").unwrap_err();
         assert!(
-            matches!(
-                e,
-                Error::Parse {
-                    line: 3,
-                    field: "line",
-                    ..
-                }
-            ),
+            matches!(e, Error::Parse { .. })
+                && e.position().and_then(|p| p.line()) == Some(3)
+                && e.position().and_then(|p| p.column()) == Some("line"),
             "{e}"
         );
         assert!(
@@ -398,7 +365,10 @@ mod tests {
         // Sample first, then a master line.
         let e = parse_cdnow("header here\n00004 0001 19970101 2 29.33\n00001 19970101 1 11.77")
             .unwrap_err();
-        assert!(matches!(e, Error::Parse { line: 3, .. }), "{e}");
+        assert!(
+            matches!(e, Error::Parse { .. }) && e.position().and_then(|p| p.line()) == Some(3),
+            "{e}"
+        );
         assert!(
             e.to_string().contains("line 2 set the CDNOW sample layout"),
             "{e}"
@@ -412,7 +382,9 @@ mod tests {
         ] {
             let e = parse_cdnow(text).unwrap_err();
             assert!(
-                matches!(e, Error::Parse { line: l, field: "line", .. } if l == line),
+                matches!(e, Error::Parse { .. })
+                    && e.position().and_then(|p| p.line()) == Some(line)
+                    && e.position().and_then(|p| p.column()) == Some("line"),
                 "{e}"
             );
             both(&e);

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Aggregate, Column, Report, ReportRow};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// What is known of one customer's value: revenue, and whatever the scorers give.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -143,8 +143,8 @@ pub struct SegmentKpi {
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] when labels and values differ in length;
-/// [`Error::InvalidParameter`] for a label without a name, or a NaN or infinite value, or a
-/// churn risk outside [0, 1] (naming the row).
+/// [`Error::InvalidRecord`] naming the row of a label without a name, a NaN or infinite
+/// value, or a churn risk outside [0, 1].
 pub fn segment_kpis(
     labels: &[Option<usize>],
     names: &[String],
@@ -163,9 +163,8 @@ pub fn segment_kpis(
     }
     for (i, (l, v)) in labels.iter().zip(values).enumerate() {
         let bad = |reason: String| {
-            Err(Error::InvalidParameter {
-                name: "customer value",
-                value: format!("row {i}"),
+            Err(Error::InvalidRecord {
+                at: Position::at_row(i),
                 reason,
             })
         };

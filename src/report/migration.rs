@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Aggregate, Column, Report, ReportRow};
 use crate::data::CustomerId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::segment::{Clustering, Strategy, adjusted_rand_index, fit_strategy};
 
 /// How customers moved between two segmentations of the same base.
@@ -75,7 +75,7 @@ pub fn migration(
             }
             if map.insert(id.clone(), s.unwrap_or(names.len())).is_some() {
                 return Err(Error::DuplicateCustomer {
-                    customer: id.to_string(),
+                    at: Position::of_customer(id.to_string()),
                     what,
                 });
             }

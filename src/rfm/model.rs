@@ -4,7 +4,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{CustomerId, CustomerSummary};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// The largest number of score levels (scores 1..=10).
 pub const MAX_SCORES: u8 = 10;
@@ -293,7 +293,7 @@ fn quantile_sorted(v: &[f64], p: f64) -> f64 {
 fn values_of(s: &CustomerSummary, fb: FrequencyBasis, mb: MonetaryBasis) -> Result<RfmValues> {
     let bad = |field: &str, v: f64| {
         Err(Error::InvalidRecord {
-            customer: s.customer_id.to_string(),
+            at: Position::of_customer(s.customer_id.to_string()),
             reason: format!("{field} is {v}; RFM needs finite, non-negative values"),
         })
     };
@@ -433,7 +433,7 @@ impl TryFrom<RfmScoreRecord> for RfmScore {
     fn try_from(r: RfmScoreRecord) -> Result<Self> {
         let bad = |reason: String| {
             Err(Error::InvalidRecord {
-                customer: r.customer_id.to_string(),
+                at: Position::of_customer(r.customer_id.to_string()),
                 reason,
             })
         };

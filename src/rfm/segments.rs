@@ -5,7 +5,7 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use super::model::{MAX_SCORES, RfmCell, RfmScore};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// One rule of a segment scheme: a segment name and an inclusive range of scores on each
 /// dimension. Several rules may share a name (a segment made of several boxes).
@@ -430,16 +430,18 @@ impl SegmentScheme {
             ] {
                 if !v.is_finite() {
                     return Err(Error::NonFinite {
-                        row,
-                        customer: sc.customer_id.to_string(),
-                        field,
+                        at: Position::at_row(row)
+                            .with_customer(sc.customer_id.to_string())
+                            .with_column(field),
                         value: v,
                     });
                 }
                 if v < 0.0 {
                     return Err(Error::InvalidRecord {
-                        customer: sc.customer_id.to_string(),
-                        reason: format!("{field} is {v}; it must not be negative"),
+                        at: Position::at_row(row)
+                            .with_customer(&sc.customer_id)
+                            .with_column(field),
+                        reason: format!("{v} must not be negative"),
                     });
                 }
             }

@@ -21,7 +21,7 @@ use super::model::{SegmentModel, delegate_segment_model};
 use super::profile::Vocabulary;
 use super::strategy::{RuleBands, Strategy};
 use crate::data::CustomerId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// A standard demographic field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -371,7 +371,7 @@ impl DemographicSegmenter {
         ids.sort();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(Error::DuplicateCustomer {
-                customer: w[0].to_string(),
+                at: Position::of_customer(w[0].to_string()),
                 what: "demographic records",
             });
         }
@@ -495,7 +495,7 @@ fn check_records(
     for r in records {
         let bad = |reason: String| {
             Err(Error::InvalidRecord {
-                customer: r.customer_id.to_string(),
+                at: Position::of_customer(r.customer_id.to_string()),
                 reason,
             })
         };

@@ -4,7 +4,7 @@
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Scaling of a numeric column (after its transform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -176,9 +176,7 @@ impl TryFrom<FittedFeaturesRecord> for FittedFeatures {
 
 fn transform(f: &NumericFeature, v: f64, row: usize) -> Result<f64> {
     let bad = || Error::NonFinite {
-        row,
-        customer: format!("row {row}, column {}", f.name),
-        field: "numeric feature",
+        at: Position::at_row(row).with_column(f.name.as_str()),
         value: v,
     };
     if !v.is_finite() {
@@ -187,10 +185,9 @@ fn transform(f: &NumericFeature, v: f64, row: usize) -> Result<f64> {
     match f.transform {
         Transform::None => Ok(v),
         Transform::Log1p if v > -1.0 => Ok(v.ln_1p()),
-        Transform::Log1p => Err(Error::InvalidParameter {
-            name: "log1p",
-            value: v.to_string(),
-            reason: format!("row {row}, column {}: log1p needs values > −1", f.name),
+        Transform::Log1p => Err(Error::InvalidRecord {
+            at: Position::at_row(row).with_column(f.name.as_str()),
+            reason: format!("{v}: log1p needs values > −1"),
         }),
     }
 }
@@ -207,7 +204,7 @@ impl FittedFeatures {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] when columns differ in length or in number from the specs;
-    /// [`Error::EmptyInput`]; [`Error::NonFinite`] or [`Error::InvalidParameter`] naming the
+    /// [`Error::EmptyInput`]; [`Error::NonFinite`] or [`Error::InvalidRecord`] naming the
     /// row and column of a bad value or of a missing one under [`MissingNumeric::Error`], or a
     /// column with no value at all.
     pub fn fit(
@@ -242,10 +239,11 @@ impl FittedFeatures {
                 match v {
                     Some(v) => values.push(transform(f, *v, i)?),
                     None if f.missing == MissingNumeric::Error => {
-                        return Err(Error::InvalidParameter {
-                            name: "missing value",
-                            value: format!("row {i}, column {}", f.name),
-                            reason: "this column's policy is MissingNumeric::Error".into(),
+                        return Err(Error::InvalidRecord {
+                            at: Position::at_row(i).with_column(f.name.as_str()),
+                            reason: "missing value, and this column's policy is \
+                                     MissingNumeric::Error"
+                                .into(),
                         });
                     }
                     None => {}
@@ -326,10 +324,11 @@ impl FittedFeatures {
                 let t = match v {
                     Some(v) => transform(f, *v, i)?,
                     None if f.missing == MissingNumeric::Error => {
-                        return Err(Error::InvalidParameter {
-                            name: "missing value",
-                            value: format!("row {i}, column {}", f.name),
-                            reason: "this column's policy is MissingNumeric::Error".into(),
+                        return Err(Error::InvalidRecord {
+                            at: Position::at_row(i).with_column(f.name.as_str()),
+                            reason: "missing value, and this column's policy is \
+                                     MissingNumeric::Error"
+                                .into(),
                         });
                     }
                     None => *median,
@@ -356,13 +355,9 @@ impl FittedFeatures {
                     for (i, v) in col.iter().enumerate() {
                         let l = level_of(v);
                         let p = order.iter().position(|o| *o == l).ok_or_else(|| {
-                            Error::InvalidParameter {
-                                name: "level",
-                                value: l.clone(),
-                                reason: format!(
-                                    "row {i}, column {}: not in the ordinal order",
-                                    f.name
-                                ),
+                            Error::InvalidRecord {
+                                at: Position::at_row(i).with_column(f.name.as_str()),
+                                reason: format!("level {l:?} is not in the ordinal order"),
                             }
                         })?;
                         num[[i, out_col]] = p as f64;

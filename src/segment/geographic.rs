@@ -28,7 +28,7 @@ use super::model::SegmentModel;
 use super::profile::rename_segment;
 use super::strategy::Strategy;
 use crate::data::CustomerId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::geo::{GeoPoint, SphereIndex, km_to_chord};
 
 /// One customer's location.
@@ -58,7 +58,7 @@ impl GeoRecord {
 
     fn point(&self) -> Result<GeoPoint> {
         GeoPoint::new(self.lat, self.lon).map_err(|e| Error::InvalidRecord {
-            customer: self.customer_id.to_string(),
+            at: Position::of_customer(self.customer_id.to_string()),
             reason: e.to_string(),
         })
     }
@@ -108,8 +108,7 @@ impl City {
                 .iter()
                 .position(|h| h.trim() == name)
                 .ok_or(Error::Parse {
-                    line: 1,
-                    field: name,
+                    at: Position::at_line(1).with_column(name),
                     value: String::new(),
                     reason: "no such column in the header".into(),
                 })
@@ -125,8 +124,7 @@ impl City {
                 let f = split_csv(line);
                 let get = |j: usize, field: &'static str| {
                     f.get(j).ok_or_else(|| Error::Parse {
-                        line: i + 1,
-                        field,
+                        at: Position::at_line(i + 1).with_column(field),
                         value: line.to_string(),
                         reason: "too few fields".into(),
                     })
@@ -134,23 +132,20 @@ impl City {
                 let num = |j: usize, field: &'static str| -> Result<f64> {
                     let v = get(j, field)?;
                     v.trim().parse().map_err(|_| Error::Parse {
-                        line: i + 1,
-                        field,
+                        at: Position::at_line(i + 1).with_column(field),
                         value: v.clone(),
                         reason: "not a number".into(),
                     })
                 };
                 let location = GeoPoint::new(num(lat, "latitude")?, num(lon, "longitude")?)
                     .map_err(|e| Error::Parse {
-                        line: i + 1,
-                        field: "latitude/longitude",
+                        at: Position::at_line(i + 1).with_column("latitude/longitude"),
                         value: line.to_string(),
                         reason: e.to_string(),
                     })?;
                 let p = get(pop, "population")?;
                 let population = p.trim().parse().map_err(|_| Error::Parse {
-                    line: i + 1,
-                    field: "population",
+                    at: Position::at_line(i + 1).with_column("population"),
                     value: p.clone(),
                     reason: "not a non-negative integer".into(),
                 })?;
@@ -529,7 +524,7 @@ impl GeographicSegmenter {
         ids.sort();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(Error::DuplicateCustomer {
-                customer: w[0].to_string(),
+                at: Position::of_customer(w[0].to_string()),
                 what: "locations",
             });
         }

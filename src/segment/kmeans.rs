@@ -22,7 +22,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
 pub(super) const CHUNK: usize = 4_096;
@@ -166,11 +166,9 @@ pub(super) fn chunked_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
 pub fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeansFit> {
     let n = data.nrows();
     params.validate(n)?;
-    if let Some(((i, _), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
-            row: i,
-            customer: format!("row {i}"),
-            field: "feature",
+            at: Position::at_row(i).with_column(j.to_string()),
             value: *v,
         });
     }

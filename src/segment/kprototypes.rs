@@ -15,7 +15,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Settings of [`kprototypes`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -103,11 +103,9 @@ pub fn kprototypes(
             reason: format!("k between 1 and the {n} points; at least one restart and iteration"),
         });
     }
-    if let Some(((i, _), v)) = numeric.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((i, j), v)) = numeric.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
-            row: i,
-            customer: format!("row {i}"),
-            field: "numeric feature",
+            at: Position::at_row(i).with_column(j.to_string()),
             value: *v,
         });
     }

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::kmeans::{CHUNK, check_k, seed_centers, sq_dist};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Settings of [`minibatch_kmeans`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -130,11 +130,9 @@ pub fn minibatch_kmeans(
 ) -> Result<MiniBatchFit> {
     let n = data.nrows();
     params.validate(n)?;
-    if let Some(((i, _), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
-            row: i,
-            customer: format!("row {i}"),
-            field: "feature",
+            at: Position::at_row(i).with_column(j.to_string()),
             value: *v,
         });
     }

@@ -3,7 +3,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// How a feature reads in a segment name when it is high or low, e.g. ("frequent",
 /// "infrequent") for a purchase count or ("recent", "lapsed") for days since the last
@@ -100,8 +100,8 @@ impl SegmentProfile {
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] when `labels` has not one entry per row or `names` not one per
-/// column; [`Error::InvalidParameter`] for a label of `segments` or more, or more than
-/// [`MAX_SEGMENTS`] segments; [`Error::NonFinite`] for a NaN or infinite value.
+/// column; [`Error::InvalidRecord`] for a label of `segments` or more (naming the row);
+/// [`Error::InvalidParameter`] for more than [`MAX_SEGMENTS`] segments; [`Error::NonFinite`] for a NaN or infinite value.
 pub fn profiles(
     values: ArrayView2<'_, f64>,
     names: &[String],
@@ -138,17 +138,17 @@ pub fn profiles(
         .enumerate()
         .find_map(|(i, l)| l.filter(|&l| l >= segments).map(|l| (i, l)))
     {
-        return Err(Error::InvalidParameter {
-            name: "labels",
-            value: format!("row {i}: segment {l}"),
-            reason: format!("segments numbered 0 to {}", segments.saturating_sub(1)),
+        return Err(Error::InvalidRecord {
+            at: Position::at_row(i).with_column("label"),
+            reason: format!(
+                "segment {l}: segments are numbered 0 to {}",
+                segments.saturating_sub(1)
+            ),
         });
     }
     if let Some(((i, j), v)) = values.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
-            row: i,
-            customer: format!("row {i}, column {}", names[j]),
-            field: "profile value",
+            at: Position::at_row(i).with_column(names[j].as_str()),
             value: *v,
         });
     }

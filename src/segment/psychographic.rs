@@ -31,7 +31,7 @@ use super::model::{SegmentModel, delegate_segment_model};
 use super::profile::Vocabulary;
 use super::strategy::Strategy;
 use crate::data::CustomerId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// A survey item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -247,7 +247,7 @@ impl PsychographicSegmenter {
         ids.sort();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(Error::DuplicateCustomer {
-                customer: w[0].to_string(),
+                at: Position::of_customer(w[0].to_string()),
                 what: "survey responses",
             });
         }
@@ -395,14 +395,14 @@ fn check_responses(
     for r in responses {
         if r.answers.len() != items.len() {
             return Err(Error::InvalidRecord {
-                customer: r.customer_id.to_string(),
+                at: Position::of_customer(r.customer_id.to_string()),
                 reason: format!("{} answers for {} items", r.answers.len(), items.len()),
             });
         }
         for (a, item) in r.answers.iter().zip(items) {
             if let Some(v) = a.filter(|v| !(v.is_finite() && (min..=max).contains(v))) {
                 return Err(Error::InvalidRecord {
-                    customer: r.customer_id.to_string(),
+                    at: Position::of_customer(r.customer_id.to_string()),
                     reason: format!(
                         "item {}: answer {v} is off the {min}–{max} scale",
                         item.name

@@ -15,7 +15,7 @@ use super::kmeans::{KMeansParams, check_k, kmeans};
 use super::kprototypes::{KPrototypesParams, kprototypes, nearest};
 use super::minibatch::{MiniBatchParams, minibatch_kmeans};
 use super::profile::MAX_SEGMENTS;
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 /// Explicit segments: cut points on chosen numeric columns, every combination of bands a
 /// segment (e.g. age bands × income tiers).
@@ -578,9 +578,7 @@ impl Clustering {
 fn check_finite(row: ArrayView1<'_, f64>, i: usize) -> Result<()> {
     match row.iter().position(|v| !v.is_finite()) {
         Some(j) => Err(Error::NonFinite {
-            row: i,
-            customer: format!("row {i}, column {j}"),
-            field: "prepared point",
+            at: Position::at_row(i).with_column(j.to_string()),
             value: row[j],
         }),
         None => Ok(()),

@@ -18,7 +18,7 @@ use rand::seq::index::sample;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 
 fn check(data: &ArrayView2<'_, f64>, labels: &[usize]) -> Result<usize> {
     if data.nrows() != labels.len() {
@@ -33,11 +33,10 @@ fn check(data: &ArrayView2<'_, f64>, labels: &[usize]) -> Result<usize> {
     }
     // Cluster numbers index per-cluster sums: a partition of n points has fewer than n.
     if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= labels.len()) {
-        return Err(Error::InvalidParameter {
-            name: "labels",
-            value: format!("row {i}: cluster {l}"),
+        return Err(Error::InvalidRecord {
+            at: Position::at_row(i).with_column("label"),
             reason: format!(
-                "clusters numbered 0 to {} (one per point at most)",
+                "cluster {l}: clusters are numbered 0 to {} (one per point at most)",
                 labels.len() - 1
             ),
         });

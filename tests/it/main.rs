@@ -6,6 +6,7 @@ mod churn;
 mod clv;
 mod clv_api;
 mod clv_numerics;
+mod errors;
 mod geographic;
 mod psychographic;
 mod report;

@@ -370,7 +370,7 @@ fn bad_input_is_an_error_naming_the_customer() {
     let params = RfmParams::new(5).unwrap();
     let e = params.fit(&summaries).unwrap_err();
     assert!(
-        matches!(&e, Error::InvalidRecord { customer, .. } if customer == "6"),
+        matches!(&e, Error::InvalidRecord { at, .. } if at.customer() == Some("6")),
         "{e}"
     );
     let model = params.fit(&summaries[..5]).unwrap();

@@ -1,0 +1,96 @@
+//! Error positions are data: row, line, customer and column read with methods, and every
+//! error says whether the data, the call or the model is at fault.
+
+use custseg::clv::{BgNbd, TransactionModel};
+use custseg::datasets::{cdnow_sample, cdnow_sample_config, parse_cdnow};
+use custseg::rfm::RfmParams;
+use custseg::segment::{KMeansParams, kmeans};
+use custseg::{Date, Error, ErrorKind, Position, ReturnPolicy, TransactionLog};
+use ndarray::{Array1, array};
+
+fn parts(e: &Error) -> (Option<usize>, Option<usize>, Option<&str>, Option<&str>) {
+    let at = e.position().unwrap_or_else(|| panic!("no position in {e}"));
+    (at.row(), at.line(), at.customer(), at.column())
+}
+
+#[test]
+fn transaction_rows_name_row_customer_and_column() {
+    let day: Date = "2024-01-05".parse().unwrap();
+    let e = TransactionLog::from_columns(
+        &["ann", "bob", "cy"],
+        &[day; 3],
+        &[1.0, 2.0, f64::INFINITY],
+        ReturnPolicy::Error,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Data);
+    assert_eq!(parts(&e), (Some(2), None, Some("cy"), Some("amount")));
+    let e = TransactionLog::from_columns(
+        &["ann", "bob"],
+        &[day; 2],
+        &[1.0, -2.0],
+        ReturnPolicy::Error,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::NegativeAmount { value, .. } if value == -2.0),
+        "{e}"
+    );
+    assert_eq!(parts(&e), (Some(1), None, Some("bob"), None));
+}
+
+#[test]
+fn text_inputs_name_line_and_field() {
+    let e = parse_cdnow("00004 0001 19970101 2 29.33\n00004 0001 19970132 2 1.0\n").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Data);
+    assert_eq!(parts(&e), (None, Some(2), None, Some("date")));
+    assert!(e.to_string().starts_with("line 2, column date: "), "{e}");
+}
+
+#[test]
+fn summaries_name_the_customer_and_the_field() {
+    let mut summaries = cdnow_sample()
+        .summarise(&cdnow_sample_config())
+        .unwrap()
+        .into_vec();
+    summaries[7].recency = summaries[7].age + 1.0;
+    let e = RfmParams::new(5).unwrap().fit(&summaries).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Data);
+    assert_eq!(
+        e.position().unwrap().customer(),
+        Some(summaries[7].customer_id.as_str())
+    );
+}
+
+#[test]
+fn matrices_name_row_and_column_index() {
+    let data = array![[0.0, 1.0], [2.0, f64::NAN], [3.0, 4.0]];
+    let e = kmeans(data.view(), &KMeansParams::new(2)).unwrap_err();
+    assert_eq!(parts(&e), (Some(1), None, None, Some("1")));
+    // Columns of x, t_x, T: the row of a non-integer x.
+    let m = BgNbd::new(0.24, 4.41, 0.79, 2.43).unwrap();
+    let x = Array1::from(vec![1.0, 2.5]);
+    let t = Array1::from(vec![1.0, 1.0]);
+    let e = m.p_alive_view(x.view(), t.view(), t.view()).unwrap_err();
+    assert_eq!(parts(&e), (Some(1), None, None, Some("x")));
+    // A history checked alone has no position; its row is added by the column reader.
+    let t_x = Array1::from(vec![1.0, 3.0]);
+    let e = m
+        .p_alive_view(Array1::from(vec![1.0, 1.0]).view(), t_x.view(), t.view())
+        .unwrap_err();
+    assert_eq!(e.position().unwrap().row(), Some(1));
+}
+
+#[test]
+fn parameter_and_model_errors_are_told_apart_from_data_errors() {
+    let e = RfmParams::new(0).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Parameter);
+    assert!(e.position().is_none());
+    let e = BgNbd::new(-1.0, 1.0, 1.0, 1.0).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Parameter);
+    let at = Position::at_row(3)
+        .with_customer("ann")
+        .with_column("amount");
+    assert_eq!(at.to_string(), "row 3, customer ann, column amount");
+    assert_eq!(Position::default().to_string(), "(no position)");
+}
