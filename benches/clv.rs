@@ -13,10 +13,10 @@
 //! CLV over 12 months at 1% a month in lifetimes' convention.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use custseg::Fit;
 use custseg::TimeUnit;
 use custseg::clv::{
-    BgNbd, Discounting, FitOptions, GammaGamma, ParetoNbd, RftData, TransactionModel,
-    value_customers,
+    BgNbd, Discounting, GammaGamma, ParetoNbd, RftData, TransactionModel, value_customers,
 };
 use custseg::datasets::{SyntheticConfig, synthetic_summaries};
 use std::hint::black_box;
@@ -42,20 +42,19 @@ fn bench(c: &mut Criterion) {
         data.rows().len(),
         rayon::current_num_threads()
     );
-    let opts = FitOptions::default();
 
     let mut g = c.benchmark_group("clv");
     g.sample_size(10);
     g.bench_function(BenchmarkId::new("fit_bgnbd", n), |b| {
         b.iter(|| {
             let data = RftData::from_summaries(black_box(&fit_base)).expect("valid summaries");
-            BgNbd::fit(&data, &opts).expect("converges")
+            BgNbd::params().fit(&data).expect("converges")
         })
     });
     g.bench_function(BenchmarkId::new("fit_pareto_nbd", n), |b| {
         b.iter(|| {
             let data = RftData::from_summaries(black_box(&fit_base)).expect("valid summaries");
-            ParetoNbd::fit(&data, &opts).expect("converges")
+            ParetoNbd::params().fit(&data).expect("converges")
         })
     });
     drop(fit_base);

@@ -11,7 +11,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use custseg::rfm::{RfmParams, SegmentScheme};
-use custseg::{ReturnPolicy, SummaryConfig, TransactionLog};
+use custseg::{Fit, ReturnPolicy, Score, SummaryConfig, TransactionLog};
 use std::hint::black_box;
 
 mod common;
@@ -38,7 +38,7 @@ fn bench(c: &mut Criterion) {
             )
             .expect("valid rows");
             let summaries = log.summarise(&cfg).expect("valid window");
-            let model = params.fit(summaries.as_slice()).expect("valid summaries");
+            let (model, _) = params.fit(summaries.as_slice()).expect("valid summaries");
             let scores = model
                 .score_batch(summaries.as_slice())
                 .expect("valid summaries");
@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("score_and_segment", n), |b| {
         b.iter(|| {
             let s = black_box(summaries.as_slice());
-            let model = params.fit(s).expect("valid summaries");
+            let (model, _) = params.fit(s).expect("valid summaries");
             let scores = model.score_batch(s).expect("valid summaries");
             scheme.assign(&scores).expect("5-point scores")
         })

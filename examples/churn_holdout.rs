@@ -9,12 +9,13 @@
 //! half of the customers and scored on the other half, and the other way round (two-fold
 //! cross-fitting), so that no customer is scored by a model that saw their outcome.
 
+use custseg::Fit;
 use custseg::churn::metrics::{average_precision, brier, capture_at, lift_at, log_loss, roc_auc};
 use custseg::churn::{
     BtydModel, ChurnScorer, Feature, LogisticChurnParams, ModelChurn, OneTimeBuyers, RecencyRule,
     TierCuts, score_churn,
 };
-use custseg::clv::{BgNbd, FitOptions, MbgNbd, ParetoNbd, RftData};
+use custseg::clv::{BgNbd, MbgNbd, ParetoNbd, RftData};
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::{CustomerSummary, Result};
 
@@ -29,10 +30,9 @@ fn main() -> Result<()> {
     );
 
     let data = RftData::from_summaries(&summaries)?;
-    let opts = FitOptions::default();
-    let (bg, _) = BgNbd::fit(&data, &opts)?;
-    let (mbg, _) = MbgNbd::fit(&data, &opts)?;
-    let (pn, _) = ParetoNbd::fit(&data, &opts)?;
+    let (bg, _) = BgNbd::params().fit(&data)?;
+    let (mbg, _) = MbgNbd::params().fit(&data)?;
+    let (pn, _) = ParetoNbd::params().fit(&data)?;
     let cuts = TierCuts::default();
 
     let scorers: Vec<(&str, Box<dyn ChurnScorer>)> = vec![

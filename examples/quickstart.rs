@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use custseg::churn::{BtydModel, ModelChurn, OneTimeBuyers, RiskTier, TierCuts, score_churn};
 use custseg::clv::{
-    BgNbd, CustomerValue, Discounting, FitOptions, GammaGamma, ParetoNbd, RftData, SpendData,
-    TransactionModel, value_customers,
+    BgNbd, CustomerValue, Discounting, GammaGamma, ParetoNbd, RftData, SpendData, TransactionModel,
+    value_customers,
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::report::{
@@ -27,23 +27,21 @@ use custseg::report::{
 use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme};
 use custseg::segment::{BehavioralRecord, BehavioralSegmenter};
 use custseg::{CustomerId, CustomerSummary, Result, SummaryConfig, TimeUnit};
+use custseg::{Fit, Score};
 
 fn main() -> Result<()> {
     let started = Instant::now();
     let log = cdnow_sample();
     let cfg = cdnow_sample_config();
     let summaries = log.summarise(&cfg)?;
-    let rfm = RfmParams::new(5)?.fit(summaries.as_slice())?;
+    let (rfm, _) = RfmParams::new(5)?.fit(summaries.as_slice())?;
     let scores = rfm.score_batch(summaries.as_slice())?;
     let rfm_package = SegmentScheme::rfm_package().summarise(&scores)?;
     let tiers = SegmentScheme::five_tiers(5)?.summarise(&scores)?;
     let rft = RftData::from_summaries(summaries.as_slice())?;
-    let (bgnbd, bg_fit) = BgNbd::fit(&rft, &FitOptions::default())?;
-    let (pnbd, pn_fit) = ParetoNbd::fit(&rft, &FitOptions::default())?;
-    let (spend, _) = GammaGamma::fit(
-        &SpendData::from_summaries(summaries.as_slice())?,
-        &FitOptions::default(),
-    )?;
+    let (bgnbd, bg_fit) = BgNbd::params().fit(&rft)?;
+    let (pnbd, pn_fit) = ParetoNbd::params().fit(&rft)?;
+    let (spend, _) = GammaGamma::params().fit(&SpendData::from_summaries(summaries.as_slice())?)?;
     let horizon = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
     let values = value_customers(&bgnbd, &spend, summaries.as_slice(), &horizon)?;
     let holdout_weeks = summaries.holdout_length().unwrap_or(0.0);

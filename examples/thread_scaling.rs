@@ -17,13 +17,13 @@ use std::time::Instant;
 
 use custseg::churn::{BtydModel, ModelChurn, OneTimeBuyers, TierCuts, score_churn};
 use custseg::clv::{
-    BgNbd, Discounting, FitOptions, GammaGamma, RftData, SpendData, TransactionModel,
-    value_customers,
+    BgNbd, Discounting, GammaGamma, RftData, SpendData, TransactionModel, value_customers,
 };
 use custseg::datasets::{SyntheticConfig, blobs, scattered_locations, synthetic};
 use custseg::geo::GeoPoint;
 use custseg::rfm::RfmParams;
 use custseg::segment::{City, KMeansParams, kmeans, nearest_city};
+use custseg::{Fit, Score};
 use custseg::{ReturnPolicy, TimeUnit, TransactionLog};
 
 /// A task: runs once, returns its wall-clock seconds and a fingerprint of its output.
@@ -66,11 +66,8 @@ fn main() -> custseg::Result<()> {
     )?;
     let summaries = log.summarise(&cfg)?;
     let customers = summaries.as_slice();
-    let (bgnbd, _) = BgNbd::fit(&RftData::from_summaries(customers)?, &FitOptions::default())?;
-    let (spend, _) = GammaGamma::fit(
-        &SpendData::from_summaries(customers)?,
-        &FitOptions::default(),
-    )?;
+    let (bgnbd, _) = BgNbd::params().fit(&RftData::from_summaries(customers)?)?;
+    let (spend, _) = GammaGamma::params().fit(&SpendData::from_summaries(customers)?)?;
     let horizon = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
     let churn = ModelChurn::new(BtydModel::BgNbd(bgnbd), OneTimeBuyers::AsModel)?;
     let points = blobs(1_000_000, 8, 8, 1.0, 2024)?;
@@ -96,6 +93,7 @@ fn main() -> custseg::Result<()> {
                 timed(|| {
                     let m = RfmParams::new(5)
                         .and_then(|p| p.fit(customers))
+                        .map(|(m, _)| m)
                         .expect("fits");
                     m.score_batch(customers).expect("valid")
                 })
@@ -106,9 +104,7 @@ fn main() -> custseg::Result<()> {
             Box::new(|| {
                 timed(|| {
                     let data = RftData::from_summaries(customers).expect("valid");
-                    BgNbd::fit(&data, &FitOptions::default())
-                        .expect("converges")
-                        .0
+                    BgNbd::params().fit(&data).expect("converges").0
                 })
             }),
         ),

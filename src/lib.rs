@@ -57,6 +57,7 @@
 
 pub mod churn;
 pub mod clv;
+mod contract;
 pub mod data;
 pub mod datasets;
 mod error;
@@ -68,6 +69,7 @@ pub mod rfm;
 pub mod segment;
 mod special;
 
+pub use contract::{Assign, Fit, Score};
 pub use data::{
     CustomerHistory, CustomerId, CustomerKey, CustomerSummaries, CustomerSummary,
     CustomerTransactions, Date, LateCustomer, LogReport, PurchaseDay, PurchaseHistories,

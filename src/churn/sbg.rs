@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ChurnRisk, TierCuts};
 use crate::clv::fit::{Likelihood, fit};
-use crate::clv::{FitOptions, FitReport};
+use crate::clv::{FitReport, MaxLikelihood};
 use crate::data::CustomerId;
 use crate::error::{Error, Result};
 use crate::special::{Real, hyp2f1_unit, ln_beta};
@@ -113,10 +113,10 @@ impl Likelihood<2> for Lik {
 ///
 /// ```
 /// use custseg::churn::{Cohort, ShiftedBetaGeometric};
-/// use custseg::clv::FitOptions;
+/// use custseg::Fit;
 /// // Fader & Hardie (2007), "regular" customers, years 0–7 (per 1,000).
 /// let cohort = Cohort::new(vec![1000.0, 631.0, 468.0, 382.0, 326.0, 289.0, 262.0, 241.0])?;
-/// let (m, report) = ShiftedBetaGeometric::fit(&cohort, &FitOptions::default())?;
+/// let (m, report) = ShiftedBetaGeometric::params().fit(&cohort)?;
 /// assert!((m.alpha() - 0.704).abs() < 5e-4 && (m.beta() - 1.182).abs() < 5e-4);
 /// assert!((report.log_likelihood - -1680.265).abs() < 1e-3);
 /// assert!((m.survival(12) - 0.170).abs() < 5e-4);
@@ -174,13 +174,10 @@ impl ShiftedBetaGeometric {
         self.beta
     }
 
-    /// Fits the model to a cohort by maximum likelihood.
-    ///
-    /// # Errors
-    /// [`Error::NotConverged`]; [`Error::InvalidParameter`] for invalid options.
-    pub fn fit(cohort: &Cohort, opts: &FitOptions) -> Result<(Self, FitReport)> {
-        let ([a, b], report) = fit::<Lik, 2>(cohort, [1.0, 1.0], opts)?;
-        Ok((ShiftedBetaGeometric::new(a, b)?, report))
+    /// The unfitted model: maximum-likelihood settings to [`Fit`](crate::Fit) on a
+    /// [`Cohort`].
+    pub fn params() -> MaxLikelihood<ShiftedBetaGeometric> {
+        MaxLikelihood::default()
     }
 
     /// Log-likelihood of a cohort.
@@ -269,5 +266,20 @@ impl ShiftedBetaGeometric {
                 }
             })
             .collect()
+    }
+}
+
+impl crate::Fit for MaxLikelihood<ShiftedBetaGeometric> {
+    type Data<'a> = Cohort;
+    type Model = ShiftedBetaGeometric;
+    type Report = FitReport;
+
+    /// Fits the model to a cohort by maximum likelihood.
+    ///
+    /// # Errors
+    /// [`Error::NotConverged`].
+    fn fit(&self, cohort: &Cohort) -> Result<(ShiftedBetaGeometric, FitReport)> {
+        let ([a, b], report) = fit::<Lik, 2>(cohort, [1.0, 1.0], self.options())?;
+        Ok((ShiftedBetaGeometric::new(a, b)?, report))
     }
 }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
-use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
+use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
 use crate::error::{Error, Position, Result};
 use crate::special::{Real, digamma, ln_beta, ln_gamma, log_add_exp};
 
@@ -192,24 +192,10 @@ impl BgBb {
         self.delta
     }
 
-    /// Fits the model to weighted histories (aggregated data: history, number of customers).
-    ///
-    /// # Errors
-    /// [`Error::EmptyInput`]; [`Error::InvalidRecord`] naming the row of a weight that is not
-    /// finite and positive; [`Error::NotConverged`].
-    pub fn fit(data: &[(BgBbHistory, f64)], opts: &FitOptions) -> Result<(Self, FitReport)> {
-        if let Some((i, (_, w))) = data
-            .iter()
-            .enumerate()
-            .find(|(_, (_, w))| !(w.is_finite() && *w > 0.0))
-        {
-            return Err(Error::InvalidRecord {
-                at: Position::at_row(i).with_column("weight"),
-                reason: format!("weight {w} must be finite and positive"),
-            });
-        }
-        let ([a, b, g, d], report) = fit::<Lik, 4>(data, [1.0; 4], opts)?;
-        Ok((BgBb::new(a, b, g, d)?, report))
+    /// The unfitted model: maximum-likelihood settings to [`Fit`](crate::Fit) on weighted
+    /// histories (each history with the number of customers who have it).
+    pub fn params() -> MaxLikelihood<BgBb> {
+        MaxLikelihood::default()
     }
 
     /// Log-likelihood of one history.
@@ -258,5 +244,31 @@ impl BgBb {
         // differences lose the digits that carry it, and a rounding-sized negative would
         // become negative expected purchases.
         (a.exp() * (-(b - a).exp_m1()) / (ga - 1.0)).max(0.0)
+    }
+}
+
+impl crate::Fit for MaxLikelihood<BgBb> {
+    type Data<'a> = [(BgBbHistory, f64)];
+    type Model = BgBb;
+    type Report = FitReport;
+
+    /// Fits the model by maximum likelihood to weighted histories.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`]; [`Error::InvalidRecord`] naming the row of a weight that is not
+    /// finite and positive; [`Error::NotConverged`].
+    fn fit(&self, data: &[(BgBbHistory, f64)]) -> Result<(BgBb, FitReport)> {
+        if let Some((i, (_, w))) = data
+            .iter()
+            .enumerate()
+            .find(|(_, (_, w))| !(w.is_finite() && *w > 0.0))
+        {
+            return Err(Error::InvalidRecord {
+                at: Position::at_row(i).with_column("weight"),
+                reason: format!("weight {w} must be finite and positive"),
+            });
+        }
+        let ([a, b, g, d], report) = fit::<Lik, 4>(data, [1.0; 4], self.options())?;
+        Ok((BgBb::new(a, b, g, d)?, report))
     }
 }

@@ -13,7 +13,7 @@ use super::btyd::{
 };
 use super::check_positive;
 use super::data::{Rft, RftData};
-use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
+use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
 use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result};
@@ -165,7 +165,7 @@ impl TransactionModel for BgNbd {
     }
 
     fn log_likelihood(&self, c: &Rft) -> f64 {
-        ll_one(&self.params(), c)
+        ll_one(&self.values(), c)
     }
 
     // FHL (2005) eq. 11, as a logistic function of its log odds.

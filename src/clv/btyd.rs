@@ -51,25 +51,37 @@ macro_rules! beta_geometric_nbd_common {
                 self.b
             }
 
-            /// Fits the model by maximum likelihood.
-            ///
-            /// # Errors
-            /// [`Error::NotConverged`] when the optimizer stops without a small gradient;
-            /// [`Error::InvalidParameter`] for invalid options.
-            pub fn fit(data: &RftData, opts: &FitOptions) -> Result<(Self, FitReport)> {
-                let ([r, alpha, a, b], report) = fit::<$lik, 4>(data, [1.0; 4], opts)?;
-                let mut m = $model::new(r, alpha, a, b)?;
-                m.unit = data.unit();
-                Ok((m, report))
+            /// The unfitted model: maximum-likelihood settings to [`Fit`](crate::Fit) on
+            /// an [`RftData`].
+            pub fn params() -> MaxLikelihood<$model> {
+                MaxLikelihood::default()
             }
 
             /// Total log-likelihood of the data.
             pub fn total_log_likelihood(&self, data: &RftData) -> f64 {
-                <$lik>::total(&self.params(), data)
+                <$lik>::total(&self.values(), data)
             }
 
-            fn params(&self) -> [f64; 4] {
+            fn values(&self) -> [f64; 4] {
                 [self.r, self.alpha, self.a, self.b]
+            }
+        }
+
+        impl crate::Fit for MaxLikelihood<$model> {
+            type Data<'a> = RftData;
+            type Model = $model;
+            type Report = FitReport;
+
+            /// Fits the model by maximum likelihood.
+            ///
+            /// # Errors
+            /// [`Error::EmptyInput`]; [`Error::NotConverged`] when the optimizer stops
+            /// without a small gradient.
+            fn fit(&self, data: &RftData) -> Result<($model, FitReport)> {
+                let ([r, alpha, a, b], report) = fit::<$lik, 4>(data, [1.0; 4], self.options())?;
+                let mut m = $model::new(r, alpha, a, b)?;
+                m.unit = data.unit();
+                Ok((m, report))
             }
         }
     };

@@ -7,6 +7,9 @@
 //! the Hessian of the total log-likelihood in log parameters (central differences of the exact
 //! gradient), inverted and mapped back with the delta method: se(θ) = θ · se(ln θ).
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -14,17 +17,12 @@ use crate::error::{Error, Result};
 use crate::optim::{Objective, minimize};
 use crate::special::{Dual, Real};
 
-/// Settings of a maximum-likelihood fit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct FitOptions {
-    /// Coefficient λ of the penalty λ·Σθᵢ² added to the mean negative log-likelihood
-    /// (0: plain maximum likelihood).
-    pub l2_penalty: f64,
-    /// Iteration budget of each optimizer run.
-    pub max_iterations: u64,
-    /// The fit converged when the gradient of the mean penalised negative log-likelihood with
-    /// respect to the log parameters has at most this norm.
-    pub gradient_tolerance: f64,
+/// Settings of a maximum-likelihood fit, valid once built (see [`MaxLikelihood`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FitOptions {
+    pub(crate) l2_penalty: f64,
+    pub(crate) max_iterations: u64,
+    pub(crate) gradient_tolerance: f64,
 }
 
 impl Default for FitOptions {
@@ -37,34 +35,136 @@ impl Default for FitOptions {
     }
 }
 
-impl FitOptions {
-    /// Checks the settings.
+/// How a likelihood model `M` is fitted: the unfitted parameters of BG/NBD, MBG/NBD,
+/// Pareto/NBD, BG/BB, Gamma-Gamma and the shifted-beta-geometric model.
+///
+/// Get one from the model (`BgNbd::params()`, `GammaGamma::params()` …), change a setting
+/// with a `with_*` method (each checks its value), and call [`Fit::fit`](crate::Fit::fit) with the model's data.
+/// The defaults are plain maximum likelihood, 1,000 iterations and a gradient tolerance of
+/// 1e-6 on the mean negative log-likelihood in log parameters.
+///
+/// ```
+/// use custseg::Fit;
+/// use custseg::clv::{BgNbd, RftData};
+/// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+///
+/// let summaries = cdnow_sample().summarise(&cdnow_sample_config())?;
+/// let data = RftData::from_summaries(&summaries)?;
+/// // lifetimes' `penalizer_coef`: shrinks the parameters towards 0.
+/// let (shrunk, _) = BgNbd::params().with_l2_penalty(0.001)?.fit(&data)?;
+/// let (plain, _) = BgNbd::params().fit(&data)?;
+/// assert!(shrunk.alpha() < plain.alpha());
+/// assert!(BgNbd::params().with_max_iterations(0).is_err());
+/// # Ok::<(), custseg::Error>(())
+/// ```
+pub struct MaxLikelihood<M> {
+    options: FitOptions,
+    model: PhantomData<fn() -> M>,
+}
+
+// Written out rather than derived: a derive would ask the same of `M`.
+impl<M> Clone for MaxLikelihood<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for MaxLikelihood<M> {}
+
+impl<M> PartialEq for MaxLikelihood<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.options == other.options
+    }
+}
+
+impl<M> fmt::Debug for MaxLikelihood<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MaxLikelihood")
+            .field("model", &std::any::type_name::<M>())
+            .field("l2_penalty", &self.options.l2_penalty)
+            .field("max_iterations", &self.options.max_iterations)
+            .field("gradient_tolerance", &self.options.gradient_tolerance)
+            .finish()
+    }
+}
+
+impl<M> Default for MaxLikelihood<M> {
+    fn default() -> Self {
+        MaxLikelihood {
+            options: FitOptions::default(),
+            model: PhantomData,
+        }
+    }
+}
+
+impl<M> MaxLikelihood<M> {
+    /// Adds the penalty λ·Σθᵢ² to the mean negative log-likelihood (lifetimes'
+    /// `penalizer_coef`; 0, the default, is plain maximum likelihood).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a negative or non-finite penalty, no iterations, or a
-    /// non-positive tolerance.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |name, value: String, reason: &str| {
-            Err(Error::InvalidParameter {
-                name,
-                value,
-                reason: reason.into(),
-            })
-        };
-        if !(self.l2_penalty.is_finite() && self.l2_penalty >= 0.0) {
-            return bad("l2_penalty", self.l2_penalty.to_string(), "finite and ≥ 0");
+    /// [`Error::InvalidParameter`] unless λ is finite and ≥ 0.
+    pub fn with_l2_penalty(mut self, lambda: f64) -> Result<Self> {
+        if !(lambda.is_finite() && lambda >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "l2_penalty",
+                value: lambda.to_string(),
+                reason: "finite and ≥ 0".into(),
+            });
         }
-        if self.max_iterations == 0 {
-            return bad("max_iterations", "0".into(), "at least 1");
+        self.options.l2_penalty = lambda;
+        Ok(self)
+    }
+
+    /// The iteration budget of each optimizer run (default 1,000).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_max_iterations(mut self, iterations: u64) -> Result<Self> {
+        if iterations == 0 {
+            return Err(Error::InvalidParameter {
+                name: "max_iterations",
+                value: "0".into(),
+                reason: "at least 1".into(),
+            });
         }
-        if !(self.gradient_tolerance.is_finite() && self.gradient_tolerance > 0.0) {
-            return bad(
-                "gradient_tolerance",
-                self.gradient_tolerance.to_string(),
-                "finite and > 0",
-            );
+        self.options.max_iterations = iterations;
+        Ok(self)
+    }
+
+    /// The fit has converged when the gradient of the mean penalised negative
+    /// log-likelihood in log parameters has at most this norm (default 1e-6).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless finite and > 0.
+    pub fn with_gradient_tolerance(mut self, tolerance: f64) -> Result<Self> {
+        if !(tolerance.is_finite() && tolerance > 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "gradient_tolerance",
+                value: tolerance.to_string(),
+                reason: "finite and > 0".into(),
+            });
         }
-        Ok(())
+        self.options.gradient_tolerance = tolerance;
+        Ok(self)
+    }
+
+    /// The penalty λ.
+    pub fn l2_penalty(&self) -> f64 {
+        self.options.l2_penalty
+    }
+
+    /// The iteration budget.
+    pub fn max_iterations(&self) -> u64 {
+        self.options.max_iterations
+    }
+
+    /// The gradient tolerance.
+    pub fn gradient_tolerance(&self) -> f64 {
+        self.options.gradient_tolerance
+    }
+
+    pub(crate) fn options(&self) -> &FitOptions {
+        &self.options
     }
 }
 
@@ -155,7 +255,6 @@ pub(crate) fn fit<M: Likelihood<N>, const N: usize>(
     start: [f64; N],
     opts: &FitOptions,
 ) -> Result<([f64; N], FitReport)> {
-    opts.validate()?;
     if M::rows(data) == 0 {
         return Err(Error::EmptyInput { what: "customers" });
     }
@@ -310,23 +409,18 @@ mod tests {
 
     #[test]
     fn options_are_validated() {
-        let rows = [(1.0, 1.0)];
-        for bad in [
-            FitOptions {
-                l2_penalty: -1.0,
-                ..Default::default()
-            },
-            FitOptions {
-                max_iterations: 0,
-                ..Default::default()
-            },
-            FitOptions {
-                gradient_tolerance: 0.0,
-                ..Default::default()
-            },
-        ] {
-            assert!(fit::<Exponential, 1>(&rows[..], [1.0], &bad).is_err());
-        }
+        let p = MaxLikelihood::<Exponential>::default();
+        assert!(p.with_l2_penalty(-1.0).is_err());
+        assert!(p.with_l2_penalty(f64::NAN).is_err());
+        assert!(p.with_max_iterations(0).is_err());
+        assert!(p.with_gradient_tolerance(0.0).is_err());
+        assert!(p.with_gradient_tolerance(f64::INFINITY).is_err());
+        let p = p
+            .with_l2_penalty(0.5)
+            .unwrap()
+            .with_max_iterations(7)
+            .unwrap();
+        assert_eq!((p.l2_penalty(), p.max_iterations()), (0.5, 7));
         assert!(matches!(
             fit::<Exponential, 1>(&[][..], [1.0], &FitOptions::default()),
             Err(Error::EmptyInput { .. })

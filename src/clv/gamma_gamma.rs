@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
-use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
+use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
 use crate::data::CustomerSummary;
 use crate::error::{Error, Position, Result};
 use crate::special::Real;
@@ -202,13 +202,10 @@ impl GammaGamma {
         self.gamma
     }
 
-    /// Fits the model by maximum likelihood.
-    ///
-    /// # Errors
-    /// [`Error::NotConverged`]; [`Error::InvalidParameter`] for invalid options.
-    pub fn fit(data: &SpendData, opts: &FitOptions) -> Result<(Self, FitReport)> {
-        let ([p, q, g], report) = fit::<Lik, 3>(&data.rows[..], [1.0; 3], opts)?;
-        Ok((GammaGamma::new(p, q, g)?, report))
+    /// The unfitted model: maximum-likelihood settings to [`Fit`](crate::Fit) on a
+    /// [`SpendData`].
+    pub fn params() -> MaxLikelihood<GammaGamma> {
+        MaxLikelihood::default()
     }
 
     /// Log-likelihood of one customer's mean spend z̄ over x repeat purchases.
@@ -272,5 +269,20 @@ impl GammaGamma {
             });
         }
         Ok(spend)
+    }
+}
+
+impl crate::Fit for MaxLikelihood<GammaGamma> {
+    type Data<'a> = SpendData;
+    type Model = GammaGamma;
+    type Report = FitReport;
+
+    /// Fits the model by maximum likelihood.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`]; [`Error::NotConverged`].
+    fn fit(&self, data: &SpendData) -> Result<(GammaGamma, FitReport)> {
+        let ([p, q, g], report) = fit::<Lik, 3>(&data.rows[..], [1.0; 3], self.options())?;
+        Ok((GammaGamma::new(p, q, g)?, report))
     }
 }

@@ -22,7 +22,7 @@
 //! transaction model with it into a discounted CLV per customer ([`Discounting`] documents the
 //! convention and reproduces lifetimes' `customer_lifetime_value`).
 //!
-//! **Fitting** is maximum likelihood ([`FitOptions`], [`FitReport`]): parameters on the log
+//! **Fitting** is maximum likelihood ([`MaxLikelihood`], returning a [`FitReport`]): parameters on the log
 //! scale, exact gradients by automatic differentiation, L-BFGS (argmin) with Nelder–Mead
 //! restarts when it stalls — L-BFGS because the likelihoods are smooth with four parameters
 //! and exact gradients make it converge in a few dozen evaluations, Nelder–Mead because it
@@ -30,14 +30,15 @@
 //! weighted rows first. The fitted models are plain serde data, validated on deserialization.
 //!
 //! ```
-//! use custseg::clv::{BgNbd, Discounting, FitOptions, GammaGamma, RftData, SpendData, value_customers};
+//! use custseg::Fit;
+//! use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, value_customers};
 //! use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 //! use custseg::TimeUnit;
 //!
 //! let summaries = cdnow_sample().summarise(&cdnow_sample_config())?;
-//! let (bgnbd, report) = BgNbd::fit(&RftData::from_summaries(summaries.as_slice())?, &FitOptions::default())?;
+//! let (bgnbd, report) = BgNbd::params().fit(&RftData::from_summaries(summaries.as_slice())?)?;
 //! assert!((report.log_likelihood - -9582.43).abs() < 0.01);
-//! let (spend, _) = GammaGamma::fit(&SpendData::from_summaries(summaries.as_slice())?, &FitOptions::default())?;
+//! let (spend, _) = GammaGamma::params().fit(&SpendData::from_summaries(summaries.as_slice())?)?;
 //! let twelve_months = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
 //! let values = value_customers(&bgnbd, &spend, summaries.as_slice(), &twelve_months)?;
 //! assert_eq!(values.len(), 2_357);
@@ -59,7 +60,7 @@ mod value;
 pub use bgbb::{BgBb, BgBbHistory};
 pub use bgnbd::BgNbd;
 pub use data::{Rft, RftData};
-pub use fit::{FitOptions, FitReport};
+pub use fit::{FitReport, MaxLikelihood};
 pub use gamma_gamma::{GammaGamma, SpendData};
 pub use mbgnbd::MbgNbd;
 pub use model::TransactionModel;

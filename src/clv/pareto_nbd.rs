@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check_positive;
 use super::data::{Rft, RftData};
-use super::fit::{FitOptions, FitReport, Likelihood, fit, par_sum};
+use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
 use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result};
@@ -296,15 +296,10 @@ impl ParetoNbd {
         self.beta
     }
 
-    /// Fits the model by maximum likelihood.
-    ///
-    /// # Errors
-    /// [`Error::NotConverged`]; [`Error::InvalidParameter`] for invalid options.
-    pub fn fit(data: &RftData, opts: &FitOptions) -> Result<(Self, FitReport)> {
-        let ([r, alpha, s, beta], report) = fit::<Lik, 4>(data, [1.0; 4], opts)?;
-        let mut m = ParetoNbd::new(r, alpha, s, beta)?;
-        m.unit = data.unit();
-        Ok((m, report))
+    /// The unfitted model: maximum-likelihood settings to [`Fit`](crate::Fit) on an
+    /// [`RftData`].
+    pub fn params() -> MaxLikelihood<ParetoNbd> {
+        MaxLikelihood::default()
     }
 
     /// Total log-likelihood of the data.
@@ -374,6 +369,23 @@ impl TransactionModel for ParetoNbd {
     fn expected_purchases_new(&self, t: f64) -> Result<f64> {
         check_horizon(t)?;
         Ok(self.r / self.alpha * self.beta * residual_factor(self.s, self.beta, t))
+    }
+}
+
+impl crate::Fit for MaxLikelihood<ParetoNbd> {
+    type Data<'a> = RftData;
+    type Model = ParetoNbd;
+    type Report = FitReport;
+
+    /// Fits the model by maximum likelihood.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`]; [`Error::NotConverged`].
+    fn fit(&self, data: &RftData) -> Result<(ParetoNbd, FitReport)> {
+        let ([r, alpha, s, beta], report) = fit::<Lik, 4>(data, [1.0; 4], self.options())?;
+        let mut m = ParetoNbd::new(r, alpha, s, beta)?;
+        m.unit = data.unit();
+        Ok((m, report))
     }
 }
 

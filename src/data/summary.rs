@@ -296,6 +296,14 @@ pub struct CustomerSummaries {
     report: SummaryReport,
 }
 
+/// The summaries read as a slice, so `&summaries` goes wherever `&[CustomerSummary]` does.
+impl std::ops::Deref for CustomerSummaries {
+    type Target = [CustomerSummary];
+    fn deref(&self) -> &[CustomerSummary] {
+        &self.summaries
+    }
+}
+
 impl CustomerSummaries {
     /// The configuration the summaries were built with.
     pub fn config(&self) -> &SummaryConfig {

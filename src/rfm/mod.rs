@@ -8,7 +8,7 @@
 //!
 //! * [`RfmParams`] holds the settings (score levels, binning per dimension, whether frequency
 //!   counts every purchase or repeat purchases only, whether monetary value is total or mean
-//!   spend); [`RfmParams::fit`] learns the bin edges from [`CustomerSummary`]s.
+//!   spend); [`Fit::fit`](crate::Fit::fit) learns the bin edges from [`CustomerSummary`]s.
 //! * [`RfmModel`] is plain serde data: the edges. It scores new customers — one, or a batch in
 //!   parallel — so a model fitted on one snapshot scores the next one on the same scale. The
 //!   tie rule is on [`RfmModel`]: equal values always get equal scores.
@@ -22,10 +22,11 @@
 //! ```
 //! use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 //! use custseg::rfm::{RfmParams, SegmentScheme};
+//! use custseg::{Fit, Score};
 //!
 //! let summaries = cdnow_sample().summarise(&cdnow_sample_config())?;
-//! let model = RfmParams::new(5)?.fit(summaries.as_slice())?;
-//! let scores = model.score_batch(summaries.as_slice())?;
+//! let (model, _) = RfmParams::new(5)?.fit(&summaries)?;
+//! let scores = model.score_batch(&summaries)?;
 //! let table = SegmentScheme::rfm_package().summarise(&scores)?;
 //! let champions = &table.rows[0];
 //! assert_eq!(champions.segment, "Champions");
@@ -39,8 +40,8 @@ mod model;
 mod segments;
 
 pub use model::{
-    Binning, FrequencyBasis, MAX_SCORES, MonetaryBasis, RfmCell, RfmModel, RfmParams, RfmScore,
-    RfmValues,
+    Binning, FrequencyBasis, MAX_SCORES, MonetaryBasis, RfmCell, RfmFitReport, RfmModel, RfmParams,
+    RfmScore, RfmValues,
 };
 pub use segments::{
     Coverage, Precedence, ScoreCounts, SegmentId, SegmentRow, SegmentRule, SegmentScheme,

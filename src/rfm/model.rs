@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{CustomerId, CustomerSummary};
 use crate::error::{Error, Position, Result};
+use crate::{Fit, Score};
 
 /// The largest number of score levels (scores 1..=10).
 pub const MAX_SCORES: u8 = 10;
@@ -52,18 +53,20 @@ pub struct RfmValues {
 }
 
 /// Unfitted RFM settings: number of scores, how each dimension is binned, and what frequency
-/// and monetary value mean. Validated when built; [`RfmParams::fit`] learns the bin edges.
+/// and monetary value mean. Validated when built; [`Fit::fit`] learns the bin edges, and the
+/// fitted [`RfmModel`] scores customers through [`Score`].
 ///
 /// ```
 /// use custseg::rfm::{Binning, RfmParams};
+/// use custseg::{Fit, Score};
 /// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 /// let summaries = cdnow_sample().summarise(&cdnow_sample_config())?;
 /// // Quantile bins for F and M, business rules for recency (days).
-/// let model = RfmParams::new(5)?
+/// let (model, _) = RfmParams::new(5)?
 ///     .with_recency(Binning::Thresholds(vec![30.0, 60.0, 120.0, 180.0]))?
-///     .fit(summaries.as_slice())?;
+///     .fit(&summaries)?;
 /// // Customer 1 last bought on 1997-08-02, 59 days before the end: within 60 days, so R = 4.
-/// let score = model.score(&summaries.as_slice()[0])?;
+/// let score = model.score(&summaries[0])?;
 /// assert_eq!(score.values.recency_days, 59.0);
 /// assert_eq!(score.cell.r, 4);
 /// # Ok::<(), custseg::Error>(())
@@ -195,13 +198,34 @@ impl RfmParams {
     pub fn scores(&self) -> u8 {
         self.scores
     }
+}
+
+/// How an RFM fit went: the customers the edges were learned from, and how many distinct
+/// edges each dimension got.
+///
+/// Quantile edges collapse when many customers share a value (most customers of a young
+/// business bought once): fewer distinct edges than `scores - 1` means some score levels of
+/// that dimension are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RfmFitReport {
+    /// Customers in the snapshot.
+    pub customers: usize,
+    /// Distinct edges for recency, frequency and monetary value, in that order.
+    pub distinct_edges: [usize; 3],
+}
+
+impl Fit for RfmParams {
+    type Data<'a> = [CustomerSummary];
+    type Model = RfmModel;
+    type Report = RfmFitReport;
 
     /// Learns the bin edges from a snapshot of customers.
     ///
     /// # Errors
     /// [`Error::EmptyInput`] for no customers; [`Error::InvalidRecord`] for a summary with a
-    /// non-finite or negative value (naming the customer).
-    pub fn fit(&self, customers: &[CustomerSummary]) -> Result<RfmModel> {
+    /// non-finite or negative value (naming its row, customer and field).
+    fn fit(&self, customers: &[CustomerSummary]) -> Result<(RfmModel, RfmFitReport)> {
         if customers.is_empty() {
             return Err(Error::EmptyInput { what: "customers" });
         }
@@ -222,14 +246,28 @@ impl RfmParams {
                 quantiles(&mut v, &probs)
             }
         };
-        Ok(RfmModel {
+        let model = RfmModel {
             scores: self.scores,
             frequency_basis: fb,
             monetary_basis: mb,
             recency_edges: edges_of(&self.recency, |v| v.recency_days),
             frequency_edges: edges_of(&self.frequency, |v| v.frequency),
             monetary_edges: edges_of(&self.monetary, |v| v.monetary),
-        })
+        };
+        let distinct = |e: &[f64]| {
+            let mut d = e.to_vec();
+            d.dedup();
+            d.len()
+        };
+        let report = RfmFitReport {
+            customers: customers.len(),
+            distinct_edges: [
+                distinct(&model.recency_edges),
+                distinct(&model.frequency_edges),
+                distinct(&model.monetary_edges),
+            ],
+        };
+        Ok((model, report))
     }
 }
 
@@ -243,7 +281,9 @@ fn validate_all(
         .par_iter()
         .position_first(|s| values_of(s, fb, mb).is_err())
     {
-        Some(i) => values_of(&customers[i], fb, mb).map(|_| ()),
+        Some(i) => values_of(&customers[i], fb, mb)
+            .map(|_| ())
+            .map_err(|e| e.amend(|at| at.with_row(i))),
         None => Ok(()),
     }
 }
@@ -555,20 +595,6 @@ impl RfmModel {
         values_of(s, self.frequency_basis, self.monetary_basis)
     }
 
-    /// Scores one customer.
-    ///
-    /// # Errors
-    /// As [`RfmModel::values`].
-    pub fn score(&self, s: &CustomerSummary) -> Result<RfmScore> {
-        let values = self.values(s)?;
-        Ok(RfmScore {
-            customer_id: s.customer_id.clone(),
-            values,
-            revenue: s.total_spend,
-            cell: self.cell(&values),
-        })
-    }
-
     /// Scores values that did not come from a [`CustomerSummary`] (recency in days).
     ///
     /// # Errors
@@ -587,12 +613,41 @@ impl RfmModel {
         })
     }
 
+    /// The cell of values (no validation: callers validate).
+    fn cell(&self, v: &RfmValues) -> RfmCell {
+        let below = |edges: &[f64], x: f64| edges.partition_point(|&e| e < x) as u8;
+        RfmCell {
+            r: self.scores - below(&self.recency_edges, v.recency_days),
+            f: 1 + below(&self.frequency_edges, v.frequency),
+            m: 1 + below(&self.monetary_edges, v.monetary),
+        }
+    }
+}
+
+impl Score for RfmModel {
+    type Record = CustomerSummary;
+    type Output = RfmScore;
+
+    /// Scores one customer.
+    ///
+    /// # Errors
+    /// As [`RfmModel::values`].
+    fn score(&self, s: &CustomerSummary) -> Result<RfmScore> {
+        let values = self.values(s)?;
+        Ok(RfmScore {
+            customer_id: s.customer_id.clone(),
+            values,
+            revenue: s.total_spend,
+            cell: self.cell(&values),
+        })
+    }
+
     /// Scores a batch in parallel; the output is in input order and independent of the
     /// number of threads.
     ///
     /// # Errors
     /// The error of the first invalid summary, in input order.
-    pub fn score_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<RfmScore>> {
+    fn score_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<RfmScore>> {
         let (fb, mb) = (self.frequency_basis, self.monetary_basis);
         validate_all(customers, fb, mb)?;
         // An indexed collect writes the scores straight into place.
@@ -608,16 +663,6 @@ impl RfmModel {
                 }
             })
             .collect())
-    }
-
-    /// The cell of values (no validation: callers validate).
-    fn cell(&self, v: &RfmValues) -> RfmCell {
-        let below = |edges: &[f64], x: f64| edges.partition_point(|&e| e < x) as u8;
-        RfmCell {
-            r: self.scores - below(&self.recency_edges, v.recency_days),
-            f: 1 + below(&self.frequency_edges, v.frequency),
-            m: 1 + below(&self.monetary_edges, v.monetary),
-        }
     }
 }
 

@@ -1,13 +1,14 @@
 //! Churn scorers: the sBG numbers of Fader & Hardie (2007), the recency rule's boundaries, the
 //! one-time-buyer policies, the logistic wrapper's orientation, and the holdout evaluation.
 
+use custseg::Fit;
 use custseg::churn::metrics::{brier, lift_at, roc_auc};
 use custseg::churn::{
     Boundary, BtydModel, ChurnRisk, ChurnScorer, Cohort, Feature, LogisticChurn,
     LogisticChurnParams, ModelChurn, OneTimeBuyers, RecencyRule, RiskTier, ShiftedBetaGeometric,
     TierCuts, score_churn,
 };
-use custseg::clv::{BgNbd, FitOptions, MbgNbd, ParetoNbd, RftData};
+use custseg::clv::{BgNbd, MbgNbd, ParetoNbd, RftData};
 use custseg::datasets::{SyntheticConfig, cdnow_sample, cdnow_sample_config, synthetic_summaries};
 use custseg::{CustomerId, CustomerSummary};
 
@@ -45,7 +46,7 @@ fn sbg_reproduces_fader_hardie_2007() {
     ];
     for (data, alpha, beta, ll, s12, derl) in cases {
         let c = cohort(&data);
-        let (m, rep) = ShiftedBetaGeometric::fit(&c, &FitOptions::default()).unwrap();
+        let (m, rep) = ShiftedBetaGeometric::params().fit(&c).unwrap();
         assert!((m.alpha() - alpha).abs() < 5e-4, "alpha {}", m.alpha());
         assert!((m.beta() - beta).abs() < 5e-4, "beta {}", m.beta());
         assert!(
@@ -162,8 +163,8 @@ fn recency_rule_boundaries_and_relative_thresholds() {
 fn one_time_buyer_policies() {
     let s = summaries();
     let data = RftData::from_summaries(&s).unwrap();
-    let (bg, _) = BgNbd::fit(&data, &FitOptions::default()).unwrap();
-    let (mbg, _) = MbgNbd::fit(&data, &FitOptions::default()).unwrap();
+    let (bg, _) = BgNbd::params().fit(&data).unwrap();
+    let (mbg, _) = MbgNbd::params().fit(&data).unwrap();
     let as_is = ModelChurn::new(BtydModel::BgNbd(bg), OneTimeBuyers::AsModel).unwrap();
     let fallback = ModelChurn::new(
         BtydModel::BgNbd(bg),
@@ -192,7 +193,7 @@ fn one_time_buyer_policies() {
         }
     }
     // Expected remaining lifetime: P(alive) times the posterior mean, where finite.
-    let (pn, _) = ParetoNbd::fit(&data, &FitOptions::default()).unwrap();
+    let (pn, _) = ParetoNbd::params().fit(&data).unwrap();
     let pareto = ModelChurn::new(BtydModel::ParetoNbd(pn), OneTimeBuyers::AsModel).unwrap();
     // CDNOW's s = 0.61 < 1: the mean lifetime is infinite, so none is reported.
     assert!(pareto.risk(&s[0]).unwrap().1.is_none());
@@ -280,9 +281,9 @@ fn cdnow_holdout_evaluation() {
     let s = summaries();
     let churned: Vec<bool> = s.iter().map(|c| c.holdout_frequency == 0).collect();
     let data = RftData::from_summaries(&s).unwrap();
-    let (bg, _) = BgNbd::fit(&data, &FitOptions::default()).unwrap();
-    let (mbg, _) = MbgNbd::fit(&data, &FitOptions::default()).unwrap();
-    let (pn, _) = ParetoNbd::fit(&data, &FitOptions::default()).unwrap();
+    let (bg, _) = BgNbd::params().fit(&data).unwrap();
+    let (mbg, _) = MbgNbd::params().fit(&data).unwrap();
+    let (pn, _) = ParetoNbd::params().fit(&data).unwrap();
     let cuts = TierCuts::default();
     let scorers: Vec<(Box<dyn ChurnScorer>, f64)> = vec![
         (

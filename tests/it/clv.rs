@@ -1,7 +1,8 @@
 //! CLV models against the published CDNOW and donations numbers (`shared/data/README.md`).
 
+use custseg::Fit;
 use custseg::clv::{
-    BgBb, BgBbHistory, BgNbd, FitOptions, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, SpendData,
+    BgBb, BgBbHistory, BgNbd, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, SpendData,
     TransactionModel,
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
@@ -36,7 +37,7 @@ const BGNBD_TABLE: [(u32, f64, f64, f64, f64); 6] = [
 
 #[test]
 fn bgnbd_reproduces_fhl_2005_on_cdnow() {
-    let (m, rep) = BgNbd::fit(&cdnow(), &FitOptions::default()).unwrap();
+    let (m, rep) = BgNbd::params().fit(&cdnow()).unwrap();
     for (got, published) in [
         (m.r(), 0.2426),
         (m.alpha(), 4.4135),
@@ -51,7 +52,7 @@ fn bgnbd_reproduces_fhl_2005_on_cdnow() {
         "{}",
         rep.log_likelihood
     );
-    assert!(rep.gradient_norm <= FitOptions::default().gradient_tolerance);
+    assert!(rep.gradient_norm <= BgNbd::params().gradient_tolerance());
     assert_eq!(rep.distinct_rows, 1_016);
     assert!(
         rep.standard_errors
@@ -75,7 +76,7 @@ fn bgnbd_reproduces_fhl_2005_on_cdnow() {
 
 #[test]
 fn pareto_nbd_reproduces_the_published_fit_on_cdnow() {
-    let (m, rep) = ParetoNbd::fit(&cdnow(), &FitOptions::default()).unwrap();
+    let (m, rep) = ParetoNbd::params().fit(&cdnow()).unwrap();
     for (got, published) in [
         (m.r(), 0.5533),
         (m.alpha(), 10.5776),
@@ -106,7 +107,7 @@ fn pareto_nbd_reproduces_the_published_fit_on_cdnow() {
 #[test]
 fn mbgnbd_reproduces_the_lifetimes_fit_on_cdnow() {
     let data = cdnow();
-    let (m, rep) = MbgNbd::fit(&data, &FitOptions::default()).unwrap();
+    let (m, rep) = MbgNbd::params().fit(&data).unwrap();
     for (got, published) in [
         (m.r(), 0.5248),
         (m.alpha(), 6.1830),
@@ -140,7 +141,7 @@ fn gamma_gamma_reproduces_the_published_fit() {
         .map(|&(x, z)| ((x as f64, z), 1.0))
         .collect();
     let data = SpendData::from_weighted(repeaters).unwrap();
-    let (gg, rep) = GammaGamma::fit(&data, &FitOptions::default()).unwrap();
+    let (gg, rep) = GammaGamma::params().fit(&data).unwrap();
     for (got, published) in [(gg.p(), 6.2488), (gg.q(), 3.7446), (gg.gamma(), 15.4477)] {
         assert!(same_3_digits(got, published), "{got} vs {published}");
     }
@@ -176,7 +177,7 @@ fn bgbb_reproduces_fhs_2010_on_donations() {
         })
         .collect();
     assert_eq!(data.iter().map(|d| d.1).sum::<f64>(), 11_104.0);
-    let (m, rep) = BgBb::fit(&data, &FitOptions::default()).unwrap();
+    let (m, rep) = BgBb::params().fit(&data).unwrap();
     for (got, published) in [
         (m.alpha(), 1.204),
         (m.beta(), 0.750),
@@ -358,10 +359,9 @@ fn log_likelihoods_and_fits_match_lifetimes() {
         let m = ParetoNbd::new(p[0], p[1], p[2], p[3]).unwrap();
         assert!((m.total_log_likelihood(&data) - json_ll("pnbd", which)).abs() < 1e-6);
     }
-    let opts = FitOptions::default();
-    let (_, bg) = BgNbd::fit(&data, &opts).unwrap();
-    let (_, mbg) = MbgNbd::fit(&data, &opts).unwrap();
-    let (_, pnbd) = ParetoNbd::fit(&data, &opts).unwrap();
+    let (_, bg) = BgNbd::params().fit(&data).unwrap();
+    let (_, mbg) = MbgNbd::params().fit(&data).unwrap();
+    let (_, pnbd) = ParetoNbd::params().fit(&data).unwrap();
     for (ours, model) in [
         (bg.log_likelihood, "bgnbd"),
         (mbg.log_likelihood, "mbgnbd"),

@@ -1,9 +1,10 @@
 //! The CLV API's contracts: batches and views, thread-count invariance, penalties,
 //! non-convergence, units and serde validation.
 
+use custseg::Fit;
 use custseg::clv::{
-    BgBb, BgNbd, Discounting, FitOptions, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, SimpleCltv,
-    SpendData, TransactionModel, value_customers,
+    BgBb, BgNbd, Discounting, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, SimpleCltv, SpendData,
+    TransactionModel, value_customers,
 };
 use custseg::datasets::{SyntheticConfig, cdnow_sample, cdnow_sample_config, synthetic_summaries};
 use custseg::{Error, SummaryConfig, TimeUnit};
@@ -19,11 +20,9 @@ fn cdnow_summaries() -> Vec<custseg::CustomerSummary> {
 #[test]
 fn batches_views_and_single_calls_agree() {
     let s = cdnow_summaries();
-    let (m, _) = BgNbd::fit(
-        &RftData::from_summaries(&s).unwrap(),
-        &FitOptions::default(),
-    )
-    .unwrap();
+    let (m, _) = BgNbd::params()
+        .fit(&RftData::from_summaries(&s).unwrap())
+        .unwrap();
     let p = m.p_alive_batch(&s).unwrap();
     let e = m.expected_purchases_batch(&s, 39.0).unwrap();
     let x: Array1<f64> = s.iter().map(|c| c.frequency as f64).collect();
@@ -65,13 +64,11 @@ fn fitting_and_scoring_are_thread_count_invariant() {
             .unwrap();
         pool.install(|| {
             let data = RftData::from_summaries(&s).unwrap();
-            let (bg, _) = BgNbd::fit(&data, &FitOptions::default()).unwrap();
-            let (pn, _) = ParetoNbd::fit(&data, &FitOptions::default()).unwrap();
-            let (gg, _) = GammaGamma::fit(
-                &SpendData::from_summaries(&s).unwrap(),
-                &FitOptions::default(),
-            )
-            .unwrap();
+            let (bg, _) = BgNbd::params().fit(&data).unwrap();
+            let (pn, _) = ParetoNbd::params().fit(&data).unwrap();
+            let (gg, _) = GammaGamma::params()
+                .fit(&SpendData::from_summaries(&s).unwrap())
+                .unwrap();
             let disc = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).unwrap();
             let values = value_customers(&pn, &gg, &s, &disc).unwrap();
             (bg, pn, gg, values)
@@ -85,27 +82,24 @@ fn fitting_and_scoring_are_thread_count_invariant() {
 #[test]
 fn penalty_shrinks_and_budget_exhaustion_is_an_error() {
     let data = RftData::from_summaries(&cdnow_summaries()).unwrap();
-    let (plain, _) = BgNbd::fit(&data, &FitOptions::default()).unwrap();
-    let opts = FitOptions {
-        l2_penalty: 0.1,
-        ..FitOptions::default()
-    };
-    let (pen, rep) = BgNbd::fit(&data, &opts).unwrap();
+    let (plain, _) = BgNbd::params().fit(&data).unwrap();
+    let (pen, rep) = BgNbd::params()
+        .with_l2_penalty(0.1)
+        .unwrap()
+        .fit(&data)
+        .unwrap();
     let norm = |m: &BgNbd| m.r().powi(2) + m.alpha().powi(2) + m.a().powi(2) + m.b().powi(2);
     assert!(norm(&pen) < norm(&plain));
     assert!(rep.log_likelihood < plain.total_log_likelihood(&data));
-    let starved = FitOptions {
-        max_iterations: 1,
-        ..FitOptions::default()
-    };
-    match ParetoNbd::fit(&data, &starved) {
+    let starved = ParetoNbd::params().with_max_iterations(1).unwrap();
+    match starved.fit(&data) {
         Err(Error::NotConverged {
             model,
             gradient_norm,
             ..
         }) => {
             assert_eq!(model, "Pareto/NBD");
-            assert!(gradient_norm > starved.gradient_tolerance);
+            assert!(gradient_norm > starved.gradient_tolerance());
         }
         other => panic!("expected NotConverged, got {other:?}"),
     }
@@ -114,11 +108,9 @@ fn penalty_shrinks_and_budget_exhaustion_is_an_error() {
 #[test]
 fn units_are_checked_and_data_is_validated() {
     let weeks = cdnow_summaries();
-    let (m, _) = BgNbd::fit(
-        &RftData::from_summaries(&weeks).unwrap(),
-        &FitOptions::default(),
-    )
-    .unwrap();
+    let (m, _) = BgNbd::params()
+        .fit(&RftData::from_summaries(&weeks).unwrap())
+        .unwrap();
     assert_eq!(m.unit(), Some(TimeUnit::Weeks));
     let days = cdnow_sample()
         .summarise(&SummaryConfig::new("1997-09-30".parse().unwrap()).with_unit(TimeUnit::Days))

@@ -5,7 +5,7 @@ use custseg::clv::{BgNbd, TransactionModel};
 use custseg::datasets::{cdnow_sample, cdnow_sample_config, parse_cdnow};
 use custseg::rfm::RfmParams;
 use custseg::segment::{KMeansParams, kmeans};
-use custseg::{Date, Error, ErrorKind, Position, ReturnPolicy, TransactionLog};
+use custseg::{Date, Error, ErrorKind, Fit, Position, ReturnPolicy, TransactionLog};
 use ndarray::{Array1, array};
 
 fn parts(e: &Error) -> (Option<usize>, Option<usize>, Option<&str>, Option<&str>) {

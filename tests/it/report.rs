@@ -8,7 +8,7 @@ use custseg::report::{
 };
 use custseg::rfm::{RfmParams, SegmentScheme};
 use custseg::segment::{KMeansParams, Strategy, Vocabulary, profiles};
-use custseg::{CustomerId, SummaryConfig};
+use custseg::{CustomerId, Fit, Score, SummaryConfig};
 use ndarray::Array2;
 use proptest::prelude::*;
 
@@ -87,7 +87,7 @@ proptest! {
 fn kpis_and_migration_on_cdnow() {
     let cfg = cdnow_sample_config();
     let cal = cdnow_sample().summarise(&cfg).unwrap();
-    let rfm = RfmParams::new(5).unwrap().fit(cal.as_slice()).unwrap();
+    let (rfm, _) = RfmParams::new(5).unwrap().fit(cal.as_slice()).unwrap();
     let scheme = SegmentScheme::five_tiers(5).unwrap();
     let names: Vec<String> = scheme
         .segment_names()
@@ -252,7 +252,7 @@ fn stability_separates_stable_from_arbitrary_segments() {
 #[test]
 fn rfm_tables_and_profiles_pass_the_floor() {
     let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
-    let rfm = RfmParams::new(5).unwrap().fit(cal.as_slice()).unwrap();
+    let (rfm, _) = RfmParams::new(5).unwrap().fit(cal.as_slice()).unwrap();
     let scores = rfm.score_batch(cal.as_slice()).unwrap();
     let table = SegmentScheme::rfm_package().summarise(&scores).unwrap();
     let report = Report::from(&table);

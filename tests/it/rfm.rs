@@ -8,7 +8,7 @@ use custseg::rfm::{
     Binning, FrequencyBasis, MonetaryBasis, Precedence, RfmCell, RfmModel, RfmParams, RfmScore,
     RfmValues, ScoreCounts, SegmentRule, SegmentScheme,
 };
-use custseg::{CustomerId, CustomerSummary, Error, SummaryConfig, TimeUnit};
+use custseg::{CustomerId, CustomerSummary, Error, Fit, Score, SummaryConfig, TimeUnit};
 
 fn cells(n: u8) -> impl Iterator<Item = RfmCell> {
     (1..=n).flat_map(move |r| (1..=n).flat_map(move |f| (1..=n).map(move |m| RfmCell { r, f, m })))
@@ -217,7 +217,7 @@ fn cdnow_scores() -> (Vec<CustomerSummary>, RfmModel, Vec<RfmScore>) {
         .summarise(&cdnow_sample_config())
         .unwrap()
         .into_vec();
-    let model = RfmParams::new(5).unwrap().fit(&summaries).unwrap();
+    let (model, _) = RfmParams::new(5).unwrap().fit(&summaries).unwrap();
     let scores = model.score_batch(&summaries).unwrap();
     (summaries, model, scores)
 }
@@ -298,7 +298,7 @@ fn a_model_fitted_on_one_snapshot_scores_the_next() {
         .summarise(&SummaryConfig::new("1998-06-30".parse().unwrap()).with_unit(TimeUnit::Days))
         .unwrap();
     let rescored = stored.score_batch(later.as_slice()).unwrap();
-    let refit = RfmParams::new(5).unwrap().fit(later.as_slice()).unwrap();
+    let (refit, _) = RfmParams::new(5).unwrap().fit(later.as_slice()).unwrap();
     assert_ne!(refit.recency_edges(), stored.recency_edges());
     for (s, summary) in rescored.iter().zip(later.iter()) {
         // The stored edges, not the new snapshot's, decide; recency is in days whatever the unit.
@@ -316,7 +316,7 @@ fn thresholds_and_bases() {
         .summarise(&cdnow_sample_config())
         .unwrap()
         .into_vec();
-    let model = RfmParams::new(5)
+    let (model, _) = RfmParams::new(5)
         .unwrap()
         .with_recency(Binning::Thresholds(vec![30.0, 60.0, 90.0, 180.0]))
         .unwrap()
@@ -373,7 +373,7 @@ fn bad_input_is_an_error_naming_the_customer() {
         matches!(&e, Error::InvalidRecord { at, .. } if at.customer() == Some("6")),
         "{e}"
     );
-    let model = params.fit(&summaries[..5]).unwrap();
+    let (model, _) = params.fit(&summaries[..5]).unwrap();
     assert!(model.score_batch(&summaries).is_err());
     assert!(
         model
@@ -389,11 +389,11 @@ fn bad_input_is_an_error_naming_the_customer() {
             .is_err()
     );
     // One customer, or identical customers: defined scores, no panic.
-    let one = params.fit(&summaries[..1]).unwrap();
+    let (one, _) = params.fit(&summaries[..1]).unwrap();
     let s = one.score(&summaries[0]).unwrap();
     assert_eq!((s.cell.r, s.cell.f, s.cell.m), (5, 1, 1));
     // A 5-point scheme refuses scores of a 7-point model.
-    let seven = RfmParams::new(7).unwrap().fit(&summaries[..5]).unwrap();
+    let (seven, _) = RfmParams::new(7).unwrap().fit(&summaries[..5]).unwrap();
     let top = seven
         .score_values(
             CustomerId::from("x"),
@@ -450,7 +450,7 @@ fn batch_scoring_is_thread_count_invariant() {
             .build()
             .unwrap();
         pool.install(|| {
-            let model = RfmParams::new(5)
+            let (model, _) = RfmParams::new(5)
                 .unwrap()
                 .fit(summaries.as_slice())
                 .unwrap();
@@ -521,13 +521,13 @@ fn cdnow_matches_the_pandas_reference() {
         .unwrap()
         .into_vec();
     let base = RfmParams::new(5).unwrap();
-    let model = base.fit(&summaries).unwrap();
-    let repeat = base
+    let (model, _) = base.fit(&summaries).unwrap();
+    let (repeat, _) = base
         .clone()
         .with_frequency_basis(FrequencyBasis::RepeatPurchases)
         .fit(&summaries)
         .unwrap();
-    let mean = base
+    let (mean, _) = base
         .with_monetary_basis(MonetaryBasis::MeanPerPurchase)
         .fit(&summaries)
         .unwrap();

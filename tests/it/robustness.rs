@@ -308,15 +308,14 @@ fn hand_built_reports_and_loadings_print() {
 
 mod data_and_scores {
     use custseg::churn::ShiftedBetaGeometric;
-    use custseg::clv::{
-        BgNbd, Discounting, FitOptions, GammaGamma, RftData, SpendData, value_customers,
-    };
+    use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, value_customers};
     use custseg::datasets::{cdnow_sample, cdnow_sample_config};
     use custseg::rfm::RfmParams;
     use custseg::{
         CustomerSummary, Date, Error, PurchaseHistories, ReturnPolicy, SummaryConfig,
         TransactionLog,
     };
+    use custseg::Fit;
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
@@ -403,16 +402,12 @@ mod data_and_scores {
         assert!(Discounting::new(1.0, Discounting::MAX_STEPS, 0.01).is_ok());
         let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
         let customers = cal.as_slice();
-        let (bg, _) = BgNbd::fit(
-            &RftData::from_summaries(customers).unwrap(),
-            &FitOptions::default(),
-        )
-        .unwrap();
-        let (gg, _) = GammaGamma::fit(
-            &SpendData::from_summaries(customers).unwrap(),
-            &FitOptions::default(),
-        )
-        .unwrap();
+        let (bg, _) = BgNbd::params()
+            .fit(&RftData::from_summaries(customers).unwrap())
+            .unwrap();
+        let (gg, _) = GammaGamma::params()
+            .fit(&SpendData::from_summaries(customers).unwrap())
+            .unwrap();
         // A rate near −1 compounds to infinity within 200 steps.
         let wild = Discounting::new(1.0, 200, -0.999_999_99).unwrap();
         let err = value_customers(&bg, &gg, customers, &wild).unwrap_err();
@@ -447,6 +442,7 @@ fn unrealistic_personas_are_errors_not_hangs() {
 fn absurd_sizes_and_hand_built_scores_are_errors() {
     use custseg::datasets::{blobs, cdnow_sample, cdnow_sample_config, mixed_blobs};
     use custseg::rfm::{RfmParams, SegmentScheme};
+    use custseg::{Fit, Score};
     assert!(blobs(1, usize::MAX, 1, 1.0, 0).is_err());
     assert!(mixed_blobs(1, 1, 1 << 62, 1, 2, 0).is_err());
     let mut builder = custseg::TransactionLog::builder();
@@ -456,6 +452,7 @@ fn absurd_sizes_and_hand_built_scores_are_errors() {
         .unwrap()
         .fit(cal.as_slice())
         .unwrap()
+        .0
         .score_batch(cal.as_slice())
         .unwrap();
     let scheme = SegmentScheme::rfm_package();
