@@ -35,6 +35,7 @@ use custseg::segment::{
     BehavioralRecord, BehavioralSegmenter, KCriterion, KMeansParams, Strategy, calinski_harabasz,
     choose_k, silhouette,
 };
+use custseg::{Assign, Fit};
 
 fn main() -> Result<(), custseg::Error> {
     let k: usize = std::env::args()
@@ -46,7 +47,7 @@ fn main() -> Result<(), custseg::Error> {
         .iter()
         .map(BehavioralRecord::from_summary)
         .collect();
-    let model = BehavioralSegmenter::new(k)?.fit(&records)?;
+    let (model, _) = BehavioralSegmenter::new(k)?.fit(&records)?;
     let profiles = model.profiles();
     let columns: Vec<&str> = profiles[0]
         .features

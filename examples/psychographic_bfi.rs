@@ -9,6 +9,7 @@
 //! (reverse-keyed items scored reversed), and four segments on the factor scores, named after
 //! the factors once they are recognised from the loadings.
 
+use custseg::Fit;
 use custseg::segment::{FactorCount, PsychographicSegmenter, SurveyItem, SurveyResponse};
 
 const REVERSED: [&str; 7] = ["A1", "C4", "C5", "E1", "E2", "O2", "O5"];
@@ -54,10 +55,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("Kaiser", FactorCount::Kaiser),
         ("parallel analysis", FactorCount::parallel()),
     ] {
-        let m = base.clone().with_factors(count)?.fit(&responses)?;
+        let (m, _) = base.clone().with_factors(count)?.fit(&responses)?;
         println!("{rule}: {} factors", m.loadings().factors.len());
     }
-    let mut model = base.with_factors(FactorCount::Fixed(5))?.fit(&responses)?;
+    let (mut model, _) = base.with_factors(FactorCount::Fixed(5))?.fit(&responses)?;
     let l = model.loadings();
     println!("eigenvalues: {:.2?}", &l.eigenvalues[..8]);
     println!(

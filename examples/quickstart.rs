@@ -26,8 +26,7 @@ use custseg::report::{
 };
 use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme};
 use custseg::segment::{BehavioralRecord, BehavioralSegmenter};
-use custseg::{CustomerId, CustomerSummary, Result, SummaryConfig, TimeUnit};
-use custseg::{Fit, Score};
+use custseg::{Assign, CustomerId, CustomerSummary, Fit, Result, Score, SummaryConfig, TimeUnit};
 
 fn main() -> Result<()> {
     let started = Instant::now();
@@ -55,7 +54,7 @@ fn main() -> Result<()> {
         .iter()
         .map(BehavioralRecord::from_summary)
         .collect();
-    let behavioral = BehavioralSegmenter::new(4)?.fit(&records)?;
+    let (behavioral, _) = BehavioralSegmenter::new(4)?.fit(&records)?;
     let segment = behavioral.assign_batch(&records)?;
     let later_cfg = SummaryConfig {
         observation_end: cfg.window_end(),

@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use super::features::{NumericFeature, Table, Transform};
 use super::kmeans::KMeansParams;
-use super::model::{SegmentModel, delegate_segment_model};
+use super::model::{SegmentFitReport, SegmentModel, delegate_segment_model};
 use super::profile::{SegmentProfile, Vocabulary};
 use super::strategy::Strategy;
 use crate::data::{CustomerId, CustomerSummary};
 use crate::error::{Error, Result};
+use crate::{Assign, Fit};
 
 /// One customer's behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,9 +69,11 @@ const BASE: [&str; 6] = [
 /// ```
 /// use custseg::segment::{BehavioralRecord, BehavioralSegmenter};
 /// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+/// use custseg::{Assign, Fit};
 /// let s = cdnow_sample().summarise(&cdnow_sample_config())?;
 /// let records: Vec<BehavioralRecord> = s.iter().map(BehavioralRecord::from_summary).collect();
-/// let model = BehavioralSegmenter::new(4)?.fit(&records)?;
+/// let (model, report) = BehavioralSegmenter::new(4)?.fit(&records)?;
+/// assert_eq!(report.labels.len(), records.len());
 /// assert_eq!(model.profiles().len(), 4);
 /// let first = model.assign(&records[0])?;
 /// assert!(first.is_some());
@@ -143,6 +146,12 @@ impl BehavioralSegmenter {
     fn table(&self, records: &[BehavioralRecord]) -> Result<Table> {
         table(&self.engagement, records)
     }
+}
+
+impl Fit for BehavioralSegmenter {
+    type Data<'a> = [BehavioralRecord];
+    type Model = BehavioralModel;
+    type Report = SegmentFitReport;
 
     /// Fits the segmentation. Segments are named by value (high / mid / low, from the
     /// z-score of total spend) and activity (loyal, new, potential, regular, occasional,
@@ -152,7 +161,7 @@ impl BehavioralSegmenter {
     /// # Errors
     /// [`Error::EmptyInput`]; [`Error::LengthMismatch`] for a record with the wrong number of
     /// engagement counts; the feature and strategy errors (naming the row and column).
-    pub fn fit(&self, records: &[BehavioralRecord]) -> Result<BehavioralModel> {
+    fn fit(&self, records: &[BehavioralRecord]) -> Result<(BehavioralModel, SegmentFitReport)> {
         if records.is_empty() {
             return Err(Error::EmptyInput { what: "customers" });
         }
@@ -169,10 +178,13 @@ impl BehavioralSegmenter {
                 fit.model.rename(s, &name)?;
             }
         }
-        Ok(BehavioralModel {
-            engagement: self.engagement.clone(),
-            model: fit.model,
-        })
+        Ok((
+            BehavioralModel {
+                engagement: self.engagement.clone(),
+                model: fit.model,
+            },
+            SegmentFitReport::new(fit.labels),
+        ))
     }
 }
 
@@ -319,24 +331,6 @@ impl TryFrom<BehavioralModelRecord> for BehavioralModel {
 impl BehavioralModel {
     delegate_segment_model!("Segment profiles (size, share, per-feature contrast, name).");
 
-    /// The segment of one customer (`None`: noise under DBSCAN).
-    ///
-    /// # Errors
-    /// As [`BehavioralModel::assign_batch`].
-    pub fn assign(&self, record: &BehavioralRecord) -> Result<Option<usize>> {
-        Ok(self.assign_batch(std::slice::from_ref(record))?[0])
-    }
-
-    /// Segments of many customers, in parallel, in input order.
-    ///
-    /// # Errors
-    /// [`Error::LengthMismatch`] for a record with the wrong number of engagement counts; the
-    /// feature errors of [`FittedFeatures::transform`](super::FittedFeatures::transform)
-    /// (a NaN, a value ≤ −1), naming the row and column.
-    pub fn assign_batch(&self, records: &[BehavioralRecord]) -> Result<Vec<Option<usize>>> {
-        self.model.assign_table(&table(&self.engagement, records)?)
-    }
-
     /// The prepared (transformed, scaled) features of records: the space the clustering works in.
     ///
     /// # Errors
@@ -346,5 +340,31 @@ impl BehavioralModel {
             .model
             .prepare(&table(&self.engagement, records)?)?
             .numeric)
+    }
+}
+
+impl Assign for BehavioralModel {
+    type Record = BehavioralRecord;
+
+    fn segments(&self) -> usize {
+        self.model.segments()
+    }
+
+    /// The segment of one customer (`None`: noise under DBSCAN).
+    ///
+    /// # Errors
+    /// As [`BehavioralModel::assign_batch`].
+    fn assign(&self, record: &BehavioralRecord) -> Result<Option<usize>> {
+        Ok(self.assign_batch(std::slice::from_ref(record))?[0])
+    }
+
+    /// Segments of many customers, in parallel, in input order.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] for a record with the wrong number of engagement counts; the
+    /// feature errors of [`FittedFeatures::transform`](super::FittedFeatures::transform)
+    /// (a NaN, a value ≤ −1), naming the row and column.
+    fn assign_batch(&self, records: &[BehavioralRecord]) -> Result<Vec<Option<usize>>> {
+        self.model.assign_table(&table(&self.engagement, records)?)
     }
 }

@@ -17,11 +17,12 @@ use super::features::{
     CategoricalFeature, Encoding, MissingNumeric, NumericFeature, Table, Transform,
 };
 use super::kprototypes::KPrototypesParams;
-use super::model::{SegmentModel, delegate_segment_model};
+use super::model::{SegmentFitReport, SegmentModel, delegate_segment_model};
 use super::profile::Vocabulary;
 use super::strategy::{RuleBands, Strategy};
 use crate::data::CustomerId;
 use crate::error::{Error, Position, Result};
+use crate::{Assign, Fit};
 
 /// A standard demographic field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -190,6 +191,7 @@ pub enum DemographicMode {
 ///
 /// ```
 /// use custseg::segment::{DemographicField, DemographicRecord, DemographicSegmenter};
+/// use custseg::{Assign, Fit};
 /// let records: Vec<DemographicRecord> = (0..60)
 ///     .map(|i| DemographicRecord {
 ///         age: Some(20.0 + i as f64),
@@ -198,7 +200,7 @@ pub enum DemographicMode {
 ///         ..DemographicRecord::new(format!("c{i}"))
 ///     })
 ///     .collect();
-/// let bands = DemographicSegmenter::bands()
+/// let (bands, _) = DemographicSegmenter::bands()
 ///     .with_fields(&[DemographicField::Age, DemographicField::Gender, DemographicField::Income])?
 ///     .fit(&records)?;
 /// // Six age bands (with "age unknown": seven) × three income tiers and "income unknown".
@@ -347,65 +349,6 @@ impl DemographicSegmenter {
         Ok(self)
     }
 
-    /// Fits the segmentation.
-    ///
-    /// # Errors
-    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for no column in use or a column in
-    /// use with no known value; [`Error::InvalidRecord`] for a record whose extra values do
-    /// not match the extra columns (naming the customer and column); [`Error::NonFinite`] for
-    /// a NaN or infinite number; [`Error::DuplicateCustomer`] for an id seen twice; k larger
-    /// than the number of customers.
-    pub fn fit(&self, records: &[DemographicRecord]) -> Result<DemographicModel> {
-        if records.is_empty() {
-            return Err(Error::EmptyInput { what: "customers" });
-        }
-        if self.fields.is_empty() && self.extra.is_empty() {
-            return Err(Error::InvalidParameter {
-                name: "fields",
-                value: "[]".into(),
-                reason: "at least one column".into(),
-            });
-        }
-        check_records(records, &self.fields, &self.extra)?;
-        let mut ids: Vec<&CustomerId> = records.iter().map(|r| &r.customer_id).collect();
-        ids.sort();
-        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::DuplicateCustomer {
-                at: Position::of_customer(w[0].to_string()),
-                what: "demographic records",
-            });
-        }
-        let (bands, kproto) = match &self.mode {
-            DemographicMode::Bands { age_cuts, income } => {
-                (Some(self.fitted_bands(age_cuts, income, records)?), None)
-            }
-            DemographicMode::KPrototypes(p) => (None, Some(*p)),
-        };
-        let layout = Layout {
-            fields: self.fields.clone(),
-            extra: self.extra.clone(),
-            bands,
-        };
-        let (num, cat, vocab) = layout.specs();
-        let table = layout.table(records);
-        let strategy = match (kproto, &layout.bands) {
-            (Some(p), _) => Strategy::KPrototypes(p),
-            (None, Some(b)) => Strategy::RuleBands(b.rule_bands(num.len())),
-            (None, None) => {
-                return Err(Error::InvalidParameter {
-                    name: "mode",
-                    value: format!("{:?}", self.mode),
-                    reason: "neither bands nor k-prototypes".into(),
-                });
-            }
-        };
-        let fit = SegmentModel::fit(&strategy, &num, &cat, &vocab, &table)?;
-        Ok(DemographicModel {
-            layout,
-            model: fit.model,
-        })
-    }
-
     fn fitted_bands(
         &self,
         age_cuts: &[f64],
@@ -458,6 +401,74 @@ impl DemographicSegmenter {
             });
         }
         Ok(Bands { age, income })
+    }
+}
+
+impl Fit for DemographicSegmenter {
+    type Data<'a> = [DemographicRecord];
+    type Model = DemographicModel;
+    type Report = SegmentFitReport;
+
+    /// Fits the segmentation.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for no column in use or a column in
+    /// use with no known value; [`Error::InvalidRecord`] for a record whose extra values do
+    /// not match the extra columns (naming the customer and column); [`Error::NonFinite`] for
+    /// a NaN or infinite number; [`Error::DuplicateCustomer`] for an id seen twice; k larger
+    /// than the number of customers.
+    fn fit(&self, records: &[DemographicRecord]) -> Result<(DemographicModel, SegmentFitReport)> {
+        if records.is_empty() {
+            return Err(Error::EmptyInput { what: "customers" });
+        }
+        if self.fields.is_empty() && self.extra.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "fields",
+                value: "[]".into(),
+                reason: "at least one column".into(),
+            });
+        }
+        check_records(records, &self.fields, &self.extra)?;
+        let mut ids: Vec<&CustomerId> = records.iter().map(|r| &r.customer_id).collect();
+        ids.sort();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::DuplicateCustomer {
+                at: Position::of_customer(w[0].to_string()),
+                what: "demographic records",
+            });
+        }
+        let (bands, kproto) = match &self.mode {
+            DemographicMode::Bands { age_cuts, income } => {
+                (Some(self.fitted_bands(age_cuts, income, records)?), None)
+            }
+            DemographicMode::KPrototypes(p) => (None, Some(*p)),
+        };
+        let layout = Layout {
+            fields: self.fields.clone(),
+            extra: self.extra.clone(),
+            bands,
+        };
+        let (num, cat, vocab) = layout.specs();
+        let table = layout.table(records);
+        let strategy = match (kproto, &layout.bands) {
+            (Some(p), _) => Strategy::KPrototypes(p),
+            (None, Some(b)) => Strategy::RuleBands(b.rule_bands(num.len())),
+            (None, None) => {
+                return Err(Error::InvalidParameter {
+                    name: "mode",
+                    value: format!("{:?}", self.mode),
+                    reason: "neither bands nor k-prototypes".into(),
+                });
+            }
+        };
+        let fit = SegmentModel::fit(&strategy, &num, &cat, &vocab, &table)?;
+        Ok((
+            DemographicModel {
+                layout,
+                model: fit.model,
+            },
+            SegmentFitReport::new(fit.labels),
+        ))
     }
 }
 
@@ -796,12 +807,20 @@ impl DemographicModel {
     pub fn imputed(&self) -> Vec<(String, usize)> {
         self.model.features().imputed()
     }
+}
+
+impl Assign for DemographicModel {
+    type Record = DemographicRecord;
+
+    fn segments(&self) -> usize {
+        self.model.segments()
+    }
 
     /// The segment of one customer.
     ///
     /// # Errors
     /// As [`DemographicModel::assign_batch`].
-    pub fn assign(&self, record: &DemographicRecord) -> Result<Option<usize>> {
+    fn assign(&self, record: &DemographicRecord) -> Result<Option<usize>> {
         Ok(self.assign_batch(std::slice::from_ref(record))?[0])
     }
 
@@ -811,7 +830,7 @@ impl DemographicModel {
     /// # Errors
     /// [`Error::InvalidRecord`] for extra values that do not match the extra columns or a
     /// negative or non-finite number, naming the customer.
-    pub fn assign_batch(&self, records: &[DemographicRecord]) -> Result<Vec<Option<usize>>> {
+    fn assign_batch(&self, records: &[DemographicRecord]) -> Result<Vec<Option<usize>>> {
         check_records(records, &self.layout.fields, &self.layout.extra)?;
         self.model.assign_table(&self.layout.table(records))
     }

@@ -24,12 +24,13 @@ use serde::{Deserialize, Serialize};
 
 use super::features::{NumericFeature, Scaling, Table, Transform};
 use super::kmeans::KMeansParams;
-use super::model::SegmentModel;
+use super::model::{SegmentFitReport, SegmentModel};
 use super::profile::rename_segment;
 use super::strategy::Strategy;
 use crate::data::CustomerId;
 use crate::error::{Error, Position, Result};
 use crate::geo::{GeoPoint, SphereIndex, km_to_chord};
+use crate::{Assign, Fit};
 
 /// One customer's location.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -509,13 +510,36 @@ impl GeographicSegmenter {
         self
     }
 
+    fn fit_vectors(
+        &self,
+        strategy: &Strategy,
+        points: &[GeoPoint],
+    ) -> Result<(Fitted, Vec<Option<usize>>, Vec<String>)> {
+        let table = vector_table(points);
+        let specs = ["x", "y", "z"].map(|n| NumericFeature {
+            scaling: Scaling::None,
+            ..NumericFeature::new(n, Transform::None)
+        });
+        let fit = SegmentModel::fit(strategy, &specs, &[], &[], &table)?;
+        let names = (0..fit.model.segments())
+            .map(|s| format!("cluster {s}"))
+            .collect();
+        Ok((Fitted::Vectors(Box::new(fit.model)), fit.labels, names))
+    }
+}
+
+impl Fit for GeographicSegmenter {
+    type Data<'a> = [GeoRecord];
+    type Model = GeographicModel;
+    type Report = SegmentFitReport;
+
     /// Fits the segmentation.
     ///
     /// # Errors
     /// [`Error::EmptyInput`]; [`Error::InvalidRecord`] for a location out of range or NaN
     /// (naming the customer); [`Error::DuplicateCustomer`]; [`Error::InvalidParameter`] for
     /// urbanicity without cities, or k larger than the number of customers.
-    pub fn fit(&self, records: &[GeoRecord]) -> Result<GeographicModel> {
+    fn fit(&self, records: &[GeoRecord]) -> Result<(GeographicModel, SegmentFitReport)> {
         if records.is_empty() {
             return Err(Error::EmptyInput { what: "locations" });
         }
@@ -587,24 +611,7 @@ impl GeographicSegmenter {
         if matches!(self.mode, GeoMode::Density { .. } | GeoMode::KMeans(_)) {
             model.name_after_cities();
         }
-        Ok(model)
-    }
-
-    fn fit_vectors(
-        &self,
-        strategy: &Strategy,
-        points: &[GeoPoint],
-    ) -> Result<(Fitted, Vec<Option<usize>>, Vec<String>)> {
-        let table = vector_table(points);
-        let specs = ["x", "y", "z"].map(|n| NumericFeature {
-            scaling: Scaling::None,
-            ..NumericFeature::new(n, Transform::None)
-        });
-        let fit = SegmentModel::fit(strategy, &specs, &[], &[], &table)?;
-        let names = (0..fit.model.segments())
-            .map(|s| format!("cluster {s}"))
-            .collect();
-        Ok((Fitted::Vectors(Box::new(fit.model)), fit.labels, names))
+        Ok((model, SegmentFitReport::new(labels)))
     }
 }
 
@@ -926,13 +933,21 @@ impl GeographicModel {
             }
         }
     }
+}
+
+impl Assign for GeographicModel {
+    type Record = GeoRecord;
+
+    fn segments(&self) -> usize {
+        self.profiles.len()
+    }
 
     /// The segment of one customer (`None`: DBSCAN noise, or a region the fit never saw
     /// rolling up to no group).
     ///
     /// # Errors
     /// As [`GeographicModel::assign_batch`].
-    pub fn assign(&self, record: &GeoRecord) -> Result<Option<usize>> {
+    fn assign(&self, record: &GeoRecord) -> Result<Option<usize>> {
         Ok(self.assign_batch(std::slice::from_ref(record))?[0])
     }
 
@@ -940,7 +955,7 @@ impl GeographicModel {
     ///
     /// # Errors
     /// [`Error::InvalidRecord`] for a location out of range or NaN, naming the customer.
-    pub fn assign_batch(&self, records: &[GeoRecord]) -> Result<Vec<Option<usize>>> {
+    fn assign_batch(&self, records: &[GeoRecord]) -> Result<Vec<Option<usize>>> {
         let points = points_of(records)?;
         Ok(match &self.fitted {
             Fitted::Regions(g) => records

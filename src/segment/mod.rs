@@ -36,10 +36,11 @@
 //! ```
 //! use custseg::segment::{BehavioralRecord, BehavioralSegmenter};
 //! use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+//! use custseg::{Assign, Fit};
 //!
 //! let summaries = cdnow_sample().summarise(&cdnow_sample_config())?;
 //! let records: Vec<BehavioralRecord> = summaries.iter().map(BehavioralRecord::from_summary).collect();
-//! let model = BehavioralSegmenter::new(4)?.fit(&records)?;
+//! let (model, _) = BehavioralSegmenter::new(4)?.fit(&records)?;
 //! for p in model.profiles() {
 //!     println!("{:<22} {:>5} customers", p.name, p.size);
 //! }
@@ -81,7 +82,7 @@ pub use geographic::{
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
 pub use kprototypes::{KPrototypesFit, KPrototypesParams, kprototypes};
 pub use minibatch::{MiniBatchFit, MiniBatchParams, minibatch_kmeans};
-pub use model::{SegmentFit, SegmentModel};
+pub use model::{SegmentFit, SegmentFitReport, SegmentModel};
 pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile, Vocabulary, profiles};
 pub use psychographic::{
     FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,

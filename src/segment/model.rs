@@ -73,6 +73,29 @@ impl TryFrom<SegmentModelRecord> for SegmentModel {
     }
 }
 
+/// How a segmentation fit went: the segment of every training record.
+///
+/// The labels are what the fit computed anyway; reading them here saves assigning the
+/// training records a second time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SegmentFitReport {
+    /// Segment of every training record, in input order (`None`: DBSCAN noise, a record
+    /// outside every trade area, or a survey response with too few answers).
+    pub labels: Vec<Option<usize>>,
+}
+
+impl SegmentFitReport {
+    pub(crate) fn new(labels: Vec<Option<usize>>) -> Self {
+        SegmentFitReport { labels }
+    }
+
+    /// Training records in no segment.
+    pub fn unassigned(&self) -> usize {
+        self.labels.iter().filter(|l| l.is_none()).count()
+    }
+}
+
 /// What a fit produced besides the model: the training rows' segments.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SegmentFit {

@@ -27,11 +27,12 @@ use serde::{Deserialize, Serialize};
 use super::factor::{FactorCount, Rotation, correlation, eigen_desc, factor_count, varimax};
 use super::features::{CategoricalFeature, Encoding, NumericFeature, Scaling, Table, Transform};
 use super::kmeans::KMeansParams;
-use super::model::{SegmentModel, delegate_segment_model};
+use super::model::{SegmentFitReport, SegmentModel, delegate_segment_model};
 use super::profile::Vocabulary;
 use super::strategy::Strategy;
 use crate::data::CustomerId;
 use crate::error::{Error, Position, Result};
+use crate::{Assign, Fit};
 
 /// A survey item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,6 +76,7 @@ pub struct SurveyResponse {
 ///
 /// ```
 /// use custseg::segment::{FactorCount, PsychographicSegmenter, SurveyItem, SurveyResponse};
+/// use custseg::{Assign, Fit};
 /// // Two traits, three items each; the third item of each is reverse-keyed.
 /// let items = ["a1", "a2", "a3", "b1", "b2", "b3"]
 ///     .iter()
@@ -95,7 +97,7 @@ pub struct SurveyResponse {
 ///         SurveyResponse { customer_id: format!("c{i}").into(), answers, tags: vec![] }
 ///     })
 ///     .collect();
-/// let model = PsychographicSegmenter::new(items, 1.0, 5.0, 4)?
+/// let (model, _) = PsychographicSegmenter::new(items, 1.0, 5.0, 4)?
 ///     .with_factors(FactorCount::Fixed(2))?
 ///     .fit(&responses)?;
 /// let loadings = model.loadings();
@@ -227,6 +229,12 @@ impl PsychographicSegmenter {
         self.strategy = strategy;
         self
     }
+}
+
+impl Fit for PsychographicSegmenter {
+    type Data<'a> = [SurveyResponse];
+    type Model = PsychographicModel;
+    type Report = SegmentFitReport;
 
     /// Fits factors and segments.
     ///
@@ -236,7 +244,7 @@ impl PsychographicSegmenter {
     /// [`Error::DuplicateCustomer`]; [`Error::InvalidParameter`] when fewer than two customers
     /// have enough answers, for an item nobody answered or with no variance, or when the
     /// factor rule keeps no factor; the strategy's errors.
-    pub fn fit(&self, responses: &[SurveyResponse]) -> Result<PsychographicModel> {
+    fn fit(&self, responses: &[SurveyResponse]) -> Result<(PsychographicModel, SegmentFitReport)> {
         if responses.is_empty() {
             return Err(Error::EmptyInput {
                 what: "survey responses",
@@ -351,10 +359,22 @@ impl PsychographicSegmenter {
         let table = layout.table(&scores, &kept);
         let (num, cat) = layout.specs();
         let fit = SegmentModel::fit(&self.strategy, &num, &cat, &layout.vocabulary(), &table)?;
+        // The fit labelled the kept responses, in order; the excluded ones have no segment.
+        let mut kept_labels = fit.labels.iter().copied();
+        let labels: Vec<Option<usize>> = responses
+            .iter()
+            .map(|r| {
+                if answered(r) >= self.min_answers {
+                    kept_labels.next().flatten()
+                } else {
+                    None
+                }
+            })
+            .collect();
         let communalities = (0..p)
             .map(|i| l.row(i).iter().map(|v| v * v).sum())
             .collect();
-        Ok(PsychographicModel {
+        let model = PsychographicModel {
             loadings: FactorLoadings {
                 items: self.items.iter().map(|i| i.name.clone()).collect(),
                 factors: layout.factor_names.clone(),
@@ -375,7 +395,8 @@ impl PsychographicSegmenter {
             scoring,
             layout,
             model: fit.model,
-        })
+        };
+        Ok((model, SegmentFitReport::new(labels)))
     }
 }
 
@@ -746,12 +767,20 @@ impl PsychographicModel {
             })
             .collect())
     }
+}
+
+impl Assign for PsychographicModel {
+    type Record = SurveyResponse;
+
+    fn segments(&self) -> usize {
+        self.model.segments()
+    }
 
     /// The segment of one response (`None`: too few answers, or DBSCAN noise).
     ///
     /// # Errors
     /// As [`PsychographicModel::assign_batch`].
-    pub fn assign(&self, response: &SurveyResponse) -> Result<Option<usize>> {
+    fn assign(&self, response: &SurveyResponse) -> Result<Option<usize>> {
         Ok(self.assign_batch(std::slice::from_ref(response))?[0])
     }
 
@@ -761,7 +790,7 @@ impl PsychographicModel {
     /// # Errors
     /// [`Error::InvalidRecord`] for the wrong number of answers or an answer off the scale,
     /// naming the customer and item.
-    pub fn assign_batch(&self, responses: &[SurveyResponse]) -> Result<Vec<Option<usize>>> {
+    fn assign_batch(&self, responses: &[SurveyResponse]) -> Result<Vec<Option<usize>>> {
         check_responses(responses, &self.scoring.items, self.scoring.scale)?;
         let ok: Vec<&SurveyResponse> = responses
             .iter()

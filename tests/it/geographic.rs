@@ -8,6 +8,7 @@ use custseg::segment::{
     City, GeoMode, GeoRecord, GeographicModel, GeographicSegmenter, KMeansParams, Store,
     Urbanicity, UrbanicityRule, adjusted_rand_index, nearest_city, urbanicity,
 };
+use custseg::{Assign, Fit};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -201,8 +202,8 @@ fn density_and_kmeans_on_the_sphere() {
             .build()
             .unwrap()
     };
-    let model = pool(1).install(|| density.fit(&records).unwrap());
-    assert_eq!(pool(16).install(|| density.fit(&records).unwrap()), model);
+    let model = pool(1).install(|| density.fit(&records).unwrap().0);
+    assert_eq!(pool(16).install(|| density.fit(&records).unwrap().0), model);
     assert_eq!(model.profiles().len(), 3);
     assert_eq!(model.noise(), 20);
     let labels = model.assign_batch(&records).unwrap();
@@ -236,7 +237,7 @@ fn density_and_kmeans_on_the_sphere() {
         None
     );
 
-    let km = GeographicSegmenter::new(GeoMode::KMeans(KMeansParams::new(3)))
+    let (km, _) = GeographicSegmenter::new(GeoMode::KMeans(KMeansParams::new(3)))
         .unwrap()
         .fit(&records[..900])
         .unwrap();
@@ -275,7 +276,7 @@ fn regions_roll_up_and_trade_areas() {
     add(7, ["FR", "84", "38"]);
     add(3, ["DE", "BY", "80"]);
     add(2, ["", "", ""]);
-    let model = GeographicSegmenter::new(GeoMode::Regions {
+    let (model, _) = GeographicSegmenter::new(GeoMode::Regions {
         depth: 3,
         min_size: 10,
     })
@@ -316,7 +317,7 @@ fn regions_roll_up_and_trade_areas() {
         },
     ];
     let (customers, _) = clustered(5);
-    let trade = GeographicSegmenter::new(GeoMode::TradeAreas {
+    let (trade, _) = GeographicSegmenter::new(GeoMode::TradeAreas {
         stores: stores.clone(),
         radius_km: 15.0,
     })
@@ -387,7 +388,7 @@ fn bad_locations_and_settings_are_errors() {
         assert!(GeographicSegmenter::new(mode.clone()).is_err(), "{mode:?}");
     }
     // Urbanicity as a segmentation: three named segments; serde round trip; corrupt input.
-    let model = urb.with_cities(french_cities()).fit(&records).unwrap();
+    let (model, _) = urb.with_cities(french_cities()).fit(&records).unwrap();
     let names: Vec<&str> = model.profiles().iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["urban", "suburban", "rural"]);
     let json = serde_json::to_string(&model).unwrap();

@@ -5,6 +5,7 @@
 use custseg::segment::{
     FactorCount, PsychographicModel, PsychographicSegmenter, Rotation, SurveyItem, SurveyResponse,
 };
+use custseg::{Assign, Fit};
 use serde_json::Value;
 
 const REVERSED: [&str; 7] = ["A1", "C4", "C5", "E1", "E2", "O2", "O5"];
@@ -93,7 +94,7 @@ fn tucker(a: &[f64], b: &[f64]) -> f64 {
 #[test]
 fn five_factor_varimax_recovers_the_big_five() {
     let (items, responses) = bfi();
-    let model = segmenter(&items, false, 4).fit(&responses).unwrap();
+    let (model, _) = segmenter(&items, false, 4).fit(&responses).unwrap();
     let r = reference();
     let l = model.loadings();
     // Missing answers: 508 item cells, imputed with the item mean and counted.
@@ -165,7 +166,7 @@ fn five_factor_varimax_recovers_the_big_five() {
 fn factor_count_rules_and_reverse_keying() {
     let (items, responses) = bfi();
     let r = reference();
-    let kaiser = segmenter(&items, false, 3)
+    let (kaiser, _) = segmenter(&items, false, 3)
         .with_factors(FactorCount::Kaiser)
         .unwrap()
         .fit(&responses)
@@ -174,7 +175,7 @@ fn factor_count_rules_and_reverse_keying() {
         kaiser.loadings().factors.len() as u64,
         r["kaiser_count"].as_u64().unwrap()
     );
-    let parallel = segmenter(&items, false, 3)
+    let (parallel, _) = segmenter(&items, false, 3)
         .with_factors(FactorCount::parallel())
         .unwrap()
         .fit(&responses)
@@ -184,7 +185,7 @@ fn factor_count_rules_and_reverse_keying() {
         r["parallel_analysis"]["n_factors_p95"].as_u64().unwrap()
     );
     // Reverse-keyed, every item of a trait loads with the same sign.
-    let keyed = segmenter(&items, true, 3).fit(&responses).unwrap();
+    let (keyed, _) = segmenter(&items, true, 3).fit(&responses).unwrap();
     let traits = factor_traits(&keyed);
     let l = &keyed.loadings().loadings;
     for (t, trait_) in TRAITS.iter().enumerate() {
@@ -193,7 +194,7 @@ fn factor_count_rules_and_reverse_keying() {
         assert!(signs.iter().all(|&s| s == signs[0]), "{trait_}: {signs:?}");
     }
     // Unrotated components: the first one is the general factor, explaining most.
-    let unrotated = segmenter(&items, false, 3)
+    let (unrotated, _) = segmenter(&items, false, 3)
         .with_rotation(Rotation::None)
         .fit(&responses)
         .unwrap();
@@ -222,8 +223,8 @@ fn segments_on_factor_scores() {
             .build()
             .unwrap()
     };
-    let mut model = pool(1).install(|| seg.fit(&responses).unwrap());
-    assert_eq!(pool(16).install(|| seg.fit(&responses).unwrap()), model);
+    let mut model = pool(1).install(|| seg.fit(&responses).unwrap().0);
+    assert_eq!(pool(16).install(|| seg.fit(&responses).unwrap().0), model);
     let labels = model.assign_batch(&responses).unwrap();
     assert!(labels.iter().all(Option::is_some));
     let sizes: Vec<usize> = model.profiles().iter().map(|p| p.size).collect();
@@ -297,7 +298,7 @@ fn missing_and_bad_answers() {
     .unwrap()
     .with_factors(FactorCount::Fixed(5))
     .unwrap();
-    let model = seg.fit(&responses).unwrap();
+    let (model, _) = seg.fit(&responses).unwrap();
     let excluded: Vec<(String, usize)> = model
         .excluded()
         .iter()

@@ -1,6 +1,7 @@
 //! Inputs that once panicked or lost data silently in the segmentation and report APIs:
 //! each now has a defined answer (an error naming what was wrong, or a documented result).
 
+use custseg::Fit;
 use custseg::report::{Aggregate, Column, KAnonymity, Migration, Report, ReportRow, stability};
 use custseg::segment::{
     BehavioralSegmenter, Clustering, DemographicRecord, DemographicSegmenter, FactorLoadings,
@@ -307,6 +308,7 @@ fn hand_built_reports_and_loadings_print() {
 }
 
 mod data_and_scores {
+    use custseg::Fit;
     use custseg::churn::ShiftedBetaGeometric;
     use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, value_customers};
     use custseg::datasets::{cdnow_sample, cdnow_sample_config};
@@ -315,7 +317,6 @@ mod data_and_scores {
         CustomerSummary, Date, Error, PurchaseHistories, ReturnPolicy, SummaryConfig,
         TransactionLog,
     };
-    use custseg::Fit;
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()

@@ -7,6 +7,7 @@ use custseg::segment::{
     DemographicMode, DemographicModel, DemographicRecord, DemographicSegmenter, DemographicValue,
     ExtraColumn, IncomeTiers, KPrototypesParams, Strategy, adjusted_rand_index,
 };
+use custseg::{Assign, Fit};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -84,7 +85,7 @@ fn behavioral_recovers_planted_personas_and_names_them() {
     let seg = BehavioralSegmenter::new(4)
         .unwrap()
         .with_engagement(vec!["web_visits".into()]);
-    let model = seg.fit(&records).unwrap();
+    let (model, _) = seg.fit(&records).unwrap();
     let labels: Vec<usize> = model
         .assign_batch(&records)
         .unwrap()
@@ -132,9 +133,13 @@ fn behavioral_fit_is_thread_invariant_and_round_trips() {
     let seg = BehavioralSegmenter::new(5)
         .unwrap()
         .with_engagement(vec!["web_visits".into()]);
-    let m1 = in_pool(1, || seg.fit(&records).unwrap());
+    let m1 = in_pool(1, || seg.fit(&records).unwrap().0);
     for t in [2, 16] {
-        assert_eq!(in_pool(t, || seg.fit(&records).unwrap()), m1, "{t} threads");
+        assert_eq!(
+            in_pool(t, || seg.fit(&records).unwrap().0),
+            m1,
+            "{t} threads"
+        );
     }
     let json = serde_json::to_string(&m1).unwrap();
     let back: BehavioralModel = serde_json::from_str(&json).unwrap();
@@ -179,7 +184,7 @@ fn behavioral_rejects_bad_records_and_settings() {
             .fit(&records)
             .is_err()
     );
-    let model = seg.fit(&records).unwrap();
+    let (model, _) = seg.fit(&records).unwrap();
     let mut bad = records[5].clone();
     bad.monetary = f64::NAN;
     let e = model.assign(&bad).unwrap_err().to_string();
@@ -201,7 +206,7 @@ fn behavioral_rejects_bad_records_and_settings() {
 fn behavioral_segments_of_cdnow() {
     let s = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
     let records: Vec<BehavioralRecord> = s.iter().map(BehavioralRecord::from_summary).collect();
-    let model = BehavioralSegmenter::new(4).unwrap().fit(&records).unwrap();
+    let (model, _) = BehavioralSegmenter::new(4).unwrap().fit(&records).unwrap();
     let labels = model.assign_batch(&records).unwrap();
     assert!(labels.iter().all(Option::is_some));
     let p = model.profiles();
@@ -313,7 +318,7 @@ fn demographic_kproto(k: usize) -> DemographicSegmenter {
 fn demographic_kprototypes_recovers_planted_segments() {
     let (records, truth) = planted_demographics(400, 5, false);
     let seg = demographic_kproto(4);
-    let model = seg.fit(&records).unwrap();
+    let (model, _) = seg.fit(&records).unwrap();
     let labels: Vec<usize> = model
         .assign_batch(&records)
         .unwrap()
@@ -360,7 +365,7 @@ fn demographic_kprototypes_recovers_planted_segments() {
     }
     // Thread invariance and serde.
     for t in [1, 16] {
-        assert_eq!(in_pool(t, || seg.fit(&records).unwrap()), model);
+        assert_eq!(in_pool(t, || seg.fit(&records).unwrap().0), model);
     }
     let back: DemographicModel =
         serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
@@ -375,7 +380,7 @@ fn demographic_extra_columns_and_record_errors() {
         numeric: true,
     }];
     let seg = demographic_kproto(3).with_extra(extra.clone()).unwrap();
-    let model = seg.fit(&records).unwrap();
+    let (model, _) = seg.fit(&records).unwrap();
     assert!(
         model.profiles()[0]
             .features
@@ -494,7 +499,7 @@ const BFI_FIELDS: [DemographicField; 3] = [
 fn bfi_age_bands() {
     let people = bfi();
     assert_eq!(people.len(), 2800);
-    let model = DemographicSegmenter::bands()
+    let (model, _) = DemographicSegmenter::bands()
         .with_fields(&BFI_FIELDS)
         .unwrap()
         .fit(&people)
@@ -556,8 +561,8 @@ fn bfi_kprototypes() {
         .unwrap()
         .with_fields(&BFI_FIELDS)
         .unwrap();
-    let model = in_pool(1, || seg.fit(&people).unwrap());
-    assert_eq!(in_pool(16, || seg.fit(&people).unwrap()), model);
+    let model = in_pool(1, || seg.fit(&people).unwrap().0);
+    assert_eq!(in_pool(16, || seg.fit(&people).unwrap().0), model);
     // One numeric column, standardised (no age is missing): kmodes' default weight is
     // 0.5 × its standard deviation = 0.5.
     let Clustering::Prototypes { gamma, .. } = model.model().clustering() else {
@@ -587,7 +592,7 @@ fn bfi_kprototypes() {
 #[test]
 fn income_tiers_and_corrupt_demographic_models() {
     let (records, _) = planted_demographics(100, 9, false);
-    let model = DemographicSegmenter::bands()
+    let (model, _) = DemographicSegmenter::bands()
         .with_fields(&[DemographicField::Age, DemographicField::Income])
         .unwrap()
         .fit(&records)
@@ -612,7 +617,7 @@ fn income_tiers_and_corrupt_demographic_models() {
             "{tier_sizes:?}"
         );
     }
-    let fixed = DemographicSegmenter::bands()
+    let (fixed, _) = DemographicSegmenter::bands()
         .with_mode(DemographicMode::Bands {
             age_cuts: vec![],
             income: IncomeTiers::Cuts {
