@@ -133,7 +133,8 @@ impl LogisticChurnParams {
     /// [`Error::LengthMismatch`]; [`Error::EmptyInput`]; [`Error::InvalidParameter`] when only
     /// one outcome occurs or the extra columns do not match their names;
     /// [`Error::NonFinite`] for a non-finite feature value (naming customer and feature);
-    /// [`Error::NotConverged`] when linfa's solver fails.
+    /// [`Error::InvalidParameter`] named "logistic regression", carrying linfa's message, when
+    /// linfa's solver fails (it does not report convergence itself).
     pub fn fit(
         &self,
         customers: &[CustomerSummary],

@@ -1,7 +1,7 @@
-//! MMBG/NBD: the modified MBG/NBD (Batislam, Denizel & Filiztekin 2007, "Empirical validation
+//! MBG/NBD: the modified BG/NBD (Batislam, Denizel & Filiztekin 2007, "Empirical validation
 //! and comparison of models for customer base analysis", IJRM 24(3)).
 //!
-//! As MBG/NBD, except that a customer may also drop out right after the first purchase, so a
+//! As BG/NBD, except that a customer may also drop out right after the first purchase, so a
 //! customer with no repeat purchase does not get P(alive) = 1: their P(alive) falls with the
 //! time since that purchase.
 

@@ -80,7 +80,9 @@ pub trait TransactionModel: Sync {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`]; [`Error::InvalidRecord`] for the first inconsistent row
-    /// (x must be a non-negative integer).
+    /// (x must be a non-negative integer); [`Error::Overflow`] naming the first row whose
+    /// P(alive) is not finite (extreme parameters), as the batch form does. Columns carry no
+    /// unit, so no unit is checked.
     fn p_alive_view(
         &self,
         x: ArrayView1<'_, f64>,
@@ -88,9 +90,10 @@ pub trait TransactionModel: Sync {
         big_t: ArrayView1<'_, f64>,
     ) -> Result<Array1<f64>> {
         let rfts = rfts_of_columns(x, t_x, big_t)?;
-        Ok(Array1::from(
-            rfts.par_iter().map(|c| self.p_alive(c)).collect::<Vec<_>>(),
-        ))
+        finite_column(
+            "P(alive)",
+            rfts.par_iter().map(|c| self.p_alive(c)).collect(),
+        )
     }
 
     /// Expected purchases in the next `t` over columns x, t_x, T.
@@ -106,11 +109,12 @@ pub trait TransactionModel: Sync {
     ) -> Result<Array1<f64>> {
         check_horizon(t)?;
         let rfts = rfts_of_columns(x, t_x, big_t)?;
-        Ok(Array1::from(
+        finite_column(
+            "expected purchases",
             rfts.par_iter()
                 .map(|c| self.p_alive(c) * self.expected_purchases_if_alive(c, t))
-                .collect::<Vec<_>>(),
-        ))
+                .collect(),
+        )
     }
 }
 
@@ -218,6 +222,18 @@ pub(crate) fn check_summaries(unit: Option<TimeUnit>, customers: &[CustomerSumma
         Rft::try_from(s)?;
     }
     Ok(())
+}
+
+/// The column, or [`Error::Overflow`] naming its first non-finite row.
+fn finite_column(quantity: &'static str, values: Vec<f64>) -> Result<Array1<f64>> {
+    match values.par_iter().position_first(|v| !v.is_finite()) {
+        Some(row) => Err(Error::Overflow {
+            at: Position::at_row(row),
+            quantity,
+            value: values[row],
+        }),
+        None => Ok(Array1::from(values)),
+    }
 }
 
 fn rfts_of_columns(

@@ -94,3 +94,39 @@ fn parameter_and_model_errors_are_told_apart_from_data_errors() {
     assert_eq!(at.to_string(), "row 3, customer ann, column amount");
     assert_eq!(Position::default().to_string(), "(no position)");
 }
+
+#[test]
+fn column_predictions_report_overflow_as_the_batch_form_does() {
+    // α + t_x and α + T both overflow to infinity: their log ratio is NaN.
+    let m = BgNbd::new(1.0, 1.7e308, 1.0, 1.0).unwrap();
+    let x = Array1::from(vec![1.0, 1.0]);
+    let t_x = Array1::from(vec![1.0, 1e308]);
+    let big_t = Array1::from(vec![2.0, 1.5e308]);
+    let e = m
+        .p_alive_view(x.view(), t_x.view(), big_t.view())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Overflow {
+                quantity: "P(alive)",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        (e.kind(), e.position().unwrap().row()),
+        (ErrorKind::Model, Some(1))
+    );
+    let e = m
+        .expected_purchases_view(x.view(), t_x.view(), big_t.view(), 10.0)
+        .unwrap_err();
+    assert_eq!(e.position().unwrap().row(), Some(1));
+    // The first row alone is fine.
+    let one = |a: &Array1<f64>| a.slice(ndarray::s![..1]).to_owned();
+    let p = m
+        .p_alive_view(one(&x).view(), one(&t_x).view(), one(&big_t).view())
+        .unwrap();
+    assert!(p[0].is_finite());
+}
