@@ -9,15 +9,14 @@
 //! half of the customers and scored on the other half, and the other way round (two-fold
 //! cross-fitting), so that no customer is scored by a model that saw their outcome.
 
-use custseg::Fit;
 use custseg::churn::metrics::{average_precision, brier, capture_at, lift_at, log_loss, roc_auc};
 use custseg::churn::{
-    BtydModel, ChurnScorer, Feature, LogisticChurnParams, ModelChurn, OneTimeBuyers, RecencyRule,
-    TierCuts, score_churn,
+    ChurnScorer, Feature, LabelledCustomers, LogisticChurnParams, ModelChurn, RecencyRule,
 };
 use custseg::clv::{BgNbd, MbgNbd, ParetoNbd, RftData};
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::{CustomerSummary, Result};
+use custseg::{Fit, Score};
 
 fn main() -> Result<()> {
     let summaries = cdnow_sample().summarise(&cdnow_sample_config())?.into_vec();
@@ -33,46 +32,19 @@ fn main() -> Result<()> {
     let (bg, _) = BgNbd::params().fit(&data)?;
     let (mbg, _) = MbgNbd::params().fit(&data)?;
     let (pn, _) = ParetoNbd::params().fit(&data)?;
-    let cuts = TierCuts::default();
 
-    let scorers: Vec<(&str, Box<dyn ChurnScorer>)> = vec![
-        (
-            "BG/NBD, 1 − P(alive) as is",
-            Box::new(ModelChurn::new(
-                BtydModel::BgNbd(bg),
-                OneTimeBuyers::AsModel,
-            )?),
-        ),
+    let scorers: Vec<(&str, Box<dyn ChurnScorer<Record = CustomerSummary>>)> = vec![
+        ("BG/NBD, 1 − P(alive) as is", Box::new(ModelChurn::new(bg))),
         (
             "BG/NBD, one-time buyers by MBG/NBD",
-            Box::new(ModelChurn::new(
-                BtydModel::BgNbd(bg),
-                OneTimeBuyers::Fallback(BtydModel::MbgNbd(mbg)),
-            )?),
+            Box::new(ModelChurn::new(bg).with_fallback(mbg)),
         ),
         (
             "BG/NBD, one-time buyers by 180-day half-life",
-            Box::new(ModelChurn::new(
-                BtydModel::BgNbd(bg),
-                OneTimeBuyers::RecencyHalfLife {
-                    half_life_days: 180.0,
-                },
-            )?),
+            Box::new(ModelChurn::new(bg).with_recency_half_life(180.0)?),
         ),
-        (
-            "MBG/NBD",
-            Box::new(ModelChurn::new(
-                BtydModel::MbgNbd(mbg),
-                OneTimeBuyers::AsModel,
-            )?),
-        ),
-        (
-            "Pareto/NBD",
-            Box::new(ModelChurn::new(
-                BtydModel::ParetoNbd(pn),
-                OneTimeBuyers::AsModel,
-            )?),
-        ),
+        ("MBG/NBD", Box::new(ModelChurn::new(mbg))),
+        ("Pareto/NBD", Box::new(ModelChurn::new(pn))),
         ("recency > 120 days", Box::new(RecencyRule::fixed(120.0)?)),
         (
             "recency > 2 × own gap (else 120 days)",
@@ -81,7 +53,8 @@ fn main() -> Result<()> {
     ];
     let mut rows = Vec::new();
     for (name, scorer) in &scorers {
-        let risks: Vec<f64> = score_churn(scorer.as_ref(), &summaries, &cuts)?
+        let risks: Vec<f64> = scorer
+            .score_batch(&summaries)?
             .into_iter()
             .map(|r| r.risk)
             .collect();
@@ -145,7 +118,7 @@ fn cross_fitted(s: &[CustomerSummary], y: &[bool]) -> Result<Vec<f64>> {
         let (train, test): (Vec<usize>, Vec<usize>) = (0..s.len()).partition(|i| i % 2 != fold);
         let pick = |idx: &[usize]| idx.iter().map(|&i| s[i].clone()).collect::<Vec<_>>();
         let labels: Vec<bool> = train.iter().map(|&i| y[i]).collect();
-        let model = params.fit(&pick(&train), None, &labels)?;
+        let (model, _) = params.fit(&LabelledCustomers::new(&pick(&train), &labels))?;
         for (i, p) in test.iter().zip(model.predict(&pick(&test), None)?) {
             out[*i] = p;
         }

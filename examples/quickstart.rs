@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use custseg::churn::{BtydModel, ModelChurn, OneTimeBuyers, RiskTier, TierCuts, score_churn};
+use custseg::churn::{ModelChurn, RiskTier};
 use custseg::clv::{
     BgNbd, CustomerValue, Discounting, GammaGamma, ParetoNbd, RftData, SpendData, TransactionModel,
     value_customers,
@@ -46,16 +46,16 @@ fn main() -> Result<()> {
     let holdout_weeks = summaries.holdout_length().unwrap_or(0.0);
     let bg_holdout = bgnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;
     let pn_holdout = pnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;
-    let churn_scorer = ModelChurn::new(BtydModel::ParetoNbd(pnbd), OneTimeBuyers::AsModel)?;
-    let churn = score_churn(&churn_scorer, summaries.as_slice(), &TierCuts::default())?;
+    let churn = ModelChurn::new(pnbd).score_batch(&summaries)?;
     // Behavioral segments at the end of calibration, and the same model (and RFM edges)
     // applied to everyone's history at the end of the holdout.
     let records: Vec<BehavioralRecord> = summaries
         .iter()
         .map(BehavioralRecord::from_summary)
         .collect();
-    let (behavioral, _) = BehavioralSegmenter::new(4)?.fit(&records)?;
-    let segment = behavioral.assign_batch(&records)?;
+    // The fit reports the training customers' segments.
+    let (behavioral, fit) = BehavioralSegmenter::new(4)?.fit(&records)?;
+    let segment = fit.labels;
     let later_cfg = SummaryConfig {
         observation_end: cfg.window_end(),
         holdout_end: None,

@@ -15,7 +15,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
-use custseg::churn::{BtydModel, ModelChurn, OneTimeBuyers, TierCuts, score_churn};
+use custseg::churn::ModelChurn;
 use custseg::clv::{
     BgNbd, Discounting, GammaGamma, RftData, SpendData, TransactionModel, value_customers,
 };
@@ -69,7 +69,7 @@ fn main() -> custseg::Result<()> {
     let (bgnbd, _) = BgNbd::params().fit(&RftData::from_summaries(customers)?)?;
     let (spend, _) = GammaGamma::params().fit(&SpendData::from_summaries(customers)?)?;
     let horizon = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
-    let churn = ModelChurn::new(BtydModel::BgNbd(bgnbd), OneTimeBuyers::AsModel)?;
+    let churn = ModelChurn::new(bgnbd);
     let points = blobs(1_000_000, 8, 8, 1.0, 2024)?;
     let cities = City::parse_csv(include_str!("../tests/data/geonames_fr.csv"))?;
     let around: Vec<GeoPoint> = cities.iter().map(|c| c.location).collect();
@@ -120,9 +120,7 @@ fn main() -> custseg::Result<()> {
         ),
         (
             "churn tiers",
-            Box::new(|| {
-                timed(|| score_churn(&churn, customers, &TierCuts::default()).expect("valid"))
-            }),
+            Box::new(|| timed(|| churn.score_batch(customers).expect("valid"))),
         ),
         (
             "k-means 1M x 8",

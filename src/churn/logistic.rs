@@ -1,13 +1,14 @@
 //! Supervised churn risk: logistic regression on customer features.
 
 use linfa::Dataset;
-use linfa::traits::Fit;
+use linfa::traits::Fit as _;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::ChurnScorer;
+use crate::Fit;
 use crate::data::CustomerSummary;
 use crate::error::{Error, Position, Result};
 
@@ -125,6 +126,59 @@ impl LogisticChurnParams {
         Ok(self)
     }
 
+    fn matrix(
+        &self,
+        customers: &[CustomerSummary],
+        extra: Option<ArrayView2<'_, f64>>,
+    ) -> Result<Array2<f64>> {
+        build_matrix(&self.features, &self.extra_columns, customers, extra)
+    }
+}
+
+/// What a logistic churn model learns from: customers, their outcomes, and optionally
+/// extra columns (one row per customer, one column per name given to
+/// [`LogisticChurnParams::with_extra_columns`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LabelledCustomers<'a> {
+    customers: &'a [CustomerSummary],
+    extra: Option<ArrayView2<'a, f64>>,
+    churned: &'a [bool],
+}
+
+impl<'a> LabelledCustomers<'a> {
+    /// Customers and whether each churned (lengths are checked when fitting).
+    pub fn new(customers: &'a [CustomerSummary], churned: &'a [bool]) -> Self {
+        LabelledCustomers {
+            customers,
+            extra: None,
+            churned,
+        }
+    }
+
+    /// The same customers with extra columns.
+    pub fn with_extra(mut self, extra: ArrayView2<'a, f64>) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+}
+
+/// How a logistic churn fit went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LogisticFitReport {
+    /// Customers fitted on.
+    pub customers: usize,
+    /// Of which churned.
+    pub churned: usize,
+    /// Log-likelihood of the outcomes under the fitted model (without the penalty).
+    pub log_likelihood: f64,
+}
+
+impl Fit for LogisticChurnParams {
+    type Data<'a> = LabelledCustomers<'a>;
+    type Model = LogisticChurn;
+    type Report = LogisticFitReport;
+
     /// Fits on customers with known outcomes (`churned[i]` for customer i), with optional
     /// extra columns (one row per customer). Features are standardised with the training
     /// means and standard deviations, which the model stores.
@@ -135,12 +189,12 @@ impl LogisticChurnParams {
     /// [`Error::NonFinite`] for a non-finite feature value (naming customer and feature);
     /// [`Error::InvalidParameter`] named "logistic regression", carrying linfa's message, when
     /// linfa's solver fails (it does not report convergence itself).
-    pub fn fit(
-        &self,
-        customers: &[CustomerSummary],
-        extra: Option<ArrayView2<'_, f64>>,
-        churned: &[bool],
-    ) -> Result<LogisticChurn> {
+    fn fit(&self, data: &LabelledCustomers<'_>) -> Result<(LogisticChurn, LogisticFitReport)> {
+        let LabelledCustomers {
+            customers,
+            extra,
+            churned,
+        } = *data;
         if churned.len() != customers.len() {
             return Err(Error::LengthMismatch {
                 what: "churned",
@@ -185,22 +239,27 @@ impl LogisticChurnParams {
         // linfa models the probability of its "positive" class, the larger label; orient the
         // coefficients so that they always give P(churn).
         let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-        Ok(LogisticChurn {
+        let model = LogisticChurn {
             features: self.features.clone(),
             extra_columns: self.extra_columns.clone(),
             means,
             stds,
             weights: fitted.params().iter().map(|w| sign * w).collect(),
             intercept: sign * fitted.intercept(),
-        })
-    }
-
-    fn matrix(
-        &self,
-        customers: &[CustomerSummary],
-        extra: Option<ArrayView2<'_, f64>>,
-    ) -> Result<Array2<f64>> {
-        build_matrix(&self.features, &self.extra_columns, customers, extra)
+        };
+        // In input order, so the sum does not depend on the thread count.
+        let log_likelihood = (0..raw.nrows())
+            .map(|i| {
+                let p = model.probability(raw.row(i).iter().copied());
+                if churned[i] { p.ln() } else { (-p).ln_1p() }
+            })
+            .sum();
+        let report = LogisticFitReport {
+            customers: customers.len(),
+            churned: positives,
+            log_likelihood,
+        };
+        Ok((model, report))
     }
 }
 
@@ -374,6 +433,8 @@ impl LogisticChurn {
 }
 
 impl ChurnScorer for LogisticChurn {
+    type Record = CustomerSummary;
+
     fn name(&self) -> &str {
         "logistic regression"
     }

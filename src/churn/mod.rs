@@ -16,15 +16,21 @@
 //! * [`LogisticChurn`] (supervised): logistic regression (linfa-logistic) on customer
 //!   features, always returning P(churn).
 //!
+//! Each back-end implements [`ChurnScorer`] (its `risk` per record) and through it
+//! [`Score`]: `score` and `score_batch` give [`ChurnRisk`]s, tiered by the
+//! scorer's cuts ([`ChurnScorer::with_tiers`]). [`ModelChurn`] takes any
+//! [`TransactionModel`](crate::clv::TransactionModel).
+//!
 //! [`metrics`] has AUC-ROC, average precision, Brier score, log-loss, lift and capture.
 //!
 //! ```
-//! use custseg::churn::{score_churn, RecencyRule, RiskTier, TierCuts};
+//! use custseg::churn::{ChurnScorer, RecencyRule, RiskTier, TierCuts};
 //! use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+//! use custseg::Score;
 //! let summaries = cdnow_sample().summarise(&cdnow_sample_config())?;
-//! // Inactive after 90 days without a purchase.
-//! let rule = RecencyRule::fixed(90.0)?;
-//! let risks = score_churn(&rule, summaries.as_slice(), &TierCuts::default())?;
+//! // Inactive after 90 days without a purchase; tiers from 0.3, 0.6 and 0.9.
+//! let rule = RecencyRule::fixed(90.0)?.with_tiers(TierCuts::new(0.3, 0.6, 0.9)?);
+//! let risks = rule.score_batch(&summaries)?;
 //! let critical = risks.iter().filter(|r| r.tier == RiskTier::Critical).count();
 //! assert!(critical > 1_000);
 //! # Ok::<(), custseg::Error>(())
@@ -36,14 +42,16 @@ mod model_based;
 mod recency;
 mod sbg;
 
-pub use logistic::{Feature, LogisticChurn, LogisticChurnParams};
-pub use model_based::{BtydModel, ModelChurn, OneTimeBuyers};
+pub use logistic::{
+    Feature, LabelledCustomers, LogisticChurn, LogisticChurnParams, LogisticFitReport,
+};
+pub use model_based::{ModelChurn, OneTimeBuyers};
 pub use recency::{Boundary, RecencyRule};
 pub use sbg::{Cohort, ShiftedBetaGeometric};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::Score;
 use crate::data::{CustomerId, CustomerSummary};
 use crate::error::{Error, Position, Result};
 
@@ -184,8 +192,44 @@ impl TryFrom<RiskRecord> for ChurnRisk {
     }
 }
 
-/// A churn scorer working from customer summaries.
+/// A record a churn scorer can name: it carries the customer's id.
+pub trait CustomerRecord {
+    /// The customer.
+    fn customer_id(&self) -> &CustomerId;
+}
+
+impl CustomerRecord for CustomerSummary {
+    fn customer_id(&self) -> &CustomerId {
+        &self.customer_id
+    }
+}
+
+/// A subscriber of a contractual business: who, and how many times they have renewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscriber {
+    /// The customer.
+    pub customer_id: CustomerId,
+    /// Renewals so far (0: in the first period).
+    pub renewals: u32,
+}
+
+impl CustomerRecord for Subscriber {
+    fn customer_id(&self) -> &CustomerId {
+        &self.customer_id
+    }
+}
+
+/// The churn family's contract: a risk in [0, 1] per record, and where the model gives one,
+/// the expected remaining lifetime.
+///
+/// Every churn scorer is also a [`Score`] whose output is a [`ChurnRisk`]: the
+/// risk placed in a [`RiskTier`] by the scorer's [`TierCuts`] (the defaults, or those given
+/// with [`ChurnScorer::with_tiers`]), checked to be a probability.
 pub trait ChurnScorer: Sync {
+    /// What is scored: a [`CustomerSummary`] (model-based, recency, logistic) or a
+    /// [`Subscriber`] (sBG).
+    type Record: CustomerRecord + Sync;
+
     /// The back-end's name.
     fn name(&self) -> &str;
 
@@ -193,42 +237,87 @@ pub trait ChurnScorer: Sync {
     ///
     /// # Errors
     /// The back-end's validation errors, naming the customer.
-    fn risk(&self, customer: &CustomerSummary) -> Result<(f64, Option<f64>)>;
+    fn risk(&self, record: &Self::Record) -> Result<(f64, Option<f64>)>;
+
+    /// Where the risk tiers start (the defaults unless set with
+    /// [`ChurnScorer::with_tiers`]).
+    fn tiers(&self) -> TierCuts {
+        TierCuts::default()
+    }
+
+    /// This scorer with other tier cuts.
+    fn with_tiers(self, cuts: TierCuts) -> Tiered<Self>
+    where
+        Self: Sized,
+    {
+        Tiered { scorer: self, cuts }
+    }
 }
 
-/// Scores every customer in parallel; output in input order, independent of the thread count.
-///
-/// # Errors
-/// The first error of the scorer, in input order; [`Error::NonFinite`] for a risk that is
-/// not a probability (NaN from extreme inputs), naming the customer.
-pub fn score_churn(
-    scorer: &dyn ChurnScorer,
-    customers: &[CustomerSummary],
-    cuts: &TierCuts,
-) -> Result<Vec<ChurnRisk>> {
-    let results: Vec<Result<(f64, Option<f64>)>> =
-        customers.par_iter().map(|c| scorer.risk(c)).collect();
-    results
-        .into_iter()
-        .zip(customers)
-        .enumerate()
-        .map(|(row, (r, c))| {
-            let (risk, life) = r?;
-            // Every back-end promises a probability; extreme inputs or a hand-made model could
-            // still break that, and a NaN would otherwise land silently in the lowest tier.
-            if !(0.0..=1.0).contains(&risk) {
-                return Err(Error::Overflow {
-                    at: Position::at_row(row).with_customer(&c.customer_id),
-                    quantity: "churn risk",
-                    value: risk,
-                });
-            }
-            Ok(ChurnRisk {
-                customer_id: c.customer_id.clone(),
-                risk,
-                tier: cuts.tier(risk),
-                expected_remaining_lifetime: life,
-            })
+/// A churn scorer with its own [`TierCuts`] (see [`ChurnScorer::with_tiers`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tiered<S> {
+    scorer: S,
+    cuts: TierCuts,
+}
+
+impl<S> Tiered<S> {
+    /// The scorer.
+    pub fn scorer(&self) -> &S {
+        &self.scorer
+    }
+}
+
+impl<S: ChurnScorer> ChurnScorer for Tiered<S> {
+    type Record = S::Record;
+
+    fn name(&self) -> &str {
+        self.scorer.name()
+    }
+
+    fn risk(&self, record: &S::Record) -> Result<(f64, Option<f64>)> {
+        self.scorer.risk(record)
+    }
+
+    fn tiers(&self) -> TierCuts {
+        self.cuts
+    }
+}
+
+impl<T: ChurnScorer + ?Sized> Score for T {
+    type Record = T::Record;
+    type Output = ChurnRisk;
+
+    /// The churn risk of one record, tiered.
+    ///
+    /// # Errors
+    /// The scorer's errors; [`Error::Overflow`] for a risk that is not a probability (NaN from
+    /// extreme inputs) or a remaining lifetime that is not finite, naming the customer.
+    fn score(&self, record: &T::Record) -> Result<ChurnRisk> {
+        let (risk, life) = self.risk(record)?;
+        let customer = record.customer_id();
+        // Every back-end promises a probability; extreme inputs or a hand-made model could
+        // still break that, and a NaN would otherwise land silently in the lowest tier.
+        if !(0.0..=1.0).contains(&risk) {
+            return Err(Error::Overflow {
+                at: Position::of_customer(customer),
+                quantity: "churn risk",
+                value: risk,
+            });
+        }
+        // JSON would write an infinite lifetime as null and read it back as None.
+        if let Some(l) = life.filter(|l| !(l.is_finite() && *l >= 0.0)) {
+            return Err(Error::Overflow {
+                at: Position::of_customer(customer),
+                quantity: "expected remaining lifetime",
+                value: l,
+            });
+        }
+        Ok(ChurnRisk {
+            customer_id: customer.clone(),
+            risk,
+            tier: self.tiers().tier(risk),
+            expected_remaining_lifetime: life,
         })
-        .collect()
+    }
 }

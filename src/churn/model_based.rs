@@ -3,87 +3,24 @@
 use serde::{Deserialize, Serialize};
 
 use super::ChurnScorer;
-use crate::clv::{BgNbd, MbgNbd, ParetoNbd, Rft, TransactionModel};
-use crate::data::{CustomerSummary, TimeUnit};
+use crate::clv::{Rft, TransactionModel};
+use crate::data::CustomerSummary;
 use crate::error::{Error, Result};
-
-/// One of the fitted transaction models, as plain data.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum BtydModel {
-    /// BG/NBD.
-    BgNbd(BgNbd),
-    /// MBG/NBD.
-    MbgNbd(MbgNbd),
-    /// Pareto/NBD.
-    ParetoNbd(ParetoNbd),
-}
-
-impl BtydModel {
-    fn inner(&self) -> &dyn TransactionModel {
-        match self {
-            BtydModel::BgNbd(m) => m,
-            BtydModel::MbgNbd(m) => m,
-            BtydModel::ParetoNbd(m) => m,
-        }
-    }
-
-    /// E[remaining lifetime | alive, history]: the mean of the time to dropout under the
-    /// posterior of the customer's rates; `None` where the posterior mean is infinite.
-    ///
-    /// BG/NBD and MBG/NBD: dropout after a geometric number of purchases at rate λ, so the
-    /// time is 1/(λp), with λ ~ Gamma(r + x, α + T) and p ~ Beta(a, b + x) (b + x + 1 for
-    /// MBG/NBD): E = (α + T)/(r + x − 1) · (a + b_post − 1)/(a − 1), finite for r + x > 1 and
-    /// a > 1. Pareto/NBD: exponential lifetime with μ ~ Gamma(s, β + T): E = (β + T)/(s − 1),
-    /// finite for s > 1.
-    pub fn remaining_lifetime_if_alive(&self, c: &Rft) -> Option<f64> {
-        let x = c.x() as f64;
-        let geometric = |r: f64, alpha: f64, a: f64, b_post: f64| {
-            (r + x > 1.0 && a > 1.0)
-                .then(|| (alpha + c.big_t()) / (r + x - 1.0) * (a + b_post - 1.0) / (a - 1.0))
-        };
-        match self {
-            BtydModel::BgNbd(m) => geometric(m.r(), m.alpha(), m.a(), m.b() + x),
-            BtydModel::MbgNbd(m) => geometric(m.r(), m.alpha(), m.a(), m.b() + x + 1.0),
-            BtydModel::ParetoNbd(m) => {
-                (m.s() > 1.0).then(|| (m.beta() + c.big_t()) / (m.s() - 1.0))
-            }
-        }
-    }
-}
-
-impl TransactionModel for BtydModel {
-    fn name(&self) -> &'static str {
-        self.inner().name()
-    }
-    fn unit(&self) -> Option<TimeUnit> {
-        self.inner().unit()
-    }
-    fn log_likelihood(&self, c: &Rft) -> f64 {
-        self.inner().log_likelihood(c)
-    }
-    fn p_alive(&self, c: &Rft) -> f64 {
-        self.inner().p_alive(c)
-    }
-    fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64 {
-        self.inner().expected_purchases_if_alive(c, t)
-    }
-    fn expected_purchases_new(&self, t: f64) -> Result<f64> {
-        self.inner().expected_purchases_new(t)
-    }
-}
 
 /// How a model-based scorer treats customers without a repeat purchase.
 ///
 /// Under BG/NBD such a customer cannot have dropped out (dropout only happens after a repeat
 /// purchase), so 1 − P(alive) is 0 for all of them — 60% of the CDNOW sample — however long
-/// ago they bought. A churn scorer must not pass that on silently.
+/// ago they bought. A churn scorer must not pass that on silently. `F` is the fallback
+/// model's type.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum OneTimeBuyers {
+#[non_exhaustive]
+pub enum OneTimeBuyers<F> {
     /// Use the model's own P(alive) (right for MBG/NBD and Pareto/NBD, which let customers drop
     /// out after the first purchase).
     AsModel,
     /// Score them with another model, typically MBG/NBD fitted on the same data.
-    Fallback(BtydModel),
+    Fallback(F),
     /// Risk 1 − 2^(−d / h): half after `half_life_days` without a purchase, rising with the
     /// time d since the only purchase.
     RecencyHalfLife {
@@ -92,79 +29,132 @@ pub enum OneTimeBuyers {
     },
 }
 
-/// Churn risk 1 − P(alive) from a buy-till-you-die model, with the expected remaining lifetime
-/// P(alive) · E[remaining lifetime | alive].
+/// Churn risk 1 − P(alive) from any fitted transaction model (BG/NBD, MBG/NBD, Pareto/NBD,
+/// or your own [`TransactionModel`]), with the expected remaining lifetime
+/// P(alive) · E[remaining lifetime | alive] where the model gives one.
+///
+/// `F`, the type of the model that scores one-time buyers under
+/// [`OneTimeBuyers::Fallback`], is `M` unless [`ModelChurn::with_fallback`] sets another.
 ///
 /// ```
-/// use custseg::churn::{BtydModel, ModelChurn, OneTimeBuyers, ChurnScorer};
+/// use custseg::churn::{ChurnScorer, ModelChurn};
 /// use custseg::clv::{BgNbd, MbgNbd};
 /// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 /// let s = cdnow_sample().summarise(&cdnow_sample_config())?;
 /// let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?;
 /// let mbg = MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140)?;
-/// let as_is = ModelChurn::new(BtydModel::BgNbd(bg), OneTimeBuyers::AsModel)?;
-/// let fallback = ModelChurn::new(BtydModel::BgNbd(bg), OneTimeBuyers::Fallback(BtydModel::MbgNbd(mbg)))?;
-/// let one_timer = &s.as_slice()[2]; // customer 3: no repeat purchase
+/// let as_is = ModelChurn::new(bg);
+/// let fallback = ModelChurn::new(bg).with_fallback(mbg);
+/// let one_timer = &s[2]; // customer 3: no repeat purchase
 /// assert_eq!(as_is.risk(one_timer)?.0, 0.0);
 /// assert!(fallback.risk(one_timer)?.0 > 0.5);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "ModelChurnRecord")]
-pub struct ModelChurn {
-    model: BtydModel,
-    one_time: OneTimeBuyers,
+#[serde(try_from = "ModelChurnRecord<M, F>")]
+#[serde(bound(
+    serialize = "M: Serialize, F: Serialize",
+    deserialize = "M: Deserialize<'de>, F: Deserialize<'de>"
+))]
+pub struct ModelChurn<M, F = M> {
+    model: M,
+    one_time: OneTimeBuyers<F>,
 }
 
 #[derive(Deserialize)]
-struct ModelChurnRecord {
-    model: BtydModel,
-    one_time: OneTimeBuyers,
+struct ModelChurnRecord<M, F> {
+    model: M,
+    one_time: OneTimeBuyers<F>,
 }
 
-impl TryFrom<ModelChurnRecord> for ModelChurn {
+impl<M, F> TryFrom<ModelChurnRecord<M, F>> for ModelChurn<M, F> {
     type Error = Error;
-    fn try_from(r: ModelChurnRecord) -> Result<Self> {
-        ModelChurn::new(r.model, r.one_time)
+    fn try_from(r: ModelChurnRecord<M, F>) -> Result<Self> {
+        if let OneTimeBuyers::RecencyHalfLife { half_life_days } = r.one_time {
+            check_half_life(half_life_days)?;
+        }
+        Ok(ModelChurn {
+            model: r.model,
+            one_time: r.one_time,
+        })
     }
 }
 
-impl ModelChurn {
-    /// A scorer from a model and a policy for one-time buyers.
+fn check_half_life(days: f64) -> Result<()> {
+    if days.is_finite() && days > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "half_life_days",
+            value: days.to_string(),
+            reason: "finite and > 0".into(),
+        })
+    }
+}
+
+impl<M> ModelChurn<M> {
+    /// Risk from `model`, one-time buyers included as the model scores them.
+    pub fn new(model: M) -> Self {
+        ModelChurn {
+            model,
+            one_time: OneTimeBuyers::AsModel,
+        }
+    }
+}
+
+impl<M, F> ModelChurn<M, F> {
+    /// One-time buyers scored by another model (typically MBG/NBD beside a BG/NBD).
+    pub fn with_fallback<G>(self, fallback: G) -> ModelChurn<M, G> {
+        ModelChurn {
+            model: self.model,
+            one_time: OneTimeBuyers::Fallback(fallback),
+        }
+    }
+
+    /// One-time buyers scored by the days since their only purchase: risk one half after
+    /// `half_life_days`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a half-life that is not finite and positive.
-    pub fn new(model: BtydModel, one_time: OneTimeBuyers) -> Result<Self> {
-        if let OneTimeBuyers::RecencyHalfLife { half_life_days } = one_time
-            && !(half_life_days.is_finite() && half_life_days > 0.0)
-        {
-            return Err(Error::InvalidParameter {
-                name: "half_life_days",
-                value: half_life_days.to_string(),
-                reason: "finite and > 0".into(),
-            });
-        }
-        Ok(ModelChurn { model, one_time })
+    /// [`Error::InvalidParameter`] unless the half-life is finite and positive.
+    pub fn with_recency_half_life(self, half_life_days: f64) -> Result<Self> {
+        check_half_life(half_life_days)?;
+        Ok(ModelChurn {
+            model: self.model,
+            one_time: OneTimeBuyers::RecencyHalfLife { half_life_days },
+        })
     }
 
     /// The model.
-    pub fn model(&self) -> &BtydModel {
+    pub fn model(&self) -> &M {
         &self.model
     }
 
-    /// The one-time-buyer policy.
-    pub fn one_time_buyers(&self) -> OneTimeBuyers {
-        self.one_time
+    /// How one-time buyers are scored.
+    pub fn one_time_buyers(&self) -> &OneTimeBuyers<F> {
+        &self.one_time
     }
 }
 
-impl ChurnScorer for ModelChurn {
+/// 1 − P(alive) and P(alive) · E[remaining lifetime | alive] under `model`.
+fn risk_under(model: &dyn TransactionModel, c: &Rft) -> (f64, Option<f64>) {
+    let p = model.p_alive(c).clamp(0.0, 1.0);
+    let life = model.remaining_lifetime_if_alive(c).map(|l| p * l);
+    (1.0 - p, life)
+}
+
+impl<M: TransactionModel, F: TransactionModel> ChurnScorer for ModelChurn<M, F> {
+    type Record = CustomerSummary;
+
     fn name(&self) -> &str {
         self.model.name()
     }
 
     fn risk(&self, s: &CustomerSummary) -> Result<(f64, Option<f64>)> {
-        if let Some(u) = self.model.unit()
+        let unit = match (&self.one_time, s.frequency) {
+            (OneTimeBuyers::Fallback(f), 0) => f.unit(),
+            _ => self.model.unit(),
+        };
+        if let Some(u) = unit
             && u != s.unit
         {
             return Err(Error::UnitMismatch {
@@ -173,19 +163,16 @@ impl ChurnScorer for ModelChurn {
             });
         }
         let c = Rft::try_from(s)?;
-        let model = match (c.x(), self.one_time) {
-            (0, OneTimeBuyers::Fallback(m)) => m,
+        Ok(match (c.x(), &self.one_time) {
+            (0, OneTimeBuyers::Fallback(f)) => risk_under(f, &c),
             (0, OneTimeBuyers::RecencyHalfLife { half_life_days }) => {
                 let days = s.time_since_last_purchase() * s.unit.days();
-                return Ok((
+                (
                     (1.0 - (-days / half_life_days).exp2()).clamp(0.0, 1.0),
                     None,
-                ));
+                )
             }
-            _ => self.model,
-        };
-        let p = model.p_alive(&c).clamp(0.0, 1.0);
-        let life = model.remaining_lifetime_if_alive(&c).map(|l| p * l);
-        Ok((1.0 - p, life))
+            _ => risk_under(&self.model, &c),
+        })
     }
 }

@@ -132,6 +132,8 @@ impl RecencyRule {
 }
 
 impl ChurnScorer for RecencyRule {
+    type Record = CustomerSummary;
+
     fn name(&self) -> &str {
         match self.threshold {
             Threshold::Fixed { .. } => "recency rule (fixed)",

@@ -9,10 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChurnRisk, TierCuts};
+use super::{ChurnScorer, Subscriber};
 use crate::clv::fit::{Likelihood, fit};
 use crate::clv::{FitReport, MaxLikelihood};
-use crate::data::CustomerId;
 use crate::error::{Error, Result};
 use crate::special::{Real, hyp2f1_unit, ln_beta};
 
@@ -246,26 +245,22 @@ impl ShiftedBetaGeometric {
         )?;
         Ok((b + n - 1.0) / (a + b + n - 1.0) * f)
     }
+}
 
-    /// Churn risks of subscribers given as (id, renewals so far): risk of not renewing next,
-    /// tier, and the expected residual lifetime where finite.
-    pub fn score_subscribers(
-        &self,
-        subscribers: &[(CustomerId, u32)],
-        cuts: &TierCuts,
-    ) -> Vec<ChurnRisk> {
-        subscribers
-            .iter()
-            .map(|(id, renewals)| {
-                let risk = self.churn_risk(*renewals);
-                ChurnRisk {
-                    customer_id: id.clone(),
-                    risk,
-                    tier: cuts.tier(risk),
-                    expected_remaining_lifetime: self.expected_residual_lifetime(*renewals),
-                }
-            })
-            .collect()
+impl ChurnScorer for ShiftedBetaGeometric {
+    type Record = Subscriber;
+
+    fn name(&self) -> &str {
+        "sBG"
+    }
+
+    /// The risk of not renewing next ([`ShiftedBetaGeometric::churn_risk`]) and the expected
+    /// residual lifetime in periods where finite.
+    fn risk(&self, s: &Subscriber) -> Result<(f64, Option<f64>)> {
+        Ok((
+            self.churn_risk(s.renewals),
+            self.expected_residual_lifetime(s.renewals),
+        ))
     }
 }
 

@@ -191,6 +191,18 @@ impl TransactionModel for BgNbd {
         expected_alive_path(self.r + x, &us, self.a, self.b + x, out);
     }
 
+    // The number of further purchases before dropout is geometric with the posterior dropout
+    // probability; each takes 1/λ on average, λ | history ~ Gamma(r + x, α + T), so
+    // E[1/λ] = (α + T) / (r + x − 1) and E[1/p] = (a + b′ − 1) / (a − 1): finite only for
+    // r + x > 1 and a > 1.
+    fn remaining_lifetime_if_alive(&self, c: &Rft) -> Option<f64> {
+        let x = c.x() as f64;
+        let b_post = self.b + x;
+        (self.r + x > 1.0 && self.a > 1.0).then(|| {
+            (self.alpha + c.big_t()) / (self.r + x - 1.0) * (self.a + b_post - 1.0) / (self.a - 1.0)
+        })
+    }
+
     fn expected_purchases_new(&self, t: f64) -> Result<f64> {
         check_horizon(t)?;
         Ok(expected_alive(self.r, t / self.alpha, self.a, self.b))

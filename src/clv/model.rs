@@ -37,6 +37,13 @@ pub trait TransactionModel: Sync {
         }
     }
 
+    /// Expected remaining lifetime of a customer with this history who is alive at T, in the
+    /// model's time unit, where the model gives a finite one (`None` otherwise; the default).
+    fn remaining_lifetime_if_alive(&self, c: &Rft) -> Option<f64> {
+        let _ = c;
+        None
+    }
+
     /// Expected purchases in (T, T + t] given the history (the conditional expectation,
     /// P(alive) times the expectation if alive).
     ///

@@ -366,6 +366,12 @@ impl TransactionModel for ParetoNbd {
         (self.r + x) / (self.alpha + c.big_t()) * beta_t * residual_factor(self.s, beta_t, t)
     }
 
+    // Lifetime | alive ~ Exponential(μ), μ | history ~ Gamma(s, β + T): E[1/μ] = (β + T) / (s − 1),
+    // finite only for s > 1.
+    fn remaining_lifetime_if_alive(&self, c: &Rft) -> Option<f64> {
+        (self.s > 1.0).then(|| (self.beta + c.big_t()) / (self.s - 1.0))
+    }
+
     fn expected_purchases_new(&self, t: f64) -> Result<f64> {
         check_horizon(t)?;
         Ok(self.r / self.alpha * self.beta * residual_factor(self.s, self.beta, t))

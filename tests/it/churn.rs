@@ -1,16 +1,15 @@
 //! Churn scorers: the sBG numbers of Fader & Hardie (2007), the recency rule's boundaries, the
 //! one-time-buyer policies, the logistic wrapper's orientation, and the holdout evaluation.
 
-use custseg::Fit;
 use custseg::churn::metrics::{brier, lift_at, roc_auc};
 use custseg::churn::{
-    Boundary, BtydModel, ChurnRisk, ChurnScorer, Cohort, Feature, LogisticChurn,
-    LogisticChurnParams, ModelChurn, OneTimeBuyers, RecencyRule, RiskTier, ShiftedBetaGeometric,
-    TierCuts, score_churn,
+    Boundary, ChurnRisk, ChurnScorer, Cohort, Feature, LabelledCustomers, LogisticChurn,
+    LogisticChurnParams, ModelChurn, RecencyRule, RiskTier, ShiftedBetaGeometric, TierCuts,
 };
 use custseg::clv::{BgNbd, MbgNbd, ParetoNbd, RftData};
 use custseg::datasets::{SyntheticConfig, cdnow_sample, cdnow_sample_config, synthetic_summaries};
 use custseg::{CustomerId, CustomerSummary};
+use custseg::{Fit, Score};
 
 const REGULAR: [f64; 13] = [
     100.0, 63.1, 46.8, 38.2, 32.6, 28.9, 26.2, 24.1, 22.3, 20.7, 19.4, 18.3, 17.3,
@@ -165,19 +164,9 @@ fn one_time_buyer_policies() {
     let data = RftData::from_summaries(&s).unwrap();
     let (bg, _) = BgNbd::params().fit(&data).unwrap();
     let (mbg, _) = MbgNbd::params().fit(&data).unwrap();
-    let as_is = ModelChurn::new(BtydModel::BgNbd(bg), OneTimeBuyers::AsModel).unwrap();
-    let fallback = ModelChurn::new(
-        BtydModel::BgNbd(bg),
-        OneTimeBuyers::Fallback(BtydModel::MbgNbd(mbg)),
-    )
-    .unwrap();
-    let blend = ModelChurn::new(
-        BtydModel::BgNbd(bg),
-        OneTimeBuyers::RecencyHalfLife {
-            half_life_days: 180.0,
-        },
-    )
-    .unwrap();
+    let as_is = ModelChurn::new(bg);
+    let fallback = ModelChurn::new(bg).with_fallback(mbg);
+    let blend = ModelChurn::new(bg).with_recency_half_life(180.0).unwrap();
     for c in &s {
         let (r0, _) = as_is.risk(c).unwrap();
         let (r1, _) = fallback.risk(c).unwrap();
@@ -194,23 +183,15 @@ fn one_time_buyer_policies() {
     }
     // Expected remaining lifetime: P(alive) times the posterior mean, where finite.
     let (pn, _) = ParetoNbd::params().fit(&data).unwrap();
-    let pareto = ModelChurn::new(BtydModel::ParetoNbd(pn), OneTimeBuyers::AsModel).unwrap();
+    let pareto = ModelChurn::new(pn);
     // CDNOW's s = 0.61 < 1: the mean lifetime is infinite, so none is reported.
     assert!(pareto.risk(&s[0]).unwrap().1.is_none());
     let long_lived = ParetoNbd::new(pn.r(), pn.alpha(), 2.5, pn.beta()).unwrap();
-    let scorer = ModelChurn::new(BtydModel::ParetoNbd(long_lived), OneTimeBuyers::AsModel).unwrap();
+    let scorer = ModelChurn::new(long_lived);
     let (risk, life) = scorer.risk(&s[0]).unwrap();
     let expected = (1.0 - risk) * (long_lived.beta() + s[0].age) / 1.5;
     assert!((life.unwrap() - expected).abs() < 1e-9);
-    assert!(
-        ModelChurn::new(
-            BtydModel::BgNbd(bg),
-            OneTimeBuyers::RecencyHalfLife {
-                half_life_days: -1.0
-            }
-        )
-        .is_err()
-    );
+    assert!(ModelChurn::new(bg).with_recency_half_life(-1.0).is_err());
 }
 
 /// Churners in the minority: the wrapper still returns P(churn), not the probability of the
@@ -231,7 +212,7 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
             .collect();
         let rate = churned.iter().filter(|&&c| c).count() as f64 / s.len() as f64;
         rates.push(rate);
-        let model = params.fit(&s, None, &churned).unwrap();
+        let (model, _) = params.fit(&LabelledCustomers::new(&s, &churned)).unwrap();
         let p = model.predict(&s, None).unwrap();
         let mean: f64 = p.iter().sum::<f64>() / p.len() as f64;
         assert!(
@@ -254,15 +235,29 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
         ndarray::Array2::from_shape_fn((s.len(), 1), |(i, _)| ((i * 7919) % 101) as f64);
     let churned: Vec<bool> = s.iter().map(|c| c.holdout_frequency == 0).collect();
     let with_extra = params.clone().with_extra_columns(vec!["noise".into()]);
-    let m = with_extra.fit(&s, Some(noise.view()), &churned).unwrap();
+    let (m, _) = with_extra
+        .fit(&LabelledCustomers::new(&s, &churned).with_extra(noise.view()))
+        .unwrap();
     assert_eq!(m.feature_names().last().unwrap(), "noise");
     assert!(
         m.risk(&s[0]).is_err(),
         "a model with extra columns needs them"
     );
-    assert!(params.fit(&s, Some(noise.view()), &churned).is_err());
-    assert!(params.fit(&s, None, &vec![false; s.len()]).is_err());
-    assert!(params.fit(&s, None, &churned[..10]).is_err());
+    assert!(
+        params
+            .fit(&LabelledCustomers::new(&s, &churned).with_extra(noise.view()))
+            .is_err()
+    );
+    assert!(
+        params
+            .fit(&LabelledCustomers::new(&s, &vec![false; s.len()]))
+            .is_err()
+    );
+    assert!(
+        params
+            .fit(&LabelledCustomers::new(&s, &churned[..10]))
+            .is_err()
+    );
     let json = serde_json::to_string(&m).unwrap();
     assert_eq!(serde_json::from_str::<LogisticChurn>(&json).unwrap(), m);
     assert!(
@@ -285,29 +280,14 @@ fn cdnow_holdout_evaluation() {
     let (mbg, _) = MbgNbd::params().fit(&data).unwrap();
     let (pn, _) = ParetoNbd::params().fit(&data).unwrap();
     let cuts = TierCuts::default();
-    let scorers: Vec<(Box<dyn ChurnScorer>, f64)> = vec![
-        (
-            Box::new(ModelChurn::new(BtydModel::BgNbd(bg), OneTimeBuyers::AsModel).unwrap()),
-            0.0,
-        ),
-        (
-            Box::new(
-                ModelChurn::new(
-                    BtydModel::BgNbd(bg),
-                    OneTimeBuyers::Fallback(BtydModel::MbgNbd(mbg)),
-                )
-                .unwrap(),
-            ),
-            0.7,
-        ),
-        (
-            Box::new(ModelChurn::new(BtydModel::ParetoNbd(pn), OneTimeBuyers::AsModel).unwrap()),
-            0.7,
-        ),
+    let scorers: Vec<(Box<dyn ChurnScorer<Record = CustomerSummary>>, f64)> = vec![
+        (Box::new(ModelChurn::new(bg)), 0.0),
+        (Box::new(ModelChurn::new(bg).with_fallback(mbg)), 0.7),
+        (Box::new(ModelChurn::new(pn)), 0.7),
         (Box::new(RecencyRule::fixed(120.0).unwrap()), 0.6),
     ];
     for (scorer, floor) in &scorers {
-        let risks = score_churn(scorer.as_ref(), &s, &cuts).unwrap();
+        let risks = scorer.score_batch(&s).unwrap();
         let r: Vec<f64> = risks.iter().map(|x| x.risk).collect();
         let auc = roc_auc(&churned, &r).unwrap();
         let b = brier(&churned, &r).unwrap();
@@ -340,17 +320,13 @@ fn scoring_is_thread_count_invariant_and_serde_validates() {
     let s = synthetic_summaries(&SyntheticConfig::new(20_000, 5))
         .unwrap()
         .into_vec();
-    let scorer = ModelChurn::new(
-        BtydModel::ParetoNbd(ParetoNbd::new(0.8, 6.0, 1.5, 40.0).unwrap()),
-        OneTimeBuyers::AsModel,
-    )
-    .unwrap();
+    let scorer = ModelChurn::new(ParetoNbd::new(0.8, 6.0, 1.5, 40.0).unwrap());
     let run = |t| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build()
             .unwrap()
-            .install(|| score_churn(&scorer, &s, &TierCuts::default()).unwrap())
+            .install(|| scorer.score_batch(&s).unwrap())
     };
     assert!(run(1) == run(4));
     let risk = ChurnRisk {
@@ -367,6 +343,57 @@ fn scoring_is_thread_count_invariant_and_serde_validates() {
     );
     assert!(serde_json::from_str::<Cohort>("[10.0, 12.0]").is_err());
     let json = serde_json::to_string(&scorer).unwrap();
-    assert_eq!(serde_json::from_str::<ModelChurn>(&json).unwrap(), scorer);
-    assert!(serde_json::from_str::<ModelChurn>(&json.replace("40.0", "-40.0")).is_err());
+    assert_eq!(
+        serde_json::from_str::<ModelChurn<ParetoNbd>>(&json).unwrap(),
+        scorer
+    );
+    assert!(serde_json::from_str::<ModelChurn<ParetoNbd>>(&json.replace("40.0", "-40.0")).is_err());
+}
+
+#[test]
+fn subscribers_score_through_the_same_contract() {
+    use custseg::churn::Subscriber;
+    // Fader & Hardie (2007), "regular" customers.
+    let sbg = ShiftedBetaGeometric::new(0.704, 1.182).unwrap();
+    let subs: Vec<Subscriber> = (0..5)
+        .map(|r| Subscriber {
+            customer_id: CustomerId::from(format!("s{r}").as_str()),
+            renewals: r,
+        })
+        .collect();
+    let cuts = TierCuts::new(0.1, 0.2, 0.3).unwrap();
+    let risks = sbg.with_tiers(cuts).score_batch(&subs).unwrap();
+    for (s, r) in subs.iter().zip(&risks) {
+        assert_eq!(r.customer_id, s.customer_id);
+        assert_eq!(r.risk, sbg.churn_risk(s.renewals));
+        assert_eq!(r.tier, cuts.tier(r.risk));
+        assert_eq!(
+            r.expected_remaining_lifetime,
+            sbg.expected_residual_lifetime(s.renewals)
+        );
+    }
+    // The risk of not renewing falls with tenure (heterogeneity sorts the cohort).
+    assert!(risks.windows(2).all(|w| w[1].risk < w[0].risk));
+}
+
+#[test]
+fn an_infinite_remaining_lifetime_is_an_error_not_a_silent_null() {
+    // β near the largest float and s just above 1: E[lifetime] = (β + T) / (s − 1) overflows.
+    let pn = ParetoNbd::new(0.8, 6.0, 1.000_000_000_000_000_2, 1e308).unwrap();
+    let s = summaries();
+    let e = ModelChurn::new(pn).score(&s[0]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            custseg::Error::Overflow {
+                quantity: "expected remaining lifetime",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.position().unwrap().customer(),
+        Some(s[0].customer_id.as_str())
+    );
 }
