@@ -21,11 +21,20 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use custseg::datasets::{blobs, mixed_blobs};
-use custseg::segment::{
-    KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy, fit_strategy,
-};
+use custseg::segment::{KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy};
 use ndarray::Array2;
 use std::hint::black_box;
+
+/// The strategy fitted on numeric and categorical columns, with the training labels.
+fn fit_strategy<'a>(
+    s: &Strategy,
+    numeric: ndarray::ArrayView2<'a, f64>,
+    categorical: ndarray::ArrayView2<'a, u32>,
+) -> custseg::Result<(custseg::segment::Clustering, Vec<Option<usize>>)> {
+    use custseg::Fit;
+    s.fit(&custseg::segment::Points::mixed(numeric, categorical))
+        .map(|(c, r)| (c, r.labels))
+}
 
 fn sizes() -> Vec<usize> {
     std::env::var("CUSTSEG_BENCH_SIZES")

@@ -32,8 +32,8 @@
 
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::segment::{
-    BehavioralRecord, BehavioralSegmenter, KCriterion, KMeansParams, Strategy, calinski_harabasz,
-    choose_k, silhouette,
+    BehavioralRecord, BehavioralSegmenter, KCriterion, KMeansParams, KSearch, Strategy,
+    calinski_harabasz, choose_k, silhouette,
 };
 use custseg::{Assign, Fit};
 
@@ -84,11 +84,8 @@ fn main() -> Result<(), custseg::Error> {
     );
     let choice = choose_k(
         prepared.view(),
-        2..=8,
         |k| Strategy::KMeans(KMeansParams::new(k)),
-        KCriterion::Silhouette,
-        2357,
-        0,
+        &KSearch::new(2..=8, KCriterion::Silhouette)?.with_silhouette_sample(2357, 0),
     )?;
     println!("k by silhouette: {}", choice.chosen);
     for s in &choice.table {

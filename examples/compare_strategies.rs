@@ -20,10 +20,11 @@
 
 use std::time::Instant;
 
+use custseg::Fit;
 use custseg::datasets::{blobs, mixed_blobs};
 use custseg::segment::{
-    KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy, adjusted_rand_index,
-    calinski_harabasz, davies_bouldin, fit_strategy, silhouette_sampled,
+    KMeansParams, KPrototypesParams, MiniBatchParams, Points, RuleBands, Strategy,
+    adjusted_rand_index, calinski_harabasz, davies_bouldin, silhouette_sampled,
 };
 use ndarray::{Array2, ArrayView2};
 
@@ -111,7 +112,8 @@ fn main() -> Result<(), custseg::Error> {
             _ => (b.data.view(), no_cat.view(), &b.labels),
         };
         let t = Instant::now();
-        let (clustering, labels) = fit_strategy(s, data, cat)?;
+        let (clustering, fit) = s.fit(&Points::mixed(data, cat))?;
+        let labels = fit.labels;
         let seconds = t.elapsed().as_secs_f64();
         // Metrics on the points with a segment (DBSCAN noise left out).
         let kept: Vec<usize> = (0..n).filter(|&i| labels[i].is_some()).collect();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{Aggregate, Column, Report, ReportRow};
 use crate::data::CustomerId;
 use crate::error::{Error, Position, Result};
-use crate::segment::{Clustering, Strategy, adjusted_rand_index, fit_strategy};
+use crate::segment::{Clusterer, Clustering, Points, adjusted_rand_index};
 
 /// How customers moved between two segmentations of the same base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,50 +211,75 @@ pub struct Stability {
     pub seed_ari: Vec<f64>,
     /// ARI of each bootstrap refit against the reference (all points assigned by the refit).
     pub bootstrap_ari: Vec<f64>,
-    /// Per reference segment, the mean over bootstraps of the best Jaccard similarity.
+    /// Per reference segment, the mean over bootstraps of the best Jaccard similarity (empty
+    /// without bootstraps).
     pub jaccard: Vec<f64>,
 }
 
-fn reseeded(strategy: &Strategy, seed: u64) -> Strategy {
-    match strategy {
-        Strategy::KMeans(p) => Strategy::KMeans(p.with_seed(seed)),
-        Strategy::MiniBatchKMeans(p) => Strategy::MiniBatchKMeans(p.with_seed(seed)),
-        Strategy::LinfaKMeans { k, n_init, .. } => Strategy::LinfaKMeans {
-            k: *k,
-            n_init: *n_init,
-            seed,
-        },
-        Strategy::GaussianMixture { k, .. } => Strategy::GaussianMixture { k: *k, seed },
-        Strategy::KPrototypes(p) => {
-            Strategy::KPrototypes(crate::segment::KPrototypesParams { seed, ..*p })
-        }
-        other => other.clone(),
-    }
-}
+/// Most refits one stability check may run.
+const MAX_REFITS: usize = 100_000;
 
-/// Refits a strategy with `seeds` other seeds and on `bootstraps` bootstrap samples (in
-/// parallel; seeded, so the same at any thread count) and compares with the reference fit.
-/// Points without a segment (DBSCAN noise) count as a group of their own.
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for no refit at all; the strategy's errors.
-pub fn stability(
-    numeric: ArrayView2<'_, f64>,
-    categorical: ArrayView2<'_, u32>,
-    strategy: &Strategy,
+/// How many refits a stability check runs: with other seeds, and on bootstrap samples drawn
+/// with a master seed. Checked when built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refits {
     seeds: usize,
     bootstraps: usize,
     seed: u64,
-) -> Result<Stability> {
-    if seeds + bootstraps == 0 {
-        return Err(Error::InvalidParameter {
-            name: "refits",
-            value: "0".into(),
-            reason: "at least one seed or bootstrap".into(),
-        });
+}
+
+impl Refits {
+    /// `seeds` refits with seeds `seed + 1`, `seed + 2` …, and `bootstraps` refits on bootstrap
+    /// samples drawn from `seed`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for no refit at all, or more than 100,000.
+    pub fn new(seeds: usize, bootstraps: usize, seed: u64) -> Result<Self> {
+        match seeds.checked_add(bootstraps) {
+            Some(total) if (1..=MAX_REFITS).contains(&total) => Ok(Refits {
+                seeds,
+                bootstraps,
+                seed,
+            }),
+            _ => Err(Error::InvalidParameter {
+                name: "refits",
+                value: format!("{seeds} seeds + {bootstraps} bootstraps"),
+                reason: format!("between 1 and {MAX_REFITS} refits"),
+            }),
+        }
     }
+}
+
+/// Refits a clusterer with other seeds and on bootstrap samples (in parallel; seeded, so the
+/// same at any thread count) and compares with the reference fit. Points without a segment
+/// (DBSCAN noise) count as a group of their own. Any [`Clusterer`] works.
+///
+/// ```
+/// use custseg::datasets::blobs;
+/// use custseg::report::{Refits, stability};
+/// use custseg::segment::{KMeansParams, Points};
+/// let b = blobs(300, 2, 3, 0.3, 1)?;
+/// let s = stability(Points::numeric(b.data.view()), &KMeansParams::new(3), &Refits::new(2, 4, 9)?)?;
+/// assert!(s.jaccard.iter().all(|&j| j > 0.9)); // well-separated blobs: every segment stable
+/// # Ok::<(), custseg::Error>(())
+/// ```
+///
+/// # Errors
+/// The clusterer's errors.
+pub fn stability<C: Clusterer>(
+    points: Points<'_>,
+    clusterer: &C,
+    refits: &Refits,
+) -> Result<Stability> {
+    let (numeric, categorical) = (points.numeric_columns(), points.categorical_columns());
+    let Refits {
+        seeds,
+        bootstraps,
+        seed,
+    } = *refits;
     let n = numeric.nrows();
-    let (reference, ref_labels) = fit_strategy(strategy, numeric, categorical)?;
+    let (reference, ref_report) = clusterer.fit(&points)?;
+    let ref_labels = ref_report.labels;
     let flat = |l: &[Option<usize>], k: usize| -> Vec<usize> {
         l.iter().map(|x| x.unwrap_or(k)).collect()
     };
@@ -263,12 +288,8 @@ pub fn stability(
     let seed_ari = (1..=seeds as u64)
         .into_par_iter()
         .map(|s| {
-            let (c, l) = fit_strategy(
-                &reseeded(strategy, seed.wrapping_add(s)),
-                numeric,
-                categorical,
-            )?;
-            adjusted_rand_index(&truth, &flat(&l, c.segments()))
+            let (c, r) = clusterer.reseeded(seed.wrapping_add(s)).fit(&points)?;
+            adjusted_rand_index(&truth, &flat(&r.labels, c.segments()))
         })
         .collect::<Result<Vec<f64>>>()?;
     let boots: Vec<(f64, Vec<f64>)> = (0..bootstraps as u64)
@@ -284,7 +305,7 @@ pub fn stability(
             } else {
                 categorical.to_owned()
             };
-            let (c, _) = fit_strategy(strategy, num.view(), cat.view())?;
+            let (c, _) = clusterer.fit(&Points::mixed(num.view(), cat.view()))?;
             let labels = assign_all(&c, numeric, categorical)?;
             let k = c.segments();
             let l = flat(&labels, k);
@@ -295,15 +316,14 @@ pub fn stability(
             Ok((ari, jac))
         })
         .collect::<Result<_>>()?;
-    let jaccard = (0..k_ref)
-        .map(|s| {
-            if boots.is_empty() {
-                f64::NAN
-            } else {
-                boots.iter().map(|b| b.1[s]).sum::<f64>() / boots.len() as f64
-            }
-        })
-        .collect();
+    // Without bootstraps there is nothing to average: no entry rather than a NaN.
+    let jaccard = if boots.is_empty() {
+        Vec::new()
+    } else {
+        (0..k_ref)
+            .map(|s| boots.iter().map(|b| b.1[s]).sum::<f64>() / boots.len() as f64)
+            .collect()
+    };
     Ok(Stability {
         seed_ari,
         bootstrap_ari: boots.iter().map(|b| b.0).collect(),

@@ -12,7 +12,7 @@ mod migration;
 mod privacy;
 
 pub use kpi::{Campaign, CustomerValue, SegmentKpi, kpi_report, segment_kpis};
-pub use migration::{Migration, Stability, migration, stability};
+pub use migration::{Migration, Refits, Stability, migration, stability};
 pub use privacy::{KAnonymity, MERGED_LABEL, Pseudonymizer, SmallGroups};
 
 use serde::{Deserialize, Serialize};

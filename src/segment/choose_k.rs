@@ -1,10 +1,11 @@
 //! Choosing the number of segments.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::strategy::{Strategy, fit_strategy, mixture_log_likelihood};
+use super::clusterer::{Clusterer, Points};
+use super::strategy::mixture_log_likelihood;
 use super::validity::{calinski_harabasz, davies_bouldin, silhouette_sampled};
 use crate::error::{Error, Result};
 
@@ -47,36 +48,105 @@ pub struct KChoice {
     pub criterion: KCriterion,
 }
 
-/// Fits `strategy_for(k)` for every k in `ks` (in parallel), scores each, and picks k by the
-/// criterion (ties: the smaller k). The silhouette uses a seeded sample of `sample` points.
+/// Most values of k one search may try: each is a full fit.
+const MAX_KS: usize = 1_000;
+
+/// How to search for k: the range tried, the criterion, and the seeded sample the silhouette
+/// is computed on. Checked when built.
 ///
-/// # Errors
-/// [`Error::InvalidParameter`] for an empty range or k < 2; BIC asked of a strategy that is
-/// not a mixture; the strategy's own errors.
-pub fn choose_k(
-    data: ArrayView2<'_, f64>,
+/// ```
+/// use custseg::segment::{KCriterion, KSearch};
+/// let search = KSearch::new(2..=8, KCriterion::Silhouette)?.with_silhouette_sample(2_000, 7);
+/// assert_eq!(search.ks(), 2..=8);
+/// assert!(KSearch::new(1..=3, KCriterion::Silhouette).is_err());
+/// assert!(KSearch::new(2..=usize::MAX, KCriterion::Silhouette).is_err());
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KSearch {
     ks: std::ops::RangeInclusive<usize>,
-    strategy_for: impl Fn(usize) -> Strategy + Sync,
     criterion: KCriterion,
     sample: usize,
     seed: u64,
-) -> Result<KChoice> {
-    let ks: Vec<usize> = ks.collect();
-    if ks.is_empty() || ks[0] < 2 {
-        return Err(Error::InvalidParameter {
-            name: "ks",
-            value: format!("{ks:?}"),
-            reason: "a non-empty range of k ≥ 2".into(),
-        });
+}
+
+impl KSearch {
+    /// Tries every k in `ks` and picks one by `criterion`; the silhouette uses a sample of
+    /// 10,000 points drawn with seed 0 unless [`KSearch::with_silhouette_sample`] says
+    /// otherwise.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an empty range, k < 2, or more than 1,000 values of k.
+    pub fn new(ks: std::ops::RangeInclusive<usize>, criterion: KCriterion) -> Result<Self> {
+        // The range's length is checked before anything is collected from it.
+        let count = ks
+            .end()
+            .checked_sub(*ks.start())
+            .map(|d| d.saturating_add(1));
+        if ks.is_empty() || *ks.start() < 2 || count.is_none_or(|c| c > MAX_KS) {
+            return Err(Error::InvalidParameter {
+                name: "ks",
+                value: format!("{ks:?}"),
+                reason: format!("a non-empty range of k ≥ 2, at most {MAX_KS} values"),
+            });
+        }
+        Ok(KSearch {
+            ks,
+            criterion,
+            sample: 10_000,
+            seed: 0,
+        })
     }
+
+    /// The silhouette on `sample` points drawn with `seed` (all points when `sample` ≥ n).
+    pub fn with_silhouette_sample(mut self, sample: usize, seed: u64) -> Self {
+        self.sample = sample;
+        self.seed = seed;
+        self
+    }
+
+    /// The range of k tried.
+    pub fn ks(&self) -> std::ops::RangeInclusive<usize> {
+        self.ks.clone()
+    }
+
+    /// The criterion.
+    pub fn criterion(&self) -> KCriterion {
+        self.criterion
+    }
+}
+
+/// Fits `clusterer_for(k)` for every k of the search (in parallel), scores each, and picks k
+/// by the search's criterion (ties: the smaller k). Any [`Clusterer`] works: a [`Strategy`](super::Strategy),
+/// or the parameters of one algorithm such as [`KMeansParams`](super::KMeansParams).
+///
+/// ```
+/// use custseg::datasets::blobs;
+/// use custseg::segment::{KCriterion, KMeansParams, KSearch, choose_k};
+/// let b = blobs(600, 2, 3, 0.3, 1)?;
+/// let search = KSearch::new(2..=6, KCriterion::CalinskiHarabasz)?;
+/// let choice = choose_k(b.data.view(), KMeansParams::new, &search)?;
+/// assert_eq!(choice.chosen, 3);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+///
+/// # Errors
+/// BIC asked of a clusterer that is not a Gaussian mixture; the clusterer's own errors.
+pub fn choose_k<C: Clusterer>(
+    data: ArrayView2<'_, f64>,
+    clusterer_for: impl Fn(usize) -> C + Sync,
+    search: &KSearch,
+) -> Result<KChoice> {
+    let criterion = search.criterion;
+    let (sample, seed) = (search.sample, search.seed);
+    let ks: Vec<usize> = search.ks().collect();
     let n = data.nrows();
     let d = data.ncols();
-    let empty_cat = Array2::<u32>::zeros((n, 0));
     let table: Vec<KScore> = ks
         .par_iter()
         .map(|&k| {
-            let strategy = strategy_for(k);
-            let (clustering, labels) = fit_strategy(&strategy, data, empty_cat.view())?;
+            let (clustering, report) = clusterer_for(k).fit(&Points::numeric(data))?;
+            let labels = report.labels;
             // Noise (DBSCAN) is scored as a group of its own rather than folded into a segment.
             let labels: Vec<usize> = labels
                 .iter()

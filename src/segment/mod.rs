@@ -51,6 +51,7 @@
 
 mod behavioral;
 mod choose_k;
+mod clusterer;
 mod demographic;
 mod factor;
 mod features;
@@ -65,7 +66,8 @@ mod strategy;
 mod validity;
 
 pub use behavioral::{BehavioralModel, BehavioralRecord, BehavioralSegmenter};
-pub use choose_k::{KChoice, KCriterion, KScore, choose_k};
+pub use choose_k::{KChoice, KCriterion, KScore, KSearch, choose_k};
+pub use clusterer::{Clusterer, Points};
 pub use demographic::{
     DemographicField, DemographicMode, DemographicModel, DemographicRecord, DemographicSegmenter,
     DemographicValue, ExtraColumn, IncomeTiers,
@@ -87,7 +89,7 @@ pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile, Vocabulary, pro
 pub use psychographic::{
     FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,
 };
-pub use strategy::{Clustering, RuleBands, Strategy, fit_strategy};
+pub use strategy::{Clustering, RuleBands, Strategy};
 pub use validity::{
     adjusted_rand_index, calinski_harabasz, davies_bouldin, silhouette, silhouette_sampled,
 };

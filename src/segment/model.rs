@@ -115,7 +115,7 @@ impl SegmentModel {
     /// strategies get automatic names from the profile.
     ///
     /// # Errors
-    /// The errors of [`FittedFeatures::fit`] and [`fit_strategy`].
+    /// The errors of [`FittedFeatures::fit`] and of fitting the strategy.
     pub fn fit(
         strategy: &Strategy,
         numeric: &[NumericFeature],

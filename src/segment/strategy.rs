@@ -658,7 +658,7 @@ pub(crate) fn mixture_log_likelihood(c: &Clustering, numeric: ArrayView2<'_, f64
 /// # Errors
 /// [`Error::InvalidParameter`] for invalid settings (k larger than the number of points, a
 /// categorical strategy without categorical columns, …) or when linfa fails.
-pub fn fit_strategy(
+pub(crate) fn fit_strategy(
     strategy: &Strategy,
     numeric: ArrayView2<'_, f64>,
     categorical: ArrayView2<'_, u32>,

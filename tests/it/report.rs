@@ -3,11 +3,11 @@
 
 use custseg::datasets::{blobs, cdnow_sample, cdnow_sample_config};
 use custseg::report::{
-    Aggregate, Campaign, Column, CustomerValue, KAnonymity, MERGED_LABEL, Pseudonymizer, Report,
-    ReportRow, SmallGroups, kpi_report, migration, segment_kpis, stability,
+    Aggregate, Campaign, Column, CustomerValue, KAnonymity, MERGED_LABEL, Pseudonymizer, Refits,
+    Report, ReportRow, SmallGroups, kpi_report, migration, segment_kpis, stability,
 };
 use custseg::rfm::{RfmParams, SegmentScheme};
-use custseg::segment::{KMeansParams, Strategy, Vocabulary, profiles};
+use custseg::segment::{KMeansParams, Points, Strategy, Vocabulary, profiles};
 use custseg::{CustomerId, Fit, Score, SummaryConfig};
 use ndarray::Array2;
 use proptest::prelude::*;
@@ -225,11 +225,21 @@ fn stability_separates_stable_from_arbitrary_segments() {
     let clear = blobs(1200, 2, 3, 0.5, 8).unwrap();
     let no_cat = Array2::<u32>::zeros((1200, 0));
     let km = |k| Strategy::KMeans(KMeansParams::new(k).with_n_init(2));
-    let s = stability(clear.data.view(), no_cat.view(), &km(3), 4, 8, 1).unwrap();
+    let s = stability(
+        Points::mixed(clear.data.view(), no_cat.view()),
+        &km(3),
+        &Refits::new(4, 8, 1).unwrap(),
+    )
+    .unwrap();
     assert!(s.seed_ari.iter().all(|&a| a > 0.99), "{s:?}");
     assert!(s.jaccard.iter().all(|&j| j > 0.95), "{s:?}");
     // Six segments cut into three real clusters: some are arbitrary and dissolve.
-    let over = stability(clear.data.view(), no_cat.view(), &km(6), 4, 8, 1).unwrap();
+    let over = stability(
+        Points::mixed(clear.data.view(), no_cat.view()),
+        &km(6),
+        &Refits::new(4, 8, 1).unwrap(),
+    )
+    .unwrap();
     assert!(
         over.jaccard.iter().cloned().fold(f64::INFINITY, f64::min) < 0.75,
         "{over:?}"
@@ -241,12 +251,25 @@ fn stability_separates_stable_from_arbitrary_segments() {
             .build()
             .unwrap()
     };
-    let a =
-        pool(1).install(|| stability(clear.data.view(), no_cat.view(), &km(3), 2, 3, 9).unwrap());
-    let b =
-        pool(16).install(|| stability(clear.data.view(), no_cat.view(), &km(3), 2, 3, 9).unwrap());
+    let a = pool(1).install(|| {
+        stability(
+            Points::mixed(clear.data.view(), no_cat.view()),
+            &km(3),
+            &Refits::new(2, 3, 9).unwrap(),
+        )
+        .unwrap()
+    });
+    let b = pool(16).install(|| {
+        stability(
+            Points::mixed(clear.data.view(), no_cat.view()),
+            &km(3),
+            &Refits::new(2, 3, 9).unwrap(),
+        )
+        .unwrap()
+    });
     assert_eq!(a, b);
-    assert!(stability(clear.data.view(), no_cat.view(), &km(3), 0, 0, 1).is_err());
+    assert!(Refits::new(0, 0, 1).is_err());
+    assert!(Refits::new(usize::MAX, 1, 1).is_err());
 }
 
 #[test]

@@ -2,15 +2,28 @@
 //! each now has a defined answer (an error naming what was wrong, or a documented result).
 
 use custseg::Fit;
-use custseg::report::{Aggregate, Column, KAnonymity, Migration, Report, ReportRow, stability};
+use custseg::report::{
+    Aggregate, Column, KAnonymity, Migration, Refits, Report, ReportRow, stability,
+};
 use custseg::segment::{
     BehavioralSegmenter, Clustering, DemographicRecord, DemographicSegmenter, FactorLoadings,
     FeatureContrast, GeoMode, GeographicSegmenter, KMeansParams, KPrototypesParams,
-    MAX_REGION_DEPTH, MAX_SEGMENTS, PsychographicSegmenter, RuleBands, SegmentProfile, Strategy,
-    SurveyItem, Vocabulary, adjusted_rand_index, fit_strategy, kmeans, kprototypes, profiles,
+    MAX_REGION_DEPTH, MAX_SEGMENTS, Points, PsychographicSegmenter, RuleBands, SegmentProfile,
+    Strategy, SurveyItem, Vocabulary, adjusted_rand_index, kmeans, kprototypes, profiles,
     silhouette,
 };
 use ndarray::{Array1, Array2, Array3, ShapeBuilder, array};
+
+/// The strategy fitted on numeric and categorical columns, with the training labels.
+fn fit_strategy<'a>(
+    s: &Strategy,
+    numeric: ndarray::ArrayView2<'a, f64>,
+    categorical: ndarray::ArrayView2<'a, u32>,
+) -> custseg::Result<(custseg::segment::Clustering, Vec<Option<usize>>)> {
+    use custseg::Fit;
+    s.fit(&custseg::segment::Points::mixed(numeric, categorical))
+        .map(|(c, r)| (c, r.labels))
+}
 
 #[test]
 fn demographic_bands_without_any_income_are_an_error() {
@@ -101,7 +114,14 @@ fn mismatched_or_missing_columns_are_errors() {
     };
     assert!(fit_strategy(&Strategy::RuleBands(bands.clone()), num.view(), cat.view()).is_err());
     let km = Strategy::KMeans(KMeansParams::new(2));
-    assert!(stability(num.view(), cat.view(), &km, 0, 2, 1).is_err());
+    assert!(
+        stability(
+            Points::mixed(num.view(), cat.view()),
+            &km,
+            &Refits::new(0, 2, 1).unwrap()
+        )
+        .is_err()
+    );
     // No numeric column: a numeric strategy has nothing to cluster.
     let none = Array2::<f64>::zeros((5, 0));
     let no_cat = Array2::<u32>::zeros((5, 0));

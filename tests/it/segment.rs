@@ -5,12 +5,23 @@
 
 use custseg::datasets::{blobs, mixed_blobs};
 use custseg::segment::{
-    Clustering, KCriterion, KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy,
-    adjusted_rand_index, calinski_harabasz, choose_k, davies_bouldin, fit_strategy, kmeans,
+    Clustering, KCriterion, KMeansParams, KPrototypesParams, KSearch, MiniBatchParams, RuleBands,
+    Strategy, adjusted_rand_index, calinski_harabasz, choose_k, davies_bouldin, kmeans,
     kprototypes, minibatch_kmeans, silhouette, silhouette_sampled,
 };
 use ndarray::Array2;
 use serde_json::Value;
+
+/// The strategy fitted on numeric and categorical columns, with the training labels.
+fn fit_strategy<'a>(
+    s: &Strategy,
+    numeric: ndarray::ArrayView2<'a, f64>,
+    categorical: ndarray::ArrayView2<'a, u32>,
+) -> custseg::Result<(custseg::segment::Clustering, Vec<Option<usize>>)> {
+    use custseg::Fit;
+    s.fit(&custseg::segment::Points::mixed(numeric, categorical))
+        .map(|(c, r)| (c, r.labels))
+}
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -318,11 +329,10 @@ fn choose_k_finds_the_planted_number() {
     ] {
         let c = choose_k(
             b.data.view(),
-            2..=8,
             |k| Strategy::KMeans(KMeansParams::new(k)),
-            criterion,
-            1000,
-            3,
+            &KSearch::new(2..=8, criterion)
+                .unwrap()
+                .with_silhouette_sample(1000, 3),
         )
         .unwrap();
         assert_eq!(c.chosen, 5, "{criterion:?}: {:?}", c.table);
@@ -330,11 +340,10 @@ fn choose_k_finds_the_planted_number() {
     }
     let c = choose_k(
         b.data.view(),
-        2..=8,
         |k| Strategy::GaussianMixture { k, seed: 2 },
-        KCriterion::Bic,
-        1500,
-        3,
+        &KSearch::new(2..=8, KCriterion::Bic)
+            .unwrap()
+            .with_silhouette_sample(1500, 3),
     )
     .unwrap();
     assert_eq!(c.chosen, 5, "{:?}", c.table);
@@ -342,25 +351,25 @@ fn choose_k_finds_the_planted_number() {
     assert!(
         choose_k(
             b.data.view(),
-            2..=3,
             |k| Strategy::KMeans(KMeansParams::new(k)),
-            KCriterion::Bic,
-            100,
-            3
+            &KSearch::new(2..=3, KCriterion::Bic)
+                .unwrap()
+                .with_silhouette_sample(100, 3),
         )
         .is_err()
     );
-    assert!(
-        choose_k(
-            b.data.view(),
-            1..=3,
-            |k| Strategy::KMeans(KMeansParams::new(k)),
-            KCriterion::Silhouette,
-            100,
-            3
-        )
-        .is_err()
-    );
+    // k = 1 has no silhouette; a search of every k up to usize::MAX is refused before
+    // anything is collected from it.
+    assert!(KSearch::new(1..=3, KCriterion::Silhouette).is_err());
+    assert!(KSearch::new(2..=usize::MAX, KCriterion::Silhouette).is_err());
+    // Any clusterer: the parameters of one algorithm, not only the Strategy enum.
+    let direct = choose_k(
+        b.data.view(),
+        KMeansParams::new,
+        &KSearch::new(2..=8, KCriterion::CalinskiHarabasz).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(direct.chosen, 5);
 }
 
 #[test]
