@@ -31,6 +31,41 @@
 //! 6. [`report`]: KPIs and campaign ROI per segment, migration between two snapshots,
 //!    stability of a segmentation, keyed pseudonyms, and a k-anonymity floor on every report.
 //!
+//! ## One contract for every model
+//!
+//! Every estimator is a value of unfitted parameters, checked when built (a constructor or
+//! `with_*` method returns an error for a value out of range, so no invalid configuration
+//! reaches an algorithm). [`Fit::fit`] learns from data and returns the fitted model with a
+//! report; fitted models are serde data, validated again when loaded, and answer through
+//! shared traits: [`Score`] (`score`, `score_batch`), [`Assign`] (`assign`, `assign_batch`,
+//! `segments`) and, for purchase models, [`clv::TransactionModel`] (`p_alive`,
+//! `expected_purchases` and their `_batch` forms). Code that works for any model takes the
+//! trait: [`clv::value_customers`] and [`churn::ModelChurn`] any transaction model,
+//! [`segment::choose_k`] and [`report::stability`] any [`segment::Clusterer`].
+//!
+//! | model | estimator (parameters) | fitted on | fitted model (report) | answers |
+//! |---|---|---|---|---|
+//! | RFM | [`rfm::RfmParams`] (score levels; quantile or threshold bins per dimension; frequency and monetary bases) | `[CustomerSummary]` | [`rfm::RfmModel`] ([`rfm::RfmFitReport`]) | [`Score`] → [`rfm::RfmScore`]; segments by [`rfm::SegmentScheme`] |
+//! | BG/NBD | `BgNbd::params()`: [`clv::MaxLikelihood`] (L2 penalty, iterations, tolerance) | [`clv::RftData`] | [`clv::BgNbd`] r, α, a, b ([`clv::FitReport`]) | [`clv::TransactionModel`]: P(alive), expected purchases, P(X(t) = n) |
+//! | MBG/NBD | `MbgNbd::params()` | [`clv::RftData`] | [`clv::MbgNbd`] r, α, a, b | as BG/NBD |
+//! | Pareto/NBD | `ParetoNbd::params()` | [`clv::RftData`] | [`clv::ParetoNbd`] r, α, s, β | as BG/NBD |
+//! | BG/BB | `BgBb::params()` | weighted [`clv::BgBbHistory`]s | [`clv::BgBb`] α, β, γ, δ | P(alive), expected transactions in n* opportunities |
+//! | Gamma-Gamma | `GammaGamma::params()` | [`clv::SpendData`] | [`clv::GammaGamma`] p, q, γ | expected spend; with a transaction model, [`clv::value_customers`] → [`clv::CustomerValue`] |
+//! | simple CLTV | [`clv::SimpleCltv`] (ARPU, lifetime, CAC, margin, discount) | — | the same | `value()` |
+//! | sBG | `ShiftedBetaGeometric::params()` | [`churn::Cohort`] | [`churn::ShiftedBetaGeometric`] α, β | survival, retention, DERL; [`Score`] on [`churn::Subscriber`] → [`churn::ChurnRisk`] |
+//! | churn from P(alive) | [`churn::ModelChurn`] (any transaction model; one-time-buyer policy) | — | the same | [`Score`] → [`churn::ChurnRisk`] |
+//! | recency rule | [`churn::RecencyRule`] (fixed or relative threshold) | — | the same | [`Score`] → [`churn::ChurnRisk`] |
+//! | logistic churn | [`churn::LogisticChurnParams`] (features, extra columns, L2) | [`churn::LabelledCustomers`] | [`churn::LogisticChurn`] ([`churn::LogisticFitReport`]) | [`Score`] → [`churn::ChurnRisk`] |
+//! | clustering | [`segment::Strategy`], or [`segment::KMeansParams`], [`segment::MiniBatchParams`], [`segment::KPrototypesParams`], [`segment::RuleBands`] | [`segment::Points`] | [`segment::Clustering`] ([`segment::SegmentFitReport`]) | `assign`, `assign_batch` on rows of a matrix |
+//! | behavioral | [`segment::BehavioralSegmenter`] (k or a strategy, engagement columns) | `[BehavioralRecord]` | [`segment::BehavioralModel`] ([`segment::SegmentFitReport`]) | [`Assign`]; named profiles |
+//! | demographic | [`segment::DemographicSegmenter`] (bands or k-prototypes, fields, extra columns) | `[DemographicRecord]` | [`segment::DemographicModel`] | [`Assign`]; named profiles |
+//! | psychographic | [`segment::PsychographicSegmenter`] (items, scale, factors, rotation, strategy) | `[SurveyResponse]` | [`segment::PsychographicModel`] | [`Assign`]; factor scores and loadings |
+//! | geographic | [`segment::GeographicSegmenter`] (regions, density, k-means, urbanicity, trade areas) | `[GeoRecord]` | [`segment::GeographicModel`] | [`Assign`]; geographic profiles |
+//!
+//! Errors are one [`Error`] type: [`Error::kind`] says whether the data, the call or the
+//! model is at fault, and [`Error::position`] where in the input (row, line, customer,
+//! column), as data.
+//!
 //! ## A ten-line tour
 //!
 //! ```

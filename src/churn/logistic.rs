@@ -14,6 +14,7 @@ use crate::error::{Error, Position, Result};
 
 /// A feature computed from a customer summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Feature {
     /// Repeat purchases x.
     Frequency,

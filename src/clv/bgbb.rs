@@ -7,10 +7,12 @@
 //! with probability θ. Across customers p ~ Beta(α, β) and θ ~ Beta(γ, δ). A history is
 //! (x transactions, the last at opportunity t_x, out of n).
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
 use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
+use crate::contract::collect_in_order;
 use crate::error::{Error, Position, Result};
 use crate::special::{Real, digamma, ln_beta, ln_gamma, log_add_exp};
 
@@ -214,21 +216,62 @@ impl BgBb {
 
     /// Expected transactions in the next `n_star` opportunities given the history
     /// (FHS 2010 eq. 13).
-    pub fn expected_purchases(&self, h: &BgBbHistory, n_star: u32) -> f64 {
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] when the value is not finite (extreme parameters).
+    pub fn expected_purchases(&self, h: &BgBbHistory, n_star: u32) -> Result<f64> {
         let (x, n) = (h.x as f64, h.n as f64);
         let (al, be, ga, de) = (self.alpha, self.beta, self.gamma, self.delta);
         let ln_front =
             ln_beta(al + x + 1.0, be + n - x) - ln_beta(al, be) + de.ln() + ln_gamma(ga + de)
                 - ln_gamma(1.0 + de)
                 - self.log_likelihood(h);
-        ln_front.exp() * self.horizon_factor(n, n_star as f64)
+        finite(
+            "expected purchases",
+            ln_front.exp() * self.horizon_factor(n, n_star as f64),
+        )
     }
 
     /// Expected transactions of a new customer in n opportunities (FHS 2010 eq. 7).
-    pub fn expected_purchases_new(&self, n: u32) -> f64 {
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] when the value is not finite (extreme parameters).
+    pub fn expected_purchases_new(&self, n: u32) -> Result<f64> {
         let (al, be, ga, de) = (self.alpha, self.beta, self.gamma, self.delta);
         let ln_front = al.ln() - (al + be).ln() + de.ln() + ln_gamma(ga + de) - ln_gamma(1.0 + de);
-        ln_front.exp() * self.horizon_factor(0.0, n as f64)
+        finite(
+            "expected purchases",
+            ln_front.exp() * self.horizon_factor(0.0, n as f64),
+        )
+    }
+
+    /// P(alive) of many histories, in parallel, in input order.
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] naming the row of the first value that is not finite.
+    pub fn p_alive_batch(&self, histories: &[BgBbHistory]) -> Result<Vec<f64>> {
+        rows_finite(
+            "P(alive)",
+            histories.par_iter().map(|h| self.p_alive(h)).collect(),
+        )
+    }
+
+    /// Expected transactions in the next `n_star` opportunities of many histories, in
+    /// parallel, in input order.
+    ///
+    /// # Errors
+    /// As [`BgBb::p_alive_batch`].
+    pub fn expected_purchases_batch(
+        &self,
+        histories: &[BgBbHistory],
+        n_star: u32,
+    ) -> Result<Vec<f64>> {
+        collect_in_order(
+            histories
+                .par_iter()
+                .map(|h| self.expected_purchases(h, n_star))
+                .collect(),
+        )
     }
 
     /// [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)] / (γ − 1), continuous through γ = 1
@@ -244,6 +287,29 @@ impl BgBb {
         // differences lose the digits that carry it, and a rounding-sized negative would
         // become negative expected purchases.
         (a.exp() * (-(b - a).exp_m1()) / (ga - 1.0)).max(0.0)
+    }
+}
+
+fn finite(quantity: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::Overflow {
+            at: Position::default(),
+            quantity,
+            value: v,
+        })
+    }
+}
+
+fn rows_finite(quantity: &'static str, values: Vec<f64>) -> Result<Vec<f64>> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(row) => Err(Error::Overflow {
+            at: Position::at_row(row),
+            quantity,
+            value: values[row],
+        }),
+        None => Ok(values),
     }
 }
 

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 
 /// How long a customer stays, in periods of the ARPU.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Lifetime {
     /// A lifetime given directly.
     Periods(f64),

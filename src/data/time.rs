@@ -16,6 +16,7 @@ use super::date::Date;
 /// assert_eq!(TimeUnit::Months.days(), 30.4375);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub enum TimeUnit {
     /// One day.
     Days,
@@ -50,6 +51,7 @@ impl TimeUnit {
 /// is measured from the first day of the purchase's period, so recency and age are multiples of
 /// whole periods, as in lifetimes' `freq='W'` / `freq='M'`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub enum PurchasePeriod {
     /// One purchase per calendar day.
     #[default]

@@ -32,6 +32,7 @@ pub struct Transaction<S = String> {
 /// The default is [`ReturnPolicy::Error`]: a negative amount is more often a data problem than
 /// a business event, so the caller must opt in to accepting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ReturnPolicy {
     /// Reject the log with [`Error::NegativeAmount`] naming the first negative row.
     #[default]

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a column combines when rows merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Aggregate {
     /// Totals, counts, shares: added.
     Sum,

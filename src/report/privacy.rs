@@ -76,6 +76,7 @@ impl Pseudonymizer {
 
 /// What happens to a report row below k customers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum SmallGroups {
     /// Left out (the report counts how many rows and customers were left out).
     Suppress,

@@ -12,6 +12,7 @@ pub const MAX_SCORES: u8 = 10;
 
 /// What counts as frequency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum FrequencyBasis {
     /// Purchase periods in the calibration period, first purchase included (x + 1).
     #[default]
@@ -22,6 +23,7 @@ pub enum FrequencyBasis {
 
 /// What counts as monetary value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum MonetaryBasis {
     /// Total spend in the calibration period.
     #[default]
@@ -32,6 +34,7 @@ pub enum MonetaryBasis {
 
 /// How one dimension's values are cut into scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Binning {
     /// Cut at the empirical quantiles 1/n, 2/n, …, (n−1)/n of the fitting snapshot (linear
     /// interpolation between order statistics, R's type 7 and numpy's default).

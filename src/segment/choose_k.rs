@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 /// The criterion that picks k.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum KCriterion {
     /// Largest (sampled) silhouette.
     Silhouette,

@@ -26,6 +26,7 @@ use crate::{Assign, Fit};
 
 /// A standard demographic field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum DemographicField {
     /// Age in years (numeric).
     Age,
@@ -78,6 +79,7 @@ impl DemographicField {
 
 /// A value of a caller-defined extra column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum DemographicValue {
     /// A number.
     Number(f64),
@@ -157,6 +159,7 @@ impl DemographicRecord {
 
 /// How income tiers are drawn in [`DemographicMode::Bands`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum IncomeTiers {
     /// Equal-count tiers fitted on the training incomes (3: tertiles "low", "middle",
     /// "high" income).
@@ -174,6 +177,7 @@ pub enum IncomeTiers {
 
 /// How segments are formed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum DemographicMode {
     /// Age bands × income tiers.
     Bands {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 /// How many factors to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum FactorCount {
     /// Exactly this many.
     Fixed(usize),
@@ -43,6 +44,7 @@ impl FactorCount {
 
 /// Rotation of the retained components.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Rotation {
     /// Unrotated principal components.
     None,

@@ -8,6 +8,7 @@ use crate::error::{Error, Position, Result};
 
 /// Scaling of a numeric column (after its transform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Scaling {
     /// As is.
     None,
@@ -21,6 +22,7 @@ pub enum Scaling {
 
 /// A transform applied before scaling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Transform {
     /// As is.
     None,
@@ -30,6 +32,7 @@ pub enum Transform {
 
 /// What a missing numeric value becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum MissingNumeric {
     /// A missing value is an error naming the row and column.
     Error,
@@ -64,6 +67,7 @@ impl NumericFeature {
 
 /// How a categorical column enters the model.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Encoding {
     /// One 0/1 column per level seen in training (an unseen level: all zeros).
     OneHot,

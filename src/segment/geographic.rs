@@ -389,6 +389,7 @@ pub fn nearest_city(points: &[GeoPoint], cities: &[City]) -> Vec<Option<(usize, 
 
 /// How customers are grouped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum GeoMode {
     /// By region codes, to `depth` codes; groups under `min_size` roll up.
     Regions {

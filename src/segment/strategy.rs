@@ -112,6 +112,7 @@ impl RuleBands {
 
 /// How to cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Strategy {
     /// Our k-means (k-means++, Hamerly-accelerated Lloyd, parallel).
     KMeans(KMeansParams),
@@ -168,6 +169,7 @@ impl Strategy {
 /// segment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ClusteringRecord")]
+#[non_exhaustive]
 pub enum Clustering {
     /// Nearest centre.
     Centroids {

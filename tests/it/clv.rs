@@ -196,10 +196,19 @@ fn bgbb_reproduces_fhs_2010_on_donations() {
     let loyal = BgBbHistory::new(6, 6, 6).unwrap();
     assert!(m.p_alive(&loyal) > 0.9);
     assert!(
-        m.expected_purchases(&loyal, 5)
+        m.expected_purchases(&loyal, 5).unwrap()
             > m.expected_purchases(&BgBbHistory::new(1, 1, 6).unwrap(), 5)
+                .unwrap()
     );
-    assert!(m.expected_purchases_new(5) > 0.0);
+    assert!(m.expected_purchases_new(5).unwrap() > 0.0);
+    // The batch forms agree with one history at a time, in input order.
+    let histories: Vec<BgBbHistory> = data.iter().map(|(h, _)| *h).collect();
+    let p = m.p_alive_batch(&histories).unwrap();
+    let e = m.expected_purchases_batch(&histories, 5).unwrap();
+    for (i, h) in histories.iter().enumerate() {
+        assert_eq!(p[i], m.p_alive(h));
+        assert_eq!(e[i], m.expected_purchases(h, 5).unwrap());
+    }
 }
 
 // ---------------------------------------------------------------------------------------

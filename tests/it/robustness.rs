@@ -502,7 +502,7 @@ fn huge_counts_are_cheap_or_refused() {
 fn extreme_model_parameters_are_errors_or_bounded() {
     use custseg::clv::{BgBb, GammaGamma, Lifetime, SimpleCltv};
     let bgbb = BgBb::new(1e-8, 1e-8, 0.2, 1e8).unwrap();
-    assert!(bgbb.expected_purchases_new(10) >= 0.0);
+    assert!(bgbb.expected_purchases_new(10).unwrap() >= 0.0);
     let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
     assert!(gg.expected_spend(u32::MAX, 1e308).is_err());
     assert!(gg.expected_spend(3, 40.0).unwrap().is_finite());
