@@ -1,12 +1,103 @@
 //! Pieces shared by the beta-geometric models (BG/NBD, MBG/NBD).
 
+use rayon::prelude::*;
+
+use super::data::{Rft, RftData};
+use super::fit::{Likelihood, par_sum};
 use crate::special::{Real, ln_beta, tanh_sinh};
 
-/// The parts BG/NBD and MBG/NBD share word for word — constructor, unit, parameter
-/// accessors, fitting and the total log-likelihood — for a model struct with fields r, α, a,
-/// b and unit, and its likelihood type.
-macro_rules! beta_geometric_nbd_common {
-    ($model:ident, $lik:ty) => {
+/// BG/NBD and MBG/NBD are one model with one offset d: MBG/NBD lets a customer drop out
+/// right after any purchase, the first included, which turns every b + x of BG/NBD into
+/// b + x + d with d = 1 (Batislam, Denizel & Filiztekin 2007) and gives customers without a
+/// repeat purchase the dropout term BG/NBD leaves out. Each model names its offset here; the
+/// likelihood, predictions and fit below are written once.
+pub(crate) trait BetaGeometric {
+    /// The model's name.
+    const NAME: &'static str;
+    /// 0 for BG/NBD, 1 for MBG/NBD.
+    const OFFSET: f64;
+}
+
+/// ln L of one history (FHL 2005 eq. 6 with d = 0, Batislam et al. 2007 with d = 1;
+/// B(a, b + x + d) / B(a + 1, b + x − 1 + d) = (b + x − 1 + d) / a folded in).
+pub(crate) fn bg_ll_one<R: Real>(d: f64, p: &[R; 4], c: &Rft) -> R {
+    let [r, alpha, a, b] = *p;
+    let x = c.x() as f64;
+    let ln_at = (alpha + c.big_t()).ln();
+    let base = (r + x).ln_gamma() - r.ln_gamma() + r * alpha.ln() + ln_beta(a, b + (x + d))
+        - ln_beta(a, b)
+        - (r + x) * ln_at;
+    // Under BG/NBD a customer without a repeat purchase has had no chance to drop out.
+    if d == 0.0 && c.x() == 0 {
+        return base;
+    }
+    let z = a.ln() - (b + (x - 1.0 + d)).ln() + (r + x) * (ln_at - (alpha + c.t_x()).ln());
+    base + softplus(z)
+}
+
+/// [`bg_ll_one`] summed, with every term that depends on x alone, or on one time alone,
+/// computed once per distinct value.
+pub(crate) fn bg_total<R: Real + Send + Sync>(d: f64, p: &[R; 4], data: &RftData) -> R {
+    let [r, alpha, a, b] = *p;
+    let ix = data.index();
+    let per_x: Vec<(R, R)> = ix
+        .xs
+        .iter()
+        .map(|&x| {
+            let xf = x as f64;
+            let base = (r + xf).ln_gamma() + ln_beta(a, b + (xf + d));
+            let odds = if d == 0.0 && x == 0 {
+                R::cst(0.0)
+            } else {
+                a.ln() - (b + (xf - 1.0 + d)).ln()
+            };
+            (base, odds)
+        })
+        .collect();
+    let ln_a_t: Vec<R> = ix.big_ts.par_iter().map(|&t| (alpha + t).ln()).collect();
+    let ln_a_tx: Vec<R> = ix.t_xs.par_iter().map(|&t| (alpha + t).ln()).collect();
+    let rows = data.rows();
+    let sum = par_sum(rows.len(), |i| {
+        let (c, w) = &rows[i];
+        let k = ix.rows[i];
+        let (base, odds) = per_x[k.x as usize];
+        let rx = r + c.x() as f64;
+        let lat = ln_a_t[k.big_t as usize];
+        let mut v = base - rx * lat;
+        if d != 0.0 || c.x() > 0 {
+            v = v + softplus(odds + rx * (lat - ln_a_tx[k.t_x as usize]));
+        }
+        v * *w
+    });
+    sum + (-r.ln_gamma() + r * alpha.ln() - ln_beta(a, b)) * data.customers()
+}
+
+/// The likelihood of model `M`, for the optimizer.
+pub(crate) struct BgLikelihood<M>(std::marker::PhantomData<M>);
+
+impl<M: BetaGeometric> Likelihood<4> for BgLikelihood<M> {
+    type Data = RftData;
+    const NAME: &'static str = M::NAME;
+    const PARAMS: [&'static str; 4] = ["r", "alpha", "a", "b"];
+
+    fn total<R: Real + Send + Sync>(p: &[R; 4], d: &RftData) -> R {
+        bg_total(M::OFFSET, p, d)
+    }
+
+    fn weight(d: &RftData) -> f64 {
+        d.customers()
+    }
+
+    fn rows(d: &RftData) -> usize {
+        d.rows().len()
+    }
+}
+
+/// Everything BG/NBD and MBG/NBD share, for a model struct with fields r, α, a, b and unit
+/// that implements [`BetaGeometric`]: constructor, accessors, fitting, the total
+/// log-likelihood, P(X(t) = n) and the [`TransactionModel`](super::TransactionModel) answers.
+macro_rules! beta_geometric_nbd {
+    ($model:ident) => {
         impl $model {
             /// A model with the given parameters: r and α shape and rate of the
             /// purchase-rate distribution (rate per unit of time), a and b of the
@@ -59,7 +150,29 @@ macro_rules! beta_geometric_nbd_common {
 
             /// Total log-likelihood of the data.
             pub fn total_log_likelihood(&self, data: &RftData) -> f64 {
-                <$lik>::total(&self.values(), data)
+                bg_total(Self::OFFSET, &self.values(), data)
+            }
+
+            /// P(X(t) = n): the probability that a new customer makes n repeat purchases in
+            /// (0, t] (FHL 2005 eq. 8; for MBG/NBD every b + n becomes b + n + 1 and the
+            /// dropout term is present for n = 0 too).
+            ///
+            /// # Errors
+            /// [`Error::InvalidParameter`] when `t` is negative or not finite.
+            pub fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64> {
+                check_horizon(t)?;
+                if t == 0.0 {
+                    return Ok(if n == 0 { 1.0 } else { 0.0 });
+                }
+                let (r, alpha, a, b, d) = (self.r, self.alpha, self.a, self.b, Self::OFFSET);
+                let nf = n as f64;
+                let first = (ln_beta(a, b + nf + d) - ln_beta(a, b) + ln_nb(r, alpha, t, n)).exp();
+                if d == 0.0 && n == 0 {
+                    return Ok(first);
+                }
+                let second = (ln_beta(a + 1.0, b + (nf - 1.0 + d)) - ln_beta(a, b)).exp()
+                    * nb_upper_tail(r, alpha, t, n);
+                Ok(first + second)
             }
 
             fn values(&self) -> [f64; 4] {
@@ -78,15 +191,85 @@ macro_rules! beta_geometric_nbd_common {
             /// [`Error::EmptyInput`]; [`Error::NotConverged`] when the optimizer stops
             /// without a small gradient.
             fn fit(&self, data: &RftData) -> Result<($model, FitReport)> {
-                let ([r, alpha, a, b], report) = fit::<$lik, 4>(data, [1.0; 4], self.options())?;
+                let ([r, alpha, a, b], report) =
+                    fit::<BgLikelihood<$model>, 4>(data, [1.0; 4], self.options())?;
                 let mut m = $model::new(r, alpha, a, b)?;
                 m.unit = data.unit();
                 Ok((m, report))
             }
         }
+
+        impl TransactionModel for $model {
+            fn name(&self) -> &'static str {
+                Self::NAME
+            }
+
+            fn unit(&self) -> Option<TimeUnit> {
+                self.unit
+            }
+
+            fn log_likelihood(&self, c: &Rft) -> f64 {
+                bg_ll_one(Self::OFFSET, &self.values(), c)
+            }
+
+            // FHL (2005) eq. 11 (Batislam et al. 2007 for d = 1), as a logistic function of
+            // its log odds.
+            fn p_alive(&self, c: &Rft) -> f64 {
+                let d = Self::OFFSET;
+                if d == 0.0 && c.x() == 0 {
+                    return 1.0;
+                }
+                let x = c.x() as f64;
+                let z = self.a.ln() - (self.b + (x - 1.0 + d)).ln()
+                    + (self.r + x) * ((self.alpha + c.big_t()).ln() - (self.alpha + c.t_x()).ln());
+                1.0 / (1.0 + z.exp())
+            }
+
+            fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64 {
+                let x = c.x() as f64;
+                expected_alive(
+                    self.r + x,
+                    t / (self.alpha + c.big_t()),
+                    self.a,
+                    self.b + x + Self::OFFSET,
+                )
+            }
+
+            fn expected_purchases_if_alive_path(&self, c: &Rft, ts: &[f64], out: &mut [f64]) {
+                let x = c.x() as f64;
+                let at = self.alpha + c.big_t();
+                let us: Vec<f64> = ts.iter().map(|t| t / at).collect();
+                expected_alive_path(self.r + x, &us, self.a, self.b + x + Self::OFFSET, out);
+            }
+
+            // The number of further purchases before dropout is geometric with the posterior
+            // dropout probability; each takes 1/λ on average, λ | history ~ Gamma(r + x,
+            // α + T), so E[1/λ] = (α + T) / (r + x − 1) and E[1/p] = (a + b′ − 1) / (a − 1):
+            // finite only for r + x > 1 and a > 1.
+            fn remaining_lifetime_if_alive(&self, c: &Rft) -> Option<f64> {
+                let x = c.x() as f64;
+                let b_post = self.b + x + Self::OFFSET;
+                (self.r + x > 1.0 && self.a > 1.0).then(|| {
+                    (self.alpha + c.big_t()) / (self.r + x - 1.0) * (self.a + b_post - 1.0)
+                        / (self.a - 1.0)
+                })
+            }
+
+            fn expected_purchases_new(&self, t: f64) -> Result<f64> {
+                check_horizon(t)?;
+                let d = Self::OFFSET;
+                if d == 0.0 {
+                    return Ok(expected_alive(self.r, t / self.alpha, self.a, self.b));
+                }
+                // Alive after the first purchase with probability b / (a + b), then
+                // p ~ Beta(a, b + 1).
+                let survive = self.b / (self.a + self.b);
+                Ok(survive * expected_alive(self.r, t / self.alpha, self.a, self.b + d))
+            }
+        }
     };
 }
-pub(crate) use beta_geometric_nbd_common;
+pub(crate) use beta_geometric_nbd;
 
 /// ln(1 + eᶻ) without overflow.
 pub(crate) fn softplus<R: Real>(z: R) -> R {
