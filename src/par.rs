@@ -1,4 +1,30 @@
-//! Small helpers for deterministic data-parallel work over customer-grouped (CSR) arrays.
+//! Small helpers for deterministic data-parallel work: the crate's one ordered parallel sum,
+//! and splitting customer-grouped (CSR) arrays.
+
+use rayon::prelude::*;
+
+use crate::special::Real;
+
+/// Σ f(i) over 0..n in parallel: fixed chunks of `chunk` indices, each summed in index order,
+/// then the chunk sums in chunk order. The chunks do not depend on the thread count, so
+/// neither does the floating-point result (a work-stealing `sum` would regroup the additions
+/// with the threads). Every parallel reduction of floats in the crate goes through here.
+pub(crate) fn ordered_sum<R: Real + Send + Sync>(
+    n: usize,
+    chunk: usize,
+    f: impl Fn(usize) -> R + Sync,
+) -> R {
+    let chunk = chunk.max(1);
+    let partial: Vec<R> = (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let lo = c * chunk;
+            let hi = (lo + chunk).min(n);
+            (lo..hi).fold(R::cst(0.0), |acc, i| acc + f(i))
+        })
+        .collect();
+    partial.into_iter().fold(R::cst(0.0), |a, b| a + b)
+}
 
 /// Splits `data` into consecutive mutable pieces at `offsets` (`offsets[0] == 0`,
 /// non-decreasing, last == `data.len()`), so each customer's rows can be handed to a different

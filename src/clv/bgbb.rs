@@ -11,9 +11,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
-use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
+use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
 use crate::contract::collect_in_order;
 use crate::error::{Error, Position, Result};
+use crate::par::ordered_sum;
 use crate::special::{Real, digamma, ln_beta, ln_gamma, log_add_exp};
 
 /// A discrete-time history: `x` transactions, the last at opportunity `t_x`, out of `n`.
@@ -91,7 +92,7 @@ impl Likelihood<4> for Lik {
     const PARAMS: [&'static str; 4] = ["alpha", "beta", "gamma", "delta"];
 
     fn total<R: Real + Send + Sync>(p: &[R; 4], d: &Self::Data) -> R {
-        par_sum(d.len(), |i| ll_one(p, &d[i].0) * d[i].1)
+        ordered_sum(d.len(), LIKELIHOOD_CHUNK, |i| ll_one(p, &d[i].0) * d[i].1)
     }
 
     fn weight(d: &Self::Data) -> f64 {

@@ -3,7 +3,8 @@
 use rayon::prelude::*;
 
 use super::data::{Rft, RftData};
-use super::fit::{Likelihood, par_sum};
+use super::fit::{LIKELIHOOD_CHUNK, Likelihood};
+use crate::par::ordered_sum;
 use crate::special::{Real, ln_beta, tanh_sinh};
 
 /// BG/NBD and MBG/NBD are one model with one offset d: MBG/NBD lets a customer drop out
@@ -57,7 +58,7 @@ pub(crate) fn bg_total<R: Real + Send + Sync>(d: f64, p: &[R; 4], data: &RftData
     let ln_a_t: Vec<R> = ix.big_ts.par_iter().map(|&t| (alpha + t).ln()).collect();
     let ln_a_tx: Vec<R> = ix.t_xs.par_iter().map(|&t| (alpha + t).ln()).collect();
     let rows = data.rows();
-    let sum = par_sum(rows.len(), |i| {
+    let sum = ordered_sum(rows.len(), LIKELIHOOD_CHUNK, |i| {
         let (c, w) = &rows[i];
         let k = ix.rows[i];
         let (base, odds) = per_x[k.x as usize];

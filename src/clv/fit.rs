@@ -10,7 +10,6 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -204,22 +203,9 @@ pub(crate) trait Likelihood<const N: usize> {
     fn rows(data: &Self::Data) -> usize;
 }
 
-/// Rows per parallel chunk: fixed, so sums do not depend on the thread count.
-const CHUNK: usize = 2_048;
-
-/// Σ f(i) over 0..n in parallel, in fixed chunks reduced in order (thread-count invariant).
-pub(crate) fn par_sum<R: Real + Send + Sync>(n: usize, f: impl Fn(usize) -> R + Sync) -> R {
-    let chunks = n.div_ceil(CHUNK);
-    let partial: Vec<R> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let lo = c * CHUNK;
-            let hi = (lo + CHUNK).min(n);
-            (lo..hi).fold(R::cst(0.0), |acc, i| acc + f(i))
-        })
-        .collect();
-    partial.into_iter().fold(R::cst(0.0), |a, b| a + b)
-}
+/// Rows per parallel chunk of a likelihood sum: fixed, so sums do not depend on the thread
+/// count.
+pub(crate) const LIKELIHOOD_CHUNK: usize = 2_048;
 
 struct MeanNll<'a, M: Likelihood<N>, const N: usize> {
     data: &'a M::Data,
@@ -377,6 +363,7 @@ fn invert(mut a: Vec<Vec<f64>>) -> Option<Vec<Vec<f64>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::par::ordered_sum;
 
     /// Exponential waiting times: the MLE of the rate is n / Σt, with se = rate / √n.
     struct Exponential;
@@ -385,7 +372,9 @@ mod tests {
         const NAME: &'static str = "exponential";
         const PARAMS: [&'static str; 1] = ["rate"];
         fn total<R: Real + Send + Sync>(p: &[R; 1], d: &[(f64, f64)]) -> R {
-            par_sum(d.len(), |i| (p[0].ln() - p[0] * d[i].0) * d[i].1)
+            ordered_sum(d.len(), LIKELIHOOD_CHUNK, |i| {
+                (p[0].ln() - p[0] * d[i].0) * d[i].1
+            })
         }
         fn weight(d: &[(f64, f64)]) -> f64 {
             d.iter().map(|r| r.1).sum()

@@ -10,9 +10,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
-use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
+use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
 use crate::data::CustomerSummary;
 use crate::error::{Error, Position, Result};
+use crate::par::ordered_sum;
 use crate::special::Real;
 
 /// Repeat customers' numbers of repeat purchases and mean repeat spend, the input of the
@@ -130,7 +131,7 @@ impl Likelihood<3> for Lik {
     const PARAMS: [&'static str; 3] = ["p", "q", "gamma"];
 
     fn total<R: Real + Send + Sync>(p: &[R; 3], d: &Self::Data) -> R {
-        par_sum(d.len(), |i| ll_one(p, &d[i].0) * d[i].1)
+        ordered_sum(d.len(), LIKELIHOOD_CHUNK, |i| ll_one(p, &d[i].0) * d[i].1)
     }
 
     fn weight(d: &Self::Data) -> f64 {

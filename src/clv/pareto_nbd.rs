@@ -25,10 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use super::check_positive;
 use super::data::{Rft, RftData};
-use super::fit::{FitReport, Likelihood, MaxLikelihood, fit, par_sum};
+use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
 use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result};
+use crate::par::ordered_sum;
 use crate::special::{Real, hyp2f1_unit, log_add_exp, log_sub_exp, tanh_sinh};
 
 /// Terms a hypergeometric series may take before quadrature is cheaper.
@@ -214,7 +215,7 @@ impl Likelihood<4> for Lik {
             .collect();
         let ln_s = s.ln();
         let rows = d.rows();
-        let sum = par_sum(rows.len(), |i| {
+        let sum = ordered_sum(rows.len(), LIKELIHOOD_CHUNK, |i| {
             let (c, w) = &rows[i];
             let k = ix.rows[i];
             let x = c.x() as f64;

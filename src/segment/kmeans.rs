@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
+use crate::par::ordered_sum;
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
 pub(super) const CHUNK: usize = 4_096;
@@ -138,15 +139,6 @@ pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
         s += (x - y) * (x - y);
     }
     s
-}
-
-/// Σ f(i) over 0..n, reduced over fixed chunks in order.
-pub(super) fn chunked_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
-    let parts: Vec<f64> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).map(&f).sum())
-        .collect();
-    parts.iter().sum()
 }
 
 /// Clusters the rows of `data` (finite values; checked).
@@ -529,7 +521,7 @@ fn lloyd_hamerly<'a>(
     }
     // The bounds keep every label exact for the final centres; the inertia needs only the
     // distance to the own centre.
-    let inertia = chunked_sum(n, |i| {
+    let inertia = ordered_sum(n, CHUNK, |i| {
         let l = labels[i] as usize;
         sq_dist(x(i), &c[l * d..(l + 1) * d])
     });
