@@ -15,8 +15,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use custseg::datasets::scattered_locations;
+use custseg::geo::{City, UrbanicityRule, nearest_city, urbanicity};
 use custseg::geo::{GeoPoint, SphereIndex};
-use custseg::segment::{City, UrbanicityRule, nearest_city, urbanicity};
 use std::hint::black_box;
 
 mod common;

@@ -12,8 +12,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use custseg::datasets::scattered_locations;
+use custseg::geo::City;
 use custseg::geo::GeoPoint;
-use custseg::segment::City;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

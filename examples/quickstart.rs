@@ -21,8 +21,7 @@ use custseg::clv::{
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::report::{
-    Campaign, CustomerValue as SegmentValue, KAnonymity, Report, kpi_report, migration,
-    segment_kpis,
+    Campaign, CustomerMetrics, KAnonymity, Report, kpi_report, migration, segment_kpis,
 };
 use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme};
 use custseg::segment::{BehavioralRecord, BehavioralSegmenter};
@@ -102,8 +101,8 @@ fn main() -> Result<()> {
         &tier_names,
     )?
     .moves(&["Gold", "Value", "Growth", "Other", "Dormant", "Lost"])?;
-    let segment_values: Vec<SegmentValue> = (0..summaries.len())
-        .map(|i| SegmentValue {
+    let segment_values: Vec<CustomerMetrics> = (0..summaries.len())
+        .map(|i| CustomerMetrics {
             revenue: summaries.as_slice()[i].total_spend,
             clv: Some(values[i].clv),
             churn_risk: Some(churn[i].risk),

@@ -21,8 +21,9 @@ use custseg::clv::{
 };
 use custseg::datasets::{SyntheticConfig, blobs, scattered_locations, synthetic};
 use custseg::geo::GeoPoint;
+use custseg::geo::{City, nearest_city};
 use custseg::rfm::RfmParams;
-use custseg::segment::{City, KMeansParams, kmeans, nearest_city};
+use custseg::segment::{KMeansParams, kmeans};
 use custseg::{Fit, Score};
 use custseg::{ReturnPolicy, TimeUnit, TransactionLog};
 

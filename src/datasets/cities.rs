@@ -5,7 +5,7 @@ use serde::Serialize;
 /// A city: GeoNames id, name, ISO country code, first-level administrative code, WGS84
 /// coordinates in degrees and population.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct City {
+pub struct CityRecord {
     /// GeoNames id.
     pub geonameid: u32,
     /// Name as in GeoNames.
@@ -25,8 +25,8 @@ pub struct City {
 /// The 32 most populous places of Great Britain, France, Germany, Spain, Italy, the
 /// Netherlands and Belgium in GeoNames' `cities15000` table (CC BY 4.0, geonames.org),
 /// copied from `shared/data/geonames_cities15000.csv`. Synthetic customers live around them.
-pub const EUROPEAN_CITIES: &[City] = &[
-    City {
+pub const EUROPEAN_CITIES: &[CityRecord] = &[
+    CityRecord {
         geonameid: 2643743,
         name: "London",
         country: "GB",
@@ -35,7 +35,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -0.12574,
         population: 8961989,
     },
-    City {
+    CityRecord {
         geonameid: 2950159,
         name: "Berlin",
         country: "DE",
@@ -44,7 +44,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 13.41053,
         population: 3426354,
     },
-    City {
+    CityRecord {
         geonameid: 3117735,
         name: "Madrid",
         country: "ES",
@@ -53,7 +53,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -3.70256,
         population: 3255944,
     },
-    City {
+    CityRecord {
         geonameid: 3169070,
         name: "Rome",
         country: "IT",
@@ -62,7 +62,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 12.51133,
         population: 2318895,
     },
-    City {
+    CityRecord {
         geonameid: 2988507,
         name: "Paris",
         country: "FR",
@@ -71,7 +71,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 2.3488,
         population: 2138551,
     },
-    City {
+    CityRecord {
         geonameid: 2911298,
         name: "Hamburg",
         country: "DE",
@@ -80,7 +80,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 9.99302,
         population: 1973896,
     },
-    City {
+    CityRecord {
         geonameid: 3128760,
         name: "Barcelona",
         country: "ES",
@@ -89,7 +89,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 2.15899,
         population: 1686208,
     },
-    City {
+    CityRecord {
         geonameid: 2867714,
         name: "Munich",
         country: "DE",
@@ -98,7 +98,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 11.57549,
         population: 1505005,
     },
-    City {
+    CityRecord {
         geonameid: 3173435,
         name: "Milan",
         country: "IT",
@@ -107,7 +107,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 9.18951,
         population: 1371498,
     },
-    City {
+    CityRecord {
         geonameid: 2655603,
         name: "Birmingham",
         country: "GB",
@@ -116,7 +116,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -1.89983,
         population: 1157603,
     },
-    City {
+    CityRecord {
         geonameid: 2886242,
         name: "Köln",
         country: "DE",
@@ -125,7 +125,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 6.95,
         population: 1024621,
     },
-    City {
+    CityRecord {
         geonameid: 2800866,
         name: "Brussels",
         country: "BE",
@@ -134,7 +134,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 4.34878,
         population: 1019022,
     },
-    City {
+    CityRecord {
         geonameid: 3172394,
         name: "Naples",
         country: "IT",
@@ -143,7 +143,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 14.26811,
         population: 909048,
     },
-    City {
+    CityRecord {
         geonameid: 2995469,
         name: "Marseille",
         country: "FR",
@@ -152,7 +152,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 5.38107,
         population: 877215,
     },
-    City {
+    CityRecord {
         geonameid: 2747891,
         name: "Rotterdam",
         country: "NL",
@@ -161,7 +161,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 4.47917,
         population: 868135,
     },
-    City {
+    CityRecord {
         geonameid: 3165524,
         name: "Turin",
         country: "IT",
@@ -170,7 +170,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 7.68682,
         population: 847287,
     },
-    City {
+    CityRecord {
         geonameid: 2509954,
         name: "Valencia",
         country: "ES",
@@ -179,7 +179,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -0.37966,
         population: 824340,
     },
-    City {
+    CityRecord {
         geonameid: 2759794,
         name: "Amsterdam",
         country: "NL",
@@ -188,7 +188,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 4.88969,
         population: 741636,
     },
-    City {
+    CityRecord {
         geonameid: 3104324,
         name: "Zaragoza",
         country: "ES",
@@ -197,7 +197,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -0.87734,
         population: 686986,
     },
-    City {
+    CityRecord {
         geonameid: 2510911,
         name: "Sevilla",
         country: "ES",
@@ -206,7 +206,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -5.97317,
         population: 686741,
     },
-    City {
+    CityRecord {
         geonameid: 2925533,
         name: "Frankfurt am Main",
         country: "DE",
@@ -215,7 +215,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 8.68417,
         population: 650000,
     },
-    City {
+    CityRecord {
         geonameid: 2523920,
         name: "Palermo",
         country: "IT",
@@ -224,7 +224,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 13.3636,
         population: 648260,
     },
-    City {
+    CityRecord {
         geonameid: 2648579,
         name: "Glasgow",
         country: "GB",
@@ -233,7 +233,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -4.25763,
         population: 626410,
     },
-    City {
+    CityRecord {
         geonameid: 2934246,
         name: "Düsseldorf",
         country: "DE",
@@ -242,7 +242,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 6.77927,
         population: 618685,
     },
-    City {
+    CityRecord {
         geonameid: 2825297,
         name: "Stuttgart",
         country: "DE",
@@ -251,7 +251,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 9.17702,
         population: 612663,
     },
-    City {
+    CityRecord {
         geonameid: 2928810,
         name: "Essen",
         country: "DE",
@@ -260,7 +260,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 7.01228,
         population: 593085,
     },
-    City {
+    CityRecord {
         geonameid: 2514256,
         name: "Málaga",
         country: "ES",
@@ -269,7 +269,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -4.42034,
         population: 592346,
     },
-    City {
+    CityRecord {
         geonameid: 2935517,
         name: "Dortmund",
         country: "DE",
@@ -278,7 +278,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 7.466,
         population: 588462,
     },
-    City {
+    CityRecord {
         geonameid: 3176219,
         name: "Genoa",
         country: "IT",
@@ -287,7 +287,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 8.94439,
         population: 580097,
     },
-    City {
+    CityRecord {
         geonameid: 2643123,
         name: "Manchester",
         country: "GB",
@@ -296,7 +296,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: -2.23743,
         population: 568996,
     },
-    City {
+    CityRecord {
         geonameid: 2935022,
         name: "Dresden",
         country: "DE",
@@ -305,7 +305,7 @@ pub const EUROPEAN_CITIES: &[City] = &[
         longitude: 13.73832,
         population: 564904,
     },
-    City {
+    CityRecord {
         geonameid: 2638077,
         name: "Sheffield",
         country: "GB",

@@ -20,10 +20,10 @@ pub use blobs::{Blobs, MixedBlobs, blobs, mixed_blobs};
 pub use cdnow::{
     CDNOW_CALIBRATION_END, CDNOW_HOLDOUT_END, cdnow_sample, cdnow_sample_config, parse_cdnow,
 };
-pub use cities::{City, EUROPEAN_CITIES};
+pub use cities::{CityRecord, EUROPEAN_CITIES};
 pub use locations::scattered_locations;
 pub use synthetic::{
     Demographics, ExportedRows, LatentTraits, OCCUPATIONS, Persona, PurchaseProcess, SURVEY_ITEMS,
-    SpendProcess, SurveyItem, SyntheticBase, SyntheticConfig, SyntheticCustomer, synthetic,
+    SpendProcess, SurveyQuestion, SyntheticBase, SyntheticConfig, SyntheticCustomer, synthetic,
     synthetic_summaries,
 };

@@ -24,7 +24,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::cities::{City, EUROPEAN_CITIES};
+use super::cities::{CityRecord, EUROPEAN_CITIES};
 use crate::data::{CustomerId, CustomerSummaries, Date, SummaryConfig, TimeUnit, TransactionLog};
 use crate::error::{Error, Result};
 
@@ -178,7 +178,7 @@ impl Persona {
 
 /// A survey item of the synthetic lifestyle questionnaire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SurveyItem {
+pub struct SurveyQuestion {
     /// Short item name (column name).
     pub name: &'static str,
     /// The statement the respondent rates from 1 (disagree) to 5 (agree).
@@ -191,14 +191,14 @@ pub struct SurveyItem {
 
 /// The twelve items of the synthetic survey, in answer order: four factors, three items each,
 /// the third of each reverse keyed.
-pub const SURVEY_ITEMS: [SurveyItem; 12] = {
+pub const SURVEY_ITEMS: [SurveyQuestion; 12] = {
     const fn item(
         name: &'static str,
         text: &'static str,
         factor: &'static str,
         reverse_keyed: bool,
-    ) -> SurveyItem {
-        SurveyItem {
+    ) -> SurveyQuestion {
+        SurveyQuestion {
             name,
             text,
             factor,
@@ -780,7 +780,7 @@ impl Ctx<'_> {
         }
 
         // Home city and location.
-        let city: &City =
+        let city: &CityRecord =
             &EUROPEAN_CITIES[pick(&mut rng, self.city_weights.iter().copied(), self.city_total)];
         let u = rng.r#gen::<f64>();
         let distance_km = if u < persona.urban {

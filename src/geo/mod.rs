@@ -11,10 +11,15 @@
 //! is 344.14 km, 0.11 % more. Segmenting customers by catchment, density or urbanicity needs
 //! nothing finer; surveying does.
 
+mod cities;
 mod index;
+mod urbanicity;
 
+pub use cities::City;
 pub use index::SphereIndex;
 pub(crate) use index::km_to_chord;
+pub(crate) use urbanicity::CityTiers;
+pub use urbanicity::{Urbanicity, UrbanicityRule, UrbanicityScore, nearest_city, urbanicity};
 
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Position, Result};
 
 /// What is known of one customer's value: revenue, and whatever the scorers give.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct CustomerValue {
+pub struct CustomerMetrics {
     /// Revenue in the period reported on.
     pub revenue: f64,
     /// Customer lifetime value.
@@ -126,9 +126,9 @@ pub struct SegmentKpi {
 /// a CLV-based priority when a campaign is given.
 ///
 /// ```
-/// use custseg::report::{Campaign, CustomerValue, segment_kpis};
+/// use custseg::report::{Campaign, CustomerMetrics, segment_kpis};
 /// let labels = [Some(0), Some(0), Some(1), None];
-/// let v = |revenue, clv| CustomerValue { revenue, clv: Some(clv), ..Default::default() };
+/// let v = |revenue, clv| CustomerMetrics { revenue, clv: Some(clv), ..Default::default() };
 /// let values = [v(100.0, 300.0), v(50.0, 100.0), v(10.0, 20.0), v(5.0, 5.0)];
 /// let names = ["loyal".to_string(), "lapsed".to_string()];
 /// let kpis = segment_kpis(&labels, &names, &values, Some(&Campaign::new(2.0, 0.1, 0.5)?))?;
@@ -148,7 +148,7 @@ pub struct SegmentKpi {
 pub fn segment_kpis(
     labels: &[Option<usize>],
     names: &[String],
-    values: &[CustomerValue],
+    values: &[CustomerMetrics],
     campaign: Option<&Campaign>,
 ) -> Result<Vec<SegmentKpi>> {
     if labels.len() != values.len() {
@@ -193,7 +193,7 @@ pub fn segment_kpis(
     let mut kpis: Vec<SegmentKpi> = groups
         .into_iter()
         .map(|g| {
-            let members: Vec<&CustomerValue> = labels
+            let members: Vec<&CustomerMetrics> = labels
                 .iter()
                 .zip(values)
                 .filter(|(l, _)| **l == g)

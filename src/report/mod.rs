@@ -11,7 +11,7 @@ mod kpi;
 mod migration;
 mod privacy;
 
-pub use kpi::{Campaign, CustomerValue, SegmentKpi, kpi_report, segment_kpis};
+pub use kpi::{Campaign, CustomerMetrics, SegmentKpi, kpi_report, segment_kpis};
 pub use migration::{Migration, Refits, Stability, migration, stability};
 pub use privacy::{KAnonymity, MERGED_LABEL, Pseudonymizer, SmallGroups};
 

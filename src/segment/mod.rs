@@ -78,8 +78,8 @@ pub use features::{
     Prepared, Scaling, Table, Transform,
 };
 pub use geographic::{
-    City, GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, MAX_REGION_DEPTH,
-    Store, Urbanicity, UrbanicityRule, UrbanicityScore, nearest_city, unit_vectors, urbanicity,
+    GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, MAX_REGION_DEPTH, Store,
+    unit_vectors,
 };
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
 pub use kprototypes::{KPrototypesFit, KPrototypesParams, kprototypes};

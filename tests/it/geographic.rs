@@ -4,9 +4,10 @@
 //! `tests/data/geonames_fr.csv`; the full world table (`../shared/data`) is used when present.
 
 use custseg::geo::GeoPoint;
+use custseg::geo::{City, Urbanicity, UrbanicityRule, nearest_city, urbanicity};
 use custseg::segment::{
-    City, GeoMode, GeoRecord, GeographicModel, GeographicSegmenter, KMeansParams, Store,
-    Urbanicity, UrbanicityRule, adjusted_rand_index, nearest_city, urbanicity,
+    GeoMode, GeoRecord, GeographicModel, GeographicSegmenter, KMeansParams, Store,
+    adjusted_rand_index,
 };
 use custseg::{Assign, Fit};
 use rand::{Rng, SeedableRng};

@@ -3,7 +3,7 @@
 
 use custseg::datasets::{blobs, cdnow_sample, cdnow_sample_config};
 use custseg::report::{
-    Aggregate, Campaign, Column, CustomerValue, KAnonymity, MERGED_LABEL, Pseudonymizer, Refits,
+    Aggregate, Campaign, Column, CustomerMetrics, KAnonymity, MERGED_LABEL, Pseudonymizer, Refits,
     Report, ReportRow, SmallGroups, kpi_report, migration, segment_kpis, stability,
 };
 use custseg::rfm::{RfmParams, SegmentScheme};
@@ -143,9 +143,9 @@ fn kpis_and_migration_on_cdnow() {
     assert!(guarded.rows.iter().all(|r| r.customers >= 10));
 
     // KPIs: revenue in the holdout by calibration segment, with CLV-free values.
-    let values: Vec<CustomerValue> = cal
+    let values: Vec<CustomerMetrics> = cal
         .iter()
-        .map(|c| CustomerValue {
+        .map(|c| CustomerMetrics {
             revenue: c.holdout_spend,
             ..Default::default()
         })
@@ -189,15 +189,15 @@ fn kpis_and_migration_on_cdnow() {
 #[test]
 fn kpi_and_migration_errors() {
     let names = vec!["a".to_string()];
-    let v = CustomerValue::default();
+    let v = CustomerMetrics::default();
     assert!(segment_kpis(&[Some(0)], &names, &[], None).is_err());
     assert!(segment_kpis(&[Some(1)], &names, &[v], None).is_err());
-    let nan = CustomerValue {
+    let nan = CustomerMetrics {
         revenue: f64::NAN,
         ..v
     };
     assert!(segment_kpis(&[Some(0)], &names, &[nan], None).is_err());
-    let risky = CustomerValue {
+    let risky = CustomerMetrics {
         churn_risk: Some(1.5),
         ..v
     };
