@@ -22,16 +22,37 @@ pub struct CustomerMetrics {
 /// `response_rate` of them respond (use the uplift over not contacting — the incremental
 /// response measured against a control group — for an honest ROI), and each response is
 /// worth `margin` × the customer's value (CLV where known, else revenue).
+///
+/// Valid once built (also when deserialized), so the KPI functions need not check it again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "CampaignRecord")]
 pub struct Campaign {
-    /// Cost of contacting one customer.
-    pub cost_per_contact: f64,
-    /// Expected response rate (or uplift) for every segment, in [0, 1].
-    pub response_rate: f64,
-    /// Per-segment rates overriding `response_rate`: (segment, rate).
-    pub segment_rates: Vec<(usize, f64)>,
-    /// Share of a response's value that is profit, in [0, 1].
-    pub margin: f64,
+    cost_per_contact: f64,
+    response_rate: f64,
+    segment_rates: Vec<(usize, f64)>,
+    margin: f64,
+}
+
+#[derive(Deserialize)]
+struct CampaignRecord {
+    cost_per_contact: f64,
+    response_rate: f64,
+    segment_rates: Vec<(usize, f64)>,
+    margin: f64,
+}
+
+impl TryFrom<CampaignRecord> for Campaign {
+    type Error = Error;
+    fn try_from(r: CampaignRecord) -> Result<Self> {
+        let c = Campaign {
+            cost_per_contact: r.cost_per_contact,
+            response_rate: r.response_rate,
+            segment_rates: r.segment_rates,
+            margin: r.margin,
+        };
+        c.validate()?;
+        Ok(c)
+    }
 }
 
 impl Campaign {
@@ -60,6 +81,22 @@ impl Campaign {
         self.segment_rates.push((segment, rate));
         self.validate()?;
         Ok(self)
+    }
+
+    /// Cost of contacting one customer.
+    pub fn cost_per_contact(&self) -> f64 {
+        self.cost_per_contact
+    }
+
+    /// Expected response rate (or uplift) of a segment, in [0, 1]: its own rate if one was
+    /// set, else the campaign's.
+    pub fn response_rate(&self, segment: usize) -> f64 {
+        self.rate(segment)
+    }
+
+    /// Share of a response's value that is profit, in [0, 1].
+    pub fn margin(&self) -> f64 {
+        self.margin
     }
 
     fn validate(&self) -> Result<()> {
@@ -157,9 +194,6 @@ pub fn segment_kpis(
             expected: labels.len(),
             got: values.len(),
         });
-    }
-    if let Some(c) = campaign {
-        c.validate()?;
     }
     for (i, (l, v)) in labels.iter().zip(values).enumerate() {
         let bad = |reason: String| {

@@ -109,14 +109,15 @@ impl Report {
     ///     .map(|(l, n)| ReportRow { label: l.to_string(), customers: *n, values: vec![Some(*n as f64 * 2.0)] })
     ///     .collect();
     /// let r = Report::new("spend", vec![Column::new("revenue", Aggregate::Sum, 0)], rows);
-    /// let merged = r.clone().guarded(&KAnonymity { k: 5, small: SmallGroups::Merge });
+    /// let merged = r.clone().guarded(&KAnonymity::new(5, SmallGroups::Merge)?);
     /// assert_eq!(merged.rows.len(), 2); // "big" and the merged 7
-    /// let suppressed = r.guarded(&KAnonymity { k: 5, small: SmallGroups::Suppress });
+    /// let suppressed = r.guarded(&KAnonymity::new(5, SmallGroups::Suppress)?);
     /// assert_eq!((suppressed.rows.len(), suppressed.suppressed_customers), (1, 7));
+    /// # Ok::<(), custseg::Error>(())
     /// ```
     pub fn guarded(mut self, k: &KAnonymity) -> Report {
         let (keep, small): (Vec<ReportRow>, Vec<ReportRow>) =
-            self.rows.into_iter().partition(|r| r.customers >= k.k);
+            self.rows.into_iter().partition(|r| r.customers >= k.k());
         self.rows = keep;
         self.k_anonymity = Some(*k);
         // Saturating: counts come from callers and a report must print, not overflow.
@@ -126,7 +127,7 @@ impl Report {
         if small.is_empty() {
             return self;
         }
-        if k.small == SmallGroups::Merge && small_customers >= k.k {
+        if k.small_groups() == SmallGroups::Merge && small_customers >= k.k() {
             let values = (0..self.columns.len())
                 .map(|j| {
                     let known: Vec<(f64, f64)> = small
@@ -228,7 +229,7 @@ impl std::fmt::Display for Report {
                     "({} {} with fewer than {} customers suppressed: {} {})",
                     self.suppressed_rows,
                     plural(self.suppressed_rows, "row", "rows"),
-                    k.k,
+                    k.k(),
                     self.suppressed_customers,
                     plural(self.suppressed_customers, "customer", "customers"),
                 )?;
@@ -237,7 +238,8 @@ impl std::fmt::Display for Report {
                 writeln!(
                     f,
                     "({} rows with fewer than {} customers merged)",
-                    self.merged_rows, k.k
+                    self.merged_rows,
+                    k.k()
                 )?;
             }
         }

@@ -84,13 +84,26 @@ pub enum SmallGroups {
     Merge,
 }
 
-/// The k-anonymity floor of reports.
+/// The k-anonymity floor of reports: valid once built (k ≥ 1), also when deserialized, so a
+/// floor of 0 that would silently show every row cannot exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "KAnonymityRecord")]
 pub struct KAnonymity {
-    /// Smallest number of customers a shown row may describe.
-    pub k: usize,
-    /// What happens to smaller rows.
-    pub small: SmallGroups,
+    k: usize,
+    small: SmallGroups,
+}
+
+#[derive(Deserialize)]
+struct KAnonymityRecord {
+    k: usize,
+    small: SmallGroups,
+}
+
+impl TryFrom<KAnonymityRecord> for KAnonymity {
+    type Error = Error;
+    fn try_from(r: KAnonymityRecord) -> Result<Self> {
+        KAnonymity::new(r.k, r.small)
+    }
 }
 
 impl Default for KAnonymity {
@@ -104,7 +117,7 @@ impl Default for KAnonymity {
 }
 
 impl KAnonymity {
-    /// A floor of k with small rows merged.
+    /// A floor of k customers per shown row, and what happens to smaller rows.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for k = 0.
@@ -117,6 +130,16 @@ impl KAnonymity {
             });
         }
         Ok(KAnonymity { k, small })
+    }
+
+    /// Smallest number of customers a shown row may describe.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// What happens to smaller rows.
+    pub fn small_groups(&self) -> SmallGroups {
+        self.small
     }
 }
 

@@ -333,3 +333,22 @@ fn rfm_tables_and_profiles_pass_the_floor() {
     assert_eq!(guarded.rows.len(), 1);
     assert_eq!((guarded.rows[0].customers, guarded.merged_rows), (12, 3));
 }
+
+#[test]
+fn floors_and_campaigns_are_valid_once_built_also_from_json() {
+    let floor = KAnonymity::new(5, SmallGroups::Suppress).unwrap();
+    let json = serde_json::to_string(&floor).unwrap();
+    assert_eq!(serde_json::from_str::<KAnonymity>(&json).unwrap(), floor);
+    // A floor of 0 would show every row: refused, as `new` refuses it.
+    assert!(serde_json::from_str::<KAnonymity>(&json.replace("5", "0")).is_err());
+    assert!(KAnonymity::new(0, SmallGroups::Merge).is_err());
+    let c = Campaign::new(2.0, 0.1, 0.3)
+        .unwrap()
+        .with_segment_rate(1, 0.2)
+        .unwrap();
+    assert_eq!((c.response_rate(0), c.response_rate(1)), (0.1, 0.2));
+    let json = serde_json::to_string(&c).unwrap();
+    assert_eq!(serde_json::from_str::<Campaign>(&json).unwrap(), c);
+    assert!(serde_json::from_str::<Campaign>(&json.replace("2.0", "-2.0")).is_err());
+    assert!(serde_json::from_str::<Campaign>(&json.replace("0.2", "1.5")).is_err());
+}
