@@ -13,12 +13,12 @@
 //! CLV over 12 months at 1% a month in lifetimes' convention.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use custseg::Fit;
 use custseg::TimeUnit;
 use custseg::clv::{
-    BgNbd, Discounting, GammaGamma, ParetoNbd, RftData, TransactionModel, value_customers,
+    BgNbd, Discounting, GammaGamma, ParetoNbd, RftData, TransactionModel, Valuation,
 };
 use custseg::datasets::{SyntheticConfig, synthetic_summaries};
+use custseg::{Fit, Score};
 use std::hint::black_box;
 
 mod common;
@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
         .with_unit(TimeUnit::Weeks);
     let gg = GammaGamma::new(6.2488, 3.7446, 15.4477).expect("valid parameters");
     let disc = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).expect("valid discounting");
+    let valuation = Valuation::new(bg, gg, disc);
     g.bench_function(BenchmarkId::new("p_alive", m), |b| {
         b.iter(|| bg.p_alive_batch(black_box(&scored)).expect("valid"))
     });
@@ -79,7 +80,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function(BenchmarkId::new("clv_12_months", m), |b| {
-        b.iter(|| value_customers(&bg, &gg, black_box(&scored), &disc).expect("valid"))
+        b.iter(|| valuation.score_batch(black_box(&scored)).expect("valid"))
     });
     g.finish();
 }

@@ -17,7 +17,7 @@ use std::time::Instant;
 use custseg::churn::{ModelChurn, RiskTier};
 use custseg::clv::{
     BgNbd, CustomerValue, Discounting, GammaGamma, ParetoNbd, RftData, SpendData, TransactionModel,
-    value_customers,
+    Valuation,
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::report::{
@@ -41,7 +41,7 @@ fn main() -> Result<()> {
     let (pnbd, pn_fit) = ParetoNbd::params().fit(&rft)?;
     let (spend, _) = GammaGamma::params().fit(&SpendData::from_summaries(summaries.as_slice())?)?;
     let horizon = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
-    let values = value_customers(&bgnbd, &spend, summaries.as_slice(), &horizon)?;
+    let values = Valuation::new(bgnbd, spend, horizon).score_batch(&summaries)?;
     let holdout_weeks = summaries.holdout_length().unwrap_or(0.0);
     let bg_holdout = bgnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;
     let pn_holdout = pnbd.expected_purchases_batch(summaries.as_slice(), holdout_weeks)?;

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use custseg::churn::ModelChurn;
 use custseg::clv::{
-    BgNbd, Discounting, GammaGamma, RftData, SpendData, TransactionModel, value_customers,
+    BgNbd, Discounting, GammaGamma, RftData, SpendData, TransactionModel, Valuation,
 };
 use custseg::datasets::{SyntheticConfig, blobs, scattered_locations, synthetic};
 use custseg::geo::GeoPoint;
@@ -70,6 +70,7 @@ fn main() -> custseg::Result<()> {
     let (bgnbd, _) = BgNbd::params().fit(&RftData::from_summaries(customers)?)?;
     let (spend, _) = GammaGamma::params().fit(&SpendData::from_summaries(customers)?)?;
     let horizon = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
+    let valuation = Valuation::new(bgnbd, spend, horizon);
     let churn = ModelChurn::new(bgnbd);
     let points = blobs(1_000_000, 8, 8, 1.0, 2024)?;
     let cities = City::parse_csv(include_str!("../tests/data/geonames_fr.csv"))?;
@@ -115,9 +116,7 @@ fn main() -> custseg::Result<()> {
         ),
         (
             "CLV 12 months",
-            Box::new(|| {
-                timed(|| value_customers(&bgnbd, &spend, customers, &horizon).expect("valid"))
-            }),
+            Box::new(|| timed(|| valuation.score_batch(customers).expect("valid"))),
         ),
         (
             "churn tiers",

@@ -100,6 +100,12 @@ impl Position {
         self
     }
 
+    /// This position without its row (a record scored on its own, not as part of a batch).
+    pub(crate) fn without_row(mut self) -> Position {
+        self.0.row = None;
+        self
+    }
+
     /// The row index, counted from 0 in input order.
     pub fn row(&self) -> Option<usize> {
         self.0.row

@@ -40,7 +40,7 @@
 //! shared traits: [`Score`] (`score`, `score_batch`), [`Assign`] (`assign`, `assign_batch`,
 //! `segments`) and, for purchase models, [`clv::TransactionModel`] (`p_alive`,
 //! `expected_purchases` and their `_batch` forms). Code that works for any model takes the
-//! trait: [`clv::value_customers`] and [`churn::ModelChurn`] any transaction model,
+//! trait: [`clv::Valuation`] and [`churn::ModelChurn`] take any transaction model,
 //! [`segment::choose_k`] and [`report::stability`] any [`segment::Clusterer`].
 //!
 //! | model | estimator (parameters) | fitted on | fitted model (report) | answers |
@@ -50,7 +50,7 @@
 //! | MBG/NBD | `MbgNbd::params()` | [`clv::RftData`] | [`clv::MbgNbd`] r, α, a, b | as BG/NBD |
 //! | Pareto/NBD | `ParetoNbd::params()` | [`clv::RftData`] | [`clv::ParetoNbd`] r, α, s, β | as BG/NBD |
 //! | BG/BB | `BgBb::params()` | weighted [`clv::BgBbHistory`]s | [`clv::BgBb`] α, β, γ, δ | P(alive), expected transactions in n* opportunities |
-//! | Gamma-Gamma | `GammaGamma::params()` | [`clv::SpendData`] | [`clv::GammaGamma`] p, q, γ | expected spend; with a transaction model, [`clv::value_customers`] → [`clv::CustomerValue`] |
+//! | Gamma-Gamma | `GammaGamma::params()` | [`clv::SpendData`] | [`clv::GammaGamma`] p, q, γ | expected spend; with a transaction model in a [`clv::Valuation`], [`Score`] → [`clv::CustomerValue`] |
 //! | simple CLTV | [`clv::SimpleCltv`] (ARPU, lifetime, CAC, margin, discount) | — | the same | `value()` |
 //! | sBG | `ShiftedBetaGeometric::params()` | [`churn::Cohort`] | [`churn::ShiftedBetaGeometric`] α, β | survival, retention, DERL; [`Score`] on [`churn::Subscriber`] → [`churn::ChurnRisk`] |
 //! | churn from P(alive) | [`churn::ModelChurn`] (any transaction model; one-time-buyer policy) | — | the same | [`Score`] → [`churn::ChurnRisk`] |

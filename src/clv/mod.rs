@@ -18,7 +18,7 @@
 //! | [`ParetoNbd`] | at any moment, at an exponential rate | Schmittlein, Morrison & Colombo (1987) |
 //! | [`BgBb`] | before a discrete opportunity (yearly donations) | Fader, Hardie & Shang (2010) |
 //!
-//! [`GammaGamma`] models what a transaction is worth, and [`value_customers`] combines a
+//! [`GammaGamma`] models what a transaction is worth, and a [`Valuation`] combines a
 //! transaction model with it into a discounted CLV per customer ([`Discounting`] documents the
 //! convention and reproduces lifetimes' `customer_lifetime_value`).
 //!
@@ -30,8 +30,8 @@
 //! weighted rows first. The fitted models are plain serde data, validated on deserialization.
 //!
 //! ```
-//! use custseg::Fit;
-//! use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, value_customers};
+//! use custseg::{Fit, Score};
+//! use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, Valuation};
 //! use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 //! use custseg::TimeUnit;
 //!
@@ -40,7 +40,7 @@
 //! assert!((report.log_likelihood - -9582.43).abs() < 0.01);
 //! let (spend, _) = GammaGamma::params().fit(&SpendData::from_summaries(summaries.as_slice())?)?;
 //! let twelve_months = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
-//! let values = value_customers(&bgnbd, &spend, summaries.as_slice(), &twelve_months)?;
+//! let values = Valuation::new(bgnbd, spend, twelve_months).score_batch(&summaries)?;
 //! assert_eq!(values.len(), 2_357);
 //! # Ok::<(), custseg::Error>(())
 //! ```
@@ -66,7 +66,7 @@ pub use mbgnbd::MbgNbd;
 pub use model::TransactionModel;
 pub use pareto_nbd::ParetoNbd;
 pub use simple::{Lifetime, SimpleCltv};
-pub use value::{CustomerValue, Discounting, customer_lifetime_value, value_customers};
+pub use value::{CustomerValue, Discounting, Valuation};
 
 use crate::error::{Error, Result};
 

@@ -129,20 +129,114 @@ pub struct CustomerValue {
     pub clv: f64,
 }
 
-/// Discounted CLV of one customer with history `c` and mean repeat spend `mean_spend`.
+/// What values a customer: a fitted transaction model (any [`TransactionModel`]), a fitted
+/// Gamma-Gamma spend model and a discounting convention. Scores [`CustomerSummary`]s through
+/// [`Score`](crate::Score): P(alive), expected purchases over the horizon, expected spend and
+/// the discounted CLV.
 ///
-/// # Errors
-/// The errors of [`GammaGamma::expected_spend`] and of
-/// [`TransactionModel::expected_purchases`].
-pub fn customer_lifetime_value(
-    model: &dyn TransactionModel,
-    spend: &GammaGamma,
-    c: &Rft,
-    mean_spend: f64,
-    discounting: &Discounting,
-) -> Result<f64> {
-    let m = spend.expected_spend(c.x(), mean_spend)?;
-    Ok(m * discounted_purchases(model, c, discounting)?.0)
+/// ```
+/// use custseg::clv::{BgNbd, Discounting, GammaGamma, Valuation};
+/// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+/// use custseg::{Score, TimeUnit};
+/// let summaries = cdnow_sample().summarise(&cdnow_sample_config())?;
+/// // The published CDNOW estimates; lifetimes' 12-month, 1%-per-month convention.
+/// let valuation = Valuation::new(
+///     BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?.with_unit(TimeUnit::Weeks),
+///     GammaGamma::new(6.2488, 3.7446, 15.4477)?,
+///     Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?,
+/// );
+/// let values = valuation.score_batch(&summaries)?;
+/// assert_eq!(values.len(), 2_357);
+/// assert_eq!(valuation.score(&summaries[0])?, values[0]);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Valuation<M> {
+    model: M,
+    spend: GammaGamma,
+    discounting: Discounting,
+}
+
+impl<M> Valuation<M> {
+    /// Values customers with `model`'s purchases, `spend`'s expected transaction value and
+    /// the `discounting` convention.
+    pub fn new(model: M, spend: GammaGamma, discounting: Discounting) -> Self {
+        Valuation {
+            model,
+            spend,
+            discounting,
+        }
+    }
+
+    /// The transaction model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The spend model.
+    pub fn spend(&self) -> &GammaGamma {
+        &self.spend
+    }
+
+    /// The discounting convention.
+    pub fn discounting(&self) -> &Discounting {
+        &self.discounting
+    }
+}
+
+impl<M: TransactionModel> Valuation<M> {
+    /// Discounted CLV of a history given as (x, t_x, T) and mean repeat spend z̄ (for data
+    /// that does not come as [`CustomerSummary`]s, such as published tables).
+    ///
+    /// # Errors
+    /// The errors of [`GammaGamma::expected_spend`]; [`Error::Overflow`] when the value is not
+    /// finite.
+    pub fn clv_of(&self, c: &Rft, mean_spend: f64) -> Result<f64> {
+        let m = self.spend.expected_spend(c.x(), mean_spend)?;
+        let v = m * discounted_purchases(&self.model, c, &self.discounting)?.0;
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(Error::Overflow {
+                at: Position::default(),
+                quantity: "clv",
+                value: v,
+            })
+        }
+    }
+}
+
+impl<M: TransactionModel> crate::Score for Valuation<M> {
+    type Record = CustomerSummary;
+    type Output = CustomerValue;
+
+    /// The value of one customer.
+    ///
+    /// # Errors
+    /// As [`Score::score_batch`](crate::Score::score_batch), without a row.
+    fn score(&self, customer: &CustomerSummary) -> Result<CustomerValue> {
+        let mut v = value_customers(
+            &self.model,
+            &self.spend,
+            std::slice::from_ref(customer),
+            &self.discounting,
+        )
+        // One record, not row 0 of a batch.
+        .map_err(|e| e.amend(Position::without_row))?;
+        Ok(v.remove(0))
+    }
+
+    /// Values every customer, in parallel, in input order, independent of the thread count
+    /// (each distinct history is computed once).
+    ///
+    /// # Errors
+    /// [`Error::InvalidRecord`] for the first inconsistent summary; [`Error::UnitMismatch`]
+    /// when the summaries' unit is not the model's; the errors of
+    /// [`GammaGamma::expected_spend`]; [`Error::Overflow`] naming the first customer whose
+    /// value overflows (extreme parameters, a rate near −1).
+    fn score_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<CustomerValue>> {
+        value_customers(&self.model, &self.spend, customers, &self.discounting)
+    }
 }
 
 /// (Σ discounted purchases per step, total purchases over the horizon); P(alive) is computed
@@ -185,15 +279,8 @@ fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f
 /// Horizons evaluated together (the transaction models' path length).
 const BLOCK: usize = 64;
 
-/// Values every customer, in parallel: P(alive), expected purchases over the horizon,
-/// expected spend and discounted CLV. Output in input order, independent of the thread count.
-///
-/// # Errors
-/// [`Error::InvalidRecord`] for the first inconsistent summary; [`Error::UnitMismatch`] when
-/// the summaries' unit is not the model's; the errors of [`customer_lifetime_value`];
-/// [`Error::NonFinite`] naming the first customer whose value overflows (extreme parameters,
-/// a rate near −1).
-pub fn value_customers(
+/// Values every customer in parallel (see [`Valuation`]).
+pub(crate) fn value_customers(
     model: &dyn TransactionModel,
     spend: &GammaGamma,
     customers: &[CustomerSummary],

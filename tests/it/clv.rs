@@ -1,11 +1,11 @@
 //! CLV models against the published CDNOW and donations numbers (`shared/data/README.md`).
 
-use custseg::Fit;
 use custseg::clv::{
     BgBb, BgBbHistory, BgNbd, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, SpendData,
     TransactionModel,
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+use custseg::Fit;
 
 fn cdnow() -> RftData {
     let s = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
@@ -264,12 +264,14 @@ fn close(got: f64, want: f64, tol: f64) -> bool {
 #[test]
 fn predictions_match_lifetimes_to_1e6() {
     use custseg::TimeUnit;
-    use custseg::clv::{Discounting, customer_lifetime_value};
+    use custseg::clv::{Discounting, Valuation};
     let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
     let mbg = MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap();
     let pnbd = ParetoNbd::new(0.5533, 10.5776, 0.6062, 11.6680).unwrap();
     let gg = GammaGamma::new(6.2488, 3.7446, 15.4477).unwrap();
     let disc = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).unwrap();
+    let bg_value = Valuation::new(bg, gg, disc);
+    let pnbd_value = Valuation::new(pnbd, gg, disc);
     let rows = lifetimes_rows();
     assert_eq!(rows.len(), 2_357);
     for (i, r) in rows.iter().enumerate() {
@@ -283,8 +285,8 @@ fn predictions_match_lifetimes_to_1e6() {
             pnbd.p_alive(c),
             pnbd.expected_purchases(c, 39.0).unwrap(),
             gg.expected_spend(c.x(), r.zbar).unwrap(),
-            customer_lifetime_value(&bg, &gg, c, r.zbar, &disc).unwrap(),
-            customer_lifetime_value(&pnbd, &gg, c, r.zbar, &disc).unwrap(),
+            bg_value.clv_of(c, r.zbar).unwrap(),
+            pnbd_value.clv_of(c, r.zbar).unwrap(),
         ];
         for (k, (g, w)) in got.iter().zip(&r.v).enumerate() {
             assert!(

@@ -1,13 +1,13 @@
 //! The CLV API's contracts: batches and views, thread-count invariance, penalties,
 //! non-convergence, units and serde validation.
 
-use custseg::Fit;
 use custseg::clv::{
     BgBb, BgNbd, Discounting, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, SimpleCltv, SpendData,
-    TransactionModel, value_customers,
+    TransactionModel, Valuation,
 };
 use custseg::datasets::{SyntheticConfig, cdnow_sample, cdnow_sample_config, synthetic_summaries};
 use custseg::{Error, SummaryConfig, TimeUnit};
+use custseg::{Fit, Score};
 use ndarray::Array1;
 
 fn cdnow_summaries() -> Vec<custseg::CustomerSummary> {
@@ -70,7 +70,7 @@ fn fitting_and_scoring_are_thread_count_invariant() {
                 .fit(&SpendData::from_summaries(&s).unwrap())
                 .unwrap();
             let disc = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).unwrap();
-            let values = value_customers(&pn, &gg, &s, &disc).unwrap();
+            let values = Valuation::new(pn, gg, disc).score_batch(&s).unwrap();
             (bg, pn, gg, values)
         })
     };

@@ -328,9 +328,9 @@ fn hand_built_reports_and_loadings_print() {
 }
 
 mod data_and_scores {
-    use custseg::Fit;
+    use custseg::{Fit, Score};
     use custseg::churn::ShiftedBetaGeometric;
-    use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, value_customers};
+    use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, Valuation};
     use custseg::datasets::{cdnow_sample, cdnow_sample_config};
     use custseg::rfm::RfmParams;
     use custseg::{
@@ -431,7 +431,9 @@ mod data_and_scores {
             .unwrap();
         // A rate near −1 compounds to infinity within 200 steps.
         let wild = Discounting::new(1.0, 200, -0.999_999_99).unwrap();
-        let err = value_customers(&bg, &gg, customers, &wild).unwrap_err();
+        let err = Valuation::new(bg, gg, wild)
+            .score_batch(customers)
+            .unwrap_err();
         assert!(matches!(err, Error::Overflow { .. }), "{err}");
         assert_eq!(err.kind(), custseg::ErrorKind::Model);
     }
