@@ -2,7 +2,12 @@
 //!
 //! Every estimator in the crate is a value of unfitted parameters, checked when it is built
 //! (its constructor and `with_*` methods return an error for a value out of range, so an
-//! unchecked configuration never reaches an algorithm). [`Fit::fit`] learns from data and
+//! unchecked configuration never reaches an algorithm). The exceptions, for now, are the
+//! clustering parameter structs with public fields ([`KMeansParams`](crate::segment::KMeansParams),
+//! [`MiniBatchParams`](crate::segment::MiniBatchParams),
+//! [`KPrototypesParams`](crate::segment::KPrototypesParams),
+//! [`RuleBands`](crate::segment::RuleBands)) and the linfa strategies, whose values are
+//! checked when they are fitted. [`Fit::fit`] learns from data and
 //! returns the fitted model with a report of how the fit went. Fitted models are plain serde
 //! data, validated again when deserialized, and answer through shared traits:
 //!
@@ -86,8 +91,8 @@ pub trait Score: Sync {
 
 /// A fitted segment model: which segment each record belongs to.
 ///
-/// `None` is a record the model places in no segment (DBSCAN's noise, a point outside every
-/// trade area); segments are numbered from 0 to `segments() - 1`.
+/// `None` is a record the model places in no segment (DBSCAN's noise, a survey response with
+/// too few answers); segments are numbered from 0 to `segments() - 1`.
 pub trait Assign: Sync {
     /// The record assigned.
     type Record: Sync;

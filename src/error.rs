@@ -127,6 +127,18 @@ impl Position {
     }
 }
 
+impl Position {
+    /// "row 3, customer ann: " — or nothing when no part is known, so messages never read
+    /// "(no position)".
+    fn prefix(&self) -> String {
+        if *self == Position::default() {
+            String::new()
+        } else {
+            format!("{self}: ")
+        }
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::with_capacity(4);
@@ -182,7 +194,7 @@ pub enum Error {
     },
 
     /// A numeric value held NaN or an infinity.
-    #[error("{at}: {value} is not a finite number")]
+    #[error("{}{value} is not a finite number", .at.prefix())]
     NonFinite {
         /// Where: the row, customer and column of the value.
         at: Position,
@@ -192,7 +204,7 @@ pub enum Error {
 
     /// A model's answer for a valid record overflowed (NaN or infinite), as extreme but
     /// finite parameters can make it.
-    #[error("{at}: the model's {quantity} is {value}, not a finite number (extreme parameters?)")]
+    #[error("{}the model's {quantity} is {value}, not a finite number (extreme parameters?)", .at.prefix())]
     Overflow {
         /// Where: the record whose answer overflowed.
         at: Position,
@@ -203,9 +215,7 @@ pub enum Error {
     },
 
     /// A negative amount (a return) met the default [`ReturnPolicy::Error`](crate::ReturnPolicy).
-    #[error(
-        "{at}: amount {value} is negative; choose a ReturnPolicy (Net or Drop) to accept returns"
-    )]
+    #[error("{}amount {value} is negative; choose a ReturnPolicy (Net or Drop) to accept returns", .at.prefix())]
     NegativeAmount {
         /// Where: the row and customer.
         at: Position,
@@ -215,9 +225,7 @@ pub enum Error {
 
     /// Under [`ReturnPolicy::Net`](crate::ReturnPolicy), a return was larger than everything the
     /// customer had bought on or before its date.
-    #[error(
-        "{at}: return of {value} exceeds the {available} the customer spent on or before {date}"
-    )]
+    #[error("{}return of {value} exceeds the {available} the customer spent on or before {date}", .at.prefix())]
     ReturnExceedsPurchases {
         /// Where: the row and customer of the return.
         at: Position,
@@ -230,7 +238,7 @@ pub enum Error {
     },
 
     /// A customer id was empty.
-    #[error("{at}: the customer id is empty")]
+    #[error("{}the customer id is empty", .at.prefix())]
     EmptyCustomerId {
         /// Where: the row.
         at: Position,
@@ -257,7 +265,7 @@ pub enum Error {
     },
 
     /// A field of a text input could not be parsed.
-    #[error("{at}: cannot parse {value:?}: {reason}")]
+    #[error("{}cannot parse {value:?}: {reason}", .at.prefix())]
     Parse {
         /// Where: the line (from 1) and the field.
         at: Position,
@@ -283,7 +291,7 @@ pub enum Error {
     },
 
     /// A customer id appeared twice where ids must be unique.
-    #[error("{at}: duplicate customer id in {what}")]
+    #[error("{}duplicate customer id in {what}", .at.prefix())]
     DuplicateCustomer {
         /// Where: the customer (and the row of the second occurrence, when known).
         at: Position,
@@ -307,6 +315,16 @@ pub enum Error {
         log_likelihood: f64,
     },
 
+    /// A numerical routine of a dependency (linfa's solvers, an eigen-decomposition) failed on
+    /// valid data and settings.
+    #[error("{model} failed: {reason}")]
+    Solver {
+        /// What was being fitted.
+        model: &'static str,
+        /// The routine's own message.
+        reason: String,
+    },
+
     /// Units of time differ between a model and the data it is asked to score.
     #[error("time unit mismatch: the model was fitted in {model:?}, the data is in {data:?}")]
     UnitMismatch {
@@ -318,7 +336,7 @@ pub enum Error {
 
     /// A record's values are out of range or contradict each other (e.g. recency larger than
     /// age, an answer outside a survey's scale, a label naming no segment).
-    #[error("{at}: {reason}")]
+    #[error("{}{reason}", .at.prefix())]
     InvalidRecord {
         /// Where: the row, customer and column, as far as known.
         at: Position,
@@ -347,6 +365,7 @@ impl Error {
             | Error::InvalidWindow(_)
             | Error::InvalidParameter { .. }
             | Error::NotConverged { .. }
+            | Error::Solver { .. }
             | Error::UnitMismatch { .. } => None,
         }
     }
@@ -366,7 +385,9 @@ impl Error {
             | Error::UnitMismatch { .. }
             | Error::InvalidRecord { .. } => ErrorKind::Data,
             Error::InvalidWindow(_) | Error::InvalidParameter { .. } => ErrorKind::Parameter,
-            Error::Overflow { .. } | Error::NotConverged { .. } => ErrorKind::Model,
+            Error::Overflow { .. } | Error::NotConverged { .. } | Error::Solver { .. } => {
+                ErrorKind::Model
+            }
         }
     }
 

@@ -35,7 +35,8 @@
 //!
 //! Every estimator is a value of unfitted parameters, checked when built (a constructor or
 //! `with_*` method returns an error for a value out of range, so no invalid configuration
-//! reaches an algorithm). [`Fit::fit`] learns from data and returns the fitted model with a
+//! reaches an algorithm; the clustering parameter structs with public fields are still
+//! checked when fitted). [`Fit::fit`] learns from data and returns the fitted model with a
 //! report; fitted models are serde data, validated again when loaded, and answer through
 //! shared traits: [`Score`] (`score`, `score_batch`), [`Assign`] (`assign`, `assign_batch`,
 //! `segments`) and, for purchase models, [`clv::TransactionModel`] (`p_alive`,

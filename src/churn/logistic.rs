@@ -188,8 +188,8 @@ impl Fit for LogisticChurnParams {
     /// [`Error::LengthMismatch`]; [`Error::EmptyInput`]; [`Error::InvalidParameter`] when only
     /// one outcome occurs or the extra columns do not match their names;
     /// [`Error::NonFinite`] for a non-finite feature value (naming customer and feature);
-    /// [`Error::InvalidParameter`] named "logistic regression", carrying linfa's message, when
-    /// linfa's solver fails (it does not report convergence itself).
+    /// [`Error::Solver`], carrying linfa's message, when linfa's solver fails (it does not
+    /// report convergence itself).
     fn fit(&self, data: &LabelledCustomers<'_>) -> Result<(LogisticChurn, LogisticFitReport)> {
         let LabelledCustomers {
             customers,
@@ -232,9 +232,8 @@ impl Fit for LogisticChurnParams {
             .alpha(self.l2)
             .max_iterations(self.max_iterations)
             .fit(&Dataset::new(z, targets))
-            .map_err(|e| Error::InvalidParameter {
-                name: "logistic regression",
-                value: String::new(),
+            .map_err(|e| Error::Solver {
+                model: "logistic regression",
                 reason: e.to_string(),
             })?;
         // linfa models the probability of its "positive" class, the larger label; orient the
@@ -396,7 +395,7 @@ impl LogisticChurn {
     /// P(churn) of customers, with the extra columns the model was fitted with.
     ///
     /// # Errors
-    /// As [`LogisticChurnParams::fit`] for the feature matrix; [`Error::NonFinite`] naming
+    /// As [`LogisticChurnParams::fit`] for the feature matrix; [`Error::Overflow`] naming
     /// the customer whose features meet as ∞ − ∞.
     pub fn predict(
         &self,

@@ -58,10 +58,9 @@ fn both_classes(labels: &[bool]) -> Result<(usize, usize)> {
     let pos = labels.iter().filter(|&&l| l).count();
     let neg = labels.len() - pos;
     if pos == 0 || neg == 0 {
-        return Err(Error::InvalidParameter {
-            name: "labels",
-            value: format!("{pos} churned, {neg} retained"),
-            reason: "both outcomes must occur".into(),
+        return Err(Error::InvalidRecord {
+            at: Position::in_column("labels"),
+            reason: format!("{pos} churned, {neg} retained: both outcomes must occur"),
         });
     }
     Ok((pos, neg))

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{ChurnScorer, Subscriber};
 use crate::clv::fit::{Likelihood, fit};
 use crate::clv::{FitReport, MaxLikelihood};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::special::{Real, hyp2f1_unit, ln_beta};
 
 /// A cohort's survivors: the number of subscribers still active at the start of periods
@@ -40,9 +40,9 @@ impl Cohort {
     /// A cohort from survivor counts at the start of periods 0..=n.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless there are at least two counts, all finite and
-    /// non-negative, the first positive, and none larger than the one before (naming the
-    /// period that breaks it).
+    /// [`Error::InvalidParameter`] for fewer than two counts; [`Error::InvalidRecord`] naming
+    /// the period (as the row) of a count that is not finite and non-negative, a first count
+    /// of 0, or a count larger than the one before.
     pub fn new(survivors: Vec<f64>) -> Result<Self> {
         let bad = |reason: String| {
             Err(Error::InvalidParameter {
@@ -54,14 +54,24 @@ impl Cohort {
         if survivors.len() < 2 {
             return bad("need counts for at least periods 0 and 1".into());
         }
+        // A bad count is a data error at its period (the row).
+        let at_period = |t: usize, reason: String| {
+            Err(Error::InvalidRecord {
+                at: Position::at_row(t).with_column("survivors"),
+                reason,
+            })
+        };
         if let Some(t) = survivors.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return bad(format!("period {t}: counts must be finite and ≥ 0"));
+            return at_period(
+                t,
+                format!("{}: counts must be finite and ≥ 0", survivors[t]),
+            );
         }
         if survivors[0] <= 0.0 {
-            return bad("period 0: the cohort must start with subscribers".into());
+            return at_period(0, "the cohort must start with subscribers".into());
         }
         if let Some(t) = (1..survivors.len()).find(|&t| survivors[t] > survivors[t - 1]) {
-            return bad(format!("period {t}: survivors cannot increase"));
+            return at_period(t, "survivors cannot increase".into());
         }
         Ok(Cohort { survivors })
     }

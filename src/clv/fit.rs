@@ -4,7 +4,7 @@
 //! minimising the mean negative log-likelihood over weighted rows, plus an optional L2 penalty
 //! on the parameters themselves (lifetimes' `penalizer_coef` convention). Gradients are exact
 //! (forward-mode automatic differentiation through the likelihood). Standard errors come from
-//! the Hessian of the total log-likelihood in log parameters (central differences of the exact
+//! the Hessian of the total log-likelihood in log parameters (forward differences of the exact
 //! gradient), inverted and mapped back with the delta method: se(θ) = θ · se(ln θ).
 
 use std::fmt;

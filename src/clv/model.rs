@@ -65,7 +65,7 @@ pub trait TransactionModel: Sync {
     ///
     /// # Errors
     /// [`Error::InvalidRecord`] for the first inconsistent summary; [`Error::UnitMismatch`]
-    /// when the summaries' unit differs from the model's; [`Error::NonFinite`] naming the
+    /// when the summaries' unit differs from the model's; [`Error::Overflow`] naming the
     /// first customer for whom the model overflows (extreme parameters).
     fn p_alive_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<f64>> {
         let unit = self.unit();
@@ -180,7 +180,7 @@ pub(crate) fn check_horizon(t: f64) -> Result<()> {
 /// `f` of every customer in one parallel pass over the summaries (they are large, and reading
 /// them is much of the cost): an invalid summary yields NaN and the first one is then
 /// reported; a non-finite value from a valid history (the model overflowing at extreme
-/// parameters) is reported as [`Error::NonFinite`].
+/// parameters) is reported as [`Error::Overflow`].
 pub(crate) fn one_pass(
     unit: Option<TimeUnit>,
     customers: &[CustomerSummary],

@@ -336,8 +336,8 @@ fn quantile_sorted(v: &[f64], p: f64) -> f64 {
 fn values_of(s: &CustomerSummary, fb: FrequencyBasis, mb: MonetaryBasis) -> Result<RfmValues> {
     let bad = |field: &str, v: f64| {
         Err(Error::InvalidRecord {
-            at: Position::of_customer(s.customer_id.to_string()),
-            reason: format!("{field} is {v}; RFM needs finite, non-negative values"),
+            at: Position::of_customer(&s.customer_id).with_column(field),
+            reason: format!("{v}: RFM needs finite, non-negative values"),
         })
     };
     for (field, v) in [

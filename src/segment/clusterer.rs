@@ -90,7 +90,8 @@ impl Fit for Strategy {
     /// # Errors
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for invalid settings (k
     /// larger than the number of points, a categorical strategy without categorical columns,
-    /// …) or when linfa fails; [`Error::NonFinite`](crate::Error::NonFinite) naming the row
+    /// …); [`Error::Solver`](crate::Error::Solver) when linfa fails;
+    /// [`Error::NonFinite`](crate::Error::NonFinite) naming the row
     /// and column of a NaN or infinite coordinate.
     fn fit(&self, points: &Points<'_>) -> Result<(Clustering, SegmentFitReport)> {
         let (clustering, labels) = fit_strategy(self, points.numeric, points.categorical)?;

@@ -825,7 +825,9 @@ impl Assign for DemographicModel {
     /// # Errors
     /// As [`DemographicModel::assign_batch`].
     fn assign(&self, record: &DemographicRecord) -> Result<Option<usize>> {
-        Ok(self.assign_batch(std::slice::from_ref(record))?[0])
+        // One record, not row 0 of a batch.
+        let one = self.assign_batch(std::slice::from_ref(record));
+        Ok(one.map_err(|e| e.amend(Position::without_row))?[0])
     }
 
     /// Segments of many customers, in parallel, in input order. A category not seen in

@@ -72,10 +72,9 @@ pub(crate) fn correlation(z: ArrayView2<'_, f64>) -> Array2<f64> {
 /// Eigenvalues (descending) and eigenvectors (columns, each oriented so that its entries
 /// sum to a non-negative number) of a symmetric matrix.
 pub(crate) fn eigen_desc(r: &Array2<f64>) -> Result<(Array1<f64>, Array2<f64>)> {
-    let (vals, vecs) = r.eigh().map_err(|e| Error::InvalidParameter {
-        name: "correlation matrix",
-        value: format!("{}×{}", r.nrows(), r.ncols()),
-        reason: format!("eigen-decomposition failed: {e}"),
+    let (vals, vecs) = r.eigh().map_err(|e| Error::Solver {
+        model: "eigen-decomposition of the item correlations",
+        reason: e.to_string(),
     })?;
     let mut order: Vec<usize> = (0..vals.len()).collect();
     order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]).then(a.cmp(&b)));

@@ -638,7 +638,9 @@ impl Assign for GeographicModel {
     /// # Errors
     /// As [`GeographicModel::assign_batch`].
     fn assign(&self, record: &GeoRecord) -> Result<Option<usize>> {
-        Ok(self.assign_batch(std::slice::from_ref(record))?[0])
+        // One record, not row 0 of a batch.
+        let one = self.assign_batch(std::slice::from_ref(record));
+        Ok(one.map_err(|e| e.amend(Position::without_row))?[0])
     }
 
     /// Segments of many customers, in parallel, in input order.

@@ -80,8 +80,8 @@ impl TryFrom<SegmentModelRecord> for SegmentModel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SegmentFitReport {
-    /// Segment of every training record, in input order (`None`: DBSCAN noise, a record
-    /// outside every trade area, or a survey response with too few answers).
+    /// Segment of every training record, in input order (`None`: DBSCAN noise, or a survey
+    /// response with too few answers).
     pub labels: Vec<Option<usize>>,
 }
 

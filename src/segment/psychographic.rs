@@ -781,7 +781,9 @@ impl Assign for PsychographicModel {
     /// # Errors
     /// As [`PsychographicModel::assign_batch`].
     fn assign(&self, response: &SurveyResponse) -> Result<Option<usize>> {
-        Ok(self.assign_batch(std::slice::from_ref(response))?[0])
+        // One record, not row 0 of a batch.
+        let one = self.assign_batch(std::slice::from_ref(response));
+        Ok(one.map_err(|e| e.amend(Position::without_row))?[0])
     }
 
     /// Segments of many responses, in parallel, in input order; `None` for a response with

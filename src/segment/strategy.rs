@@ -443,7 +443,7 @@ impl Clustering {
         categorical: ArrayView1<'_, u32>,
     ) -> Result<Option<usize>> {
         self.check_columns(numeric.len(), categorical.len())?;
-        check_finite(numeric, 0)?;
+        check_finite(numeric, 0).map_err(|e| e.amend(Position::without_row))?;
         Ok(self.assign_unchecked(numeric, categorical))
     }
 
@@ -659,7 +659,7 @@ pub(crate) fn mixture_log_likelihood(c: &Clustering, numeric: ArrayView2<'_, f64
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for invalid settings (k larger than the number of points, a
-/// categorical strategy without categorical columns, …) or when linfa fails.
+/// categorical strategy without categorical columns, …); [`Error::Solver`] when linfa fails.
 pub(crate) fn fit_strategy(
     strategy: &Strategy,
     numeric: ArrayView2<'_, f64>,
@@ -691,9 +691,8 @@ pub(crate) fn fit_strategy(
     {
         check_finite(numeric.row(i), i)?;
     }
-    let linfa_err = |e: String| Error::InvalidParameter {
-        name: "strategy",
-        value: strategy.name().into(),
+    let linfa_err = |e: String| Error::Solver {
+        model: strategy.name(),
         reason: e,
     };
     let check_k = |k: usize| check_k(k, n);

@@ -85,7 +85,8 @@ fn sbg_reproduces_fader_hardie_2007() {
     );
     // Invalid cohorts are errors naming the period.
     let e = Cohort::new(vec![100.0, 80.0, 90.0]).unwrap_err();
-    assert!(e.to_string().contains("period 2"), "{e}");
+    assert_eq!(e.position().and_then(|p| p.row()), Some(2), "{e}");
+    assert_eq!(e.kind(), custseg::ErrorKind::Data);
     assert!(Cohort::new(vec![100.0]).is_err());
     assert!(Cohort::new(vec![0.0, 0.0]).is_err());
     assert!(

@@ -1,11 +1,11 @@
 //! CLV models against the published CDNOW and donations numbers (`shared/data/README.md`).
 
+use custseg::Fit;
 use custseg::clv::{
     BgBb, BgBbHistory, BgNbd, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, SpendData,
     TransactionModel,
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
-use custseg::Fit;
 
 fn cdnow() -> RftData {
     let s = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();

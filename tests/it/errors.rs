@@ -130,3 +130,11 @@ fn column_predictions_report_overflow_as_the_batch_form_does() {
         .unwrap();
     assert!(p[0].is_finite());
 }
+
+#[test]
+fn a_record_checked_alone_has_no_position_and_says_so_plainly() {
+    let e = custseg::clv::Rft::new(0, 1.0, 2.0).unwrap_err();
+    assert_eq!(e.position(), Some(&Position::default()));
+    assert!(!e.to_string().contains("no position"), "{e}");
+    assert!(e.to_string().starts_with("x = 0 but t_x = 1"), "{e}");
+}

@@ -328,7 +328,6 @@ fn hand_built_reports_and_loadings_print() {
 }
 
 mod data_and_scores {
-    use custseg::{Fit, Score};
     use custseg::churn::ShiftedBetaGeometric;
     use custseg::clv::{BgNbd, Discounting, GammaGamma, RftData, SpendData, Valuation};
     use custseg::datasets::{cdnow_sample, cdnow_sample_config};
@@ -337,6 +336,7 @@ mod data_and_scores {
         CustomerSummary, Date, Error, PurchaseHistories, ReturnPolicy, SummaryConfig,
         TransactionLog,
     };
+    use custseg::{Fit, Score};
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()
