@@ -38,11 +38,13 @@ impl SpendData {
     pub fn from_summaries(summaries: &[CustomerSummary]) -> Result<Self> {
         let mut rows = Vec::new();
         let (mut zero, mut none) = (0, 0);
-        for s in summaries {
+        for (row, s) in summaries.iter().enumerate() {
             if !(s.monetary.is_finite() && s.monetary >= 0.0) {
                 return Err(Error::InvalidRecord {
-                    at: Position::of_customer(s.customer_id.to_string()),
-                    reason: format!("monetary = {} must be finite and not negative", s.monetary),
+                    at: Position::at_row(row)
+                        .with_customer(&s.customer_id)
+                        .with_column("monetary"),
+                    reason: format!("{} must be finite and not negative", s.monetary),
                 });
             }
             if s.frequency == 0 {

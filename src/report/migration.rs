@@ -64,11 +64,10 @@ pub fn migration(
         let mut map = HashMap::with_capacity(snap.len());
         for (id, s) in snap {
             if s.is_some_and(|s| s >= names.len()) {
-                return Err(Error::InvalidParameter {
-                    name: "segment",
-                    value: format!("{s:?} of customer {id}"),
+                return Err(Error::InvalidRecord {
+                    at: Position::of_customer(id).with_column("segment"),
                     reason: format!(
-                        "a segment with a name (0..{}) in the {what} snapshot",
+                        "segment {s:?} has no name (0..{}) in the {what} snapshot",
                         names.len()
                     ),
                 });

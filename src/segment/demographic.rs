@@ -507,10 +507,12 @@ fn check_records(
     fields: &[DemographicField],
     extra: &[ExtraColumn],
 ) -> Result<()> {
-    for r in records {
-        let bad = |reason: String| {
+    for (row, r) in records.iter().enumerate() {
+        let at = || Position::at_row(row).with_customer(&r.customer_id);
+        let bad = |reason: String| Err(Error::InvalidRecord { at: at(), reason });
+        let bad_in = |column: &str, reason: String| {
             Err(Error::InvalidRecord {
-                at: Position::of_customer(r.customer_id.to_string()),
+                at: at().with_column(column),
                 reason,
             })
         };
@@ -524,26 +526,20 @@ fn check_records(
         for (v, c) in r.extra.iter().zip(extra) {
             match v {
                 DemographicValue::Number(x) if !c.numeric => {
-                    return bad(format!(
-                        "column {}: number {x} in a categorical column",
-                        c.name
-                    ));
+                    return bad_in(&c.name, format!("number {x} in a categorical column"));
                 }
                 DemographicValue::Category(s) if c.numeric => {
-                    return bad(format!(
-                        "column {}: category {s:?} in a numeric column",
-                        c.name
-                    ));
+                    return bad_in(&c.name, format!("category {s:?} in a numeric column"));
                 }
                 _ => {}
             }
         }
         for f in fields.iter().filter(|f| f.is_numeric()) {
             if let Some(v) = r.number(*f).filter(|v| !v.is_finite() || *v < 0.0) {
-                return bad(format!(
-                    "{}: {v} is not a finite, non-negative number",
-                    f.name()
-                ));
+                return bad_in(
+                    f.name(),
+                    format!("{v} is not a finite, non-negative number"),
+                );
             }
         }
     }

@@ -60,9 +60,20 @@ impl GeoRecord {
     }
 
     fn point(&self) -> Result<GeoPoint> {
-        GeoPoint::new(self.lat, self.lon).map_err(|e| Error::InvalidRecord {
-            at: Position::of_customer(self.customer_id.to_string()),
-            reason: e.to_string(),
+        GeoPoint::new(self.lat, self.lon).map_err(|e| {
+            let at = Position::of_customer(&self.customer_id);
+            match e {
+                // A coordinate out of range is this record's data, in that field.
+                Error::InvalidParameter {
+                    name,
+                    value,
+                    reason,
+                } => Error::InvalidRecord {
+                    at: at.with_column(name),
+                    reason: format!("{value}: {reason}"),
+                },
+                other => other.amend(|_| at),
+            }
         })
     }
 }
@@ -306,7 +317,11 @@ impl Fit for GeographicSegmenter {
 }
 
 fn points_of(records: &[GeoRecord]) -> Result<Vec<GeoPoint>> {
-    records.iter().map(GeoRecord::point).collect()
+    records
+        .iter()
+        .enumerate()
+        .map(|(row, r)| r.point().map_err(|e| e.amend(|at| at.with_row(row))))
+        .collect()
 }
 
 fn vector_table(points: &[GeoPoint]) -> Table {

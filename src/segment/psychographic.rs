@@ -413,21 +413,20 @@ fn check_responses(
     items: &[SurveyItem],
     (min, max): (f64, f64),
 ) -> Result<()> {
-    for r in responses {
+    for (row, r) in responses.iter().enumerate() {
         if r.answers.len() != items.len() {
             return Err(Error::InvalidRecord {
-                at: Position::of_customer(r.customer_id.to_string()),
+                at: Position::at_row(row).with_customer(&r.customer_id),
                 reason: format!("{} answers for {} items", r.answers.len(), items.len()),
             });
         }
         for (a, item) in r.answers.iter().zip(items) {
             if let Some(v) = a.filter(|v| !(v.is_finite() && (min..=max).contains(v))) {
                 return Err(Error::InvalidRecord {
-                    at: Position::of_customer(r.customer_id.to_string()),
-                    reason: format!(
-                        "item {}: answer {v} is off the {min}–{max} scale",
-                        item.name
-                    ),
+                    at: Position::at_row(row)
+                        .with_customer(&r.customer_id)
+                        .with_column(item.name.as_str()),
+                    reason: format!("answer {v} is off the {min}–{max} scale"),
                 });
             }
         }

@@ -138,3 +138,19 @@ fn a_record_checked_alone_has_no_position_and_says_so_plainly() {
     assert!(!e.to_string().contains("no position"), "{e}");
     assert!(e.to_string().starts_with("x = 0 but t_x = 1"), "{e}");
 }
+
+#[test]
+fn record_fields_are_columns_not_text() {
+    use custseg::segment::{GeoMode, GeoRecord, GeographicSegmenter};
+    let records = vec![
+        GeoRecord::new("a", 48.85, 2.35),
+        GeoRecord::new("b", 95.0, 2.35),
+        GeoRecord::new("c", 45.0, 3.0),
+    ];
+    let e = GeographicSegmenter::new(GeoMode::KMeans(KMeansParams::new(2)))
+        .unwrap()
+        .fit(&records)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Data);
+    assert_eq!(parts(&e), (Some(1), None, Some("b"), Some("latitude")));
+}
