@@ -16,3 +16,15 @@ mod segment;
 mod segment_models;
 mod summaries;
 mod synthetic;
+
+/// A strategy fitted on numeric and categorical columns, with the training labels (the shape
+/// the clustering tests compare against their references).
+fn fit_strategy<'a>(
+    s: &custseg::segment::Strategy,
+    numeric: ndarray::ArrayView2<'a, f64>,
+    categorical: ndarray::ArrayView2<'a, u32>,
+) -> custseg::Result<(custseg::segment::Clustering, Vec<Option<usize>>)> {
+    use custseg::Fit;
+    s.fit(&custseg::segment::Points::mixed(numeric, categorical))
+        .map(|(c, r)| (c, r.labels))
+}

@@ -1,6 +1,7 @@
 //! Inputs that once panicked or lost data silently in the segmentation and report APIs:
 //! each now has a defined answer (an error naming what was wrong, or a documented result).
 
+use crate::fit_strategy;
 use custseg::Fit;
 use custseg::report::{
     Aggregate, Column, KAnonymity, Migration, Refits, Report, ReportRow, stability,
@@ -13,17 +14,6 @@ use custseg::segment::{
     silhouette,
 };
 use ndarray::{Array1, Array2, Array3, ShapeBuilder, array};
-
-/// The strategy fitted on numeric and categorical columns, with the training labels.
-fn fit_strategy<'a>(
-    s: &Strategy,
-    numeric: ndarray::ArrayView2<'a, f64>,
-    categorical: ndarray::ArrayView2<'a, u32>,
-) -> custseg::Result<(custseg::segment::Clustering, Vec<Option<usize>>)> {
-    use custseg::Fit;
-    s.fit(&custseg::segment::Points::mixed(numeric, categorical))
-        .map(|(c, r)| (c, r.labels))
-}
 
 #[test]
 fn demographic_bands_without_any_income_are_an_error() {

@@ -3,6 +3,7 @@
 //! error paths. The reference numbers come from `benches/peers/cluster_peers.py` and
 //! `benches/peers/validity_reference.py` (scikit-learn 1.5.2, kmodes 0.12.2).
 
+use crate::fit_strategy;
 use custseg::datasets::{blobs, mixed_blobs};
 use custseg::segment::{
     Clustering, KCriterion, KMeansParams, KPrototypesParams, KSearch, MiniBatchParams, RuleBands,
@@ -11,17 +12,6 @@ use custseg::segment::{
 };
 use ndarray::Array2;
 use serde_json::Value;
-
-/// The strategy fitted on numeric and categorical columns, with the training labels.
-fn fit_strategy<'a>(
-    s: &Strategy,
-    numeric: ndarray::ArrayView2<'a, f64>,
-    categorical: ndarray::ArrayView2<'a, u32>,
-) -> custseg::Result<(custseg::segment::Clustering, Vec<Option<usize>>)> {
-    use custseg::Fit;
-    s.fit(&custseg::segment::Points::mixed(numeric, categorical))
-        .map(|(c, r)| (c, r.labels))
-}
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
