@@ -84,7 +84,7 @@ pub use geographic::{
 pub use kmeans::{KMeansFit, KMeansParams, kmeans};
 pub use kprototypes::{KPrototypesFit, KPrototypesParams, kprototypes};
 pub use minibatch::{MiniBatchFit, MiniBatchParams, minibatch_kmeans};
-pub use model::{SegmentFit, SegmentFitReport, SegmentModel};
+pub use model::{SegmentFitReport, SegmentModel};
 pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile, Vocabulary, profiles};
 pub use psychographic::{
     FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,

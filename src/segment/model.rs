@@ -98,7 +98,7 @@ impl SegmentFitReport {
 
 /// What a fit produced besides the model: the training rows' segments.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SegmentFit {
+pub(crate) struct SegmentFit {
     /// The fitted model.
     pub model: SegmentModel,
     /// Segment of every training row (`None`: DBSCAN noise), in input order.
@@ -116,7 +116,7 @@ impl SegmentModel {
     ///
     /// # Errors
     /// The errors of [`FittedFeatures::fit`] and of fitting the strategy.
-    pub fn fit(
+    pub(crate) fn fit(
         strategy: &Strategy,
         numeric: &[NumericFeature],
         categorical: &[CategoricalFeature],
