@@ -41,7 +41,7 @@
 
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Position, Result};
 
 /// Unfitted parameters that learn a model from data: every estimator of the crate.
 ///
@@ -112,6 +112,21 @@ pub trait Assign: Sync {
     /// The error of the first failing record in input order, with its row.
     fn assign_batch(&self, records: &[Self::Record]) -> Result<Vec<Option<usize>>> {
         collect_in_order(records.par_iter().map(|r| self.assign(r)).collect())
+    }
+}
+
+/// The answer for one record computed through a batch of one: the only element, and errors
+/// without the batch's row 0 (the record was not part of a batch).
+pub(crate) fn only<T>(batch_of_one: Result<Vec<T>>) -> Result<T> {
+    let mut answers = batch_of_one.map_err(|e| e.amend(Position::without_row))?;
+    // A batch form returns one answer per record (or an error): one record, one answer.
+    match answers.pop() {
+        Some(answer) if answers.is_empty() => Ok(answer),
+        _ => Err(Error::LengthMismatch {
+            what: "answers to one record",
+            expected: 1,
+            got: answers.len() + 1,
+        }),
     }
 }
 

@@ -345,12 +345,12 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// Where in the input the problem is, for errors about data.
-    ///
-    /// `None` for parameter and model errors that concern no particular record.
-    pub fn position(&self) -> Option<&Position> {
-        match self {
+/// The variants that carry a [`Position`], listed once for `position` and `position_mut`
+/// (match ergonomics give `&Position` or `&mut Position` from the same arms). A new variant
+/// with a position goes here; [`Error::kind`] lists every variant, so adding one is noticed.
+macro_rules! position_of {
+    ($error:expr) => {
+        match $error {
             Error::NonFinite { at, .. }
             | Error::Overflow { at, .. }
             | Error::NegativeAmount { at, .. }
@@ -359,15 +359,17 @@ impl Error {
             | Error::Parse { at, .. }
             | Error::DuplicateCustomer { at, .. }
             | Error::InvalidRecord { at, .. } => Some(at),
-            Error::EmptyInput { .. }
-            | Error::LengthMismatch { .. }
-            | Error::InvalidDate { .. }
-            | Error::InvalidWindow(_)
-            | Error::InvalidParameter { .. }
-            | Error::NotConverged { .. }
-            | Error::Solver { .. }
-            | Error::UnitMismatch { .. } => None,
+            _ => None,
         }
+    };
+}
+
+impl Error {
+    /// Where in the input the problem is, for errors about data.
+    ///
+    /// `None` for parameter and model errors that concern no particular record.
+    pub fn position(&self) -> Option<&Position> {
+        position_of!(self)
     }
 
     /// Whether the data, the call or the model is at fault.
@@ -402,16 +404,6 @@ impl Error {
     }
 
     fn position_mut(&mut self) -> Option<&mut Position> {
-        match self {
-            Error::NonFinite { at, .. }
-            | Error::Overflow { at, .. }
-            | Error::NegativeAmount { at, .. }
-            | Error::ReturnExceedsPurchases { at, .. }
-            | Error::EmptyCustomerId { at }
-            | Error::Parse { at, .. }
-            | Error::DuplicateCustomer { at, .. }
-            | Error::InvalidRecord { at, .. } => Some(at),
-            _ => None,
-        }
+        position_of!(self)
     }
 }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
+use super::data::check_weights;
 use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
 use crate::contract::collect_in_order;
 use crate::error::{Error, Position, Result};
@@ -325,16 +326,7 @@ impl crate::Fit for MaxLikelihood<BgBb> {
     /// [`Error::EmptyInput`]; [`Error::InvalidRecord`] naming the row of a weight that is not
     /// finite and positive; [`Error::NotConverged`].
     fn fit(&self, data: &[(BgBbHistory, f64)]) -> Result<(BgBb, FitReport)> {
-        if let Some((i, (_, w))) = data
-            .iter()
-            .enumerate()
-            .find(|(_, (_, w))| !(w.is_finite() && *w > 0.0))
-        {
-            return Err(Error::InvalidRecord {
-                at: Position::at_row(i).with_column("weight"),
-                reason: format!("weight {w} must be finite and positive"),
-            });
-        }
+        check_weights(data.iter().map(|r| r.1))?;
         let ([a, b, g, d], report) = fit::<Lik, 4>(data, [1.0; 4], self.options())?;
         Ok((BgBb::new(a, b, g, d)?, report))
     }

@@ -97,6 +97,20 @@ fn check(x: u32, t_x: f64, big_t: f64) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Every weight of a weighted data set (customers sharing a history) finite and positive, or
+/// an error naming the row of the first that is not.
+pub(crate) fn check_weights(weights: impl Iterator<Item = f64>) -> Result<()> {
+    for (row, w) in weights.enumerate() {
+        if !(w.is_finite() && w > 0.0) {
+            return Err(Error::InvalidRecord {
+                at: Position::at_row(row).with_column("weight"),
+                reason: format!("weight {w} must be finite and positive"),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Rft {
     /// The history of a summary already checked with `TryFrom` (batch passes check first,
     /// then convert in parallel without a failure path).
@@ -270,16 +284,7 @@ impl RftData {
         if rows.is_empty() {
             return Err(Error::EmptyInput { what: "customers" });
         }
-        if let Some((i, (_, w))) = rows
-            .iter()
-            .enumerate()
-            .find(|(_, (_, w))| !(w.is_finite() && *w > 0.0))
-        {
-            return Err(Error::InvalidRecord {
-                at: Position::at_row(i).with_column("weight"),
-                reason: format!("weight {w} must be finite and positive"),
-            });
-        }
+        check_weights(rows.iter().map(|r| r.1))?;
         let customers: f64 = rows.iter().map(|r| r.1).sum();
         // Sorted, identical histories are adjacent; the order is canonical, so sums over rows
         // do not depend on the input order.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::data::Rft;
 use super::gamma_gamma::GammaGamma;
 use super::model::{TransactionModel, check_summaries, per_distinct_history};
+use crate::contract::only;
 use crate::data::{CustomerId, CustomerSummary, TimeUnit};
 use crate::error::{Error, Position, Result};
 
@@ -215,15 +216,12 @@ impl<M: TransactionModel> crate::Score for Valuation<M> {
     /// # Errors
     /// As [`Score::score_batch`](crate::Score::score_batch), without a row.
     fn score(&self, customer: &CustomerSummary) -> Result<CustomerValue> {
-        let mut v = value_customers(
+        only(value_customers(
             &self.model,
             &self.spend,
             std::slice::from_ref(customer),
             &self.discounting,
-        )
-        // One record, not row 0 of a batch.
-        .map_err(|e| e.amend(Position::without_row))?;
-        Ok(v.remove(0))
+        ))
     }
 
     /// Values every customer, in parallel, in input order, independent of the thread count

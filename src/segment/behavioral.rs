@@ -8,8 +8,9 @@ use super::kmeans::KMeansParams;
 use super::model::{SegmentFitReport, SegmentModel, delegate_segment_model};
 use super::profile::{SegmentProfile, Vocabulary};
 use super::strategy::Strategy;
+use crate::contract::only;
 use crate::data::{CustomerId, CustomerSummary};
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Result};
 use crate::{Assign, Fit};
 
 /// One customer's behaviour.
@@ -355,9 +356,7 @@ impl Assign for BehavioralModel {
     /// # Errors
     /// As [`BehavioralModel::assign_batch`].
     fn assign(&self, record: &BehavioralRecord) -> Result<Option<usize>> {
-        // One record, not row 0 of a batch.
-        let one = self.assign_batch(std::slice::from_ref(record));
-        Ok(one.map_err(|e| e.amend(Position::without_row))?[0])
+        only(self.assign_batch(std::slice::from_ref(record)))
     }
 
     /// Segments of many customers, in parallel, in input order.

@@ -35,7 +35,8 @@ pub struct Points<'a> {
 impl<'a> Points<'a> {
     /// Numeric columns only (one row per point).
     pub fn numeric(numeric: ArrayView2<'a, f64>) -> Self {
-        // An n × 0 view needs no storage.
+        // An n × 0 view needs no storage: from_shape only fails when the shape needs more
+        // elements than the slice holds, and n × 0 needs none, so this cannot panic.
         let categorical = ArrayView2::from_shape((numeric.nrows(), 0), &[])
             .expect("an n × 0 shape holds no element");
         Points {

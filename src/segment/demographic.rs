@@ -20,6 +20,7 @@ use super::kprototypes::KPrototypesParams;
 use super::model::{SegmentFitReport, SegmentModel, delegate_segment_model};
 use super::profile::Vocabulary;
 use super::strategy::{RuleBands, Strategy};
+use crate::contract::only;
 use crate::data::CustomerId;
 use crate::error::{Error, Position, Result};
 use crate::{Assign, Fit};
@@ -821,9 +822,7 @@ impl Assign for DemographicModel {
     /// # Errors
     /// As [`DemographicModel::assign_batch`].
     fn assign(&self, record: &DemographicRecord) -> Result<Option<usize>> {
-        // One record, not row 0 of a batch.
-        let one = self.assign_batch(std::slice::from_ref(record));
-        Ok(one.map_err(|e| e.amend(Position::without_row))?[0])
+        only(self.assign_batch(std::slice::from_ref(record)))
     }
 
     /// Segments of many customers, in parallel, in input order. A category not seen in

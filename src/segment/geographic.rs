@@ -27,6 +27,7 @@ use super::kmeans::KMeansParams;
 use super::model::{SegmentFitReport, SegmentModel};
 use super::profile::rename_segment;
 use super::strategy::Strategy;
+use crate::contract::only;
 use crate::data::CustomerId;
 use crate::error::{Error, Position, Result};
 use crate::geo::{
@@ -653,9 +654,7 @@ impl Assign for GeographicModel {
     /// # Errors
     /// As [`GeographicModel::assign_batch`].
     fn assign(&self, record: &GeoRecord) -> Result<Option<usize>> {
-        // One record, not row 0 of a batch.
-        let one = self.assign_batch(std::slice::from_ref(record));
-        Ok(one.map_err(|e| e.amend(Position::without_row))?[0])
+        only(self.assign_batch(std::slice::from_ref(record)))
     }
 
     /// Segments of many customers, in parallel, in input order.

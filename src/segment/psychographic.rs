@@ -30,6 +30,7 @@ use super::kmeans::KMeansParams;
 use super::model::{SegmentFitReport, SegmentModel, delegate_segment_model};
 use super::profile::Vocabulary;
 use super::strategy::Strategy;
+use crate::contract::only;
 use crate::data::CustomerId;
 use crate::error::{Error, Position, Result};
 use crate::{Assign, Fit};
@@ -780,9 +781,7 @@ impl Assign for PsychographicModel {
     /// # Errors
     /// As [`PsychographicModel::assign_batch`].
     fn assign(&self, response: &SurveyResponse) -> Result<Option<usize>> {
-        // One record, not row 0 of a batch.
-        let one = self.assign_batch(std::slice::from_ref(response));
-        Ok(one.map_err(|e| e.amend(Position::without_row))?[0])
+        only(self.assign_batch(std::slice::from_ref(response)))
     }
 
     /// Segments of many responses, in parallel, in input order; `None` for a response with
