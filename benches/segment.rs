@@ -21,7 +21,10 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use custseg::datasets::{blobs, mixed_blobs};
-use custseg::segment::{KMeansParams, KPrototypesParams, MiniBatchParams, RuleBands, Strategy};
+use custseg::segment::{
+    DbscanParams, GaussianMixtureParams, KMeansParams, KPrototypesParams, MiniBatchParams,
+    RuleBands, Strategy,
+};
 use ndarray::Array2;
 use std::hint::black_box;
 
@@ -60,37 +63,43 @@ fn bench(c: &mut Criterion) {
         let b = blobs(n, 8, 8, 1.0, 2024).expect("valid blobs");
         let mixed = mixed_blobs(n, 5, 3, 8, 6, 2024).expect("valid blobs");
         let no_cat = Array2::<u32>::zeros((n, 0));
-        let bands = RuleBands {
-            bands: vec![
-                (
-                    0,
-                    vec![median(b.data.column(0))],
-                    vec!["low".into(), "high".into()],
-                ),
-                (
-                    1,
-                    vec![median(b.data.column(1))],
-                    vec!["low".into(), "high".into()],
-                ),
-            ],
-        };
+        let bands = RuleBands::new(vec![
+            (
+                0,
+                vec![median(b.data.column(0))],
+                vec!["low".into(), "high".into()],
+            ),
+            (
+                1,
+                vec![median(b.data.column(1))],
+                vec!["low".into(), "high".into()],
+            ),
+        ])
+        .expect("valid");
         let mut numeric = vec![
             (
                 "kmeans_custseg_ninit10",
-                Strategy::KMeans(KMeansParams::new(8)),
+                Strategy::KMeans(KMeansParams::new(8).expect("valid")),
             ),
             (
                 "kmeans_custseg_ninit1",
-                Strategy::KMeans(KMeansParams::new(8).with_n_init(1)),
+                Strategy::KMeans(
+                    KMeansParams::new(8)
+                        .expect("valid")
+                        .with_n_init(1)
+                        .expect("valid"),
+                ),
             ),
             // The settings compare.sh gives scikit-learn's MiniBatchKMeans (batches of 4,096,
             // best of 3 seedings); early stopping makes the step count vary with the seed.
             (
                 "kmeans_minibatch",
-                Strategy::MiniBatchKMeans(MiniBatchParams {
-                    n_init: 3,
-                    ..MiniBatchParams::new(8).with_batch_size(4096)
-                }),
+                Strategy::MiniBatchKMeans(
+                    MiniBatchParams::new(8)
+                        .and_then(|p| p.with_batch_size(4096))
+                        .and_then(|p| p.with_n_init(3))
+                        .expect("valid"),
+                ),
             ),
             ("rule_bands", Strategy::RuleBands(bands)),
         ];
@@ -99,19 +108,20 @@ fn bench(c: &mut Criterion) {
         if all {
             numeric.push((
                 "kmeans_linfa_ninit10",
-                Strategy::LinfaKMeans {
-                    k: 8,
-                    n_init: 10,
-                    seed: 0,
-                },
+                Strategy::LinfaKMeans(
+                    KMeansParams::new(8)
+                        .expect("valid")
+                        .with_n_init(10)
+                        .expect("valid"),
+                ),
             ));
-            numeric.push(("gmm_linfa", Strategy::GaussianMixture { k: 8, seed: 0 }));
+            numeric.push((
+                "gmm_linfa",
+                Strategy::GaussianMixture(GaussianMixtureParams::new(8).expect("valid")),
+            ));
             numeric.push((
                 "dbscan_linfa",
-                Strategy::Dbscan {
-                    eps: 1.5,
-                    min_points: 10,
-                },
+                Strategy::Dbscan(DbscanParams::new(1.5, 10).expect("valid")),
             ));
         }
         for (name, s) in &numeric {
@@ -121,7 +131,7 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
-        let kp = Strategy::KPrototypes(KPrototypesParams::new(8));
+        let kp = Strategy::KPrototypes(KPrototypesParams::new(8).expect("valid"));
         g.bench_function(BenchmarkId::new("kprototypes_ninit5", n), |bench| {
             bench.iter(|| {
                 fit_strategy(
@@ -132,10 +142,11 @@ fn bench(c: &mut Criterion) {
                 .expect("fits")
             })
         });
-        let kp1 = Strategy::KPrototypes(KPrototypesParams {
-            n_init: 1,
-            ..KPrototypesParams::new(8)
-        });
+        let kp1 = Strategy::KPrototypes(
+            KPrototypesParams::new(8)
+                .and_then(|p| p.with_n_init(1))
+                .expect("valid"),
+        );
         g.bench_function(BenchmarkId::new("kprototypes_ninit1", n), |bench| {
             bench.iter(|| {
                 fit_strategy(
@@ -151,16 +162,17 @@ fn bench(c: &mut Criterion) {
         let hard = blobs(n, 8, 8, 3.0, 2024).expect("valid blobs");
         let mut overlap = vec![(
             "overlap_kmeans_custseg_ninit10",
-            Strategy::KMeans(KMeansParams::new(8)),
+            Strategy::KMeans(KMeansParams::new(8).expect("valid")),
         )];
         if all {
             overlap.push((
                 "overlap_kmeans_linfa_ninit10",
-                Strategy::LinfaKMeans {
-                    k: 8,
-                    n_init: 10,
-                    seed: 0,
-                },
+                Strategy::LinfaKMeans(
+                    KMeansParams::new(8)
+                        .expect("valid")
+                        .with_n_init(10)
+                        .expect("valid"),
+                ),
             ));
         }
         for (name, s) in overlap {

@@ -84,7 +84,7 @@ fn main() -> Result<(), custseg::Error> {
     );
     let choice = choose_k(
         prepared.view(),
-        |k| Strategy::KMeans(KMeansParams::new(k)),
+        |k| Ok(Strategy::KMeans(KMeansParams::new(k)?)),
         &KSearch::new(2..=8, KCriterion::Silhouette)?.with_silhouette_sample(2357, 0),
     )?;
     println!("k by silhouette: {}", choice.chosen);

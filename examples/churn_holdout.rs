@@ -20,7 +20,10 @@ use custseg::{Fit, Score};
 
 fn main() -> Result<()> {
     let summaries = cdnow_sample().summarise(&cdnow_sample_config())?.into_vec();
-    let churned: Vec<bool> = summaries.iter().map(|c| c.holdout_frequency == 0).collect();
+    let churned: Vec<bool> = summaries
+        .iter()
+        .map(|c| c.holdout_frequency() == 0)
+        .collect();
     let rate = churned.iter().filter(|&&c| c).count() as f64 / churned.len() as f64;
     println!(
         "CDNOW sample: {} customers scored at 1997-09-30; {:.1}% buy nothing in the next 39 weeks\n",

@@ -23,8 +23,9 @@ use std::time::Instant;
 use custseg::Fit;
 use custseg::datasets::{blobs, mixed_blobs};
 use custseg::segment::{
-    KMeansParams, KPrototypesParams, MiniBatchParams, Points, RuleBands, Strategy,
-    adjusted_rand_index, calinski_harabasz, davies_bouldin, silhouette_sampled,
+    DbscanParams, GaussianMixtureParams, KMeansParams, KPrototypesParams, MiniBatchParams, Points,
+    RuleBands, Strategy, adjusted_rand_index, calinski_harabasz, davies_bouldin,
+    silhouette_sampled,
 };
 use ndarray::{Array2, ArrayView2};
 
@@ -63,35 +64,26 @@ fn main() -> Result<(), custseg::Error> {
     let b = blobs(n, 8, 8, spread, 2024)?;
     let mixed = mixed_blobs(n, 5, 3, 8, 6, 2024)?;
     let no_cat = Array2::<u32>::zeros((n, 0));
-    let bands = RuleBands {
-        bands: vec![
-            (
-                0,
-                vec![median(b.data.view(), 0)],
-                vec!["f0 low".into(), "f0 high".into()],
-            ),
-            (
-                1,
-                vec![median(b.data.view(), 1)],
-                vec!["f1 low".into(), "f1 high".into()],
-            ),
-        ],
-    };
+    let bands = RuleBands::new(vec![
+        (
+            0,
+            vec![median(b.data.view(), 0)],
+            vec!["f0 low".into(), "f0 high".into()],
+        ),
+        (
+            1,
+            vec![median(b.data.view(), 1)],
+            vec!["f1 low".into(), "f1 high".into()],
+        ),
+    ])?;
     let strategies = [
-        Strategy::KMeans(KMeansParams::new(8)),
-        Strategy::KMeans(KMeansParams::new(8).with_n_init(1)),
-        Strategy::MiniBatchKMeans(MiniBatchParams::new(8)),
-        Strategy::LinfaKMeans {
-            k: 8,
-            n_init: 10,
-            seed: 0,
-        },
-        Strategy::GaussianMixture { k: 8, seed: 0 },
-        Strategy::Dbscan {
-            eps: 1.5 * spread,
-            min_points: 10,
-        },
-        Strategy::KPrototypes(KPrototypesParams::new(8)),
+        Strategy::KMeans(KMeansParams::new(8)?),
+        Strategy::KMeans(KMeansParams::new(8)?.with_n_init(1)?),
+        Strategy::MiniBatchKMeans(MiniBatchParams::new(8)?),
+        Strategy::LinfaKMeans(KMeansParams::new(8)?.with_n_init(10)?),
+        Strategy::GaussianMixture(GaussianMixtureParams::new(8)?),
+        Strategy::Dbscan(DbscanParams::new(1.5 * spread, 10)?),
+        Strategy::KPrototypes(KPrototypesParams::new(8)?),
         Strategy::RuleBands(bands),
     ];
     println!(
@@ -122,8 +114,8 @@ fn main() -> Result<(), custseg::Error> {
         let l: Vec<usize> = kept.iter().filter_map(|&i| labels[i]).collect();
         let t_truth: Vec<usize> = kept.iter().map(|&i| truth[i]).collect();
         let label = match s {
-            Strategy::KMeans(p) => format!("{} n_init={}", s.name(), p.n_init),
-            Strategy::LinfaKMeans { n_init, .. } => format!("{} n_init={n_init}", s.name()),
+            Strategy::KMeans(p) => format!("{} n_init={}", s.name(), p.n_init()),
+            Strategy::LinfaKMeans(p) => format!("{} n_init={}", s.name(), p.n_init()),
             _ => s.name().to_string(),
         };
         let metrics = if clustering.segments() >= 2 && l.len() > clustering.segments() {

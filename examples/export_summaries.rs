@@ -25,7 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(
             out,
             "{},{},{},{},{}",
-            s.customer_id, s.frequency, s.recency, s.age, s.monetary
+            s.customer_id(),
+            s.frequency(),
+            s.recency(),
+            s.age(),
+            s.monetary()
         )?;
     }
     out.flush()?;

@@ -72,7 +72,7 @@ fn main() -> Result<()> {
     let snapshot =
         |s: &[CustomerSummary], l: &[Option<usize>]| -> Vec<(CustomerId, Option<usize>)> {
             s.iter()
-                .map(|c| c.customer_id.clone())
+                .map(|c| c.customer_id().clone())
                 .zip(l.iter().copied())
                 .collect()
         };
@@ -103,7 +103,7 @@ fn main() -> Result<()> {
     .moves(&["Gold", "Value", "Growth", "Other", "Dormant", "Lost"])?;
     let segment_values: Vec<CustomerMetrics> = (0..summaries.len())
         .map(|i| CustomerMetrics {
-            revenue: summaries.as_slice()[i].total_spend,
+            revenue: summaries.as_slice()[i].total_spend(),
             clv: Some(values[i].clv),
             churn_risk: Some(churn[i].risk),
             expected_purchases: Some(values[i].expected_purchases),
@@ -132,10 +132,10 @@ fn main() -> Result<()> {
 
     let s = summaries.as_slice();
     let n = s.len() as f64;
-    let repeaters = s.iter().filter(|c| c.frequency > 0).count() as f64;
-    let active_holdout = s.iter().filter(|c| c.holdout_frequency > 0).count() as f64;
-    let cal_spend: f64 = s.iter().map(|c| c.total_spend).sum();
-    let hold_spend: f64 = s.iter().map(|c| c.holdout_spend).sum();
+    let repeaters = s.iter().filter(|c| c.frequency() > 0).count() as f64;
+    let active_holdout = s.iter().filter(|c| c.holdout_frequency() > 0).count() as f64;
+    let cal_spend: f64 = s.iter().map(|c| c.total_spend()).sum();
+    let hold_spend: f64 = s.iter().map(|c| c.holdout_spend()).sum();
     let cal_purchases = summaries.report().calibration_purchases as f64;
     let hold_purchases = summaries.report().holdout_purchases as f64;
 
@@ -183,7 +183,7 @@ fn main() -> Result<()> {
     println!("\nRepeat purchases in the calibration period");
     let mut hist = [0usize; 8];
     for c in s {
-        hist[(c.frequency as usize).min(7)] += 1;
+        hist[(c.frequency() as usize).min(7)] += 1;
     }
     let rows: Vec<Vec<String>> = hist
         .iter()
@@ -251,7 +251,7 @@ fn main() -> Result<()> {
             let k = members.len() as f64;
             let bought = members
                 .iter()
-                .filter(|&&i| s[i].holdout_frequency > 0)
+                .filter(|&&i| s[i].holdout_frequency() > 0)
                 .count() as f64;
             vec![
                 format!("{t:?}"),
@@ -269,7 +269,7 @@ fn main() -> Result<()> {
 
     println!("\nTop ten customers by 12-month CLV");
     let by_id: std::collections::HashMap<&str, &CustomerSummary> =
-        s.iter().map(|c| (c.customer_id.as_str(), c)).collect();
+        s.iter().map(|c| (c.customer_id().as_str(), c)).collect();
     let mut top: Vec<&CustomerValue> = values.iter().collect();
     top.sort_by(|a, b| b.clv.total_cmp(&a.clv));
     let rows: Vec<Vec<String>> = top
@@ -282,18 +282,18 @@ fn main() -> Result<()> {
                 .find(|r| r.customer_id == v.customer_id)
                 .map_or_else(String::new, |r| format!("{:?}", r.tier));
             vec![
-                c.customer_id.to_string(),
-                c.frequency.to_string(),
-                format!("{:.1}", c.recency),
-                format!("{:.1}", c.age),
-                thousands(c.total_spend, 2),
+                c.customer_id().to_string(),
+                c.frequency().to_string(),
+                format!("{:.1}", c.recency()),
+                format!("{:.1}", c.age()),
+                thousands(c.total_spend(), 2),
                 format!("{:.3}", v.p_alive),
                 format!("{:.2}", v.expected_purchases),
                 thousands(v.expected_spend, 2),
                 thousands(v.clv, 2),
                 tier,
-                c.holdout_frequency.to_string(),
-                thousands(c.holdout_spend, 2),
+                c.holdout_frequency().to_string(),
+                thousands(c.holdout_spend(), 2),
             ]
         })
         .collect();

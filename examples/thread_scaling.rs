@@ -23,7 +23,7 @@ use custseg::datasets::{SyntheticConfig, blobs, scattered_locations, synthetic};
 use custseg::geo::GeoPoint;
 use custseg::geo::{City, nearest_city};
 use custseg::rfm::RfmParams;
-use custseg::segment::{KMeansParams, kmeans};
+use custseg::segment::{KMeansParams, Points};
 use custseg::{Fit, Score};
 use custseg::{ReturnPolicy, TimeUnit, TransactionLog};
 
@@ -73,6 +73,7 @@ fn main() -> custseg::Result<()> {
     let valuation = Valuation::new(bgnbd, spend, horizon);
     let churn = ModelChurn::new(bgnbd);
     let points = blobs(1_000_000, 8, 8, 1.0, 2024)?;
+    let km8 = KMeansParams::new(8)?;
     let cities = City::parse_csv(include_str!("../tests/data/geonames_fr.csv"))?;
     let around: Vec<GeoPoint> = cities.iter().map(|c| c.location).collect();
     let locations = scattered_locations(1_000_000, &around, 2024)?;
@@ -124,7 +125,7 @@ fn main() -> custseg::Result<()> {
         ),
         (
             "k-means 1M x 8",
-            Box::new(|| timed(|| kmeans(points.data.view(), &KMeansParams::new(8)).expect("fits"))),
+            Box::new(|| timed(|| km8.fit(&Points::numeric(points.data.view())).expect("fits"))),
         ),
         (
             "nearest city 1M",

@@ -76,10 +76,10 @@
 //! let log = cdnow_sample();
 //! // Calibration to 1997-09-30, holdout to 1998-06-30, times in weeks.
 //! let summaries = log.summarise(&cdnow_sample_config())?;
-//! let repeaters = summaries.iter().filter(|s| s.frequency > 0).count();
+//! let repeaters = summaries.iter().filter(|s| s.frequency() > 0).count();
 //! assert_eq!(repeaters, 946);
 //! let first = &summaries.as_slice()[0];
-//! assert_eq!((first.frequency, first.holdout_frequency), (2, 1));
+//! assert_eq!((first.frequency(), first.holdout_frequency()), (2, 1));
 //! # Ok::<(), custseg::Error>(())
 //! ```
 //!
@@ -109,8 +109,8 @@ pub use contract::{Assign, Fit, Score};
 pub use data::{
     CustomerHistory, CustomerId, CustomerKey, CustomerSummaries, CustomerSummary,
     CustomerTransactions, Date, LateCustomer, LogReport, PurchaseDay, PurchaseHistories,
-    PurchasePeriod, ReturnPolicy, SummaryConfig, SummaryReport, TimeUnit, Transaction,
-    TransactionLog, TransactionLogBuilder,
+    PurchasePeriod, ReturnPolicy, SummaryConfig, SummaryRecord, SummaryReport, TimeUnit,
+    Transaction, TransactionLog, TransactionLogBuilder,
 };
 pub use error::{Error, ErrorKind, Position, Result};
 

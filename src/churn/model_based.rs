@@ -162,7 +162,7 @@ impl<M: TransactionModel, F: TransactionModel> ChurnScorer for ModelChurn<M, F> 
                 data: s.unit,
             });
         }
-        let c = Rft::try_from(s)?;
+        let c = Rft::from(s);
         Ok(match (c.x(), &self.one_time) {
             (0, OneTimeBuyers::Fallback(f)) => risk_under(f, &c),
             (0, OneTimeBuyers::RecencyHalfLife { half_life_days }) => {

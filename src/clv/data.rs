@@ -111,30 +111,15 @@ pub(crate) fn check_weights(weights: impl Iterator<Item = f64>) -> Result<()> {
     Ok(())
 }
 
-impl Rft {
-    /// The history of a summary already checked with `TryFrom` (batch passes check first,
-    /// then convert in parallel without a failure path).
-    pub(crate) fn from_checked(s: &CustomerSummary) -> Rft {
+/// A summary is a valid history by construction (its checks include [`Rft::new`]'s), so this
+/// cannot fail.
+impl From<&CustomerSummary> for Rft {
+    fn from(s: &CustomerSummary) -> Rft {
         Rft {
             x: s.frequency,
             t_x: s.recency + 0.0,
             big_t: s.age + 0.0,
         }
-    }
-}
-
-impl TryFrom<&CustomerSummary> for Rft {
-    type Error = Error;
-    fn try_from(s: &CustomerSummary) -> Result<Self> {
-        check(s.frequency, s.recency, s.age).map_err(|reason| Error::InvalidRecord {
-            at: Position::of_customer(s.customer_id.to_string()),
-            reason,
-        })?;
-        Ok(Rft {
-            x: s.frequency,
-            t_x: s.recency + 0.0,
-            big_t: s.age + 0.0,
-        })
     }
 }
 
@@ -242,26 +227,7 @@ impl RftData {
                 data: s.unit,
             });
         }
-        if let Some(bad) = summaries
-            .par_iter()
-            .find_first(|s| Rft::try_from(*s).is_err())
-        {
-            Rft::try_from(bad)?;
-        }
-        // Validated above; the fallback is never taken.
-        let rfts: Vec<(Rft, f64)> = summaries
-            .par_iter()
-            .map(|s| {
-                (
-                    Rft::try_from(s).unwrap_or(Rft {
-                        x: 0,
-                        t_x: 0.0,
-                        big_t: 0.0,
-                    }),
-                    1.0,
-                )
-            })
-            .collect();
+        let rfts: Vec<(Rft, f64)> = summaries.par_iter().map(|s| (Rft::from(s), 1.0)).collect();
         let mut d = RftData::from_weighted(rfts)?;
         d.unit = Some(unit);
         Ok(d)

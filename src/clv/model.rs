@@ -178,9 +178,9 @@ pub(crate) fn check_horizon(t: f64) -> Result<()> {
 }
 
 /// `f` of every customer in one parallel pass over the summaries (they are large, and reading
-/// them is much of the cost): an invalid summary yields NaN and the first one is then
-/// reported; a non-finite value from a valid history (the model overflowing at extreme
-/// parameters) is reported as [`Error::Overflow`].
+/// them is much of the cost; they are valid by construction, so only the unit is checked): a
+/// summary in another unit yields NaN and is then reported; a non-finite value (the model
+/// overflowing at extreme parameters or histories) is reported as [`Error::Overflow`].
 pub(crate) fn one_pass(
     unit: Option<TimeUnit>,
     customers: &[CustomerSummary],
@@ -189,17 +189,17 @@ pub(crate) fn one_pass(
     let out: Vec<f64> = customers
         .par_iter()
         .map(|s| {
-            if unit.is_some_and(|u| u != s.unit) || Rft::try_from(s).is_err() {
+            if unit.is_some_and(|u| u != s.unit) {
                 f64::NAN
             } else {
-                f(&Rft::from_checked(s))
+                f(&Rft::from(s))
             }
         })
         .collect();
     if out.par_iter().any(|v| !v.is_finite()) {
         check_summaries(unit, customers)?;
-        // Every summary is valid: the model itself overflowed (extreme parameters or
-        // histories). Report the customer rather than return the value.
+        // Every summary is in the model's unit: the model itself overflowed (extreme
+        // parameters or histories). Report the customer rather than return the value.
         if let Some(row) = out.iter().position(|v| !v.is_finite()) {
             return Err(Error::Overflow {
                 at: Position::at_row(row).with_customer(&customers[row].customer_id),
@@ -211,8 +211,8 @@ pub(crate) fn one_pass(
     Ok(out)
 }
 
-/// Checks that every summary is a valid history in the model's unit, reporting the first
-/// problem in input order (so that batch passes can then convert without failing).
+/// Checks that every summary is in the model's unit (summaries are otherwise valid by
+/// construction), reporting the first that is not.
 pub(crate) fn check_summaries(unit: Option<TimeUnit>, customers: &[CustomerSummary]) -> Result<()> {
     if let Some(model) = unit
         && let Some(s) = customers.par_iter().find_first(|s| s.unit != model)
@@ -221,12 +221,6 @@ pub(crate) fn check_summaries(unit: Option<TimeUnit>, customers: &[CustomerSumma
             model,
             data: s.unit,
         });
-    }
-    if let Some(s) = customers
-        .par_iter()
-        .find_first(|s| Rft::try_from(*s).is_err())
-    {
-        Rft::try_from(s)?;
     }
     Ok(())
 }

@@ -291,26 +291,12 @@ pub(crate) fn value_customers(
     // then reported in input order.
     let unit = model.unit();
     let invalid = |s: &CustomerSummary| {
-        unit.is_some_and(|u| u != s.unit)
-            || Rft::try_from(s).is_err()
-            || spend.expected_spend(s.frequency, s.monetary).is_err()
+        unit.is_some_and(|u| u != s.unit) || spend.expected_spend(s.frequency, s.monetary).is_err()
     };
-    let marker = Rft::from_checked(&CustomerSummary {
-        frequency: u32::MAX,
-        ..customers
-            .first()
-            .cloned()
-            .ok_or(Error::EmptyInput { what: "customers" })?
-    });
+    let marker = Rft::new(u32::MAX, 0.0, 0.0)?;
     let rfts: Vec<Rft> = customers
         .par_iter()
-        .map(|s| {
-            if invalid(s) {
-                marker
-            } else {
-                Rft::from_checked(s)
-            }
-        })
+        .map(|s| if invalid(s) { marker } else { Rft::from(s) })
         .collect();
     if rfts.par_iter().any(|r| r.x() == u32::MAX) {
         check_summaries(unit, customers)?;

@@ -148,7 +148,7 @@ fn validate_days(days: &[PurchaseDay]) -> std::result::Result<(), String> {
 /// let mut merged = PurchaseHistories::from_log(&p1);
 /// merged.merge(PurchaseHistories::from_log(&p2));
 /// let a = merged.summarise(&SummaryConfig::new(d("2024-01-31")))?.into_vec().remove(0);
-/// assert_eq!((a.frequency, a.total_spend, a.transactions), (1, 11.0, 3));
+/// assert_eq!((a.frequency(), a.total_spend(), a.transactions()), (1, 11.0, 3));
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

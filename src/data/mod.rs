@@ -18,7 +18,8 @@ pub use customer_id::CustomerId;
 pub use date::Date;
 pub use history::{CustomerHistory, PurchaseHistories};
 pub use summary::{
-    CustomerSummaries, CustomerSummary, LateCustomer, PurchaseDay, SummaryConfig, SummaryReport,
+    CustomerSummaries, CustomerSummary, LateCustomer, PurchaseDay, SummaryConfig, SummaryRecord,
+    SummaryReport,
 };
 pub use time::{PurchasePeriod, TimeUnit};
 pub use transactions::{

@@ -112,10 +112,60 @@ impl SummaryConfig {
 
 /// One customer's purchase history condensed at the observation end.
 ///
-/// Deserializing validates the record (see [`CustomerSummary::validate`]).
+/// Valid by construction: a summary comes from [`TransactionLog::summarise`],
+/// [`PurchaseHistories::summarise`](crate::PurchaseHistories) or a checked
+/// [`SummaryRecord`] (`CustomerSummary::try_from(record)`, which deserializing also runs), so
+/// every model scores it without checking it again. Read it with the accessors; to edit one,
+/// turn it back into its record with [`CustomerSummary::into_record`] and check it again.
+///
+/// ```
+/// use custseg::{CustomerSummary, SummaryRecord, TimeUnit};
+/// let record = SummaryRecord {
+///     customer_id: "ann".into(),
+///     first_purchase: "2024-01-05".parse()?,
+///     last_purchase: "2024-02-11".parse()?,
+///     frequency: 2,
+///     recency: 5.0,
+///     age: 10.0,
+///     unit: TimeUnit::Weeks,
+///     monetary: 12.5,
+///     total_spend: 40.0,
+///     transactions: 3,
+///     holdout_frequency: 0,
+///     holdout_spend: 0.0,
+///     holdout_transactions: 0,
+/// };
+/// let summary = CustomerSummary::try_from(record.clone())?;
+/// assert_eq!((summary.frequency(), summary.recency(), summary.age()), (2, 5.0, 10.0));
+/// // A recency after the observation end is refused, naming the customer and the column.
+/// let late = SummaryRecord { recency: 11.0, ..record };
+/// let err = CustomerSummary::try_from(late).unwrap_err();
+/// assert_eq!(err.position().and_then(|p| p.column()), Some("recency"));
+/// # Ok::<(), custseg::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "SummaryRecord")]
 pub struct CustomerSummary {
+    pub(crate) customer_id: CustomerId,
+    pub(crate) first_purchase: Date,
+    pub(crate) last_purchase: Date,
+    pub(crate) frequency: u32,
+    pub(crate) recency: f64,
+    pub(crate) age: f64,
+    pub(crate) unit: TimeUnit,
+    pub(crate) monetary: f64,
+    pub(crate) total_spend: f64,
+    pub(crate) transactions: u32,
+    pub(crate) holdout_frequency: u32,
+    pub(crate) holdout_spend: f64,
+    pub(crate) holdout_transactions: u32,
+}
+
+/// The fields of a [`CustomerSummary`] as plain, unchecked data: build one by hand (from
+/// another system's summaries, or to edit a summary) and check it with
+/// `CustomerSummary::try_from(record)`. It is also the serialized form of a summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryRecord {
     /// The customer.
     pub customer_id: CustomerId,
     /// Day of the first purchase (the start of the customer's clock).
@@ -124,9 +174,9 @@ pub struct CustomerSummary {
     pub last_purchase: Date,
     /// x: number of repeat purchase periods in the calibration period.
     pub frequency: u32,
-    /// t_x: time from the first purchase period to the last, in the configured unit.
+    /// t_x: time from the first purchase period to the last, in `unit`.
     pub recency: f64,
-    /// T: time from the first purchase period to the observation end, in the configured unit.
+    /// T: time from the first purchase period to the observation end, in `unit`.
     pub age: f64,
     /// The unit of `recency` and `age`.
     pub unit: TimeUnit,
@@ -144,23 +194,11 @@ pub struct CustomerSummary {
     pub holdout_transactions: u32,
 }
 
-#[derive(Deserialize)]
-struct SummaryRecord {
-    customer_id: CustomerId,
-    first_purchase: Date,
-    last_purchase: Date,
-    frequency: u32,
-    recency: f64,
-    age: f64,
-    unit: TimeUnit,
-    monetary: f64,
-    total_spend: f64,
-    transactions: u32,
-    holdout_frequency: u32,
-    holdout_spend: f64,
-    holdout_transactions: u32,
-}
-
+/// Checks the record: finite, non-negative values, 0 ≤ t_x ≤ T, t_x = 0 and z̄ = 0 when x = 0,
+/// dates in order, at least as many rows as purchases.
+///
+/// # Errors
+/// [`Error::InvalidRecord`] naming the customer, the column and the broken rule.
 impl TryFrom<SummaryRecord> for CustomerSummary {
     type Error = Error;
     fn try_from(r: SummaryRecord) -> Result<Self> {
@@ -184,7 +222,98 @@ impl TryFrom<SummaryRecord> for CustomerSummary {
     }
 }
 
+impl From<CustomerSummary> for SummaryRecord {
+    fn from(s: CustomerSummary) -> SummaryRecord {
+        s.into_record()
+    }
+}
+
 impl CustomerSummary {
+    /// The customer.
+    pub fn customer_id(&self) -> &CustomerId {
+        &self.customer_id
+    }
+
+    /// Day of the first purchase (the start of the customer's clock).
+    pub fn first_purchase(&self) -> Date {
+        self.first_purchase
+    }
+
+    /// Day of the last purchase on or before the observation end.
+    pub fn last_purchase(&self) -> Date {
+        self.last_purchase
+    }
+
+    /// x: number of repeat purchase periods in the calibration period.
+    pub fn frequency(&self) -> u32 {
+        self.frequency
+    }
+
+    /// t_x: time from the first purchase period to the last, in [`unit`](Self::unit).
+    pub fn recency(&self) -> f64 {
+        self.recency
+    }
+
+    /// T: time from the first purchase period to the observation end, in
+    /// [`unit`](Self::unit).
+    pub fn age(&self) -> f64 {
+        self.age
+    }
+
+    /// The unit of `recency` and `age`.
+    pub fn unit(&self) -> TimeUnit {
+        self.unit
+    }
+
+    /// z̄: mean spend per repeat purchase period; 0 when `frequency` is 0.
+    pub fn monetary(&self) -> f64 {
+        self.monetary
+    }
+
+    /// Total spend in the calibration period, the first purchase included.
+    pub fn total_spend(&self) -> f64 {
+        self.total_spend
+    }
+
+    /// Transaction rows in the calibration period (several rows can make one purchase).
+    pub fn transactions(&self) -> u32 {
+        self.transactions
+    }
+
+    /// Purchase periods in the holdout period (0 without a holdout).
+    pub fn holdout_frequency(&self) -> u32 {
+        self.holdout_frequency
+    }
+
+    /// Total spend in the holdout period.
+    pub fn holdout_spend(&self) -> f64 {
+        self.holdout_spend
+    }
+
+    /// Transaction rows in the holdout period.
+    pub fn holdout_transactions(&self) -> u32 {
+        self.holdout_transactions
+    }
+
+    /// The summary as plain data, to edit and check again with `CustomerSummary::try_from`.
+    pub fn into_record(self) -> SummaryRecord {
+        SummaryRecord {
+            customer_id: self.customer_id,
+            first_purchase: self.first_purchase,
+            last_purchase: self.last_purchase,
+            frequency: self.frequency,
+            recency: self.recency,
+            age: self.age,
+            unit: self.unit,
+            monetary: self.monetary,
+            total_spend: self.total_spend,
+            transactions: self.transactions,
+            holdout_frequency: self.holdout_frequency,
+            holdout_spend: self.holdout_spend,
+            holdout_transactions: self.holdout_transactions,
+        }
+    }
+
     /// Number of purchase periods in the calibration period, x + 1.
     pub fn purchase_periods(&self) -> u64 {
         u64::from(self.frequency) + 1
@@ -202,12 +331,8 @@ impl CustomerSummary {
         self.total_spend / self.transactions.max(1) as f64
     }
 
-    /// Checks the record's internal consistency: finite, non-negative values, 0 ≤ t_x ≤ T,
-    /// t_x = 0 and z̄ = 0 when x = 0, dates in order, at least as many rows as purchases.
-    ///
-    /// # Errors
-    /// [`Error::InvalidRecord`] naming the customer and the broken rule.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks the record's internal consistency (see `TryFrom<SummaryRecord>`).
+    pub(crate) fn validate(&self) -> Result<()> {
         let bad = |column: &str, reason: String| {
             Err(Error::InvalidRecord {
                 at: Position::of_customer(&self.customer_id).with_column(column),
@@ -630,10 +755,10 @@ impl TransactionLog {
     ///     .with_holdout_end(d("2024-03-31"))
     ///     .with_unit(TimeUnit::Weeks);
     /// let s = log.summarise(&cfg)?.into_vec().remove(0);
-    /// assert_eq!(s.frequency, 1); // two purchase days; the first day's two rows are one purchase
-    /// assert_eq!((s.recency, s.age), (2.0, 4.0));
-    /// assert_eq!((s.monetary, s.total_spend), (20.0, 35.0));
-    /// assert_eq!((s.holdout_frequency, s.holdout_spend), (1, 8.0));
+    /// assert_eq!(s.frequency(), 1); // two purchase days; the first day's two rows are one purchase
+    /// assert_eq!((s.recency(), s.age()), (2.0, 4.0));
+    /// assert_eq!((s.monetary(), s.total_spend()), (20.0, 35.0));
+    /// assert_eq!((s.holdout_frequency(), s.holdout_spend()), (1, 8.0));
     /// # Ok::<(), custseg::Error>(())
     /// ```
     ///

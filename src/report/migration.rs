@@ -258,7 +258,7 @@ impl Refits {
 /// use custseg::report::{Refits, stability};
 /// use custseg::segment::{KMeansParams, Points};
 /// let b = blobs(300, 2, 3, 0.3, 1)?;
-/// let s = stability(Points::numeric(b.data.view()), &KMeansParams::new(3), &Refits::new(2, 4, 9)?)?;
+/// let s = stability(Points::numeric(b.data.view()), &KMeansParams::new(3)?, &Refits::new(2, 4, 9)?)?;
 /// assert!(s.jaccard.iter().all(|&j| j > 0.9)); // well-separated blobs: every segment stable
 /// # Ok::<(), custseg::Error>(())
 /// ```

@@ -109,15 +109,8 @@ impl BehavioralSegmenter {
     /// # Errors
     /// [`Error::InvalidParameter`] for k = 0.
     pub fn new(k: usize) -> Result<Self> {
-        if k == 0 {
-            return Err(Error::InvalidParameter {
-                name: "k",
-                value: "0".into(),
-                reason: "at least 1".into(),
-            });
-        }
         Ok(BehavioralSegmenter {
-            strategy: Strategy::KMeans(KMeansParams::new(k)),
+            strategy: Strategy::KMeans(KMeansParams::new(k)?),
             engagement: Vec::new(),
         })
     }
@@ -184,7 +177,7 @@ impl Fit for BehavioralSegmenter {
                 engagement: self.engagement.clone(),
                 model: fit.model,
             },
-            SegmentFitReport::new(fit.labels),
+            SegmentFitReport::new(fit.labels).with_objective(fit.objective),
         ))
     }
 }

@@ -131,11 +131,16 @@ impl KSearch {
 /// # Ok::<(), custseg::Error>(())
 /// ```
 ///
+/// `clusterer_for` builds the (checked) estimator for one k, so it returns a `Result`:
+/// `KMeansParams::new` fits as it is, and a closure such as
+/// `|k| Ok(Strategy::KMeans(KMeansParams::new(k)?.with_seed(7)))` sets anything else.
+///
 /// # Errors
-/// BIC asked of a clusterer that is not a Gaussian mixture; the clusterer's own errors.
+/// BIC asked of a clusterer that is not a Gaussian mixture; the errors of `clusterer_for` and
+/// of the clusterer's fit.
 pub fn choose_k<C: Clusterer>(
     data: ArrayView2<'_, f64>,
-    clusterer_for: impl Fn(usize) -> C + Sync,
+    clusterer_for: impl Fn(usize) -> Result<C> + Sync,
     search: &KSearch,
 ) -> Result<KChoice> {
     let criterion = search.criterion;
@@ -146,7 +151,7 @@ pub fn choose_k<C: Clusterer>(
     let table: Vec<KScore> = ks
         .par_iter()
         .map(|&k| {
-            let (clustering, report) = clusterer_for(k).fit(&Points::numeric(data))?;
+            let (clustering, report) = clusterer_for(k)?.fit(&Points::numeric(data))?;
             let labels = report.labels;
             // Noise (DBSCAN) is scored as a group of its own rather than folded into a segment.
             let labels: Vec<usize> = labels

@@ -4,9 +4,11 @@
 
 use ndarray::ArrayView2;
 
+use super::dbscan::DbscanParams;
 use super::kmeans::KMeansParams;
 use super::kprototypes::KPrototypesParams;
 use super::minibatch::MiniBatchParams;
+use super::mixture::GaussianMixtureParams;
 use super::model::SegmentFitReport;
 use super::strategy::{Clustering, RuleBands, Strategy, fit_strategy};
 use crate::Fit;
@@ -20,7 +22,7 @@ use crate::error::Result;
 /// use ndarray::array;
 ///
 /// let x = array![[0.0, 0.1], [0.2, 0.0], [9.0, 9.1], [9.2, 9.0]];
-/// let (clustering, report) = KMeansParams::new(2).fit(&Points::numeric(x.view()))?;
+/// let (clustering, report) = KMeansParams::new(2)?.fit(&Points::numeric(x.view()))?;
 /// assert_eq!(clustering.segments(), 2);
 /// assert_eq!(report.labels[0], report.labels[1]);
 /// assert_ne!(report.labels[0], report.labels[2]);
@@ -67,8 +69,8 @@ impl<'a> Points<'a> {
 
 /// A clustering estimator: [`Fit`]s a [`Clustering`] on [`Points`], reporting the training
 /// labels, and can be re-seeded for stability checks. Implemented by [`Strategy`] (any of
-/// them) and directly by [`KMeansParams`], [`MiniBatchParams`], [`KPrototypesParams`] and
-/// [`RuleBands`].
+/// them) and directly by each algorithm's parameters: [`KMeansParams`], [`MiniBatchParams`],
+/// [`GaussianMixtureParams`], [`DbscanParams`], [`KPrototypesParams`] and [`RuleBands`].
 pub trait Clusterer:
     Sync + for<'a> Fit<Data<'a> = Points<'a>, Model = Clustering, Report = SegmentFitReport>
 {
@@ -86,7 +88,8 @@ impl Fit for Strategy {
     type Model = Clustering;
     type Report = SegmentFitReport;
 
-    /// Fits the strategy; the report holds every point's segment (`None`: DBSCAN noise).
+    /// Fits the strategy; the report holds every point's segment (`None`: DBSCAN noise) and
+    /// the criterion the algorithm minimised (k-means inertia, k-prototypes cost).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for invalid settings (k
@@ -95,8 +98,12 @@ impl Fit for Strategy {
     /// [`Error::NonFinite`](crate::Error::NonFinite) naming the row
     /// and column of a NaN or infinite coordinate.
     fn fit(&self, points: &Points<'_>) -> Result<(Clustering, SegmentFitReport)> {
-        let (clustering, labels) = fit_strategy(self, points.numeric, points.categorical)?;
-        Ok((clustering, SegmentFitReport::new(labels)))
+        let (clustering, labels, objective) =
+            fit_strategy(self, points.numeric, points.categorical)?;
+        Ok((
+            clustering,
+            SegmentFitReport::new(labels).with_objective(objective),
+        ))
     }
 }
 
@@ -109,12 +116,8 @@ impl Clusterer for Strategy {
         match self {
             Strategy::KMeans(p) => Strategy::KMeans(p.reseeded(seed)),
             Strategy::MiniBatchKMeans(p) => Strategy::MiniBatchKMeans(p.reseeded(seed)),
-            Strategy::LinfaKMeans { k, n_init, .. } => Strategy::LinfaKMeans {
-                k: *k,
-                n_init: *n_init,
-                seed,
-            },
-            Strategy::GaussianMixture { k, .. } => Strategy::GaussianMixture { k: *k, seed },
+            Strategy::LinfaKMeans(p) => Strategy::LinfaKMeans(p.with_seed(seed)),
+            Strategy::GaussianMixture(p) => Strategy::GaussianMixture(p.with_seed(seed)),
             Strategy::KPrototypes(p) => Strategy::KPrototypes(p.reseeded(seed)),
             other => other.clone(),
         }
@@ -158,6 +161,13 @@ clusterer_via_strategy!(
     |p, seed| p.with_seed(seed)
 );
 clusterer_via_strategy!(KPrototypesParams, KPrototypes, "k-prototypes", |p, seed| {
-    KPrototypesParams { seed, ..*p }
+    p.with_seed(seed)
 });
+clusterer_via_strategy!(
+    GaussianMixtureParams,
+    GaussianMixture,
+    "Gaussian mixture (linfa)",
+    |p, seed| p.with_seed(seed)
+);
+clusterer_via_strategy!(DbscanParams, Dbscan, "DBSCAN (linfa)", |p, _seed| *p);
 clusterer_via_strategy!(RuleBands, RuleBands, "rule bands", |p, _seed| p.clone());

@@ -258,7 +258,7 @@ impl DemographicSegmenter {
     /// # Errors
     /// [`Error::InvalidParameter`] for k = 0.
     pub fn kprototypes(k: usize) -> Result<Self> {
-        Self::bands().with_mode(DemographicMode::KPrototypes(KPrototypesParams::new(k)))
+        Self::bands().with_mode(DemographicMode::KPrototypes(KPrototypesParams::new(k)?))
     }
 
     /// Another mode.
@@ -300,15 +300,8 @@ impl DemographicSegmenter {
                     _ => {}
                 }
             }
-            DemographicMode::KPrototypes(p) => {
-                if p.k == 0 || p.n_init == 0 || p.max_iter == 0 {
-                    return bad(
-                        "k-prototypes",
-                        format!("{p:?}"),
-                        "k, n_init and max_iter at least 1",
-                    );
-                }
-            }
+            // Checked when built.
+            DemographicMode::KPrototypes(_) => {}
         }
         self.mode = mode;
         Ok(self)
@@ -472,7 +465,7 @@ impl Fit for DemographicSegmenter {
                 layout,
                 model: fit.model,
             },
-            SegmentFitReport::new(fit.labels),
+            SegmentFitReport::new(fit.labels).with_objective(fit.objective),
         ))
     }
 }

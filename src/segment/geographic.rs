@@ -22,6 +22,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::dbscan::DbscanParams;
 use super::features::{NumericFeature, Scaling, Table, Transform};
 use super::kmeans::KMeansParams;
 use super::model::{SegmentFitReport, SegmentModel};
@@ -180,9 +181,6 @@ impl GeographicSegmenter {
                     "eps finite and > 0, min_points ≥ 2",
                 );
             }
-            GeoMode::KMeans(p) if p.k == 0 || p.n_init == 0 => {
-                return bad("k-means", format!("{p:?}"), "k and n_init at least 1");
-            }
             GeoMode::Urbanicity(rule) => rule.validate()?,
             GeoMode::TradeAreas { stores, radius_km } => {
                 let mut names: Vec<&str> = stores.iter().map(|s| s.name.as_str()).collect();
@@ -264,10 +262,8 @@ impl Fit for GeographicSegmenter {
                 (Fitted::Regions(groups), labels, names)
             }
             GeoMode::Density { eps_km, min_points } => {
-                let strategy = Strategy::Dbscan {
-                    eps: km_to_chord(*eps_km),
-                    min_points: *min_points,
-                };
+                let strategy =
+                    Strategy::Dbscan(DbscanParams::new(km_to_chord(*eps_km), *min_points)?);
                 self.fit_vectors(&strategy, &points)?
             }
             GeoMode::KMeans(p) => self.fit_vectors(&Strategy::KMeans(*p), &points)?,

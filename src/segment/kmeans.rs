@@ -28,74 +28,156 @@ use crate::par::ordered_sum;
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
 pub(super) const CHUNK: usize = 4_096;
 
-/// Settings of [`kmeans`].
+/// Settings of k-means (ours), checked when built: k ≥ 1, at least one restart and
+/// iteration, a finite tolerance ≥ 0. Whether k fits the data (k ≤ the number of points) is
+/// checked when fitting. Deserializing runs the same checks.
+///
+/// ```
+/// use custseg::segment::KMeansParams;
+/// let p = KMeansParams::new(8)?.with_n_init(3)?.with_seed(7);
+/// assert_eq!((p.k(), p.n_init(), p.max_iter(), p.seed()), (8, 3, 300, 7));
+/// assert!(KMeansParams::new(0).is_err());
+/// assert!(KMeansParams::new(2)?.with_tol(f64::NAN).is_err());
+/// # Ok::<(), custseg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "KMeansRecord")]
 pub struct KMeansParams {
-    /// Clusters.
-    pub k: usize,
-    /// Independent k-means++ restarts; the lowest inertia wins.
-    pub n_init: usize,
-    /// Iteration budget per restart.
-    pub max_iter: usize,
-    /// Relative tolerance on centre movement (scikit-learn's `tol`).
-    pub tol: f64,
-    /// Master seed.
-    pub seed: u64,
+    pub(crate) k: usize,
+    pub(crate) n_init: usize,
+    pub(crate) max_iter: usize,
+    pub(crate) tol: f64,
+    pub(crate) seed: u64,
+}
+
+#[derive(Deserialize)]
+struct KMeansRecord {
+    k: usize,
+    n_init: usize,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+}
+
+impl TryFrom<KMeansRecord> for KMeansParams {
+    type Error = Error;
+    fn try_from(r: KMeansRecord) -> Result<Self> {
+        Ok(KMeansParams::new(r.k)?
+            .with_n_init(r.n_init)?
+            .with_max_iter(r.max_iter)?
+            .with_tol(r.tol)?
+            .with_seed(r.seed))
+    }
 }
 
 impl KMeansParams {
-    /// k clusters, 10 restarts, 300 iterations, tol 1e-4, seed 0.
-    pub fn new(k: usize) -> Self {
-        KMeansParams {
+    /// k clusters, 10 restarts, 300 iterations, tol 1e-4, seed 0 (scikit-learn's defaults).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for k = 0.
+    pub fn new(k: usize) -> Result<Self> {
+        check_k_positive(k)?;
+        Ok(KMeansParams {
             k,
             n_init: 10,
             max_iter: 300,
             tol: 1e-4,
             seed: 0,
+        })
+    }
+
+    /// Sets the number of independent k-means++ restarts (the lowest inertia wins).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_n_init(mut self, n_init: usize) -> Result<Self> {
+        self.n_init = at_least_one("n_init", n_init)?;
+        Ok(self)
+    }
+
+    /// Sets the iteration budget per restart.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_max_iter(mut self, max_iter: usize) -> Result<Self> {
+        self.max_iter = at_least_one("max_iter", max_iter)?;
+        Ok(self)
+    }
+
+    /// Sets the relative tolerance on centre movement (scikit-learn's `tol`: the squared
+    /// movement is compared with `tol` × the mean column variance).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a negative or non-finite tolerance.
+    pub fn with_tol(mut self, tol: f64) -> Result<Self> {
+        if !(tol.is_finite() && tol >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "tol",
+                value: tol.to_string(),
+                reason: "finite and ≥ 0".into(),
+            });
         }
+        self.tol = tol;
+        Ok(self)
     }
 
-    /// Sets the number of restarts.
-    pub fn with_n_init(mut self, n_init: usize) -> Self {
-        self.n_init = n_init;
-        self
-    }
-
-    /// Sets the seed.
+    /// Sets the master seed (each restart draws from it and its index).
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
-    /// Checks the settings against the data size.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] for k = 0, k larger than the number of points, no restart
-    /// or iteration, or a negative or non-finite tolerance.
-    pub fn validate(&self, n: usize) -> Result<()> {
-        let bad = |name, value: String, reason: String| {
-            Err(Error::InvalidParameter {
-                name,
-                value,
-                reason,
-            })
-        };
-        check_k(self.k, n)?;
-        if self.n_init == 0 || self.max_iter == 0 {
-            return bad(
-                "n_init, max_iter",
-                format!("{}, {}", self.n_init, self.max_iter),
-                "at least 1".into(),
-            );
-        }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return bad("tol", self.tol.to_string(), "finite and ≥ 0".into());
-        }
-        Ok(())
+    /// Clusters.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Independent restarts.
+    pub fn n_init(&self) -> usize {
+        self.n_init
+    }
+
+    /// Iteration budget per restart.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+
+    /// Relative tolerance on centre movement.
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+
+    /// Master seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 }
 
-/// k between 1 and the number of points: every clustering strategy's first check.
+/// k ≥ 1: every clustering parameter set's first check.
+pub(crate) fn check_k_positive(k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::InvalidParameter {
+            name: "k",
+            value: "0".into(),
+            reason: "at least one cluster".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A count setting that must be at least 1 (restarts, iterations, batch size).
+pub(crate) fn at_least_one(name: &'static str, value: usize) -> Result<usize> {
+    if value == 0 {
+        return Err(Error::InvalidParameter {
+            name,
+            value: "0".into(),
+            reason: "at least 1".into(),
+        });
+    }
+    Ok(value)
+}
+
+/// k between 1 and the number of points: what every strategy checks against the data.
 pub(super) fn check_k(k: usize, n: usize) -> Result<()> {
     if k == 0 || k > n {
         return Err(Error::InvalidParameter {
@@ -108,8 +190,8 @@ pub(super) fn check_k(k: usize, n: usize) -> Result<()> {
 }
 
 /// A k-means solution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KMeansFit {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KMeansFit {
     /// Centres, one row per cluster.
     pub centers: Array2<f64>,
     /// Cluster of every point.
@@ -141,23 +223,15 @@ pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
-/// Clusters the rows of `data` (finite values; checked).
-///
-/// ```
-/// use custseg::segment::{kmeans, KMeansParams};
-/// let b = custseg::datasets::blobs(600, 2, 3, 0.5, 1)?;
-/// let fit = kmeans(b.data.view(), &KMeansParams::new(3))?;
-/// assert_eq!(fit.centers.nrows(), 3);
-/// assert_eq!(fit.labels.len(), 600);
-/// # Ok::<(), custseg::Error>(())
-/// ```
+/// Clusters the rows of `data` (finite values; checked). Reached through
+/// [`Fit`](crate::Fit) on [`KMeansParams`] or [`Strategy::KMeans`](super::Strategy).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] as [`KMeansParams::validate`]; [`Error::NonFinite`] naming the
-/// first row with a NaN or infinity.
-pub fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeansFit> {
+/// [`Error::InvalidParameter`] for k larger than the number of points; [`Error::NonFinite`]
+/// naming the first row with a NaN or infinity.
+pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeansFit> {
     let n = data.nrows();
-    params.validate(n)?;
+    check_k(params.k, n)?;
     if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
             at: Position::at_row(i).with_column(j.to_string()),
@@ -599,14 +673,18 @@ mod tests {
     #[test]
     fn invalid_inputs_are_errors() {
         let b = blobs(10, 2, 2, 1.0, 1).unwrap();
-        assert!(kmeans(b.data.view(), &KMeansParams::new(11)).is_err());
-        assert!(kmeans(b.data.view(), &KMeansParams::new(0)).is_err());
+        assert!(kmeans(b.data.view(), &KMeansParams::new(11).unwrap()).is_err());
+        assert!(KMeansParams::new(0).is_err());
         let mut bad = b.data.clone();
         bad[[3, 1]] = f64::NAN;
-        let e = kmeans(bad.view(), &KMeansParams::new(2)).unwrap_err();
+        let e = kmeans(bad.view(), &KMeansParams::new(2).unwrap()).unwrap_err();
         assert!(e.to_string().contains("row 3"), "{e}");
         // k = n: every point its own cluster, inertia 0.
-        let fit = kmeans(b.data.view(), &KMeansParams::new(10).with_n_init(1)).unwrap();
+        let fit = kmeans(
+            b.data.view(),
+            &KMeansParams::new(10).unwrap().with_n_init(1).unwrap(),
+        )
+        .unwrap();
         assert!(fit.inertia < 1e-12);
     }
 }

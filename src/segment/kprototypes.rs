@@ -15,40 +15,139 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::kmeans::{at_least_one, check_k, check_k_positive};
 use crate::error::{Error, Position, Result};
 
-/// Settings of [`kprototypes`].
+/// Settings of k-prototypes, checked when built: k ≥ 1, at least one restart and iteration,
+/// γ finite and ≥ 0 when given. Whether k fits the data is checked when fitting.
+/// Deserializing runs the same checks.
+///
+/// ```
+/// use custseg::segment::KPrototypesParams;
+/// let p = KPrototypesParams::new(4)?.with_gamma(0.5)?.with_seed(2);
+/// assert_eq!((p.k(), p.gamma(), p.n_init()), (4, Some(0.5), 5));
+/// assert!(KPrototypesParams::new(4)?.with_gamma(-1.0).is_err());
+/// # Ok::<(), custseg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "KPrototypesRecord")]
 pub struct KPrototypesParams {
-    /// Clusters.
-    pub k: usize,
-    /// Weight of a categorical mismatch; `None`: half the mean standard deviation of the
-    /// numeric columns.
-    pub gamma: Option<f64>,
-    /// Restarts; the lowest cost wins.
-    pub n_init: usize,
-    /// Iteration budget per restart.
-    pub max_iter: usize,
-    /// Master seed.
-    pub seed: u64,
+    pub(crate) k: usize,
+    pub(crate) gamma: Option<f64>,
+    pub(crate) n_init: usize,
+    pub(crate) max_iter: usize,
+    pub(crate) seed: u64,
+}
+
+#[derive(Deserialize)]
+struct KPrototypesRecord {
+    k: usize,
+    gamma: Option<f64>,
+    n_init: usize,
+    max_iter: usize,
+    seed: u64,
+}
+
+impl TryFrom<KPrototypesRecord> for KPrototypesParams {
+    type Error = Error;
+    fn try_from(r: KPrototypesRecord) -> Result<Self> {
+        let p = KPrototypesParams::new(r.k)?
+            .with_n_init(r.n_init)?
+            .with_max_iter(r.max_iter)?
+            .with_seed(r.seed);
+        match r.gamma {
+            Some(g) => p.with_gamma(g),
+            None => Ok(p),
+        }
+    }
 }
 
 impl KPrototypesParams {
     /// k clusters, default γ, 5 restarts, 100 iterations, seed 0.
-    pub fn new(k: usize) -> Self {
-        KPrototypesParams {
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for k = 0.
+    pub fn new(k: usize) -> Result<Self> {
+        check_k_positive(k)?;
+        Ok(KPrototypesParams {
             k,
             gamma: None,
             n_init: 5,
             max_iter: 100,
             seed: 0,
+        })
+    }
+
+    /// Sets the weight of a categorical mismatch (default: half the mean standard deviation
+    /// of the numeric columns).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a negative or non-finite γ.
+    pub fn with_gamma(mut self, gamma: f64) -> Result<Self> {
+        if !(gamma.is_finite() && gamma >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "gamma",
+                value: gamma.to_string(),
+                reason: "finite and ≥ 0".into(),
+            });
         }
+        self.gamma = Some(gamma);
+        Ok(self)
+    }
+
+    /// Sets the restarts (the lowest cost wins).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_n_init(mut self, n_init: usize) -> Result<Self> {
+        self.n_init = at_least_one("n_init", n_init)?;
+        Ok(self)
+    }
+
+    /// Sets the iteration budget per restart.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_max_iter(mut self, max_iter: usize) -> Result<Self> {
+        self.max_iter = at_least_one("max_iter", max_iter)?;
+        Ok(self)
+    }
+
+    /// Sets the master seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Clusters.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Weight of a categorical mismatch (`None`: the default, from the data).
+    pub fn gamma(&self) -> Option<f64> {
+        self.gamma
+    }
+
+    /// Restarts.
+    pub fn n_init(&self) -> usize {
+        self.n_init
+    }
+
+    /// Iteration budget per restart.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+
+    /// Master seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 }
 
 /// A k-prototypes solution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KPrototypesFit {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KPrototypesFit {
     /// Numeric part of each prototype.
     pub centers: Array2<f64>,
     /// Categorical part (level codes) of each prototype.
@@ -77,13 +176,13 @@ pub(crate) fn dissimilarity(
 }
 
 /// Clusters points given by a numeric matrix and a categorical matrix of level codes (same
-/// rows).
+/// rows). Reached through [`Fit`](crate::Fit) on [`KPrototypesParams`] or
+/// [`Strategy::KPrototypes`](super::Strategy).
 ///
 /// # Errors
 /// [`Error::LengthMismatch`] when the matrices differ in rows; [`Error::InvalidParameter`] for
-/// k = 0 or k > n, no restart or iteration, a negative or non-finite γ; [`Error::NonFinite`]
-/// for a NaN or infinity in the numeric part.
-pub fn kprototypes(
+/// k > n; [`Error::NonFinite`] for a NaN or infinity in the numeric part.
+pub(crate) fn kprototypes(
     numeric: ArrayView2<'_, f64>,
     categorical: ArrayView2<'_, u32>,
     params: &KPrototypesParams,
@@ -96,13 +195,7 @@ pub fn kprototypes(
             got: categorical.nrows(),
         });
     }
-    if params.k == 0 || params.k > n || params.n_init == 0 || params.max_iter == 0 {
-        return Err(Error::InvalidParameter {
-            name: "k, n_init, max_iter",
-            value: format!("{}, {}, {}", params.k, params.n_init, params.max_iter),
-            reason: format!("k between 1 and the {n} points; at least one restart and iteration"),
-        });
-    }
+    check_k(params.k, n)?;
     if let Some(((i, j), v)) = numeric.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
             at: Position::at_row(i).with_column(j.to_string()),
@@ -110,14 +203,8 @@ pub fn kprototypes(
         });
     }
     let gamma = match params.gamma {
-        Some(g) if g.is_finite() && g >= 0.0 => g,
-        Some(g) => {
-            return Err(Error::InvalidParameter {
-                name: "gamma",
-                value: g.to_string(),
-                reason: "finite and ≥ 0".into(),
-            });
-        }
+        // Checked when the parameters were built.
+        Some(g) => g,
         // kmodes: 0.5 × the mean standard deviation of the numeric columns.
         None => {
             let p = numeric.ncols();
@@ -362,7 +449,7 @@ mod tests {
         let fit = kprototypes(
             b.numeric.view(),
             b.categorical.view(),
-            &KPrototypesParams::new(4),
+            &KPrototypesParams::new(4).unwrap(),
         )
         .unwrap();
         assert!(adjusted_rand_index(&fit.labels, &b.labels).unwrap() > 0.95);

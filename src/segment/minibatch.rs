@@ -20,33 +20,65 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kmeans::{CHUNK, check_k, seed_centers, sq_dist};
+use super::kmeans::{CHUNK, at_least_one, check_k, check_k_positive, seed_centers, sq_dist};
 use crate::error::{Error, Position, Result};
 
-/// Settings of [`minibatch_kmeans`].
+/// Settings of mini-batch k-means (ours), checked when built: k ≥ 1, batches, passes and
+/// seedings at least 1. Whether k fits the data is checked when fitting. Deserializing runs
+/// the same checks.
+///
+/// ```
+/// use custseg::segment::MiniBatchParams;
+/// let p = MiniBatchParams::new(8)?.with_batch_size(2_048)?.with_seed(3);
+/// assert_eq!((p.k(), p.batch_size(), p.seed()), (8, 2_048, 3));
+/// assert!(MiniBatchParams::new(8)?.with_batch_size(0).is_err());
+/// # Ok::<(), custseg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "MiniBatchRecord")]
 pub struct MiniBatchParams {
-    /// Clusters.
-    pub k: usize,
-    /// Points per batch.
-    pub batch_size: usize,
-    /// Budget in passes over the data: at most `max_iter` × n / `batch_size` steps.
-    pub max_iter: usize,
-    /// Stop after this many steps without a better smoothed batch inertia (0: never).
-    pub max_no_improvement: usize,
-    /// Points sampled for the k-means++ seeding (0: 3 × `batch_size`, at least 3 k).
-    pub init_size: usize,
-    /// Seedings tried on that sample; the lowest inertia there wins.
-    pub n_init: usize,
-    /// Seed.
-    pub seed: u64,
+    pub(crate) k: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) max_iter: usize,
+    pub(crate) max_no_improvement: usize,
+    pub(crate) init_size: usize,
+    pub(crate) n_init: usize,
+    pub(crate) seed: u64,
+}
+
+#[derive(Deserialize)]
+struct MiniBatchRecord {
+    k: usize,
+    batch_size: usize,
+    max_iter: usize,
+    max_no_improvement: usize,
+    init_size: usize,
+    n_init: usize,
+    seed: u64,
+}
+
+impl TryFrom<MiniBatchRecord> for MiniBatchParams {
+    type Error = Error;
+    fn try_from(r: MiniBatchRecord) -> Result<Self> {
+        Ok(MiniBatchParams::new(r.k)?
+            .with_batch_size(r.batch_size)?
+            .with_max_iter(r.max_iter)?
+            .with_max_no_improvement(r.max_no_improvement)
+            .with_init_size(r.init_size)
+            .with_n_init(r.n_init)?
+            .with_seed(r.seed))
+    }
 }
 
 impl MiniBatchParams {
     /// k clusters, batches of 1,024, 100 passes at most, stop after 10 steps without
     /// improvement, one seeding on 3,072 points, seed 0 (scikit-learn's defaults).
-    pub fn new(k: usize) -> Self {
-        MiniBatchParams {
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for k = 0.
+    pub fn new(k: usize) -> Result<Self> {
+        check_k_positive(k)?;
+        Ok(MiniBatchParams {
             k,
             batch_size: 1024,
             max_iter: 100,
@@ -54,13 +86,46 @@ impl MiniBatchParams {
             init_size: 0,
             n_init: 1,
             seed: 0,
-        }
+        })
     }
 
-    /// Sets the batch size.
-    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
+    /// Sets the points per batch.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Result<Self> {
+        self.batch_size = at_least_one("batch_size", batch_size)?;
+        Ok(self)
+    }
+
+    /// Sets the budget in passes over the data: at most `max_iter` × n / `batch_size` steps.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_max_iter(mut self, max_iter: usize) -> Result<Self> {
+        self.max_iter = at_least_one("max_iter", max_iter)?;
+        Ok(self)
+    }
+
+    /// Stops after this many steps without a better smoothed batch inertia (0: never).
+    pub fn with_max_no_improvement(mut self, steps: usize) -> Self {
+        self.max_no_improvement = steps;
         self
+    }
+
+    /// Sets the points sampled for the k-means++ seeding (0: 3 × `batch_size`, at least 3 k).
+    pub fn with_init_size(mut self, init_size: usize) -> Self {
+        self.init_size = init_size;
+        self
+    }
+
+    /// Sets the seedings tried on the sample (the lowest inertia there wins).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_n_init(mut self, n_init: usize) -> Result<Self> {
+        self.n_init = at_least_one("n_init", n_init)?;
+        Ok(self)
     }
 
     /// Sets the seed.
@@ -69,21 +134,39 @@ impl MiniBatchParams {
         self
     }
 
-    /// Checks the settings against the data size.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] for k = 0, k larger than the number of points, or a zero
-    /// batch size, pass budget or number of seedings.
-    pub fn validate(&self, n: usize) -> Result<()> {
-        check_k(self.k, n)?;
-        if self.batch_size == 0 || self.max_iter == 0 || self.n_init == 0 {
-            return Err(Error::InvalidParameter {
-                name: "batch_size, max_iter, n_init",
-                value: format!("{}, {}, {}", self.batch_size, self.max_iter, self.n_init),
-                reason: "at least 1".into(),
-            });
-        }
-        Ok(())
+    /// Clusters.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Points per batch.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Budget in passes over the data.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+
+    /// Steps without improvement before stopping (0: never).
+    pub fn max_no_improvement(&self) -> usize {
+        self.max_no_improvement
+    }
+
+    /// Points sampled for the seeding (0: the default).
+    pub fn init_size(&self) -> usize {
+        self.init_size
+    }
+
+    /// Seedings tried.
+    pub fn n_init(&self) -> usize {
+        self.n_init
+    }
+
+    /// Seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// Points in the seeding sample for n points.
@@ -98,8 +181,8 @@ impl MiniBatchParams {
 }
 
 /// A mini-batch k-means solution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MiniBatchFit {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MiniBatchFit {
     /// Centres, one row per cluster.
     pub centers: Array2<f64>,
     /// Cluster of every point (its nearest centre).
@@ -110,26 +193,19 @@ pub struct MiniBatchFit {
     pub steps: usize,
 }
 
-/// Clusters the rows of `data` (finite values; checked) by mini-batch k-means.
-///
-/// ```
-/// use custseg::segment::{minibatch_kmeans, MiniBatchParams};
-/// let b = custseg::datasets::blobs(20_000, 2, 3, 0.5, 1)?;
-/// let fit = minibatch_kmeans(b.data.view(), &MiniBatchParams::new(3))?;
-/// assert_eq!(fit.labels.len(), 20_000);
-/// assert!(custseg::segment::adjusted_rand_index(&fit.labels, &b.labels)? > 0.99);
-/// # Ok::<(), custseg::Error>(())
-/// ```
+/// Clusters the rows of `data` (finite values; checked) by mini-batch k-means. Reached
+/// through [`Fit`](crate::Fit) on [`MiniBatchParams`] or
+/// [`Strategy::MiniBatchKMeans`](super::Strategy).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] as [`MiniBatchParams::validate`]; [`Error::NonFinite`] naming
-/// the first row with a NaN or infinity.
-pub fn minibatch_kmeans(
+/// [`Error::InvalidParameter`] for k larger than the number of points; [`Error::NonFinite`]
+/// naming the first row with a NaN or infinity.
+pub(crate) fn minibatch_kmeans(
     data: ArrayView2<'_, f64>,
     params: &MiniBatchParams,
 ) -> Result<MiniBatchFit> {
     let n = data.nrows();
-    params.validate(n)?;
+    check_k(params.k, n)?;
     if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
             at: Position::at_row(i).with_column(j.to_string()),
@@ -276,10 +352,11 @@ mod tests {
         let b = blobs(5_000, 3, 4, 2.0, 3).unwrap();
         let fit = minibatch_kmeans(
             b.data.view(),
-            &MiniBatchParams {
-                max_no_improvement: 0,
-                ..MiniBatchParams::new(1).with_batch_size(500)
-            },
+            &MiniBatchParams::new(1)
+                .unwrap()
+                .with_batch_size(500)
+                .unwrap()
+                .with_max_no_improvement(0),
         )
         .unwrap();
         let mean = b.data.mean_axis(ndarray::Axis(0)).unwrap();

@@ -52,6 +52,7 @@
 mod behavioral;
 mod choose_k;
 mod clusterer;
+mod dbscan;
 mod demographic;
 mod factor;
 mod features;
@@ -59,6 +60,7 @@ mod geographic;
 mod kmeans;
 mod kprototypes;
 mod minibatch;
+mod mixture;
 mod model;
 mod profile;
 mod psychographic;
@@ -68,6 +70,7 @@ mod validity;
 pub use behavioral::{BehavioralModel, BehavioralRecord, BehavioralSegmenter};
 pub use choose_k::{KChoice, KCriterion, KScore, KSearch, choose_k};
 pub use clusterer::{Clusterer, Points};
+pub use dbscan::DbscanParams;
 pub use demographic::{
     DemographicField, DemographicMode, DemographicModel, DemographicRecord, DemographicSegmenter,
     DemographicValue, ExtraColumn, IncomeTiers,
@@ -81,9 +84,10 @@ pub use geographic::{
     GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, MAX_REGION_DEPTH, Store,
     unit_vectors,
 };
-pub use kmeans::{KMeansFit, KMeansParams, kmeans};
-pub use kprototypes::{KPrototypesFit, KPrototypesParams, kprototypes};
-pub use minibatch::{MiniBatchFit, MiniBatchParams, minibatch_kmeans};
+pub use kmeans::KMeansParams;
+pub use kprototypes::KPrototypesParams;
+pub use minibatch::MiniBatchParams;
+pub use mixture::GaussianMixtureParams;
 pub use model::{SegmentFitReport, SegmentModel};
 pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile, Vocabulary, profiles};
 pub use psychographic::{

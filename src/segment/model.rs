@@ -77,17 +77,30 @@ impl TryFrom<SegmentModelRecord> for SegmentModel {
 ///
 /// The labels are what the fit computed anyway; reading them here saves assigning the
 /// training records a second time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SegmentFitReport {
     /// Segment of every training record, in input order (`None`: DBSCAN noise, or a survey
     /// response with too few answers).
     pub labels: Vec<Option<usize>>,
+    /// The criterion the algorithm minimised, in the space it clustered (the prepared
+    /// features for segment models): the sum of squared distances to the centres (inertia)
+    /// for the k-means family, the total dissimilarity for k-prototypes; `None` for the
+    /// others.
+    pub objective: Option<f64>,
 }
 
 impl SegmentFitReport {
     pub(crate) fn new(labels: Vec<Option<usize>>) -> Self {
-        SegmentFitReport { labels }
+        SegmentFitReport {
+            labels,
+            objective: None,
+        }
+    }
+
+    pub(crate) fn with_objective(mut self, objective: Option<f64>) -> Self {
+        self.objective = objective;
+        self
     }
 
     /// Training records in no segment.
@@ -103,6 +116,8 @@ pub(crate) struct SegmentFit {
     pub model: SegmentModel,
     /// Segment of every training row (`None`: DBSCAN noise), in input order.
     pub labels: Vec<Option<usize>>,
+    /// The criterion the clustering minimised, if any.
+    pub objective: Option<f64>,
     /// Profiles in the prepared space (transformed and scaled columns): what the clustering
     /// saw. Their z-scores suit naming rules better than raw means on skewed data.
     pub prepared_profiles: Vec<SegmentProfile>,
@@ -124,7 +139,7 @@ impl SegmentModel {
         table: &Table,
     ) -> Result<SegmentFit> {
         let (features, prepared) = FittedFeatures::fit(numeric, categorical, table)?;
-        let (clustering, labels) = fit_strategy(
+        let (clustering, labels, objective) = fit_strategy(
             strategy,
             prepared.numeric.view(),
             prepared.categorical.view(),
@@ -156,6 +171,7 @@ impl SegmentModel {
                 profiles: profs,
             },
             labels,
+            objective,
             prepared_profiles,
         })
     }

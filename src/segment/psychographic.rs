@@ -171,9 +171,7 @@ impl PsychographicSegmenter {
         if !(min.is_finite() && max.is_finite() && min < max) {
             return bad("scale", format!("{min}..{max}"), "finite, min < max");
         }
-        if k == 0 {
-            return bad("k", "0".into(), "at least 1");
-        }
+        let strategy = Strategy::KMeans(KMeansParams::new(k)?);
         let min_answers = items.len().div_ceil(2);
         Ok(PsychographicSegmenter {
             items,
@@ -181,7 +179,7 @@ impl PsychographicSegmenter {
             factors: FactorCount::parallel(),
             rotation: Rotation::Varimax,
             min_answers,
-            strategy: Strategy::KMeans(KMeansParams::new(k)),
+            strategy,
         })
     }
 
@@ -397,7 +395,10 @@ impl Fit for PsychographicSegmenter {
             layout,
             model: fit.model,
         };
-        Ok((model, SegmentFitReport::new(labels)))
+        Ok((
+            model,
+            SegmentFitReport::new(labels).with_objective(fit.objective),
+        ))
     }
 }
 

@@ -11,28 +11,70 @@ use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::dbscan::DbscanParams;
 use super::kmeans::{KMeansParams, check_k, kmeans};
 use super::kprototypes::{KPrototypesParams, kprototypes, nearest};
 use super::minibatch::{MiniBatchParams, minibatch_kmeans};
+use super::mixture::GaussianMixtureParams;
 use super::profile::MAX_SEGMENTS;
 use crate::error::{Error, Position, Result};
 
 /// Explicit segments: cut points on chosen numeric columns, every combination of bands a
-/// segment (e.g. age bands × income tiers).
+/// segment (e.g. age bands × income tiers). Checked when built; deserializing runs the same
+/// checks. Whether the banded columns exist is checked when fitting.
+///
+/// ```
+/// use custseg::segment::RuleBands;
+/// let bands = RuleBands::new(vec![
+///     (0, vec![30.0, 50.0], vec!["young".into(), "middle".into(), "senior".into()]),
+///     (1, vec![40_000.0], vec!["lower income".into(), "higher income".into()]),
+/// ])?;
+/// assert_eq!(bands.segments(), 6);
+/// assert_eq!(bands.name(5), "senior · higher income");
+/// // Cuts must increase, and each column needs one label more than cuts.
+/// assert!(RuleBands::new(vec![(0, vec![2.0, 1.0], vec!["a".into(); 3])]).is_err());
+/// # Ok::<(), custseg::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RuleBandsRecord")]
 pub struct RuleBands {
-    /// One entry per banded column: (column index, strictly increasing cut points, band
-    /// labels — one more than the cuts). A value v falls in band i when cutᵢ₋₁ ≤ v < cutᵢ.
-    pub bands: Vec<(usize, Vec<f64>, Vec<String>)>,
+    // Crate code builds bands it has checked itself (the demographic model's band columns).
+    pub(crate) bands: Vec<(usize, Vec<f64>, Vec<String>)>,
+}
+
+#[derive(Deserialize)]
+struct RuleBandsRecord {
+    bands: Vec<(usize, Vec<f64>, Vec<String>)>,
+}
+
+impl TryFrom<RuleBandsRecord> for RuleBands {
+    type Error = Error;
+    fn try_from(r: RuleBandsRecord) -> Result<Self> {
+        RuleBands::new(r.bands)
+    }
 }
 
 impl RuleBands {
-    /// Checks the bands.
+    /// Bands from one entry per banded column: (column index, strictly increasing cut
+    /// points, band labels — one more than the cuts). A value v falls in band i when
+    /// cutᵢ₋₁ ≤ v < cutᵢ.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for no band, cuts not strictly increasing or not finite,
-    /// or a label count that is not one more than the cut count.
-    pub fn validate(&self, columns: usize) -> Result<()> {
+    /// [`Error::InvalidParameter`] for no band, cuts not strictly increasing or not finite, a label count that is not one more than the cut count, or
+    /// more than [`MAX_SEGMENTS`] combinations.
+    pub fn new(bands: Vec<(usize, Vec<f64>, Vec<String>)>) -> Result<Self> {
+        let b = RuleBands { bands };
+        b.validate(usize::MAX)?;
+        Ok(b)
+    }
+
+    /// The banded columns: (column index, cuts, labels).
+    pub fn bands(&self) -> &[(usize, Vec<f64>, Vec<String>)] {
+        &self.bands
+    }
+
+    /// Checks the bands, and that every banded column is below `columns`.
+    pub(crate) fn validate(&self, columns: usize) -> Result<()> {
         let bad = |reason: String| {
             Err(Error::InvalidParameter {
                 name: "bands",
@@ -66,8 +108,7 @@ impl RuleBands {
         Ok(())
     }
 
-    /// Number of segments (product of the band counts; `usize::MAX` if that overflows, which
-    /// [`RuleBands::validate`] refuses).
+    /// Number of segments (the product of the band counts).
     pub fn segments(&self) -> usize {
         self.checked_segments().unwrap_or(usize::MAX)
     }
@@ -94,8 +135,7 @@ impl RuleBands {
         })
     }
 
-    /// The name of a segment: its bands' labels joined by " · " (a band without labels,
-    /// which [`RuleBands::validate`] refuses, is left out).
+    /// The name of a segment: its bands' labels joined by " · ".
     pub fn name(&self, mut segment: usize) -> String {
         let mut parts = Vec::new();
         for (_, _, labels) in self.bands.iter().rev() {
@@ -118,31 +158,15 @@ pub enum Strategy {
     KMeans(KMeansParams),
     /// Mini-batch k-means (ours): random batches instead of full passes, for very large n.
     MiniBatchKMeans(MiniBatchParams),
-    /// linfa-clustering's k-means, for comparison.
-    LinfaKMeans {
-        /// Clusters.
-        k: usize,
-        /// Restarts.
-        n_init: usize,
-        /// Seed.
-        seed: u64,
-    },
+    /// linfa-clustering's k-means, for comparison: k, restarts and seed from the parameters;
+    /// iterations and tolerance are linfa's own (300 and 1e-4, the same defaults).
+    LinfaKMeans(KMeansParams),
     /// linfa-clustering's Gaussian mixture (full covariances); points go to the most probable
     /// component.
-    GaussianMixture {
-        /// Components.
-        k: usize,
-        /// Seed.
-        seed: u64,
-    },
+    GaussianMixture(GaussianMixtureParams),
     /// linfa-clustering's DBSCAN: clusters of density-connected points within `eps`; sparse
     /// points are noise (no segment).
-    Dbscan {
-        /// Neighbourhood radius (in the prepared feature space).
-        eps: f64,
-        /// Points a neighbourhood needs to be dense, itself included (at least 2).
-        min_points: usize,
-    },
+    Dbscan(DbscanParams),
     /// k-prototypes on numeric and categorical columns.
     KPrototypes(KPrototypesParams),
     /// Explicit bands.
@@ -155,28 +179,31 @@ impl Strategy {
         match self {
             Strategy::KMeans(_) => "k-means (custseg)",
             Strategy::MiniBatchKMeans(_) => "mini-batch k-means (custseg)",
-            Strategy::LinfaKMeans { .. } => "k-means (linfa)",
-            Strategy::GaussianMixture { .. } => "Gaussian mixture (linfa)",
-            Strategy::Dbscan { .. } => "DBSCAN (linfa)",
+            Strategy::LinfaKMeans(_) => "k-means (linfa)",
+            Strategy::GaussianMixture(_) => "Gaussian mixture (linfa)",
+            Strategy::Dbscan(_) => "DBSCAN (linfa)",
             Strategy::KPrototypes(_) => "k-prototypes",
             Strategy::RuleBands(_) => "rule bands",
         }
     }
 }
 
-/// A fitted clustering: whatever is needed to assign new points. Plain serde data;
-/// deserializing checks shapes and values (a corrupt clustering is an error, not a wrong
-/// segment).
+/// A fitted clustering: whatever is needed to assign new points. Plain serde data, built only
+/// by a fit or by deserializing, which checks shapes and values (a corrupt clustering is an
+/// error, not a wrong segment); read the parts by matching (`Clustering::Centroids { centers,
+/// .. }`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ClusteringRecord")]
 #[non_exhaustive]
 pub enum Clustering {
     /// Nearest centre.
+    #[non_exhaustive]
     Centroids {
         /// Centres, one row per segment.
         centers: Array2<f64>,
     },
     /// Most probable mixture component.
+    #[non_exhaustive]
     Mixture {
         /// Component weights.
         weights: Array1<f64>,
@@ -186,6 +213,7 @@ pub enum Clustering {
         precision_chol: Array3<f64>,
     },
     /// Segment of the nearest core point within `eps`, else none (noise).
+    #[non_exhaustive]
     Density {
         /// Core points of the training data (at least `min_points` neighbours within `eps`).
         points: Array2<f64>,
@@ -195,6 +223,7 @@ pub enum Clustering {
         eps: f64,
     },
     /// Nearest prototype under the mixed dissimilarity.
+    #[non_exhaustive]
     Prototypes {
         /// Numeric parts.
         centers: Array2<f64>,
@@ -281,10 +310,7 @@ fn corrupt(what: &str) -> Error {
 impl Clustering {
     /// Checks that the parts fit together: shapes agree, values are finite, weights form a
     /// distribution, Cholesky factors are lower-triangular with a positive diagonal.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] naming the inconsistency.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         fn finite<'a>(mut it: impl Iterator<Item = &'a f64>) -> bool {
             it.all(|v| v.is_finite())
         }
@@ -364,9 +390,9 @@ impl Clustering {
         }
     }
 
-    /// The shape part of [`Clustering::validate`], without a pass over the values: cheap
-    /// enough to run before every assignment, so a clustering built by hand with mismatched
-    /// parts is an error rather than a panic.
+    /// The shape part of `validate`, without a pass over the values: cheap enough to run
+    /// before every assignment, so a clustering whose parts were replaced after the fit (the
+    /// variants' fields can be reached through `&mut`) is an error rather than a panic.
     fn check_shapes(&self) -> Result<()> {
         let (ok, what) = match self {
             Clustering::Centroids { centers } => (
@@ -655,16 +681,21 @@ pub(crate) fn mixture_log_likelihood(c: &Clustering, numeric: ArrayView2<'_, f64
     Some(per_point.iter().sum())
 }
 
-/// Fits a strategy on prepared data; returns the clustering and the training labels.
+/// What fitting a strategy produced: the clustering, the training labels, and the criterion
+/// the algorithm minimised when it has one (k-means inertia, k-prototypes cost).
+pub(crate) type StrategyFit = (Clustering, Vec<Option<usize>>, Option<f64>);
+
+/// Fits a strategy on prepared data.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for invalid settings (k larger than the number of points, a
-/// categorical strategy without categorical columns, …); [`Error::Solver`] when linfa fails.
+/// [`Error::InvalidParameter`] for settings that do not suit the data (k larger than the
+/// number of points, a categorical strategy without categorical columns, …);
+/// [`Error::Solver`] when linfa fails.
 pub(crate) fn fit_strategy(
     strategy: &Strategy,
     numeric: ArrayView2<'_, f64>,
     categorical: ArrayView2<'_, u32>,
-) -> Result<(Clustering, Vec<Option<usize>>)> {
+) -> Result<StrategyFit> {
     let n = numeric.nrows();
     if n == 0 {
         return Err(Error::EmptyInput { what: "points" });
@@ -697,34 +728,42 @@ pub(crate) fn fit_strategy(
     };
     let check_k = |k: usize| check_k(k, n);
     let all = |labels: Vec<usize>| labels.into_iter().map(Some).collect::<Vec<_>>();
-    let centroids = |centers, labels| Ok((Clustering::Centroids { centers }, all(labels)));
+    let centroids = |centers, labels, inertia| {
+        Ok((
+            Clustering::Centroids { centers },
+            all(labels),
+            Some(inertia),
+        ))
+    };
     match strategy {
         Strategy::KMeans(p) => {
             let fit = kmeans(numeric, p)?;
-            centroids(fit.centers, fit.labels)
+            centroids(fit.centers, fit.labels, fit.inertia)
         }
         Strategy::MiniBatchKMeans(p) => {
             let fit = minibatch_kmeans(numeric, p)?;
-            centroids(fit.centers, fit.labels)
+            centroids(fit.centers, fit.labels, fit.inertia)
         }
-        Strategy::LinfaKMeans { k, n_init, seed } => {
-            check_k(*k)?;
+        Strategy::LinfaKMeans(p) => {
+            let (k, n_init, seed) = (p.k, p.n_init, p.seed);
+            check_k(k)?;
             let data = DatasetBase::from(numeric.to_owned());
-            let model = LinfaKMeans::params_with_rng(*k, Xoshiro256Plus::seed_from_u64(*seed))
-                .n_runs((*n_init).max(1))
+            let model = LinfaKMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(seed))
+                .n_runs(n_init)
                 .fit(&data)
                 .map_err(|e| linfa_err(e.to_string()))?;
             let c = Clustering::Centroids {
                 centers: model.centroids().clone(),
             };
             let labels = c.assign_batch_unchecked(numeric, categorical);
-            Ok((c, labels))
+            Ok((c, labels, Some(model.inertia())))
         }
-        Strategy::GaussianMixture { k, seed } => {
+        Strategy::GaussianMixture(p) => {
+            let (k, seed) = (&p.k, p.seed);
             check_k(*k)?;
             let data = DatasetBase::from(numeric.to_owned());
             let model =
-                GaussianMixtureModel::params_with_rng(*k, Xoshiro256Plus::seed_from_u64(*seed))
+                GaussianMixtureModel::params_with_rng(*k, Xoshiro256Plus::seed_from_u64(seed))
                     .fit(&data)
                     .map_err(|e| linfa_err(e.to_string()))?;
             let d = numeric.ncols();
@@ -741,13 +780,11 @@ pub(crate) fn fit_strategy(
                 precision_chol: chol,
             };
             let labels = c.assign_batch_unchecked(numeric, categorical);
-            Ok((c, labels))
+            Ok((c, labels, None))
         }
-        Strategy::Dbscan { eps, min_points } => {
-            // linfa counts the point itself and needs more than one.
-            if !(eps.is_finite() && *eps > 0.0) || *min_points < 2 {
-                return Err(linfa_err("eps finite and > 0, min_points ≥ 2".into()));
-            }
+        Strategy::Dbscan(p) => {
+            // Checked when built: eps finite and > 0, min_points ≥ 2.
+            let (eps, min_points) = (&p.eps, &p.min_points);
             let owned = numeric.to_owned();
             let labels: Array1<Option<usize>> = Dbscan::params(*min_points)
                 .tolerance(*eps)
@@ -789,6 +826,7 @@ pub(crate) fn fit_strategy(
                     eps: *eps,
                 },
                 labels.to_vec(),
+                None,
             ))
         }
         Strategy::KPrototypes(p) => {
@@ -803,13 +841,14 @@ pub(crate) fn fit_strategy(
                     gamma: fit.gamma,
                 },
                 all(fit.labels),
+                Some(fit.cost),
             ))
         }
         Strategy::RuleBands(b) => {
             b.validate(numeric.ncols())?;
             let c = Clustering::Bands(b.clone());
             let labels = c.assign_batch_unchecked(numeric, categorical);
-            Ok((c, labels))
+            Ok((c, labels, None))
         }
     }
 }

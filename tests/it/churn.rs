@@ -138,7 +138,7 @@ fn recency_rule_boundaries_and_relative_thresholds() {
     );
     // A one-time buyer is judged by the fallback: customer 3 bought once, 272 days ago.
     let c3 = &s[2];
-    assert_eq!(c3.frequency, 0);
+    assert_eq!(c3.frequency(), 0);
     assert_eq!(
         RecencyRule::relative(2.0, 300.0)
             .unwrap()
@@ -172,7 +172,7 @@ fn one_time_buyer_policies() {
         let (r0, _) = as_is.risk(c).unwrap();
         let (r1, _) = fallback.risk(c).unwrap();
         let (r2, _) = blend.risk(c).unwrap();
-        if c.frequency == 0 {
+        if c.frequency() == 0 {
             assert_eq!(r0, 0.0, "BG/NBD: one-time buyers are alive");
             assert!(r1 > 0.0 && r1 < 1.0);
             let days = c.time_since_last_purchase() * 7.0;
@@ -190,7 +190,7 @@ fn one_time_buyer_policies() {
     let long_lived = ParetoNbd::new(pn.r(), pn.alpha(), 2.5, pn.beta()).unwrap();
     let scorer = ModelChurn::new(long_lived);
     let (risk, life) = scorer.risk(&s[0]).unwrap();
-    let expected = (1.0 - risk) * (long_lived.beta() + s[0].age) / 1.5;
+    let expected = (1.0 - risk) * (long_lived.beta() + s[0].age()) / 1.5;
     assert!((life.unwrap() - expected).abs() < 1e-9);
     assert!(ModelChurn::new(bg).with_recency_half_life(-1.0).is_err());
 }
@@ -209,7 +209,7 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
         // threshold, a majority with the lower one.
         let churned: Vec<bool> = s
             .iter()
-            .map(|c| c.holdout_frequency == 0 && c.time_since_last_purchase() > threshold)
+            .map(|c| c.holdout_frequency() == 0 && c.time_since_last_purchase() > threshold)
             .collect();
         let rate = churned.iter().filter(|&&c| c).count() as f64 / s.len() as f64;
         rates.push(rate);
@@ -234,7 +234,7 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
     // Extra columns: a pure-noise column gets a small weight; names are checked.
     let noise: ndarray::Array2<f64> =
         ndarray::Array2::from_shape_fn((s.len(), 1), |(i, _)| ((i * 7919) % 101) as f64);
-    let churned: Vec<bool> = s.iter().map(|c| c.holdout_frequency == 0).collect();
+    let churned: Vec<bool> = s.iter().map(|c| c.holdout_frequency() == 0).collect();
     let with_extra = params.clone().with_extra_columns(vec!["noise".into()]);
     let (m, _) = with_extra
         .fit(&LabelledCustomers::new(&s, &churned).with_extra(noise.view()))
@@ -275,7 +275,7 @@ fn logistic_returns_p_churn_whichever_class_is_larger() {
 #[test]
 fn cdnow_holdout_evaluation() {
     let s = summaries();
-    let churned: Vec<bool> = s.iter().map(|c| c.holdout_frequency == 0).collect();
+    let churned: Vec<bool> = s.iter().map(|c| c.holdout_frequency() == 0).collect();
     let data = RftData::from_summaries(&s).unwrap();
     let (bg, _) = BgNbd::params().fit(&data).unwrap();
     let (mbg, _) = MbgNbd::params().fit(&data).unwrap();
@@ -395,6 +395,6 @@ fn an_infinite_remaining_lifetime_is_an_error_not_a_silent_null() {
     );
     assert_eq!(
         e.position().unwrap().customer(),
-        Some(s[0].customer_id.as_str())
+        Some(s[0].customer_id().as_str())
     );
 }

@@ -6,7 +6,7 @@ use custseg::clv::{
     TransactionModel, Valuation,
 };
 use custseg::datasets::{SyntheticConfig, cdnow_sample, cdnow_sample_config, synthetic_summaries};
-use custseg::{Error, SummaryConfig, TimeUnit};
+use custseg::{CustomerSummary, Error, SummaryConfig, TimeUnit};
 use custseg::{Fit, Score};
 use ndarray::Array1;
 
@@ -25,15 +25,15 @@ fn batches_views_and_single_calls_agree() {
         .unwrap();
     let p = m.p_alive_batch(&s).unwrap();
     let e = m.expected_purchases_batch(&s, 39.0).unwrap();
-    let x: Array1<f64> = s.iter().map(|c| c.frequency as f64).collect();
-    let tx: Array1<f64> = s.iter().map(|c| c.recency).collect();
-    let t: Array1<f64> = s.iter().map(|c| c.age).collect();
+    let x: Array1<f64> = s.iter().map(|c| c.frequency() as f64).collect();
+    let tx: Array1<f64> = s.iter().map(|c| c.recency()).collect();
+    let t: Array1<f64> = s.iter().map(|c| c.age()).collect();
     let pv = m.p_alive_view(x.view(), tx.view(), t.view()).unwrap();
     let ev = m
         .expected_purchases_view(x.view(), tx.view(), t.view(), 39.0)
         .unwrap();
     for i in 0..s.len() {
-        let c = Rft::try_from(&s[i]).unwrap();
+        let c = Rft::from(&s[i]);
         assert_eq!(p[i], m.p_alive(&c));
         assert_eq!(pv[i], p[i]);
         assert_eq!(e[i], m.expected_purchases(&c, 39.0).unwrap());
@@ -126,12 +126,13 @@ fn units_are_checked_and_data_is_validated() {
         RftData::from_summaries(&mixed),
         Err(Error::UnitMismatch { .. })
     ));
-    let mut corrupt = weeks.clone();
-    corrupt[9].recency = corrupt[9].age + 1.0;
-    let e = RftData::from_summaries(&corrupt).unwrap_err();
-    assert!(
-        e.to_string().contains(corrupt[9].customer_id.as_str()),
-        "{e}"
+    // A corrupt summary cannot be built, so no model ever sees one.
+    let mut corrupt = weeks[9].clone().into_record();
+    corrupt.recency = corrupt.age + 1.0;
+    let e = CustomerSummary::try_from(corrupt.clone()).unwrap_err();
+    assert_eq!(
+        e.position().unwrap().customer(),
+        Some(corrupt.customer_id.as_str())
     );
     assert!(matches!(
         RftData::from_summaries(&[]),
@@ -140,12 +141,14 @@ fn units_are_checked_and_data_is_validated() {
     assert!(RftData::from_weighted(vec![(Rft::new(0, 0.0, 1.0).unwrap(), 0.0)]).is_err());
     // Zero-spend repeaters are left out of the spend model and counted.
     let mut spend = weeks.clone();
-    let i = spend.iter().position(|c| c.frequency > 0).unwrap();
-    spend[i].monetary = 0.0;
+    let i = spend.iter().position(|c| c.frequency() > 0).unwrap();
+    let mut zero = spend[i].clone().into_record();
+    zero.monetary = 0.0;
+    spend[i] = CustomerSummary::try_from(zero.clone()).unwrap();
     let d = SpendData::from_summaries(&spend).unwrap();
     assert_eq!(d.excluded_zero_spend(), 1);
-    spend[i].monetary = f64::NAN;
-    assert!(SpendData::from_summaries(&spend).is_err());
+    zero.monetary = f64::NAN;
+    assert!(CustomerSummary::try_from(zero).is_err());
 }
 
 #[test]

@@ -1,11 +1,14 @@
 //! Error positions are data: row, line, customer and column read with methods, and every
 //! error says whether the data, the call or the model is at fault.
 
+use crate::cluster;
 use custseg::clv::{BgNbd, TransactionModel};
 use custseg::datasets::{cdnow_sample, cdnow_sample_config, parse_cdnow};
 use custseg::rfm::RfmParams;
-use custseg::segment::{KMeansParams, kmeans};
-use custseg::{Date, Error, ErrorKind, Fit, Position, ReturnPolicy, TransactionLog};
+use custseg::segment::{KMeansParams, Points};
+use custseg::{
+    CustomerSummary, Date, Error, ErrorKind, Fit, Position, ReturnPolicy, TransactionLog,
+};
 use ndarray::{Array1, array};
 
 fn parts(e: &Error) -> (Option<usize>, Option<usize>, Option<&str>, Option<&str>) {
@@ -49,23 +52,24 @@ fn text_inputs_name_line_and_field() {
 
 #[test]
 fn summaries_name_the_customer_and_the_field() {
-    let mut summaries = cdnow_sample()
+    let summaries = cdnow_sample()
         .summarise(&cdnow_sample_config())
         .unwrap()
         .into_vec();
-    summaries[7].recency = summaries[7].age + 1.0;
-    let e = RfmParams::new(5).unwrap().fit(&summaries).unwrap_err();
+    let mut bad = summaries[7].clone().into_record();
+    bad.recency = bad.age + 1.0;
+    let e = CustomerSummary::try_from(bad).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Data);
     assert_eq!(
         e.position().unwrap().customer(),
-        Some(summaries[7].customer_id.as_str())
+        Some(summaries[7].customer_id().as_str())
     );
 }
 
 #[test]
 fn matrices_name_row_and_column_index() {
     let data = array![[0.0, 1.0], [2.0, f64::NAN], [3.0, 4.0]];
-    let e = kmeans(data.view(), &KMeansParams::new(2)).unwrap_err();
+    let e = cluster(&KMeansParams::new(2).unwrap(), Points::numeric(data.view())).unwrap_err();
     assert_eq!(parts(&e), (Some(1), None, None, Some("1")));
     // Columns of x, t_x, T: the row of a non-integer x.
     let m = BgNbd::new(0.24, 4.41, 0.79, 2.43).unwrap();
@@ -147,7 +151,7 @@ fn record_fields_are_columns_not_text() {
         GeoRecord::new("b", 95.0, 2.35),
         GeoRecord::new("c", 45.0, 3.0),
     ];
-    let e = GeographicSegmenter::new(GeoMode::KMeans(KMeansParams::new(2)))
+    let e = GeographicSegmenter::new(GeoMode::KMeans(KMeansParams::new(2).unwrap()))
         .unwrap()
         .fit(&records)
         .unwrap_err();

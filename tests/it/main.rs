@@ -17,6 +17,38 @@ mod segment_models;
 mod summaries;
 mod synthetic;
 
+/// A clusterer fitted through the public contract, in the shape the algorithm tests read:
+/// the clustering, every point's segment (no noise: the algorithms tested this way label
+/// every point) and the criterion the algorithm minimised.
+#[derive(Debug)]
+struct Clustered {
+    clustering: custseg::segment::Clustering,
+    labels: Vec<usize>,
+    objective: f64,
+}
+
+impl Clustered {
+    /// The categorical part of k-prototypes' prototypes and the mismatch weight γ.
+    fn modes_and_gamma(&self) -> (&ndarray::Array2<u32>, f64) {
+        match &self.clustering {
+            custseg::segment::Clustering::Prototypes { modes, gamma, .. } => (modes, *gamma),
+            other => panic!("not k-prototypes: {other:?}"),
+        }
+    }
+}
+
+fn cluster<C: custseg::segment::Clusterer>(
+    c: &C,
+    points: custseg::segment::Points<'_>,
+) -> custseg::Result<Clustered> {
+    let (clustering, report) = c.fit(&points)?;
+    Ok(Clustered {
+        clustering,
+        labels: report.labels.iter().map(|l| l.expect("no noise")).collect(),
+        objective: report.objective.expect("an objective"),
+    })
+}
+
 /// A strategy fitted on numeric and categorical columns, with the training labels (the shape
 /// the clustering tests compare against their references).
 fn fit_strategy<'a>(

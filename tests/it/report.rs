@@ -114,7 +114,7 @@ fn kpis_and_migration_on_cdnow() {
     let ids =
         |s: &custseg::CustomerSummaries, l: &[Option<usize>]| -> Vec<(CustomerId, Option<usize>)> {
             s.iter()
-                .map(|c| c.customer_id.clone())
+                .map(|c| c.customer_id().clone())
                 .zip(l.iter().copied())
                 .collect()
         };
@@ -146,7 +146,7 @@ fn kpis_and_migration_on_cdnow() {
     let values: Vec<CustomerMetrics> = cal
         .iter()
         .map(|c| CustomerMetrics {
-            revenue: c.holdout_spend,
+            revenue: c.holdout_spend(),
             ..Default::default()
         })
         .collect();
@@ -224,7 +224,7 @@ fn kpi_and_migration_errors() {
 fn stability_separates_stable_from_arbitrary_segments() {
     let clear = blobs(1200, 2, 3, 0.5, 8).unwrap();
     let no_cat = Array2::<u32>::zeros((1200, 0));
-    let km = |k| Strategy::KMeans(KMeansParams::new(k).with_n_init(2));
+    let km = |k| Strategy::KMeans(KMeansParams::new(k).unwrap().with_n_init(2).unwrap());
     let s = stability(
         Points::mixed(clear.data.view(), no_cat.view()),
         &km(3),

@@ -1,17 +1,16 @@
 //! Inputs that once panicked or lost data silently in the segmentation and report APIs:
 //! each now has a defined answer (an error naming what was wrong, or a documented result).
 
-use crate::fit_strategy;
+use crate::{cluster, fit_strategy};
 use custseg::Fit;
 use custseg::report::{
     Aggregate, Column, KAnonymity, Migration, Refits, Report, ReportRow, stability,
 };
 use custseg::segment::{
     BehavioralSegmenter, Clustering, DemographicRecord, DemographicSegmenter, FactorLoadings,
-    FeatureContrast, GeoMode, GeographicSegmenter, KMeansParams, KPrototypesParams,
-    MAX_REGION_DEPTH, MAX_SEGMENTS, Points, PsychographicSegmenter, RuleBands, SegmentProfile,
-    Strategy, SurveyItem, Vocabulary, adjusted_rand_index, kmeans, kprototypes, profiles,
-    silhouette,
+    FeatureContrast, GaussianMixtureParams, GeoMode, GeographicSegmenter, KMeansParams,
+    KPrototypesParams, MAX_REGION_DEPTH, MAX_SEGMENTS, Points, PsychographicSegmenter, RuleBands,
+    SegmentProfile, Strategy, SurveyItem, Vocabulary, adjusted_rand_index, profiles, silhouette,
 };
 use ndarray::{Array1, Array2, Array3, ShapeBuilder, array};
 
@@ -70,7 +69,8 @@ fn segmenters_validate_when_deserialized() {
         serde_json::from_value::<BehavioralSegmenter>(v.clone()).unwrap(),
         behavioral
     );
-    v["strategy"] = serde_json::to_value(Strategy::KPrototypes(KPrototypesParams::new(3))).unwrap();
+    v["strategy"] =
+        serde_json::to_value(Strategy::KPrototypes(KPrototypesParams::new(3).unwrap())).unwrap();
     assert!(serde_json::from_value::<BehavioralSegmenter>(v).is_err());
     let items = vec![SurveyItem::new("q1"), SurveyItem::reversed("q2")];
     let survey = PsychographicSegmenter::new(items, 1.0, 5.0, 2).unwrap();
@@ -99,11 +99,9 @@ fn segmenters_validate_when_deserialized() {
 fn mismatched_or_missing_columns_are_errors() {
     let num = array![[0.0], [1.0], [2.0]];
     let cat = Array2::<u32>::zeros((1, 1));
-    let bands = RuleBands {
-        bands: vec![(0, vec![1.0], vec!["lo".into(), "hi".into()])],
-    };
+    let bands = RuleBands::new(vec![(0, vec![1.0], vec!["lo".into(), "hi".into()])]).unwrap();
     assert!(fit_strategy(&Strategy::RuleBands(bands.clone()), num.view(), cat.view()).is_err());
-    let km = Strategy::KMeans(KMeansParams::new(2));
+    let km = Strategy::KMeans(KMeansParams::new(2).unwrap());
     assert!(
         stability(
             Points::mixed(num.view(), cat.view()),
@@ -117,12 +115,8 @@ fn mismatched_or_missing_columns_are_errors() {
     let no_cat = Array2::<u32>::zeros((5, 0));
     for s in [
         km,
-        Strategy::LinfaKMeans {
-            k: 2,
-            n_init: 1,
-            seed: 0,
-        },
-        Strategy::GaussianMixture { k: 2, seed: 0 },
+        Strategy::LinfaKMeans(KMeansParams::new(2).unwrap().with_n_init(1).unwrap()),
+        Strategy::GaussianMixture(GaussianMixtureParams::new(2).unwrap()),
     ] {
         assert!(
             fit_strategy(&s, none.view(), no_cat.view()).is_err(),
@@ -133,66 +127,55 @@ fn mismatched_or_missing_columns_are_errors() {
     // RuleBands on a row without the banded column.
     assert!(bands.segment_of(Array1::<f64>::zeros(0).view()).is_err());
     assert_eq!(bands.segment_of(array![5.0].view()).unwrap(), 1);
-    assert_eq!(
-        RuleBands {
-            bands: vec![(0, vec![], vec![])]
-        }
-        .name(0),
-        ""
-    );
+    // A band without labels cannot be built.
+    assert!(RuleBands::new(vec![(0, vec![], vec![])]).is_err());
 }
 
 #[test]
 fn hand_built_and_corrupt_clusterings_are_errors() {
     let x = array![[0.0], [1.0]];
     let no_cat = Array2::<u32>::zeros((2, 0));
-    let density = Clustering::Density {
-        points: array![[0.0], [1.0]],
-        labels: vec![],
-        eps: 1.0,
-    };
-    assert!(density.assign_batch(x.view(), no_cat.view()).is_err());
-    let mixture = Clustering::Mixture {
-        weights: array![0.5, 0.5],
-        means: array![[0.0]],
-        precision_chol: Array3::ones((1, 1, 1)),
-    };
-    assert!(mixture.assign_batch(x.view(), no_cat.view()).is_err());
+    // Clusterings come from a fit or from JSON, which checks that the parts agree.
+
+    let density = serde_json::json!({"Density": {
+        "points": to_json(&array![[0.0], [1.0]]), "labels": [], "eps": 1.0}});
+    assert!(serde_json::from_value::<Clustering>(density).is_err());
+    let mixture = serde_json::json!({"Mixture": {
+        "weights": to_json(&array![0.5, 0.5]), "means": to_json(&array![[0.0]]),
+        "precision_chol": to_json(&Array3::<f64>::ones((1, 1, 1)))}});
+    assert!(serde_json::from_value::<Clustering>(mixture).is_err());
     // A cluster number no core point could have, and band combinations past the bound.
-    let good = Clustering::Density {
-        points: array![[0.0]],
-        labels: vec![0],
-        eps: 1.0,
-    };
-    let mut v = serde_json::to_value(&good).unwrap();
+    let mut v = serde_json::json!({"Density": {
+        "points": to_json(&array![[0.0]]), "labels": [0], "eps": 1.0}});
+    let good: Clustering = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(
-        serde_json::from_value::<Clustering>(v.clone()).unwrap(),
-        good
+        good.assign_batch(x.view(), no_cat.view()).unwrap(),
+        [Some(0), Some(0)]
     );
     v["Density"]["labels"] = serde_json::json!([usize::MAX]);
     let err = serde_json::from_value::<Clustering>(v).unwrap_err();
     assert!(err.to_string().contains("cluster number"), "{err}");
-    let many = RuleBands {
-        bands: (0..21)
-            .map(|c| (c, vec![0.0], vec!["a".into(), "b".into()]))
-            .collect(),
-    };
+    let many: Vec<(usize, Vec<f64>, Vec<String>)> = (0..21)
+        .map(|c| (c, vec![0.0], vec!["a".into(), "b".into()]))
+        .collect();
     assert!(2usize.pow(21) > MAX_SEGMENTS);
-    assert!(Clustering::Bands(many).validate().is_err());
-    // Column-major prototypes assign like row-major ones.
+    assert!(RuleBands::new(many.clone()).is_err());
+    let bands = serde_json::json!({"Bands": {"bands": many}});
+    assert!(serde_json::from_value::<Clustering>(bands).is_err());
+    // Column-major prototypes (swapped in through `&mut`) assign like row-major ones.
     let centers = Array2::from_shape_vec((2, 2).f(), vec![0.0, 10.0, 0.0, 10.0]).unwrap();
-    let proto = |centers: Array2<f64>| Clustering::Prototypes {
-        centers,
-        modes: array![[0u32], [1]],
-        gamma: 0.0,
-    };
+    let standard: Clustering = serde_json::from_value(serde_json::json!({"Prototypes": {
+        "centers": to_json(&centers.as_standard_layout().into_owned()),
+        "modes": to_json(&array![[0u32], [1]]), "gamma": 0.0}}))
+    .unwrap();
+    let mut column_major = standard.clone();
+    if let Clustering::Prototypes { centers: c, .. } = &mut column_major {
+        *c = centers;
+    }
     let pts = array![[9.0, 9.0], [1.0, 1.0]];
     let cats = array![[0u32], [0]];
-    let standard = proto(centers.as_standard_layout().into_owned());
     assert_eq!(
-        proto(centers)
-            .assign_batch(pts.view(), cats.view())
-            .unwrap(),
+        column_major.assign_batch(pts.view(), cats.view()).unwrap(),
         standard.assign_batch(pts.view(), cats.view()).unwrap()
     );
     assert_eq!(
@@ -226,8 +209,12 @@ fn sparse_category_codes_are_ranked_not_allocated() {
             if i < 20 { 75_001u32 } else { 4_000_000_000 }
         },
     );
-    let fit = kprototypes(num.view(), cat.view(), &KPrototypesParams::new(2)).unwrap();
-    let mut modes: Vec<u32> = fit.modes.column(0).to_vec();
+    let fit = cluster(
+        &KPrototypesParams::new(2).unwrap(),
+        Points::mixed(num.view(), cat.view()),
+    )
+    .unwrap();
+    let mut modes: Vec<u32> = fit.modes_and_gamma().0.column(0).to_vec();
     modes.sort();
     assert_eq!(modes, [75_001, 4_000_000_000]);
     assert_eq!(
@@ -236,7 +223,7 @@ fn sparse_category_codes_are_ranked_not_allocated() {
     );
     assert_ne!(fit.labels[0], fit.labels[39]);
     // kmeans on the same numbers, as a cross-check of the numeric split.
-    let km = kmeans(num.view(), &KMeansParams::new(2)).unwrap();
+    let km = cluster(&KMeansParams::new(2).unwrap(), Points::numeric(num.view())).unwrap();
     assert_eq!(adjusted_rand_index(&km.labels, &fit.labels).unwrap(), 1.0);
 }
 
@@ -373,16 +360,26 @@ mod data_and_scores {
             {"date":"2024-01-02","spend":1.0,"transactions":4294967295}]]]"#;
         let h: PurchaseHistories = serde_json::from_str(json).unwrap();
         let s = h.summarise(&SummaryConfig::new(d("2024-02-01"))).unwrap();
-        assert_eq!(s.as_slice()[0].transactions, u32::MAX);
+        assert_eq!(s.as_slice()[0].transactions(), u32::MAX);
         // purchase_periods of the largest frequency does not overflow.
         let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
-        let big = CustomerSummary {
-            frequency: u32::MAX,
-            transactions: u32::MAX,
-            ..cal.as_slice()[0].clone()
-        };
-        assert_eq!(big.purchase_periods(), u64::from(u32::MAX) + 1);
-        assert!(big.validate().is_err());
+        let mut big = cal.as_slice()[0].clone().into_record();
+        big.frequency = u32::MAX;
+        big.transactions = u32::MAX;
+        // Fewer rows than purchase periods: refused, and counting them did not overflow.
+        assert!(CustomerSummary::try_from(big.clone()).is_err());
+        big.holdout_frequency = 0;
+        let mut fine = cal
+            .as_slice()
+            .iter()
+            .find(|s| s.frequency() > 0)
+            .unwrap()
+            .clone()
+            .into_record();
+        fine.frequency = u32::MAX - 1;
+        fine.transactions = u32::MAX;
+        let fine = CustomerSummary::try_from(fine).unwrap();
+        assert_eq!(fine.purchase_periods(), u64::from(u32::MAX));
     }
 
     #[test]
@@ -393,8 +390,10 @@ mod data_and_scores {
         // An age finite in weeks but infinite in days.
         let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
         let mut customers = cal.as_slice().to_vec();
-        let one_time = customers.iter().position(|c| c.frequency == 0).unwrap();
-        customers[one_time].age = 1e308;
+        let one_time = customers.iter().position(|c| c.frequency() == 0).unwrap();
+        let mut old = customers[one_time].clone().into_record();
+        old.age = 1e308;
+        customers[one_time] = CustomerSummary::try_from(old).unwrap();
         let err = RfmParams::new(4).unwrap().fit(&customers).unwrap_err();
         assert!(err.to_string().contains("days since"), "{err}");
     }
@@ -509,4 +508,9 @@ fn cdnow_parse_errors_name_the_line() {
         matches!(&err, custseg::Error::Parse { at, .. } if at.line() == Some(3)),
         "{err}"
     );
+}
+
+/// Any serde value as JSON (to build serialized models by hand).
+fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap()
 }

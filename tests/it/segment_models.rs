@@ -173,7 +173,7 @@ fn behavioral_rejects_bad_records_and_settings() {
     assert!(
         BehavioralSegmenter::new(2)
             .unwrap()
-            .with_strategy(Strategy::KPrototypes(KPrototypesParams::new(2)))
+            .with_strategy(Strategy::KPrototypes(KPrototypesParams::new(2).unwrap()))
             .is_err()
     );
     // k larger than the customers.

@@ -17,7 +17,7 @@ fn d(s: &str) -> Date {
 
 fn by_id(s: &CustomerSummaries) -> BTreeMap<String, CustomerSummary> {
     s.iter()
-        .map(|c| (c.customer_id.to_string(), c.clone()))
+        .map(|c| (c.customer_id().to_string(), c.clone()))
         .collect()
 }
 
@@ -48,24 +48,24 @@ fn cdnow_calibration_summary_matches_published_table() {
             row[3].parse().unwrap(),
             row[4].parse().unwrap(),
         );
-        assert_eq!(s.frequency, x, "customer {}", row[0]);
+        assert_eq!(s.frequency(), x, "customer {}", row[0]);
         assert!(
-            (s.recency - t_x).abs() <= tol,
+            (s.recency() - t_x).abs() <= tol,
             "customer {} t_x {} vs {t_x}",
             row[0],
-            s.recency
+            s.recency()
         );
         assert!(
-            (s.age - big_t).abs() <= tol,
+            (s.age() - big_t).abs() <= tol,
             "customer {} T {} vs {big_t}",
             row[0],
-            s.age
+            s.age()
         );
         assert!(
-            (s.monetary - zbar).abs() <= tol,
+            (s.monetary() - zbar).abs() <= tol,
             "customer {} zbar {} vs {zbar}",
             row[0],
-            s.monetary
+            s.monetary()
         );
     }
     // Every customer is acquired in 1997 Q1: no late customers.
@@ -87,28 +87,31 @@ fn cdnow_holdout_matches_lifetimes() {
     for row in &reference {
         let s = &ours[&row[0]];
         let f = |i: usize| row[i].parse::<f64>().unwrap();
-        assert_eq!(s.frequency as f64, f(1), "customer {}", row[0]);
+        assert_eq!(s.frequency() as f64, f(1), "customer {}", row[0]);
         assert!(
-            close(s.recency, f(2)) && close(s.age, f(3)),
+            close(s.recency(), f(2)) && close(s.age(), f(3)),
             "customer {}",
             row[0]
         );
         assert!(
-            close(s.monetary, f(4)),
+            close(s.monetary(), f(4)),
             "customer {}: {} vs {}",
             row[0],
-            s.monetary,
+            s.monetary(),
             f(4)
         );
-        assert_eq!(s.holdout_frequency as f64, f(5), "customer {}", row[0]);
-        assert_eq!(s.holdout_transactions as f64, f(8), "customer {}", row[0]);
-        assert!(close(s.holdout_spend, f(9)), "customer {}", row[0]);
+        assert_eq!(s.holdout_frequency() as f64, f(5), "customer {}", row[0]);
+        assert_eq!(s.holdout_transactions() as f64, f(8), "customer {}", row[0]);
+        assert!(close(s.holdout_spend(), f(9)), "customer {}", row[0]);
         // lifetimes' holdout monetary value is the mean per raw row, not per purchase day.
-        if s.holdout_transactions > 0 {
-            assert!(close(s.holdout_spend / s.holdout_transactions as f64, f(6)));
+        if s.holdout_transactions() > 0 {
+            assert!(close(
+                s.holdout_spend() / s.holdout_transactions() as f64,
+                f(6)
+            ));
         }
-        active += usize::from(s.holdout_frequency > 0);
-        holdout_purchases += s.holdout_frequency as usize;
+        active += usize::from(s.holdout_frequency() > 0);
+        holdout_purchases += s.holdout_frequency() as usize;
     }
     // lifetimes' fixture: 1,673 of 2,357 customers buy nothing in the holdout.
     assert_eq!(active, 2_357 - 1_673);
@@ -122,18 +125,22 @@ fn cdnow_holdout_matches_lifetimes() {
 fn cdnow_customer_one_by_hand() {
     let summaries = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
     let s = &by_id(&summaries)["1"];
-    assert_eq!(s.first_purchase, d("1997-01-01"));
-    assert_eq!(s.last_purchase, d("1997-08-02"));
-    assert_eq!(s.frequency, 2);
-    assert_eq!(s.recency, 213.0 / 7.0);
-    assert_eq!(s.age, 272.0 / 7.0);
-    assert!((s.monetary - (29.73 + 14.96) / 2.0).abs() < 1e-12);
-    assert!((s.total_spend - (29.33 + 29.73 + 14.96)).abs() < 1e-12);
+    assert_eq!(s.first_purchase(), d("1997-01-01"));
+    assert_eq!(s.last_purchase(), d("1997-08-02"));
+    assert_eq!(s.frequency(), 2);
+    assert_eq!(s.recency(), 213.0 / 7.0);
+    assert_eq!(s.age(), 272.0 / 7.0);
+    assert!((s.monetary() - (29.73 + 14.96) / 2.0).abs() < 1e-12);
+    assert!((s.total_spend() - (29.33 + 29.73 + 14.96)).abs() < 1e-12);
     assert_eq!(
-        (s.transactions, s.holdout_frequency, s.holdout_transactions),
+        (
+            s.transactions(),
+            s.holdout_frequency(),
+            s.holdout_transactions()
+        ),
         (3, 1, 1)
     );
-    assert_eq!(s.holdout_spend, 26.48);
+    assert_eq!(s.holdout_spend(), 26.48);
     assert!((s.time_since_last_purchase() - 59.0 / 7.0).abs() < 1e-12);
 }
 
@@ -146,9 +153,9 @@ fn time_units_scale_every_span() {
             .summarise(&cdnow_sample_config().with_unit(unit))
             .unwrap();
         for (a, b) in weeks.iter().zip(other.iter()) {
-            assert_eq!(a.frequency, b.frequency);
-            assert!((a.recency * factor - b.recency).abs() < 1e-9);
-            assert!((a.age * factor - b.age).abs() < 1e-9);
+            assert_eq!(a.frequency(), b.frequency());
+            assert!((a.recency() * factor - b.recency()).abs() < 1e-9);
+            assert!((a.age() * factor - b.age()).abs() < 1e-9);
         }
     }
 }
@@ -175,20 +182,20 @@ fn weekly_and_monthly_periods_group_purchases() {
         .unwrap()
         .into_vec()
         .remove(0);
-    assert_eq!(w.frequency, 2); // weeks of 1 Jan, 15 Jan, 29 Jan
-    assert_eq!(w.recency, 4.0);
-    assert_eq!(w.age, 8.0); // week of 26 Feb
-    assert_eq!(w.monetary, 6.0);
+    assert_eq!(w.frequency(), 2); // weeks of 1 Jan, 15 Jan, 29 Jan
+    assert_eq!(w.recency(), 4.0);
+    assert_eq!(w.age(), 8.0); // week of 26 Feb
+    assert_eq!(w.monetary(), 6.0);
     let m = log
         .summarise(&cfg.with_period(PurchasePeriod::Month))
         .unwrap()
         .into_vec()
         .remove(0);
-    assert_eq!(m.frequency, 1);
-    assert_eq!(m.recency, 31.0 / 7.0);
-    assert_eq!(m.monetary, 8.0);
+    assert_eq!(m.frequency(), 1);
+    assert_eq!(m.recency(), 31.0 / 7.0);
+    assert_eq!(m.monetary(), 8.0);
     let day = log.summarise(&cfg).unwrap().into_vec().remove(0);
-    assert_eq!(day.frequency, 3);
+    assert_eq!(day.frequency(), 3);
 }
 
 /// Customers first seen after the observation end are listed, not dropped; purchases after the
@@ -227,7 +234,7 @@ fn late_customers_and_purchases_after_the_window_are_accounted_for() {
     // Without a holdout, everything after the observation end is outside the window.
     let s = log.summarise(&SummaryConfig::new(d("2024-01-31"))).unwrap();
     assert_eq!(s.report().purchases_after_window, 4);
-    assert_eq!(s.as_slice()[0].holdout_frequency, 0);
+    assert_eq!(s.as_slice()[0].holdout_frequency(), 0);
 }
 
 #[test]
@@ -249,30 +256,34 @@ fn assert_same(a: &CustomerSummaries, b: &CustomerSummaries) {
         let close = |u: f64, v: f64| (u - v).abs() <= 1e-9 * u.abs().max(1.0);
         assert_eq!(
             (
-                x.frequency,
-                x.first_purchase,
-                x.last_purchase,
-                x.transactions
+                x.frequency(),
+                x.first_purchase(),
+                x.last_purchase(),
+                x.transactions()
             ),
             (
-                y.frequency,
-                y.first_purchase,
-                y.last_purchase,
-                y.transactions
+                y.frequency(),
+                y.first_purchase(),
+                y.last_purchase(),
+                y.transactions()
             ),
             "customer {id}"
         );
-        assert_eq!((x.recency, x.age), (y.recency, y.age), "customer {id}");
         assert_eq!(
-            (x.holdout_frequency, x.holdout_transactions),
-            (y.holdout_frequency, y.holdout_transactions)
+            (x.recency(), x.age()),
+            (y.recency(), y.age()),
+            "customer {id}"
+        );
+        assert_eq!(
+            (x.holdout_frequency(), x.holdout_transactions()),
+            (y.holdout_frequency(), y.holdout_transactions())
         );
         // Same-day amounts may be added in another order across partitions.
         assert!(
-            close(x.monetary, y.monetary) && close(x.total_spend, y.total_spend),
+            close(x.monetary(), y.monetary()) && close(x.total_spend(), y.total_spend()),
             "customer {id}"
         );
-        assert!(close(x.holdout_spend, y.holdout_spend), "customer {id}");
+        assert!(close(x.holdout_spend(), y.holdout_spend()), "customer {id}");
     }
 }
 

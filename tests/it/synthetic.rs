@@ -223,12 +223,12 @@ fn exported_rows_rebuild_the_log() {
     assert_eq!(a.len(), b.len());
     for x in a.iter() {
         // Key k is the k-th customer of the generated log.
-        let key: usize = x.customer_id.as_str().parse().unwrap();
+        let key: usize = x.customer_id().as_str().parse().unwrap();
         let y = &b.as_slice()[key - 1];
-        assert_eq!(&base.customers[key - 1].customer_id, &y.customer_id);
+        assert_eq!(&base.customers[key - 1].customer_id, y.customer_id());
         assert_eq!(
-            (x.frequency, x.recency, x.age, x.total_spend),
-            (y.frequency, y.recency, y.age, y.total_spend)
+            (x.frequency(), x.recency(), x.age(), x.total_spend()),
+            (y.frequency(), y.recency(), y.age(), y.total_spend())
         );
     }
 }
