@@ -1,5 +1,5 @@
 //! Clustering strategies compared on the same planted data: every strategy on 100k × 8 and
-//! 1M × 8 points (`datasets::blobs(n, 8, 8, 1.0, 2024)`, 8 clusters), plus k-means on
+//! 1M × 8 points (`datasets::blobs(&BlobsConfig::new(n, 8, 8).with_seed(2024))`, 8 clusters), plus k-means on
 //! overlapping clusters (spread 3.0), where Lloyd iterates instead of converging at once.
 //!
 //! ```text
@@ -8,7 +8,7 @@
 //! CUSTSEG_BENCH_SLOW=1 cargo bench --bench segment     # also DBSCAN at 1M
 //! ```
 //!
-//! k-prototypes runs on `datasets::mixed_blobs(n, 5, 3, 8, 6, 2024)`: the same number of
+//! k-prototypes runs on `datasets::mixed_blobs(&BlobsConfig::new(n, 5, 8).with_categorical(3, 6).with_seed(2024))`: the same number of
 //! points and columns, 3 of them categorical. Rule bands (two median cuts) are the
 //! no-learning baseline. linfa's strategies are slow at 1M points (k-means with 10 restarts
 //! about 70 s a fit on 2 cores, DBSCAN minutes), so criterion's ten samples would take most of
@@ -20,7 +20,7 @@
 //! `examples/export_blobs.rs`, in the same session.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use custseg::datasets::{blobs, mixed_blobs};
+use custseg::datasets::{BlobsConfig, blobs, mixed_blobs};
 use custseg::segment::{
     DbscanParams, GaussianMixtureParams, KMeansParams, KPrototypesParams, MiniBatchParams,
     RuleBands, Strategy,
@@ -60,8 +60,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("segment");
     g.sample_size(10);
     for n in sizes() {
-        let b = blobs(n, 8, 8, 1.0, 2024).expect("valid blobs");
-        let mixed = mixed_blobs(n, 5, 3, 8, 6, 2024).expect("valid blobs");
+        let b = blobs(&BlobsConfig::new(n, 8, 8).with_seed(2024)).expect("valid blobs");
+        let mixed = mixed_blobs(
+            &BlobsConfig::new(n, 5, 8)
+                .with_categorical(3, 6)
+                .with_seed(2024),
+        )
+        .expect("valid blobs");
         let no_cat = Array2::<u32>::zeros((n, 0));
         let bands = RuleBands::new(vec![
             (
@@ -159,7 +164,8 @@ fn bench(c: &mut Criterion) {
         });
         // Overlapping clusters: Lloyd iterates (dozens of rounds), so this measures the
         // iterations rather than the seeding.
-        let hard = blobs(n, 8, 8, 3.0, 2024).expect("valid blobs");
+        let hard = blobs(&BlobsConfig::new(n, 8, 8).with_spread(3.0).with_seed(2024))
+            .expect("valid blobs");
         let mut overlap = vec![(
             "overlap_kmeans_custseg_ninit10",
             Strategy::KMeans(KMeansParams::new(8).expect("valid")),

@@ -5,11 +5,10 @@
 //! cargo run --release --example compare_strategies [n] [spread]
 //! ```
 //!
-//! The data: `datasets::blobs(n, 8, 8, spread, 2024)` — n points (default 100,000) in 8
+//! The data: `datasets::blobs(&BlobsConfig::new(n, 8, 8).with_spread(spread).with_seed(2024))` — n points (default 100,000) in 8
 //! dimensions around 8 planted centres, each coordinate with standard deviation `spread`
 //! (default 1.0: well separated; 3.0 makes the clusters overlap and k-means iterate).
-//! k-prototypes needs categorical columns, so it runs on `datasets::mixed_blobs(n, 5, 3, 8, 6,
-//! 2024)` (5 numeric + 3 categorical columns, same size); its metrics are on the 5 numeric
+//! k-prototypes needs categorical columns, so it runs on `datasets::mixed_blobs(&BlobsConfig::new(n, 5, 8).with_categorical(3, 6).with_seed(//! 2024))` (5 numeric + 3 categorical columns, same size); its metrics are on the 5 numeric
 //! columns. Rule bands cut the first two columns at their medians (4 segments): the
 //! no-learning baseline. DBSCAN's eps is set from the spread.
 //!
@@ -21,7 +20,7 @@
 use std::time::Instant;
 
 use custseg::Fit;
-use custseg::datasets::{blobs, mixed_blobs};
+use custseg::datasets::{BlobsConfig, blobs, mixed_blobs};
 use custseg::segment::{
     DbscanParams, GaussianMixtureParams, KMeansParams, KPrototypesParams, MiniBatchParams, Points,
     RuleBands, Strategy, adjusted_rand_index, calinski_harabasz, davies_bouldin,
@@ -61,8 +60,16 @@ fn main() -> Result<(), custseg::Error> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let spread: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1.0);
-    let b = blobs(n, 8, 8, spread, 2024)?;
-    let mixed = mixed_blobs(n, 5, 3, 8, 6, 2024)?;
+    let b = blobs(
+        &BlobsConfig::new(n, 8, 8)
+            .with_spread(spread)
+            .with_seed(2024),
+    )?;
+    let mixed = mixed_blobs(
+        &BlobsConfig::new(n, 5, 8)
+            .with_categorical(3, 6)
+            .with_seed(2024),
+    )?;
     let no_cat = Array2::<u32>::zeros((n, 0));
     let bands = RuleBands::new(vec![
         (

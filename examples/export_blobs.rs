@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
-use custseg::datasets::{blobs, mixed_blobs};
+use custseg::datasets::{BlobsConfig, blobs, mixed_blobs};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,7 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("numeric") => {
             let (n, d, k, seed) = (num(1)?, num(2)?, num(3)?, num(4)? as u64);
             let spread: f64 = args.get(6).map_or(Ok(1.0), |s| s.parse())?;
-            let b = blobs(n, d, k, spread, seed)?;
+            let b = blobs(
+                &BlobsConfig::new(n, d, k)
+                    .with_spread(spread)
+                    .with_seed(seed),
+            )?;
             header.extend((0..d).map(|j| format!("f{j}")));
             let rows = (0..n)
                 .map(|i| {
@@ -47,7 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 num(5)? as u32,
                 num(6)? as u64,
             );
-            let b = mixed_blobs(n, nd, cd, k, levels, seed)?;
+            let b = mixed_blobs(
+                &BlobsConfig::new(n, nd, k)
+                    .with_categorical(cd, levels)
+                    .with_seed(seed),
+            )?;
             header.extend((0..nd).map(|j| format!("f{j}")));
             header.extend((0..cd).map(|j| format!("c{j}")));
             let rows = (0..n)

@@ -19,7 +19,7 @@ use custseg::churn::ModelChurn;
 use custseg::clv::{
     BgNbd, Discounting, GammaGamma, RftData, SpendData, TransactionModel, Valuation,
 };
-use custseg::datasets::{SyntheticConfig, blobs, scattered_locations, synthetic};
+use custseg::datasets::{BlobsConfig, SyntheticConfig, blobs, scattered_locations, synthetic};
 use custseg::geo::GeoPoint;
 use custseg::geo::{City, nearest_city};
 use custseg::rfm::RfmParams;
@@ -72,7 +72,7 @@ fn main() -> custseg::Result<()> {
     let horizon = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
     let valuation = Valuation::new(bgnbd, spend, horizon);
     let churn = ModelChurn::new(bgnbd);
-    let points = blobs(1_000_000, 8, 8, 1.0, 2024)?;
+    let points = blobs(&BlobsConfig::new(1_000_000, 8, 8).with_seed(2024))?;
     let km8 = KMeansParams::new(8)?;
     let cities = City::parse_csv(include_str!("../tests/data/geonames_fr.csv"))?;
     let around: Vec<GeoPoint> = cities.iter().map(|c| c.location).collect();

@@ -6,6 +6,8 @@ use rand_distr::{Distribution, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 /// Points around planted centres, with the planted labels.
@@ -19,22 +21,87 @@ pub struct Blobs {
     pub centers: Array2<f64>,
 }
 
-/// `n` points in `dims` dimensions around `k` centres drawn uniformly in [−10, 10]^dims, each
-/// coordinate with standard deviation `spread` (1.0 gives well-separated clusters), cluster
-/// sizes equal up to one. Like scikit-learn's `make_blobs`; seeded and thread-count
-/// invariant (each point has its own random stream).
+/// Settings of the planted-cluster generators [`blobs`] and [`mixed_blobs`]. Build with
+/// [`BlobsConfig::new`] and the `with_*` methods; like [`SyntheticConfig`](super::SyntheticConfig),
+/// the values are validated when the points are generated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlobsConfig {
+    /// Number of points.
+    pub points: usize,
+    /// Numeric dimensions.
+    pub dims: usize,
+    /// Planted clusters (sizes equal up to one).
+    pub clusters: usize,
+    /// Standard deviation of every coordinate around its centre (1.0 gives well-separated
+    /// clusters; the centres are drawn in [−10, 10]^dims).
+    pub spread: f64,
+    /// Categorical columns (for [`mixed_blobs`]; [`blobs`] ignores them).
+    pub categorical_dims: usize,
+    /// Levels of each categorical column (at least 2).
+    pub levels: u32,
+    /// Master seed.
+    pub seed: u64,
+}
+
+impl BlobsConfig {
+    /// `points` points in `dims` dimensions around `clusters` centres; spread 1.0, seed 0, no
+    /// categorical column (4 levels once some are asked for).
+    pub fn new(points: usize, dims: usize, clusters: usize) -> Self {
+        BlobsConfig {
+            points,
+            dims,
+            clusters,
+            spread: 1.0,
+            categorical_dims: 0,
+            levels: 4,
+            seed: 0,
+        }
+    }
+
+    /// Sets the spread (standard deviation per coordinate).
+    pub fn with_spread(mut self, spread: f64) -> Self {
+        self.spread = spread;
+        self
+    }
+
+    /// Sets the number of categorical columns and their levels (for [`mixed_blobs`]).
+    pub fn with_categorical(mut self, dims: usize, levels: u32) -> Self {
+        self.categorical_dims = dims;
+        self.levels = levels;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// `points` points in `dims` dimensions around `clusters` centres drawn uniformly in
+/// [−10, 10]^dims, each coordinate with standard deviation `spread`, cluster sizes equal up to
+/// one. Like scikit-learn's `make_blobs`; seeded and thread-count invariant (each point has
+/// its own random stream).
 ///
 /// ```
-/// let b = custseg::datasets::blobs(1_000, 3, 4, 1.0, 7)?;
+/// use custseg::datasets::{BlobsConfig, blobs};
+/// let b = blobs(&BlobsConfig::new(1_000, 3, 4).with_seed(7))?;
 /// assert_eq!(b.data.dim(), (1_000, 3));
 /// assert_eq!(b.labels.iter().filter(|&&l| l == 0).count(), 250);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for n, dims or k of zero, k > n, or a spread that is not finite
-/// and positive.
-pub fn blobs(n: usize, dims: usize, k: usize, spread: f64, seed: u64) -> Result<Blobs> {
+/// [`Error::InvalidParameter`] for points, dims or clusters of zero, more clusters than
+/// points, or a spread that is not finite and positive.
+pub fn blobs(config: &BlobsConfig) -> Result<Blobs> {
+    let (n, dims, k, spread, seed) = (
+        config.points,
+        config.dims,
+        config.clusters,
+        config.spread,
+        config.seed,
+    );
     let bad = |name: &'static str, value: String, reason: &str| {
         Err(Error::InvalidParameter {
             name,
@@ -99,20 +166,27 @@ pub struct MixedBlobs {
     pub labels: Vec<usize>,
 }
 
-/// Numeric blobs as [`blobs`], plus `cat_dims` categorical columns with `levels` levels: in
-/// each column every cluster has its own favourite level, taken with probability 0.7, else a
-/// level drawn uniformly.
+/// Numeric blobs as [`blobs`], plus `categorical_dims` categorical columns with `levels`
+/// levels: in each column every cluster has its own favourite level, taken with probability
+/// 0.7, else a level drawn uniformly.
+///
+/// ```
+/// use custseg::datasets::{BlobsConfig, mixed_blobs};
+/// let b = mixed_blobs(&BlobsConfig::new(600, 2, 3).with_categorical(4, 5).with_seed(1))?;
+/// assert_eq!((b.numeric.ncols(), b.categorical.ncols()), (2, 4));
+/// assert!(b.categorical.iter().all(|&l| l < 5));
+/// # Ok::<(), custseg::Error>(())
+/// ```
 ///
 /// # Errors
 /// As [`blobs`], and [`Error::InvalidParameter`] for fewer than two levels.
-pub fn mixed_blobs(
-    n: usize,
-    num_dims: usize,
-    cat_dims: usize,
-    k: usize,
-    levels: u32,
-    seed: u64,
-) -> Result<MixedBlobs> {
+pub fn mixed_blobs(config: &BlobsConfig) -> Result<MixedBlobs> {
+    let (n, cat_dims, levels, seed) = (
+        config.points,
+        config.categorical_dims,
+        config.levels,
+        config.seed,
+    );
     if levels < 2 {
         return Err(Error::InvalidParameter {
             name: "levels",
@@ -129,7 +203,7 @@ pub fn mixed_blobs(
             reason: "a matrix that fits in memory".into(),
         });
     }
-    let b = blobs(n, num_dims, k, 1.0, seed)?;
+    let b = blobs(config)?;
     let favourite = |c: usize, j: usize| ((c * 7 + j * 3) as u32) % levels;
     let rows: Vec<Vec<u32>> = (0..n)
         .into_par_iter()

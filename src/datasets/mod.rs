@@ -16,7 +16,7 @@ mod cities;
 mod locations;
 mod synthetic;
 
-pub use blobs::{Blobs, MixedBlobs, blobs, mixed_blobs};
+pub use blobs::{Blobs, BlobsConfig, MixedBlobs, blobs, mixed_blobs};
 pub use cdnow::{
     CDNOW_CALIBRATION_END, CDNOW_HOLDOUT_END, cdnow_sample, cdnow_sample_config, parse_cdnow,
 };

@@ -254,10 +254,10 @@ impl Refits {
 /// (DBSCAN noise) count as a group of their own. Any [`Clusterer`] works.
 ///
 /// ```
-/// use custseg::datasets::blobs;
+/// use custseg::datasets::{BlobsConfig, blobs};
 /// use custseg::report::{Refits, stability};
 /// use custseg::segment::{KMeansParams, Points};
-/// let b = blobs(300, 2, 3, 0.3, 1)?;
+/// let b = blobs(&BlobsConfig::new(300, 2, 3).with_spread(0.3).with_seed(1))?;
 /// let s = stability(Points::numeric(b.data.view()), &KMeansParams::new(3)?, &Refits::new(2, 4, 9)?)?;
 /// assert!(s.jaccard.iter().all(|&j| j > 0.9)); // well-separated blobs: every segment stable
 /// # Ok::<(), custseg::Error>(())

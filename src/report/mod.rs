@@ -309,3 +309,45 @@ impl From<&[crate::segment::SegmentProfile]> for Report {
         Report::new("Segment profiles", columns, rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::KAnonymity;
+    use crate::segment::{Vocabulary, profiles};
+    use ndarray::Array2;
+
+    /// Profiles: one column per feature after the share, segment means as values (the
+    /// profile builder is internal, so this lives here rather than in the integration tests).
+    #[test]
+    fn profiles_become_one_row_per_segment() {
+        // Profiles: one column per feature after the share, segment means as values.
+        let x = Array2::from_shape_fn((12, 2), |(i, j)| {
+            (i % 3) as f64 * 10.0 + j as f64 + i as f64 * 0.01
+        });
+        let labels: Vec<Option<usize>> = (0..12).map(|i| Some(i % 3)).collect();
+        let names = vec!["a".to_string(), "b".to_string()];
+        let vocab = vec![
+            Vocabulary::new("high a", "low a"),
+            Vocabulary::new("high b", "low b"),
+        ];
+        let p = profiles(x.view(), &names, &vocab, &labels, 3).unwrap();
+        let report = Report::from(&p[..]);
+        let headers: Vec<&str> = report.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(headers, ["share %", "a", "b"]);
+        for (row, s) in report.rows.iter().zip(0..3) {
+            let mean_a: f64 = (0..12)
+                .filter(|i| i % 3 == s)
+                .map(|i| x[[i, 0]])
+                .sum::<f64>()
+                / 4.0;
+            assert_eq!(row.customers, 4);
+            assert!((row.values[0].unwrap() - 100.0 / 3.0).abs() < 1e-9);
+            assert!((row.values[1].unwrap() - mean_a).abs() < 1e-12);
+        }
+        // Four customers a segment: the default floor of 10 leaves one merged row of 12.
+        let guarded = report.guarded(&KAnonymity::default());
+        assert_eq!(guarded.rows.len(), 1);
+        assert_eq!((guarded.rows[0].customers, guarded.merged_rows), (12, 3));
+    }
+}

@@ -356,8 +356,7 @@ impl Assign for BehavioralModel {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] for a record with the wrong number of engagement counts; the
-    /// feature errors of [`FittedFeatures::transform`](super::FittedFeatures::transform)
-    /// (a NaN, a value ≤ −1), naming the row and column.
+    /// feature errors (a NaN, a value ≤ −1 where log1p applies), naming the row and column.
     fn assign_batch(&self, records: &[BehavioralRecord]) -> Result<Vec<Option<usize>>> {
         self.model.assign_table(&table(&self.engagement, records)?)
     }

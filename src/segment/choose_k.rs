@@ -122,9 +122,9 @@ impl KSearch {
 /// or the parameters of one algorithm such as [`KMeansParams`](super::KMeansParams).
 ///
 /// ```
-/// use custseg::datasets::blobs;
+/// use custseg::datasets::{BlobsConfig, blobs};
 /// use custseg::segment::{KCriterion, KMeansParams, KSearch, choose_k};
-/// let b = blobs(600, 2, 3, 0.3, 1)?;
+/// let b = blobs(&BlobsConfig::new(600, 2, 3).with_spread(0.3).with_seed(1))?;
 /// let search = KSearch::new(2..=6, KCriterion::CalinskiHarabasz)?;
 /// let choice = choose_k(b.data.view(), KMeansParams::new, &search)?;
 /// assert_eq!(choice.chosen, 3);

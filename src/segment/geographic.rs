@@ -18,7 +18,6 @@
 //! centre, and the nearest city to the centre when a cities table is given; density and
 //! k-means segments are named after that city.
 
-use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -680,10 +679,4 @@ impl Assign for GeographicModel {
                 .collect(),
         })
     }
-}
-
-/// Unit vectors of points as a matrix (one row per point), for callers who cluster
-/// locations with their own strategy.
-pub fn unit_vectors(points: &[GeoPoint]) -> Array2<f64> {
-    Array2::from_shape_fn((points.len(), 3), |(i, j)| points[i].unit_vector()[j])
 }

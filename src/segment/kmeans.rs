@@ -626,12 +626,12 @@ pub(super) fn nearest_two(p: &[f64], centers: &[f64], d: usize) -> (usize, f64, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datasets::blobs;
+    use crate::datasets::{BlobsConfig, blobs};
 
     /// The bounds only skip work: plain Lloyd from the same seeds gives the same centres.
     #[test]
     fn hamerly_equals_plain_lloyd() {
-        let b = blobs(3_000, 5, 6, 2.5, 9).unwrap();
+        let b = blobs(&BlobsConfig::new(3_000, 5, 6).with_spread(2.5).with_seed(9)).unwrap();
         let flat = b.data.as_slice().unwrap();
         let x = |i: usize| &flat[i * 5..(i + 1) * 5];
         let mut ws = Workspace::new(3_000);
@@ -672,7 +672,7 @@ mod tests {
 
     #[test]
     fn invalid_inputs_are_errors() {
-        let b = blobs(10, 2, 2, 1.0, 1).unwrap();
+        let b = blobs(&BlobsConfig::new(10, 2, 2).with_seed(1)).unwrap();
         assert!(kmeans(b.data.view(), &KMeansParams::new(11).unwrap()).is_err());
         assert!(KMeansParams::new(0).is_err());
         let mut bad = b.data.clone();

@@ -440,12 +440,17 @@ fn update<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datasets::mixed_blobs;
+    use crate::datasets::{BlobsConfig, mixed_blobs};
     use crate::segment::adjusted_rand_index;
 
     #[test]
     fn recovers_planted_mixed_clusters() {
-        let b = mixed_blobs(2_000, 5, 3, 4, 6, 11).unwrap();
+        let b = mixed_blobs(
+            &BlobsConfig::new(2_000, 5, 4)
+                .with_categorical(3, 6)
+                .with_seed(11),
+        )
+        .unwrap();
         let fit = kprototypes(
             b.numeric.view(),
             b.categorical.view(),

@@ -343,13 +343,13 @@ fn nearest(p: &[f64], centers: &[f64], d: usize) -> (usize, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datasets::blobs;
+    use crate::datasets::{BlobsConfig, blobs};
 
     /// Centres move to the running mean of the points they were given: one centre, batches
     /// covering the data exactly once in total, lands on the data mean.
     #[test]
     fn one_centre_converges_to_the_mean() {
-        let b = blobs(5_000, 3, 4, 2.0, 3).unwrap();
+        let b = blobs(&BlobsConfig::new(5_000, 3, 4).with_spread(2.0).with_seed(3)).unwrap();
         let fit = minibatch_kmeans(
             b.data.view(),
             &MiniBatchParams::new(1)

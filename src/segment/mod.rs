@@ -3,7 +3,7 @@
 //! Every segment model follows the same path, and keeps what it learned at each step so that
 //! a new customer is treated exactly like the training customers:
 //!
-//! 1. **Features** ([`FittedFeatures`]): numeric columns are transformed (log1p for skewed
+//! 1. **Features**: numeric columns are transformed (log1p for skewed
 //!    counts and money) and scaled (standard, min-max or robust); categorical columns are
 //!    one-hot or ordinal numbers, or kept as categories for k-prototypes. A missing number
 //!    is an error or takes the training median (counted, never silent); a missing category is
@@ -76,20 +76,18 @@ pub use demographic::{
     DemographicValue, ExtraColumn, IncomeTiers,
 };
 pub use factor::{FactorCount, Rotation};
-pub use features::{
-    CategoricalFeature, Encoding, FittedFeatures, MISSING_LEVEL, MissingNumeric, NumericFeature,
-    Prepared, Scaling, Table, Transform,
-};
+pub use features::MISSING_LEVEL;
 pub use geographic::{
     GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, MAX_REGION_DEPTH, Store,
-    unit_vectors,
 };
 pub use kmeans::KMeansParams;
 pub use kprototypes::KPrototypesParams;
 pub use minibatch::MiniBatchParams;
 pub use mixture::GaussianMixtureParams;
 pub use model::{SegmentFitReport, SegmentModel};
-pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile, Vocabulary, profiles};
+pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile};
+#[cfg(test)]
+pub(crate) use profile::{Vocabulary, profiles};
 pub use psychographic::{
     FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,
 };

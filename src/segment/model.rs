@@ -41,9 +41,9 @@ macro_rules! delegate_segment_model {
 }
 pub(crate) use delegate_segment_model;
 
-/// A fitted segmentation over a [`Table`]: how to prepare a row, how to assign it, and what
-/// each segment looks like. The typed models (behavioral, demographic, …) wrap one and turn
-/// their records into tables. Plain serde data; deserializing checks that the parts agree
+/// A fitted segmentation over a table of features: how to prepare a row, how to assign it,
+/// and what each segment looks like. The typed models (behavioral, demographic, …) wrap one
+/// and turn their records into rows; read it through their `model()`. Plain serde data; deserializing checks that the parts agree
 /// (the prepared width matches the clustering, one profile per segment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "SegmentModelRecord")]
@@ -215,8 +215,20 @@ impl SegmentModel {
     }
 
     /// The feature preparation.
-    pub fn features(&self) -> &FittedFeatures {
+    pub(crate) fn features(&self) -> &FittedFeatures {
         &self.features
+    }
+
+    /// Missing values imputed with the training median when fitting, per numeric input
+    /// column.
+    pub fn imputed(&self) -> Vec<(String, usize)> {
+        self.features.imputed()
+    }
+
+    /// The names of the prepared columns the clustering works on, in order (one per numeric
+    /// feature and per one-hot level).
+    pub fn feature_names(&self) -> Vec<String> {
+        self.features.output_names()
     }
 
     /// The fitted clustering.
@@ -264,16 +276,16 @@ impl SegmentModel {
     /// Prepares rows as the training rows were.
     ///
     /// # Errors
-    /// As [`FittedFeatures::transform`].
-    pub fn prepare(&self, table: &Table) -> Result<Prepared> {
+    /// As `FittedFeatures::transform`.
+    pub(crate) fn prepare(&self, table: &Table) -> Result<Prepared> {
         self.features.transform(table)
     }
 
     /// Segments of a table's rows, in parallel, in input order (`None`: DBSCAN noise).
     ///
     /// # Errors
-    /// As [`FittedFeatures::transform`], naming the row and column of a bad value.
-    pub fn assign_table(&self, table: &Table) -> Result<Vec<Option<usize>>> {
+    /// As `FittedFeatures::transform`, naming the row and column of a bad value.
+    pub(crate) fn assign_table(&self, table: &Table) -> Result<Vec<Option<usize>>> {
         let p = self.features.transform(table)?;
         self.clustering
             .assign_batch(p.numeric.view(), p.categorical.view())

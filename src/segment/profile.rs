@@ -230,3 +230,20 @@ fn auto_name(p: &SegmentProfile, names: &[String], vocab: &[Vocabulary]) -> Stri
         words.join(" · ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn labels_out_of_range_are_errors_not_lost_rows() {
+        let x = array![[0.0], [1.0], [5.0], [6.0]];
+        let names = vec!["a".to_string()];
+        let vocab = vec![Vocabulary::new("high", "low")];
+        let labels = [Some(0), Some(7), Some(1), None];
+        let err = profiles(x.view(), &names, &vocab, &labels, 2).unwrap_err();
+        assert_eq!(err.position().and_then(|p| p.row()), Some(1), "{err}");
+        assert!(profiles(x.view(), &names, &vocab, &[None; 4], usize::MAX).is_err());
+    }
+}

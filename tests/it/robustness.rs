@@ -10,7 +10,7 @@ use custseg::segment::{
     BehavioralSegmenter, Clustering, DemographicRecord, DemographicSegmenter, FactorLoadings,
     FeatureContrast, GaussianMixtureParams, GeoMode, GeographicSegmenter, KMeansParams,
     KPrototypesParams, MAX_REGION_DEPTH, MAX_SEGMENTS, Points, PsychographicSegmenter, RuleBands,
-    SegmentProfile, Strategy, SurveyItem, Vocabulary, adjusted_rand_index, profiles, silhouette,
+    SegmentProfile, Strategy, SurveyItem, adjusted_rand_index, silhouette,
 };
 use ndarray::{Array1, Array2, Array3, ShapeBuilder, array};
 
@@ -189,12 +189,6 @@ fn labels_out_of_range_are_errors_not_lost_rows() {
     let x = array![[0.0], [1.0], [5.0], [6.0]];
     assert!(silhouette(x.view(), &[0, 0, 1, usize::MAX]).is_err());
     assert!(silhouette(x.view(), &[0, 0, 1, 1]).is_ok());
-    let names = vec!["a".to_string()];
-    let vocab = vec![Vocabulary::new("high", "low")];
-    let labels = [Some(0), Some(7), Some(1), None];
-    let err = profiles(x.view(), &names, &vocab, &labels, 2).unwrap_err();
-    assert!(err.to_string().contains("row 1"), "{err}");
-    assert!(profiles(x.view(), &names, &vocab, &[None; 4], usize::MAX).is_err());
     // One point: any two labellings agree.
     assert_eq!(adjusted_rand_index(&[0], &[0]).unwrap(), 1.0);
 }
@@ -452,11 +446,11 @@ fn unrealistic_personas_are_errors_not_hangs() {
 
 #[test]
 fn absurd_sizes_and_hand_built_scores_are_errors() {
-    use custseg::datasets::{blobs, cdnow_sample, cdnow_sample_config, mixed_blobs};
+    use custseg::datasets::{BlobsConfig, blobs, cdnow_sample, cdnow_sample_config, mixed_blobs};
     use custseg::rfm::{RfmParams, SegmentScheme};
     use custseg::{Fit, Score};
-    assert!(blobs(1, usize::MAX, 1, 1.0, 0).is_err());
-    assert!(mixed_blobs(1, 1, 1 << 62, 1, 2, 0).is_err());
+    assert!(blobs(&BlobsConfig::new(1, usize::MAX, 1)).is_err());
+    assert!(mixed_blobs(&BlobsConfig::new(1, 1, 1).with_categorical(1 << 62, 2)).is_err());
     let mut builder = custseg::TransactionLog::builder();
     builder.reserve(usize::MAX);
     let cal = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();

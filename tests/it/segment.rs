@@ -4,7 +4,7 @@
 //! `benches/peers/validity_reference.py` (scikit-learn 1.5.2, kmodes 0.12.2).
 
 use crate::{cluster, fit_strategy};
-use custseg::datasets::{blobs, mixed_blobs};
+use custseg::datasets::{BlobsConfig, blobs, mixed_blobs};
 use custseg::segment::{
     Clustering, DbscanParams, GaussianMixtureParams, KCriterion, KMeansParams, KPrototypesParams,
     KSearch, MiniBatchParams, Points, RuleBands, Strategy, adjusted_rand_index, calinski_harabasz,
@@ -63,7 +63,7 @@ fn kmeans_matches_scikit_learn_inertia() {
         ("b_numeric_3000_6_8_3_shrink4", 3000, 6, 8, 3),
     ];
     for (name, n, d, k, seed) in cases {
-        let b = blobs(n, d, k, 1.0, seed).unwrap();
+        let b = blobs(&BlobsConfig::new(n, d, k).with_seed(seed)).unwrap();
         let data = match name {
             n if n.ends_with("div4") => b.data.mapv(|v| v / 4.0),
             n if n.ends_with("shrink4") => {
@@ -111,7 +111,12 @@ fn kmeans_matches_scikit_learn_inertia() {
 fn kprototypes_matches_kmodes() {
     let r = fixture("sklearn_kmeans_reference.json");
     let m = &r["datasets"]["mixed_2000_5_3_4_6_11"];
-    let b = mixed_blobs(2000, 5, 3, 4, 6, 11).unwrap();
+    let b = mixed_blobs(
+        &BlobsConfig::new(2000, 5, 4)
+            .with_categorical(3, 6)
+            .with_seed(11),
+    )
+    .unwrap();
     let params = KPrototypesParams::new(4).unwrap().with_n_init(10).unwrap();
     let fit = cluster(
         &params,
@@ -133,7 +138,7 @@ fn kprototypes_matches_kmodes() {
 #[test]
 fn validity_metrics_match_scikit_learn() {
     let r = fixture("sklearn_validity_reference.json");
-    let b = blobs(2000, 4, 5, 1.0, 11).unwrap();
+    let b = blobs(&BlobsConfig::new(2000, 4, 5).with_seed(11)).unwrap();
     let planted = b.labels.clone();
     let perturbed: Vec<usize> = planted
         .iter()
@@ -184,7 +189,7 @@ fn validity_metrics_match_scikit_learn() {
 
 #[test]
 fn every_strategy_recovers_planted_blobs_and_is_thread_invariant() {
-    let b = blobs(3000, 4, 4, 1.0, 5).unwrap();
+    let b = blobs(&BlobsConfig::new(3000, 4, 4).with_seed(5)).unwrap();
     let cat = Array2::<u32>::zeros((3000, 0));
     let strategies = [
         Strategy::KMeans(KMeansParams::new(4).unwrap()),
@@ -247,7 +252,12 @@ fn every_strategy_recovers_planted_blobs_and_is_thread_invariant() {
         let back: Clustering = serde_json::from_str(&json).unwrap();
         assert_eq!(back.assign_batch(b.data.view(), cat.view()).unwrap(), again);
     }
-    let mb = mixed_blobs(3000, 3, 3, 4, 5, 9).unwrap();
+    let mb = mixed_blobs(
+        &BlobsConfig::new(3000, 3, 4)
+            .with_categorical(3, 5)
+            .with_seed(9),
+    )
+    .unwrap();
     let kp = Strategy::KPrototypes(KPrototypesParams::new(4).unwrap());
     let (_, l1) = in_pool(1, || {
         fit_strategy(&kp, mb.numeric.view(), mb.categorical.view()).unwrap()
@@ -265,7 +275,7 @@ fn every_strategy_recovers_planted_blobs_and_is_thread_invariant() {
 /// settings and data.
 #[test]
 fn minibatch_is_close_to_full_kmeans() {
-    let b = blobs(200_000, 8, 8, 1.0, 2024).unwrap();
+    let b = blobs(&BlobsConfig::new(200_000, 8, 8).with_seed(2024)).unwrap();
     let full = cluster(
         &KMeansParams::new(8).unwrap(),
         Points::numeric(b.data.view()),
@@ -284,7 +294,7 @@ fn minibatch_is_close_to_full_kmeans() {
         full.objective
     );
     // Overlapping clusters: still close to the full fit.
-    let hard = blobs(50_000, 8, 8, 3.0, 7).unwrap();
+    let hard = blobs(&BlobsConfig::new(50_000, 8, 8).with_spread(3.0).with_seed(7)).unwrap();
     let full = cluster(
         &KMeansParams::new(8).unwrap(),
         Points::numeric(hard.data.view()),
@@ -302,7 +312,7 @@ fn minibatch_is_close_to_full_kmeans() {
         full.objective
     );
     // Bad settings and data.
-    let small = blobs(10, 2, 2, 1.0, 1).unwrap();
+    let small = blobs(&BlobsConfig::new(10, 2, 2).with_seed(1)).unwrap();
     assert!(
         cluster(
             &MiniBatchParams::new(11).unwrap(),
@@ -326,7 +336,7 @@ fn minibatch_is_close_to_full_kmeans() {
 fn choose_k_finds_the_planted_number() {
     // Five clusters at well-separated fixed centres (random centres can land two clusters
     // close enough for every criterion to see four).
-    let mut b = blobs(1500, 3, 5, 1.0, 22).unwrap();
+    let mut b = blobs(&BlobsConfig::new(1500, 3, 5).with_seed(22)).unwrap();
     let centres = ndarray::array![
         [8.0, 0.0, 0.0],
         [-8.0, 0.0, 0.0],
@@ -430,7 +440,7 @@ fn rule_bands_cut_where_told() {
 
 #[test]
 fn bad_data_and_settings_are_errors_not_panics() {
-    let b = blobs(50, 2, 3, 1.0, 1).unwrap();
+    let b = blobs(&BlobsConfig::new(50, 2, 3).with_seed(1)).unwrap();
     let cat = Array2::<u32>::zeros((50, 0));
     let empty = Array2::<f64>::zeros((0, 2));
     assert!(
@@ -511,7 +521,7 @@ fn bad_data_and_settings_are_errors_not_panics() {
 
 #[test]
 fn corrupt_clusterings_do_not_deserialize() {
-    let b = blobs(300, 2, 3, 1.0, 4).unwrap();
+    let b = blobs(&BlobsConfig::new(300, 2, 3).with_seed(4)).unwrap();
     let cat = Array2::<u32>::zeros((300, 0));
     let (gmm, _) = fit_strategy(
         &Strategy::GaussianMixture(GaussianMixtureParams::new(3).unwrap()),

@@ -105,7 +105,7 @@ fn behavioral_recovers_planted_personas_and_names_them() {
         );
     }
     // Missing visit counts and single-purchase cadences were imputed and counted.
-    let imputed = model.model().features().imputed();
+    let imputed = model.model().imputed();
     assert_eq!(imputed[4], ("cadence_days".to_string(), 800));
     assert_eq!(
         imputed[6],
