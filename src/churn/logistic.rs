@@ -65,13 +65,33 @@ impl Feature {
 }
 
 /// Settings of the logistic scorer: summary features, names of caller-supplied extra columns,
-/// L2 penalty and iteration budget.
+/// L2 penalty and iteration budget. Checked when built; deserializing runs the same checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "LogisticParamsRecord")]
 pub struct LogisticChurnParams {
     features: Vec<Feature>,
     extra_columns: Vec<String>,
     l2: f64,
     max_iterations: u64,
+}
+
+/// The serde shape of [`LogisticChurnParams`], checked before it becomes one.
+#[derive(Deserialize)]
+struct LogisticParamsRecord {
+    features: Vec<Feature>,
+    extra_columns: Vec<String>,
+    l2: f64,
+    max_iterations: u64,
+}
+
+impl TryFrom<LogisticParamsRecord> for LogisticChurnParams {
+    type Error = Error;
+    fn try_from(r: LogisticParamsRecord) -> Result<Self> {
+        LogisticChurnParams::new(r.features)?
+            .with_extra_columns(r.extra_columns)
+            .with_l2(r.l2)?
+            .with_max_iterations(r.max_iterations)
+    }
 }
 
 impl LogisticChurnParams {
@@ -104,8 +124,9 @@ impl LogisticChurnParams {
         })
     }
 
-    /// Names caller-supplied columns passed to [`LogisticChurnParams::fit`] and
-    /// [`LogisticChurn::predict`] (one column per name, in this order).
+    /// Names caller-supplied columns (given to the fit through
+    /// [`LabelledCustomers::with_extra`] and to [`LogisticChurn::predict`]), one column per
+    /// name, in this order.
     pub fn with_extra_columns(mut self, names: Vec<String>) -> Self {
         self.extra_columns = names;
         self
@@ -124,6 +145,22 @@ impl LogisticChurnParams {
             });
         }
         self.l2 = l2;
+        Ok(self)
+    }
+
+    /// Sets the iteration budget of the solver.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_max_iterations(mut self, max_iterations: u64) -> Result<Self> {
+        if max_iterations == 0 {
+            return Err(Error::InvalidParameter {
+                name: "max_iterations",
+                value: "0".into(),
+                reason: "at least 1".into(),
+            });
+        }
+        self.max_iterations = max_iterations;
         Ok(self)
     }
 

@@ -16,14 +16,37 @@ use crate::error::{Error, Result};
 /// and 42 km. A customer takes the most urban class any city within reach gives; cities
 /// smaller than `min_population` are ignored. The square root makes the radius grow like a
 /// city's extent (population ∝ area at a given density).
+///
+/// Checked when built (and when deserialized).
+///
+/// ```
+/// use custseg::geo::UrbanicityRule;
+/// let rule = UrbanicityRule::new(2.0, 4.0, 50_000)?;
+/// assert_eq!((rule.urban_km(), rule.suburban_factor(), rule.min_population()), (2.0, 4.0, 50_000));
+/// assert!(UrbanicityRule::new(3.0, 0.5, 15_000).is_err()); // suburbs inside the city
+/// # Ok::<(), custseg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "UrbanicityRuleRecord")]
 pub struct UrbanicityRule {
-    /// Urban radius of a city of 100,000, km.
-    pub urban_km: f64,
-    /// Suburban radius as a multiple of the urban radius.
-    pub suburban_factor: f64,
-    /// Cities below this population are ignored.
-    pub min_population: u64,
+    urban_km: f64,
+    suburban_factor: f64,
+    min_population: u64,
+}
+
+/// The serde shape of [`UrbanicityRule`], checked before it becomes one.
+#[derive(Deserialize)]
+struct UrbanicityRuleRecord {
+    urban_km: f64,
+    suburban_factor: f64,
+    min_population: u64,
+}
+
+impl TryFrom<UrbanicityRuleRecord> for UrbanicityRule {
+    type Error = Error;
+    fn try_from(r: UrbanicityRuleRecord) -> Result<Self> {
+        UrbanicityRule::new(r.urban_km, r.suburban_factor, r.min_population)
+    }
 }
 
 impl Default for UrbanicityRule {
@@ -37,19 +60,44 @@ impl Default for UrbanicityRule {
 }
 
 impl UrbanicityRule {
-    pub(crate) fn validate(&self) -> Result<()> {
-        if !(self.urban_km.is_finite()
-            && self.urban_km > 0.0
-            && self.suburban_factor.is_finite()
-            && self.suburban_factor >= 1.0)
+    /// The urban radius of a city of 100,000 in km, the suburban radius as a multiple of it,
+    /// and the smallest population that counts as a city.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `urban_km` is finite and > 0 and `suburban_factor`
+    /// finite and ≥ 1.
+    pub fn new(urban_km: f64, suburban_factor: f64, min_population: u64) -> Result<Self> {
+        if !(urban_km.is_finite()
+            && urban_km > 0.0
+            && suburban_factor.is_finite()
+            && suburban_factor >= 1.0)
         {
             return Err(Error::InvalidParameter {
                 name: "urbanicity rule",
-                value: format!("{self:?}"),
+                value: format!("{urban_km} km × {suburban_factor}"),
                 reason: "urban_km finite and > 0, suburban_factor finite and ≥ 1".into(),
             });
         }
-        Ok(())
+        Ok(UrbanicityRule {
+            urban_km,
+            suburban_factor,
+            min_population,
+        })
+    }
+
+    /// Urban radius of a city of 100,000, km.
+    pub fn urban_km(&self) -> f64 {
+        self.urban_km
+    }
+
+    /// Suburban radius as a multiple of the urban radius.
+    pub fn suburban_factor(&self) -> f64 {
+        self.suburban_factor
+    }
+
+    /// Cities below this population are ignored.
+    pub fn min_population(&self) -> u64 {
+        self.min_population
     }
 
     fn urban_radius(&self, population: u64) -> f64 {
@@ -182,25 +230,22 @@ impl CityTiers {
 /// use custseg::geo::{City, Urbanicity, UrbanicityRule, urbanicity};
 /// let cities = vec![City { name: "Paris".into(), location: GeoPoint::new(48.85341, 2.3488)?, population: 2_138_551 }];
 /// let here = [GeoPoint::new(48.86, 2.35)?, GeoPoint::new(48.58, 2.35)?, GeoPoint::new(45.0, 3.0)?];
-/// let s = urbanicity(&here, &cities, &UrbanicityRule::default())?;
+/// let s = urbanicity(&here, &cities, &UrbanicityRule::default());
 /// let classes: Vec<Urbanicity> = s.iter().map(|s| s.class).collect();
 /// assert_eq!(classes, [Urbanicity::Urban, Urbanicity::Suburban, Urbanicity::Rural]);
 /// # Ok::<(), custseg::Error>(())
 /// ```
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for an invalid rule.
 pub fn urbanicity(
     points: &[GeoPoint],
     cities: &[City],
     rule: &UrbanicityRule,
-) -> Result<Vec<UrbanicityScore>> {
-    rule.validate()?;
+) -> Vec<UrbanicityScore> {
+    // The rule was checked when built, so there is nothing left to refuse.
     let tiers = CityTiers::new(cities, rule);
-    Ok(points
+    points
         .par_iter()
         .map(|p| tiers.score(p, cities, rule))
-        .collect())
+        .collect()
 }
 
 /// The nearest city to each location, as (city index, km), in parallel; `None` for an empty

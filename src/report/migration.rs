@@ -221,10 +221,26 @@ const MAX_REFITS: usize = 100_000;
 /// How many refits a stability check runs: with other seeds, and on bootstrap samples drawn
 /// with a master seed. Checked when built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RefitsRecord")]
 pub struct Refits {
     seeds: usize,
     bootstraps: usize,
     seed: u64,
+}
+
+/// The serde shape of [`Refits`], checked by [`Refits::new`] before it becomes one.
+#[derive(Deserialize)]
+struct RefitsRecord {
+    seeds: usize,
+    bootstraps: usize,
+    seed: u64,
+}
+
+impl TryFrom<RefitsRecord> for Refits {
+    type Error = Error;
+    fn try_from(r: RefitsRecord) -> Result<Self> {
+        Refits::new(r.seeds, r.bootstraps, r.seed)
+    }
 }
 
 impl Refits {

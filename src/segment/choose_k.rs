@@ -64,11 +64,28 @@ const MAX_KS: usize = 1_000;
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "KSearchRecord")]
 pub struct KSearch {
     ks: std::ops::RangeInclusive<usize>,
     criterion: KCriterion,
     sample: usize,
     seed: u64,
+}
+
+/// The serde shape of [`KSearch`], checked by [`KSearch::new`] before it becomes one.
+#[derive(Deserialize)]
+struct KSearchRecord {
+    ks: std::ops::RangeInclusive<usize>,
+    criterion: KCriterion,
+    sample: usize,
+    seed: u64,
+}
+
+impl TryFrom<KSearchRecord> for KSearch {
+    type Error = Error;
+    fn try_from(r: KSearchRecord) -> Result<Self> {
+        Ok(KSearch::new(r.ks, r.criterion)?.with_silhouette_sample(r.sample, r.seed))
+    }
 }
 
 impl KSearch {

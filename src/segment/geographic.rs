@@ -180,7 +180,8 @@ impl GeographicSegmenter {
                     "eps finite and > 0, min_points ≥ 2",
                 );
             }
-            GeoMode::Urbanicity(rule) => rule.validate()?,
+            // Checked when built.
+            GeoMode::Urbanicity(_) => {}
             GeoMode::TradeAreas { stores, radius_km } => {
                 let mut names: Vec<&str> = stores.iter().map(|s| s.name.as_str()).collect();
                 names.sort();
@@ -274,7 +275,7 @@ impl Fit for GeographicSegmenter {
                         reason: "urbanicity needs a cities table (with_cities)".into(),
                     });
                 }
-                let scores = urbanicity(&points, &self.cities, rule)?;
+                let scores = urbanicity(&points, &self.cities, rule);
                 let labels = scores.iter().map(|s| Some(s.class as usize)).collect();
                 let names = [Urbanicity::Urban, Urbanicity::Suburban, Urbanicity::Rural]
                     .iter()
@@ -548,8 +549,8 @@ impl TryFrom<GeographicModelRecord> for GeographicModel {
                 }
                 m.segments()
             }
-            Fitted::Urbanicity(rule) => {
-                rule.validate()?;
+            // The rule was checked when deserialized.
+            Fitted::Urbanicity(_) => {
                 if r.cities.is_empty() {
                     return Err(corrupt("urbanicity without cities"));
                 }

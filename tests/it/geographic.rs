@@ -42,7 +42,7 @@ fn paris_is_urban_its_ring_suburban_and_auvergne_rural() {
     assert_eq!(cities.len(), 692);
     let rule = UrbanicityRule::default();
     // Notre-Dame de Paris.
-    let centre = urbanicity(&[p(48.8530, 2.3499)], &cities, &rule).unwrap();
+    let centre = urbanicity(&[p(48.8530, 2.3499)], &cities, &rule);
     assert_eq!(centre[0].class, Urbanicity::Urban);
     // Twelve points 30 km from the centre of Paris (GeoNames' coordinates), every 30° of
     // bearing (destinations computed with the spherical direct formula in Python): all in
@@ -62,15 +62,11 @@ fn paris_is_urban_its_ring_suburban_and_auvergne_rural() {
         (49.0869, 2.1428),
     ];
     let ring: Vec<GeoPoint> = ring.iter().map(|&(a, b)| p(a, b)).collect();
-    for (i, s) in urbanicity(&ring, &cities, &rule)
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    for (i, s) in urbanicity(&ring, &cities, &rule).iter().enumerate() {
         assert_eq!(s.class, Urbanicity::Suburban, "bearing {}°: {s:?}", i * 30);
     }
     // Due south (48.5836° N, 2.3488° E) Paris itself decides, at 30 km.
-    let south = urbanicity(&ring[6..7], &cities, &rule).unwrap()[0];
+    let south = urbanicity(&ring[6..7], &cities, &rule)[0];
     assert_eq!(cities[south.city.unwrap()].name, "Paris");
     // (The coordinates are rounded to 4 decimals: a few metres.)
     assert!((south.distance_km.unwrap() - 30.0).abs() < 0.01);
@@ -81,12 +77,12 @@ fn paris_is_urban_its_ring_suburban_and_auvergne_rural() {
         p(45.11, 2.87),
         p(44.95, 2.95),
     ];
-    for s in urbanicity(&auvergne, &cities, &rule).unwrap() {
+    for s in urbanicity(&auvergne, &cities, &rule) {
         assert_eq!(s.class, Urbanicity::Rural, "{s:?}");
         assert!(s.city.is_none());
     }
     // Clermont-Ferrand's own centre is urban.
-    let clermont = urbanicity(&[p(45.7797, 3.0868)], &cities, &rule).unwrap();
+    let clermont = urbanicity(&[p(45.7797, 3.0868)], &cities, &rule);
     assert_eq!(clermont[0].class, Urbanicity::Urban);
 }
 
@@ -98,12 +94,12 @@ fn brute_urbanicity(
 ) -> (Urbanicity, Option<usize>) {
     let mut best: Option<(f64, usize)> = None;
     for (i, c) in cities.iter().enumerate() {
-        if c.population < rule.min_population {
+        if c.population < rule.min_population() {
             continue;
         }
         let ratio =
-            q.distance_km(&c.location) / (rule.urban_km * (c.population as f64 / 1e5).sqrt());
-        if ratio <= rule.suburban_factor && best.is_none_or(|b| ratio < b.0) {
+            q.distance_km(&c.location) / (rule.urban_km() * (c.population as f64 / 1e5).sqrt());
+        if ratio <= rule.suburban_factor() && best.is_none_or(|b| ratio < b.0) {
             best = Some((ratio, i));
         }
     }
@@ -145,7 +141,7 @@ fn lookups_agree_with_brute_force() {
         assert!((q.distance_km(&cities[i].location) - brute).abs() < 1e-6);
     }
     let rule = UrbanicityRule::default();
-    let scores = urbanicity(&points[..2_000], &cities, &rule).unwrap();
+    let scores = urbanicity(&points[..2_000], &cities, &rule);
     for (q, s) in points.iter().zip(&scores) {
         let (class, city) = brute_urbanicity(q, &cities, &rule);
         assert_eq!(s.class, class, "{q:?}");
@@ -379,10 +375,6 @@ fn bad_locations_and_settings_are_errors() {
             eps_km: f64::NAN,
             min_points: 5,
         },
-        GeoMode::Urbanicity(UrbanicityRule {
-            suburban_factor: 0.5,
-            ..UrbanicityRule::default()
-        }),
         GeoMode::TradeAreas {
             stores: vec![],
             radius_km: 5.0,
@@ -390,6 +382,7 @@ fn bad_locations_and_settings_are_errors() {
     ] {
         assert!(GeographicSegmenter::new(mode.clone()).is_err(), "{mode:?}");
     }
+    assert!(UrbanicityRule::new(3.0, 0.5, 15_000).is_err());
     // Urbanicity as a segmentation: three named segments; serde round trip; corrupt input.
     let (model, _) = urb.with_cities(french_cities()).fit(&records).unwrap();
     let names: Vec<&str> = model.profiles().iter().map(|p| p.name.as_str()).collect();

@@ -508,3 +508,51 @@ fn cdnow_parse_errors_name_the_line() {
 fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap()
 }
+
+/// Every checked parameter set refuses, when read from JSON, what its constructor refuses:
+/// an edited configuration file cannot reach an algorithm unchecked.
+#[test]
+fn edited_parameter_json_is_checked() {
+    use custseg::churn::{Feature, LogisticChurnParams};
+    use custseg::geo::UrbanicityRule;
+    use custseg::segment::{
+        DbscanParams, GaussianMixtureParams, KCriterion, KSearch, MiniBatchParams,
+    };
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    /// The value round-trips; with `field` set to `bad` it is refused.
+    fn refused<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
+        good: T,
+        field: &str,
+        bad: Value,
+    ) {
+        let mut v = serde_json::to_value(&good).unwrap();
+        assert_eq!(serde_json::from_value::<T>(v.clone()).unwrap(), good);
+        v[field] = bad;
+        let err = serde_json::from_value::<T>(v.clone());
+        assert!(err.is_err(), "{v} was accepted");
+    }
+    refused(KMeansParams::new(3).unwrap(), "k", json!(0));
+    refused(KMeansParams::new(3).unwrap(), "n_init", json!(0));
+    refused(KMeansParams::new(3).unwrap(), "tol", json!(-1.0));
+    refused(MiniBatchParams::new(3).unwrap(), "batch_size", json!(0));
+    refused(KPrototypesParams::new(3).unwrap(), "gamma", json!(-2.0));
+    refused(GaussianMixtureParams::new(3).unwrap(), "k", json!(0));
+    refused(DbscanParams::new(0.5, 4).unwrap(), "eps", json!(0.0));
+    refused(DbscanParams::new(0.5, 4).unwrap(), "min_points", json!(1));
+    refused(
+        RuleBands::new(vec![(0, vec![1.0], vec!["lo".into(), "hi".into()])]).unwrap(),
+        "bands",
+        json!([[0, [2.0, 1.0], ["a", "b", "c"]]]),
+    );
+    let search = KSearch::new(2..=5, KCriterion::Silhouette).unwrap();
+    refused(search, "ks", json!({"start": 1, "end": 5}));
+    refused(Refits::new(2, 2, 0).unwrap(), "seeds", json!(usize::MAX));
+    let logistic = LogisticChurnParams::new(Feature::standard()).unwrap();
+    refused(logistic.clone(), "l2", json!(-1.0));
+    refused(logistic.clone(), "features", json!([]));
+    refused(logistic, "max_iterations", json!(0));
+    refused(UrbanicityRule::default(), "suburban_factor", json!(0.5));
+}
