@@ -222,8 +222,9 @@ impl Fit for LogisticChurnParams {
     /// means and standard deviations, which the model stores.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`]; [`Error::EmptyInput`]; [`Error::InvalidParameter`] when only
-    /// one outcome occurs or the extra columns do not match their names;
+    /// [`Error::LengthMismatch`]; [`Error::EmptyInput`]; [`Error::InvalidRecord`] (column
+    /// "churned") when only one outcome occurs; [`Error::InvalidParameter`] when the extra
+    /// columns do not match their names;
     /// [`Error::NonFinite`] for a non-finite feature value (naming customer and feature);
     /// [`Error::Solver`], carrying linfa's message, when linfa's solver fails (it does not
     /// report convergence itself).
@@ -245,10 +246,12 @@ impl Fit for LogisticChurnParams {
         }
         let positives = churned.iter().filter(|&&c| c).count();
         if positives == 0 || positives == churned.len() {
-            return Err(Error::InvalidParameter {
-                name: "churned",
-                value: format!("{positives} of {}", churned.len()),
-                reason: "both churned and retained customers are needed to fit".into(),
+            return Err(Error::InvalidRecord {
+                at: Position::in_column("churned"),
+                reason: format!(
+                    "{positives} of {} churned; both churned and retained customers are needed",
+                    churned.len()
+                ),
             });
         }
         let raw = self.matrix(customers, extra)?;

@@ -380,14 +380,16 @@ impl SegmentScheme {
     /// The segment of a cell.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when a score is outside 1..=`scores`.
+    /// [`Error::InvalidRecord`] (column "cell") when a score is outside 1..=`scores`.
     pub fn segment_of(&self, c: RfmCell) -> Result<SegmentId> {
         let n = self.scores;
         if [c.r, c.f, c.m].iter().any(|s| !(1..=n).contains(s)) {
-            return Err(Error::InvalidParameter {
-                name: "cell",
-                value: c.code(),
-                reason: format!("scores must be within 1..={n} for this scheme"),
+            return Err(Error::InvalidRecord {
+                at: Position::in_column("cell"),
+                reason: format!(
+                    "{}: scores must be within 1..={n} for this scheme",
+                    c.code()
+                ),
             });
         }
         let n = n as usize;
@@ -418,7 +420,7 @@ impl SegmentScheme {
     /// # Errors
     /// As [`SegmentScheme::assign`]; [`Error::NonFinite`] / [`Error::InvalidRecord`] for a
     /// score (built by hand) with a value or revenue that is not finite, or negative;
-    /// [`Error::InvalidParameter`] for revenues that sum to infinity.
+    /// [`Error::InvalidRecord`] (column "revenue") for revenues that sum to infinity.
     pub fn summarise(&self, scores: &[RfmScore]) -> Result<SegmentSummary> {
         let ids = self.assign(scores)?;
         for (row, sc) in scores.iter().enumerate() {
@@ -462,10 +464,9 @@ impl SegmentScheme {
         }
         let total_revenue: f64 = acc.iter().map(|a| a[6]).sum();
         if !total_revenue.is_finite() {
-            return Err(Error::InvalidParameter {
-                name: "scores",
-                value: format!("total revenue {total_revenue}"),
-                reason: "revenues must sum to a finite number".into(),
+            return Err(Error::InvalidRecord {
+                at: Position::in_column("revenue"),
+                reason: format!("the revenues sum to {total_revenue}, not a finite number"),
             });
         }
         let n = scores.len();

@@ -410,9 +410,10 @@ impl Fit for DemographicSegmenter {
     /// Fits the segmentation.
     ///
     /// # Errors
-    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for no column in use or a column in
-    /// use with no known value; [`Error::InvalidRecord`] for a record whose extra values do
-    /// not match the extra columns (naming the customer and column); [`Error::NonFinite`] for
+    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for no column in use;
+    /// [`Error::InvalidRecord`] for a column in use with no known value (naming the column),
+    /// or a record whose extra values do not match the extra columns (naming the customer and
+    /// column); [`Error::NonFinite`] for
     /// a NaN or infinite number; [`Error::DuplicateCustomer`] for an id seen twice; k larger
     /// than the number of customers.
     fn fit(&self, records: &[DemographicRecord]) -> Result<(DemographicModel, SegmentFitReport)> {

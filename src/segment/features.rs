@@ -254,9 +254,8 @@ impl FittedFeatures {
                 }
             }
             if values.is_empty() {
-                return Err(Error::InvalidParameter {
-                    name: "column",
-                    value: f.name.clone(),
+                return Err(Error::InvalidRecord {
+                    at: Position::in_column(f.name.clone()),
                     reason: "every value is missing".into(),
                 });
             }

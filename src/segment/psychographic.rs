@@ -240,9 +240,10 @@ impl Fit for PsychographicSegmenter {
     /// # Errors
     /// [`Error::EmptyInput`]; [`Error::InvalidRecord`] for a response with the wrong number
     /// of answers or an answer off the scale (naming the customer and item);
-    /// [`Error::DuplicateCustomer`]; [`Error::InvalidParameter`] when fewer than two customers
-    /// have enough answers, for an item nobody answered or with no variance, or when the
-    /// factor rule keeps no factor; the strategy's errors.
+    /// [`Error::DuplicateCustomer`]; [`Error::InvalidRecord`] when fewer than two customers
+    /// have enough answers (column "answers"), or for an item nobody answered or with no
+    /// variance (the item's column); [`Error::InvalidParameter`] when the factor rule keeps no
+    /// factor; the strategy's errors.
     fn fit(&self, responses: &[SurveyResponse]) -> Result<(PsychographicModel, SegmentFitReport)> {
         if responses.is_empty() {
             return Err(Error::EmptyInput {
@@ -263,15 +264,14 @@ impl Fit for PsychographicSegmenter {
             .iter()
             .partition(|r| answered(r) >= self.min_answers);
         if kept.len() < 2 {
-            return Err(Error::InvalidParameter {
-                name: "responses",
-                value: format!(
-                    "{} of {} with at least {} answers",
+            return Err(Error::InvalidRecord {
+                at: Position::in_column("answers"),
+                reason: format!(
+                    "{} of {} responses have at least {} answers; two are needed",
                     kept.len(),
                     responses.len(),
                     self.min_answers
                 ),
-                reason: "at least two customers with enough answers".into(),
             });
         }
         let keyed =
@@ -282,10 +282,9 @@ impl Fit for PsychographicSegmenter {
         for j in 0..p {
             let seen: Vec<f64> = kept.iter().filter_map(|r| keyed(r, j)).collect();
             if seen.is_empty() {
-                return Err(Error::InvalidParameter {
-                    name: "item",
-                    value: self.items[j].name.clone(),
-                    reason: "nobody answered it".into(),
+                return Err(Error::InvalidRecord {
+                    at: Position::in_column(self.items[j].name.clone()),
+                    reason: "nobody answered this item".into(),
                 });
             }
             means[j] = seen.iter().sum::<f64>() / seen.len() as f64;
@@ -300,9 +299,8 @@ impl Fit for PsychographicSegmenter {
             let m = col.sum() / n as f64;
             let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n as f64).sqrt();
             if sd.is_nan() || sd <= 1e-12 * (self.scale.1 - self.scale.0) {
-                return Err(Error::InvalidParameter {
-                    name: "item",
-                    value: self.items[j].name.clone(),
+                return Err(Error::InvalidRecord {
+                    at: Position::in_column(self.items[j].name.clone()),
                     reason: "every customer gave the same answer: no variance to analyse".into(),
                 });
             }

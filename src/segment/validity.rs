@@ -50,10 +50,9 @@ fn check(data: &ArrayView2<'_, f64>, labels: &[usize]) -> Result<usize> {
         seen.iter().filter(|&&s| s).count()
     };
     if used < 2 {
-        return Err(Error::InvalidParameter {
-            name: "labels",
-            value: format!("{used} cluster"),
-            reason: "validity metrics need at least two clusters".into(),
+        return Err(Error::InvalidRecord {
+            at: Position::in_column("labels"),
+            reason: format!("{used} cluster; validity metrics need at least two"),
         });
     }
     Ok(k)
@@ -108,7 +107,8 @@ fn sizes_of(labels: &[usize], k: usize) -> Vec<usize> {
 /// Exact mean silhouette (O(n²) distances, in parallel).
 ///
 /// # Errors
-/// [`Error::LengthMismatch`], [`Error::EmptyInput`], or fewer than two clusters.
+/// [`Error::LengthMismatch`], [`Error::EmptyInput`], or [`Error::InvalidRecord`] (column
+/// "labels") for fewer than two clusters.
 pub fn silhouette(data: ArrayView2<'_, f64>, labels: &[usize]) -> Result<f64> {
     let k = check(&data, labels)?;
     let sizes = sizes_of(labels, k);
@@ -149,7 +149,8 @@ pub fn silhouette_sampled(
 /// Calinski–Harabasz index.
 ///
 /// # Errors
-/// As [`silhouette`], and [`Error::InvalidParameter`] when every point is its own cluster.
+/// As [`silhouette`], and [`Error::InvalidRecord`] (column "labels") when every point is its
+/// own cluster.
 pub fn calinski_harabasz(data: ArrayView2<'_, f64>, labels: &[usize]) -> Result<f64> {
     let k = check(&data, labels)?;
     let n = labels.len();
@@ -157,10 +158,9 @@ pub fn calinski_harabasz(data: ArrayView2<'_, f64>, labels: &[usize]) -> Result<
     let sizes = sizes_of(labels, k);
     let used = sizes.iter().filter(|&&s| s > 0).count();
     if used >= n {
-        return Err(Error::InvalidParameter {
-            name: "labels",
-            value: format!("{used} clusters"),
-            reason: "needs fewer clusters than points".into(),
+        return Err(Error::InvalidRecord {
+            at: Position::in_column("labels"),
+            reason: format!("{used} clusters for {n} points; the index needs fewer clusters"),
         });
     }
     let mean = data

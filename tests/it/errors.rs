@@ -158,3 +158,26 @@ fn record_fields_are_columns_not_text() {
     assert_eq!(e.kind(), ErrorKind::Data);
     assert_eq!(parts(&e), (Some(1), None, Some("b"), Some("latitude")));
 }
+
+/// Problems in the data a caller passed are data errors naming the column, not parameter
+/// errors: one outcome only, one cluster, a column with no value.
+#[test]
+fn problems_in_the_data_are_data_errors() {
+    use custseg::churn::{Feature, LabelledCustomers, LogisticChurnParams};
+    use custseg::segment::silhouette;
+    let summaries = cdnow_sample()
+        .summarise(&cdnow_sample_config())
+        .unwrap()
+        .into_vec();
+    let nobody = vec![false; summaries.len()];
+    let e = LogisticChurnParams::new(Feature::standard())
+        .unwrap()
+        .fit(&LabelledCustomers::new(&summaries, &nobody))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Data, "{e}");
+    assert_eq!(e.position().and_then(|p| p.column()), Some("churned"));
+    let x = array![[0.0], [1.0], [2.0]];
+    let e = silhouette(x.view(), &[0, 0, 0]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Data, "{e}");
+    assert_eq!(e.position().and_then(|p| p.column()), Some("labels"));
+}
