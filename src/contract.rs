@@ -61,8 +61,11 @@ pub trait Fit {
     ///
     /// # Errors
     /// A data error ([`ErrorKind::Data`](crate::ErrorKind::Data)) naming the first bad
-    /// record; a model error ([`ErrorKind::Model`](crate::ErrorKind::Model)) when the data is
-    /// valid but the model cannot be fitted to it (a likelihood that does not converge).
+    /// record; a parameter error ([`ErrorKind::Parameter`](crate::ErrorKind::Parameter)) for
+    /// settings that cannot apply to this data (k larger than the number of points, extra
+    /// columns that do not match their names); a model error
+    /// ([`ErrorKind::Model`](crate::ErrorKind::Model)) when the data is valid but the model
+    /// cannot be fitted to it (a likelihood that does not converge, a solver that fails).
     fn fit(&self, data: &Self::Data<'_>) -> Result<(Self::Model, Self::Report)>;
 }
 

@@ -475,7 +475,7 @@ impl LogisticChurn {
 impl ChurnScorer for LogisticChurn {
     type Record = CustomerSummary;
 
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "logistic regression"
     }
 

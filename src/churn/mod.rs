@@ -231,9 +231,11 @@ pub trait ChurnScorer: Sync {
     type Record: CustomerRecord + Sync;
 
     /// The back-end's name.
-    fn name(&self) -> &str;
+    fn name(&self) -> &'static str;
 
-    /// Risk in [0, 1] and, where available, the expected remaining lifetime.
+    /// Risk in [0, 1] and, where available, the expected remaining lifetime: the back-end's
+    /// hook. Callers use [`Score::score`] / [`Score::score_batch`], which check the risk is
+    /// a probability and the lifetime finite, and place the risk in a tier.
     ///
     /// # Errors
     /// The back-end's validation errors, naming the customer.
@@ -271,7 +273,7 @@ impl<S> Tiered<S> {
 impl<S: ChurnScorer> ChurnScorer for Tiered<S> {
     type Record = S::Record;
 
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         self.scorer.name()
     }
 

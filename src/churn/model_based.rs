@@ -37,7 +37,8 @@ pub enum OneTimeBuyers<F> {
 /// [`OneTimeBuyers::Fallback`], is `M` unless [`ModelChurn::with_fallback`] sets another.
 ///
 /// ```
-/// use custseg::churn::{ChurnScorer, ModelChurn};
+/// use custseg::churn::ModelChurn;
+/// use custseg::Score;
 /// use custseg::clv::{BgNbd, MbgNbd};
 /// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 /// let s = cdnow_sample().summarise(&cdnow_sample_config())?;
@@ -46,8 +47,8 @@ pub enum OneTimeBuyers<F> {
 /// let as_is = ModelChurn::new(bg);
 /// let fallback = ModelChurn::new(bg).with_fallback(mbg);
 /// let one_timer = &s[2]; // customer 3: no repeat purchase
-/// assert_eq!(as_is.risk(one_timer)?.0, 0.0);
-/// assert!(fallback.risk(one_timer)?.0 > 0.5);
+/// assert_eq!(as_is.score(one_timer)?.risk, 0.0);
+/// assert!(fallback.score(one_timer)?.risk > 0.5);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -145,7 +146,7 @@ fn risk_under(model: &dyn TransactionModel, c: &Rft) -> (f64, Option<f64>) {
 impl<M: TransactionModel, F: TransactionModel> ChurnScorer for ModelChurn<M, F> {
     type Record = CustomerSummary;
 
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         self.model.name()
     }
 

@@ -30,12 +30,13 @@ enum Threshold {
 /// observation end, as in RFM recency.
 ///
 /// ```
-/// use custseg::churn::{Boundary, ChurnScorer, RecencyRule};
+/// use custseg::churn::{Boundary, RecencyRule};
 /// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+/// use custseg::Score;
 /// let s = cdnow_sample().summarise(&cdnow_sample_config())?;
 /// let c1 = &s.as_slice()[0]; // last purchase 59 days before the end
-/// assert_eq!(RecencyRule::fixed(59.0)?.risk(c1)?.0, 0.0);
-/// assert_eq!(RecencyRule::fixed(59.0)?.with_boundary(Boundary::Inclusive).risk(c1)?.0, 1.0);
+/// assert_eq!(RecencyRule::fixed(59.0)?.score(c1)?.risk, 0.0);
+/// assert_eq!(RecencyRule::fixed(59.0)?.with_boundary(Boundary::Inclusive).score(c1)?.risk, 1.0);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -134,7 +135,7 @@ impl RecencyRule {
 impl ChurnScorer for RecencyRule {
     type Record = CustomerSummary;
 
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         match self.threshold {
             Threshold::Fixed { .. } => "recency rule (fixed)",
             Threshold::Relative { .. } => "recency rule (relative)",

@@ -260,7 +260,7 @@ impl ShiftedBetaGeometric {
 impl ChurnScorer for ShiftedBetaGeometric {
     type Record = Subscriber;
 
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "sBG"
     }
 

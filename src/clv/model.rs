@@ -69,7 +69,7 @@ pub trait TransactionModel: Sync {
     /// first customer for whom the model overflows (extreme parameters).
     fn p_alive_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<f64>> {
         let unit = self.unit();
-        one_pass(unit, customers, |c| self.p_alive(c))
+        one_pass("P(alive)", unit, customers, |c| self.p_alive(c))
     }
 
     /// Expected purchases in the next `t` of many customers.
@@ -78,7 +78,7 @@ pub trait TransactionModel: Sync {
     /// As [`TransactionModel::p_alive_batch`] and [`TransactionModel::expected_purchases`].
     fn expected_purchases_batch(&self, customers: &[CustomerSummary], t: f64) -> Result<Vec<f64>> {
         check_horizon(t)?;
-        one_pass(self.unit(), customers, |c| {
+        one_pass("expected purchases", self.unit(), customers, |c| {
             self.p_alive(c) * self.expected_purchases_if_alive(c, t)
         })
     }
@@ -182,6 +182,7 @@ pub(crate) fn check_horizon(t: f64) -> Result<()> {
 /// summary in another unit yields NaN and is then reported; a non-finite value (the model
 /// overflowing at extreme parameters or histories) is reported as [`Error::Overflow`].
 pub(crate) fn one_pass(
+    quantity: &'static str,
     unit: Option<TimeUnit>,
     customers: &[CustomerSummary],
     f: impl Fn(&Rft) -> f64 + Sync,
@@ -203,7 +204,7 @@ pub(crate) fn one_pass(
         if let Some(row) = out.iter().position(|v| !v.is_finite()) {
             return Err(Error::Overflow {
                 at: Position::at_row(row).with_customer(&customers[row].customer_id),
-                quantity: "prediction",
+                quantity,
                 value: out[row],
             });
         }

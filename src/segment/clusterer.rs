@@ -75,7 +75,7 @@ pub trait Clusterer:
     Sync + for<'a> Fit<Data<'a> = Points<'a>, Model = Clustering, Report = SegmentFitReport>
 {
     /// A short name.
-    fn name(&self) -> &str;
+    fn name(&self) -> &'static str;
 
     /// The same estimator with another seed (itself for deterministic ones).
     fn reseeded(&self, seed: u64) -> Self
@@ -108,7 +108,7 @@ impl Fit for Strategy {
 }
 
 impl Clusterer for Strategy {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         Strategy::name(self)
     }
 
@@ -139,7 +139,7 @@ macro_rules! clusterer_via_strategy {
         }
 
         impl Clusterer for $params {
-            fn name(&self) -> &str {
+            fn name(&self) -> &'static str {
                 $name
             }
 
