@@ -34,9 +34,11 @@
 //! ## One contract for every model
 //!
 //! Every estimator is a value of unfitted parameters, checked when built (a constructor or
-//! `with_*` method returns an error for a value out of range, so no invalid configuration
-//! reaches an algorithm; the clustering parameter structs with public fields are still
-//! checked when fitted). [`Fit::fit`] learns from data and returns the fitted model with a
+//! `with_*` method returns an error for a value out of range, and deserializing runs the
+//! same checks, so no invalid configuration reaches an algorithm; only what depends on the
+//! data, such as k against the number of points, is checked when fitting). Inputs such as
+//! [`CustomerSummary`] are valid once built too, so models score them without checking them
+//! again. [`Fit::fit`] learns from data and returns the fitted model with a
 //! report; fitted models are serde data, validated again when loaded, and answer through
 //! shared traits: [`Score`] (`score`, `score_batch`), [`Assign`] (`assign`, `assign_batch`,
 //! `segments`) and, for purchase models, [`clv::TransactionModel`] (`p_alive`,
@@ -50,14 +52,14 @@
 //! | BG/NBD | `BgNbd::params()`: [`clv::MaxLikelihood`] (L2 penalty, iterations, tolerance) | [`clv::RftData`] | [`clv::BgNbd`] r, α, a, b ([`clv::FitReport`]) | [`clv::TransactionModel`]: P(alive), expected purchases, P(X(t) = n) |
 //! | MBG/NBD | `MbgNbd::params()` | [`clv::RftData`] | [`clv::MbgNbd`] r, α, a, b | as BG/NBD |
 //! | Pareto/NBD | `ParetoNbd::params()` | [`clv::RftData`] | [`clv::ParetoNbd`] r, α, s, β | as BG/NBD |
-//! | BG/BB | `BgBb::params()` | weighted [`clv::BgBbHistory`]s | [`clv::BgBb`] α, β, γ, δ | P(alive), expected transactions in n* opportunities |
+//! | BG/BB | `BgBb::params()` | weighted [`clv::BgBbHistory`]s | [`clv::BgBb`] α, β, γ, δ | the verbs of `TransactionModel` on discrete histories (x, t_x, n): `p_alive`, `expected_purchases` and their `_batch` forms |
 //! | Gamma-Gamma | `GammaGamma::params()` | [`clv::SpendData`] | [`clv::GammaGamma`] p, q, γ | expected spend; with a transaction model in a [`clv::Valuation`], [`Score`] → [`clv::CustomerValue`] |
 //! | simple CLTV | [`clv::SimpleCltv`] (ARPU, lifetime, CAC, margin, discount) | — | the same | `value()` |
 //! | sBG | `ShiftedBetaGeometric::params()` | [`churn::Cohort`] | [`churn::ShiftedBetaGeometric`] α, β | survival, retention, DERL; [`Score`] on [`churn::Subscriber`] → [`churn::ChurnRisk`] |
 //! | churn from P(alive) | [`churn::ModelChurn`] (any transaction model; one-time-buyer policy) | — | the same | [`Score`] → [`churn::ChurnRisk`] |
 //! | recency rule | [`churn::RecencyRule`] (fixed or relative threshold) | — | the same | [`Score`] → [`churn::ChurnRisk`] |
-//! | logistic churn | [`churn::LogisticChurnParams`] (features, extra columns, L2) | [`churn::LabelledCustomers`] | [`churn::LogisticChurn`] ([`churn::LogisticFitReport`]) | [`Score`] → [`churn::ChurnRisk`] |
-//! | clustering | [`segment::Strategy`], or [`segment::KMeansParams`], [`segment::MiniBatchParams`], [`segment::KPrototypesParams`], [`segment::RuleBands`] | [`segment::Points`] | [`segment::Clustering`] ([`segment::SegmentFitReport`]) | `assign`, `assign_batch` on rows of a matrix |
+//! | logistic churn | [`churn::LogisticChurnParams`] (features, extra columns, L2) | [`churn::LabelledCustomers`] | [`churn::LogisticChurn`] ([`churn::LogisticFitReport`]) | [`Score`] → [`churn::ChurnRisk`] (summary features only; with extra columns, `predict(customers, extra)`) |
+//! | clustering | [`segment::Strategy`], or [`segment::KMeansParams`], [`segment::MiniBatchParams`], [`segment::GaussianMixtureParams`], [`segment::DbscanParams`], [`segment::KPrototypesParams`], [`segment::RuleBands`] | [`segment::Points`] | [`segment::Clustering`] ([`segment::SegmentFitReport`]: labels, inertia or cost) | `assign`, `assign_batch` on rows of a matrix |
 //! | behavioral | [`segment::BehavioralSegmenter`] (k or a strategy, engagement columns) | `[BehavioralRecord]` | [`segment::BehavioralModel`] ([`segment::SegmentFitReport`]) | [`Assign`]; named profiles |
 //! | demographic | [`segment::DemographicSegmenter`] (bands or k-prototypes, fields, extra columns) | `[DemographicRecord]` | [`segment::DemographicModel`] | [`Assign`]; named profiles |
 //! | psychographic | [`segment::PsychographicSegmenter`] (items, scale, factors, rotation, strategy) | `[SurveyResponse]` | [`segment::PsychographicModel`] | [`Assign`]; factor scores and loadings |

@@ -87,6 +87,38 @@ impl<M> fmt::Debug for MaxLikelihood<M> {
     }
 }
 
+/// The serialized form of fit settings: the three numbers, checked by the `with_*` setters
+/// when read back (so an edited file cannot carry a negative penalty or a zero budget).
+#[derive(Serialize, Deserialize)]
+struct MaxLikelihoodRecord {
+    l2_penalty: f64,
+    max_iterations: u64,
+    gradient_tolerance: f64,
+}
+
+// Written out rather than derived, like Clone: a derive would ask the same of `M`.
+impl<M> Serialize for MaxLikelihood<M> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        MaxLikelihoodRecord {
+            l2_penalty: self.options.l2_penalty,
+            max_iterations: self.options.max_iterations,
+            gradient_tolerance: self.options.gradient_tolerance,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, M> Deserialize<'de> for MaxLikelihood<M> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r = MaxLikelihoodRecord::deserialize(d)?;
+        MaxLikelihood::default()
+            .with_l2_penalty(r.l2_penalty)
+            .and_then(|m| m.with_max_iterations(r.max_iterations))
+            .and_then(|m| m.with_gradient_tolerance(r.gradient_tolerance))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 impl<M> Default for MaxLikelihood<M> {
     fn default() -> Self {
         MaxLikelihood {

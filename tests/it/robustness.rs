@@ -555,4 +555,8 @@ fn edited_parameter_json_is_checked() {
     refused(logistic.clone(), "features", json!([]));
     refused(logistic, "max_iterations", json!(0));
     refused(UrbanicityRule::default(), "suburban_factor", json!(0.5));
+    let ml = custseg::clv::BgNbd::params().with_l2_penalty(0.01).unwrap();
+    refused(ml, "l2_penalty", json!(-0.01));
+    refused(ml, "max_iterations", json!(0));
+    refused(ml, "gradient_tolerance", json!(0.0));
 }
