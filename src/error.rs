@@ -407,3 +407,17 @@ impl Error {
         position_of!(self)
     }
 }
+
+/// A setting that must be a finite number ≥ 0 (a penalty, a tolerance, a weight), or the
+/// parameter error naming it.
+pub(crate) fn finite_non_negative(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::InvalidParameter {
+            name,
+            value: value.to_string(),
+            reason: "finite and ≥ 0".into(),
+        })
+    }
+}

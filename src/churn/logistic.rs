@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::ChurnScorer;
 use crate::Fit;
 use crate::data::CustomerSummary;
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Position, Result, finite_non_negative};
 
 /// A feature computed from a customer summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -137,14 +137,7 @@ impl LogisticChurnParams {
     /// # Errors
     /// [`Error::InvalidParameter`] unless finite and ≥ 0.
     pub fn with_l2(mut self, l2: f64) -> Result<Self> {
-        if !(l2.is_finite() && l2 >= 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "l2",
-                value: l2.to_string(),
-                reason: "finite and ≥ 0".into(),
-            });
-        }
-        self.l2 = l2;
+        self.l2 = finite_non_negative("l2", l2)?;
         Ok(self)
     }
 

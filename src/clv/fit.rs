@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, finite_non_negative};
 use crate::optim::{Objective, minimize};
 use crate::special::{Dual, Real};
 
@@ -135,14 +135,7 @@ impl<M> MaxLikelihood<M> {
     /// # Errors
     /// [`Error::InvalidParameter`] unless λ is finite and ≥ 0.
     pub fn with_l2_penalty(mut self, lambda: f64) -> Result<Self> {
-        if !(lambda.is_finite() && lambda >= 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "l2_penalty",
-                value: lambda.to_string(),
-                reason: "finite and ≥ 0".into(),
-            });
-        }
-        self.options.l2_penalty = lambda;
+        self.options.l2_penalty = finite_non_negative("l2_penalty", lambda)?;
         Ok(self)
     }
 

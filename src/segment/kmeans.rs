@@ -22,7 +22,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Position, Result, finite_non_negative};
 use crate::par::ordered_sum;
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
@@ -110,14 +110,7 @@ impl KMeansParams {
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative or non-finite tolerance.
     pub fn with_tol(mut self, tol: f64) -> Result<Self> {
-        if !(tol.is_finite() && tol >= 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "tol",
-                value: tol.to_string(),
-                reason: "finite and ≥ 0".into(),
-            });
-        }
-        self.tol = tol;
+        self.tol = finite_non_negative("tol", tol)?;
         Ok(self)
     }
 

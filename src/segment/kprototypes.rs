@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::kmeans::{at_least_one, check_k, check_k_positive};
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Position, Result, finite_non_negative};
 
 /// Settings of k-prototypes, checked when built: k ≥ 1, at least one restart and iteration,
 /// γ finite and ≥ 0 when given. Whether k fits the data is checked when fitting.
@@ -84,14 +84,7 @@ impl KPrototypesParams {
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative or non-finite γ.
     pub fn with_gamma(mut self, gamma: f64) -> Result<Self> {
-        if !(gamma.is_finite() && gamma >= 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "gamma",
-                value: gamma.to_string(),
-                reason: "finite and ≥ 0".into(),
-            });
-        }
-        self.gamma = Some(gamma);
+        self.gamma = Some(finite_non_negative("gamma", gamma)?);
         Ok(self)
     }
 
