@@ -138,7 +138,14 @@ impl Date {
     /// # Errors
     /// [`Error::InvalidDate`] when the result leaves the representable range.
     pub fn add_days(self, days: i64) -> Result<Date> {
-        Date::from_days_since_epoch(self.0 as i64 + days)
+        // i64::MAX days would overflow the sum itself before the range check.
+        let sum = (self.0 as i64)
+            .checked_add(days)
+            .ok_or_else(|| Error::InvalidDate {
+                input: format!("{self} + {days} days"),
+                reason: "outside 0001-01-01 ..= 9999-12-31",
+            })?;
+        Date::from_days_since_epoch(sum)
     }
 
     /// Year, month (1–12) and day of month.

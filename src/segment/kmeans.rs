@@ -89,18 +89,18 @@ impl KMeansParams {
     /// Sets the number of independent k-means++ restarts (the lowest inertia wins).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for 0.
+    /// [`Error::InvalidParameter`] for 0 or more than [`MAX_RESTARTS`].
     pub fn with_n_init(mut self, n_init: usize) -> Result<Self> {
-        self.n_init = at_least_one("n_init", n_init)?;
+        self.n_init = count_in("n_init", n_init, MAX_RESTARTS)?;
         Ok(self)
     }
 
     /// Sets the iteration budget per restart.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for 0.
+    /// [`Error::InvalidParameter`] for 0 or more than [`MAX_ITERATIONS`].
     pub fn with_max_iter(mut self, max_iter: usize) -> Result<Self> {
-        self.max_iter = at_least_one("max_iter", max_iter)?;
+        self.max_iter = count_in("max_iter", max_iter, MAX_ITERATIONS)?;
         Ok(self)
     }
 
@@ -158,13 +158,20 @@ pub(crate) fn check_k_positive(k: usize) -> Result<()> {
     Ok(())
 }
 
-/// A count setting that must be at least 1 (restarts, iterations, batch size).
-pub(crate) fn at_least_one(name: &'static str, value: usize) -> Result<usize> {
-    if value == 0 {
+/// Most restarts (or seedings) one fit may run: each is a whole clustering, so a value read
+/// from an edited file (usize::MAX) would make a fit that never returns.
+pub const MAX_RESTARTS: usize = 1_000;
+
+/// Most iterations (or passes) per restart.
+pub const MAX_ITERATIONS: usize = 1_000_000;
+
+/// A count setting that must be at least 1 and at most `max` (restarts, iterations).
+pub(crate) fn count_in(name: &'static str, value: usize, max: usize) -> Result<usize> {
+    if value == 0 || value > max {
         return Err(Error::InvalidParameter {
             name,
-            value: "0".into(),
-            reason: "at least 1".into(),
+            value: value.to_string(),
+            reason: format!("between 1 and {max}"),
         });
     }
     Ok(value)

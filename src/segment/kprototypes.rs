@@ -15,7 +15,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kmeans::{at_least_one, check_k, check_k_positive};
+use super::kmeans::{MAX_ITERATIONS, MAX_RESTARTS, check_k, check_k_positive, count_in};
 use crate::error::{Error, Position, Result, finite_non_negative};
 
 /// Settings of k-prototypes, checked when built: k ≥ 1, at least one restart and iteration,
@@ -91,18 +91,18 @@ impl KPrototypesParams {
     /// Sets the restarts (the lowest cost wins).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for 0.
+    /// [`Error::InvalidParameter`] for 0 or more than [`MAX_RESTARTS`](super::MAX_RESTARTS).
     pub fn with_n_init(mut self, n_init: usize) -> Result<Self> {
-        self.n_init = at_least_one("n_init", n_init)?;
+        self.n_init = count_in("n_init", n_init, MAX_RESTARTS)?;
         Ok(self)
     }
 
     /// Sets the iteration budget per restart.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for 0.
+    /// [`Error::InvalidParameter`] for 0 or more than [`MAX_ITERATIONS`](super::MAX_ITERATIONS).
     pub fn with_max_iter(mut self, max_iter: usize) -> Result<Self> {
-        self.max_iter = at_least_one("max_iter", max_iter)?;
+        self.max_iter = count_in("max_iter", max_iter, MAX_ITERATIONS)?;
         Ok(self)
     }
 

@@ -20,7 +20,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kmeans::{CHUNK, at_least_one, check_k, check_k_positive, seed_centers, sq_dist};
+use super::kmeans::{
+    CHUNK, MAX_ITERATIONS, MAX_RESTARTS, check_k, check_k_positive, count_in, seed_centers, sq_dist,
+};
 use crate::error::{Error, Position, Result};
 
 /// Settings of mini-batch k-means (ours), checked when built: k ≥ 1, batches, passes and
@@ -94,16 +96,16 @@ impl MiniBatchParams {
     /// # Errors
     /// [`Error::InvalidParameter`] for 0.
     pub fn with_batch_size(mut self, batch_size: usize) -> Result<Self> {
-        self.batch_size = at_least_one("batch_size", batch_size)?;
+        self.batch_size = count_in("batch_size", batch_size, usize::MAX)?;
         Ok(self)
     }
 
     /// Sets the budget in passes over the data: at most `max_iter` × n / `batch_size` steps.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for 0.
+    /// [`Error::InvalidParameter`] for 0 or more than [`MAX_ITERATIONS`](super::MAX_ITERATIONS).
     pub fn with_max_iter(mut self, max_iter: usize) -> Result<Self> {
-        self.max_iter = at_least_one("max_iter", max_iter)?;
+        self.max_iter = count_in("max_iter", max_iter, MAX_ITERATIONS)?;
         Ok(self)
     }
 
@@ -122,9 +124,9 @@ impl MiniBatchParams {
     /// Sets the seedings tried on the sample (the lowest inertia there wins).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for 0.
+    /// [`Error::InvalidParameter`] for 0 or more than [`MAX_RESTARTS`](super::MAX_RESTARTS).
     pub fn with_n_init(mut self, n_init: usize) -> Result<Self> {
-        self.n_init = at_least_one("n_init", n_init)?;
+        self.n_init = count_in("n_init", n_init, MAX_RESTARTS)?;
         Ok(self)
     }
 

@@ -80,7 +80,7 @@ pub use features::MISSING_LEVEL;
 pub use geographic::{
     GeoMode, GeoProfile, GeoRecord, GeographicModel, GeographicSegmenter, MAX_REGION_DEPTH, Store,
 };
-pub use kmeans::KMeansParams;
+pub use kmeans::{KMeansParams, MAX_ITERATIONS, MAX_RESTARTS};
 pub use kprototypes::KPrototypesParams;
 pub use minibatch::MiniBatchParams;
 pub use mixture::GaussianMixtureParams;
@@ -91,7 +91,7 @@ pub(crate) use profile::{Vocabulary, profiles};
 pub use psychographic::{
     FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,
 };
-pub use strategy::{Clustering, RuleBands, Strategy};
+pub use strategy::{Clustering, MAX_COORDINATE, RuleBands, Strategy};
 pub use validity::{
     adjusted_rand_index, calinski_harabasz, davies_bouldin, silhouette, silhouette_sampled,
 };

@@ -127,7 +127,7 @@ impl RuleBands {
         self.bands.iter().try_fold(0, |acc, (c, cuts, labels)| {
             let v = row.get(*c).ok_or(Error::LengthMismatch {
                 what: "columns of a banded row",
-                expected: c + 1,
+                expected: c.saturating_add(1),
                 got: row.len(),
             })?;
             let band = cuts.partition_point(|&cut| cut <= *v);
@@ -314,11 +314,15 @@ impl Clustering {
         fn finite<'a>(mut it: impl Iterator<Item = &'a f64>) -> bool {
             it.all(|v| v.is_finite())
         }
+        // Points and centres are what distances are measured against.
+        fn bounded<'a>(mut it: impl Iterator<Item = &'a f64>) -> bool {
+            it.all(|&v| in_range(v))
+        }
         self.check_shapes()?;
         match self {
             Clustering::Centroids { centers } => {
-                if !finite(centers.iter()) {
-                    return Err(corrupt("centres must be finite"));
+                if !bounded(centers.iter()) {
+                    return Err(corrupt("centres must be finite, within ±MAX_COORDINATE"));
                 }
             }
             Clustering::Mixture {
@@ -332,8 +336,10 @@ impl Clustering {
                 {
                     return Err(corrupt("mixture weights must be positive and sum to 1"));
                 }
-                if !finite(means.iter()) || !finite(precision_chol.iter()) {
-                    return Err(corrupt("mixture means and precisions must be finite"));
+                if !bounded(means.iter()) || !finite(precision_chol.iter()) {
+                    return Err(corrupt(
+                        "mixture means (within ±MAX_COORDINATE) and precisions must be finite",
+                    ));
                 }
                 for c in 0..k {
                     for i in 0..d {
@@ -352,8 +358,10 @@ impl Clustering {
                 labels,
                 eps,
             } => {
-                if !(eps.is_finite() && *eps > 0.0 && finite(points.iter())) {
-                    return Err(corrupt("eps and the points must be finite, eps > 0"));
+                if !(eps.is_finite() && *eps > 0.0 && bounded(points.iter())) {
+                    return Err(corrupt(
+                        "eps and the points must be finite, eps > 0, points within ±MAX_COORDINATE",
+                    ));
                 }
                 // Clusters are numbered from 0 and each has a core point.
                 if labels.iter().any(|&l| l >= points.nrows()) {
@@ -363,18 +371,30 @@ impl Clustering {
                 }
             }
             Clustering::Prototypes { centers, gamma, .. } => {
-                if !(finite(centers.iter()) && gamma.is_finite() && *gamma >= 0.0) {
+                if !(bounded(centers.iter()) && gamma.is_finite() && *gamma >= 0.0) {
                     return Err(corrupt(
                         "prototype centres and gamma must be finite, gamma ≥ 0",
                     ));
                 }
             }
             Clustering::Bands(b) => {
-                let columns = b.bands.iter().map(|x| x.0 + 1).max().unwrap_or(0);
+                // A column index of usize::MAX (edited JSON) must not overflow.
+                let columns = b
+                    .bands
+                    .iter()
+                    .map(|x| x.0.saturating_add(1))
+                    .max()
+                    .unwrap_or(0);
                 b.validate(columns)?;
             }
         }
         Ok(())
+    }
+
+    /// Whether assigning a point measures distances (everything but bands), so its
+    /// coordinates must be within ±[`MAX_COORDINATE`].
+    fn measures_distances(&self) -> bool {
+        !matches!(self, Clustering::Bands(_))
     }
 
     /// Number of segments.
@@ -437,7 +457,12 @@ impl Clustering {
             Clustering::Density { points, .. } => (points.ncols(), None),
             Clustering::Prototypes { centers, modes, .. } => (centers.ncols(), Some(modes.ncols())),
             Clustering::Bands(b) => {
-                let need = b.bands.iter().map(|x| x.0 + 1).max().unwrap_or(0);
+                let need = b
+                    .bands
+                    .iter()
+                    .map(|x| x.0.saturating_add(1))
+                    .max()
+                    .unwrap_or(0);
                 (numeric.max(need), None)
             }
         };
@@ -462,14 +487,16 @@ impl Clustering {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] when the point has other columns than the clustering;
-    /// [`Error::NonFinite`] for a NaN or infinite coordinate.
+    /// [`Error::NonFinite`] for a NaN or infinite coordinate; [`Error::InvalidRecord`] for one
+    /// beyond ±[`MAX_COORDINATE`] (except for bands, which take any finite value).
     pub fn assign(
         &self,
         numeric: ArrayView1<'_, f64>,
         categorical: ArrayView1<'_, u32>,
     ) -> Result<Option<usize>> {
         self.check_columns(numeric.len(), categorical.len())?;
-        check_finite(numeric, 0).map_err(|e| e.amend(Position::without_row))?;
+        check_finite(numeric, 0, self.measures_distances())
+            .map_err(|e| e.amend(Position::without_row))?;
         Ok(self.assign_unchecked(numeric, categorical))
     }
 
@@ -492,12 +519,7 @@ impl Clustering {
                 got: categorical.nrows(),
             });
         }
-        if let Some(i) = (0..numeric.nrows())
-            .into_par_iter()
-            .find_first(|&i| numeric.row(i).iter().any(|v| !v.is_finite()))
-        {
-            check_finite(numeric.row(i), i)?;
-        }
+        check_rows(numeric, self.measures_distances())?;
         Ok(self.assign_batch_unchecked(numeric, categorical))
     }
 
@@ -516,19 +538,33 @@ impl Clustering {
             && numeric.nrows() > 1
         {
             // A k-d tree over the clustered points: a linear scan per query would make
-            // assigning a large batch quadratic.
+            // assigning a large batch quadratic. linfa-nn panics on rows that are not
+            // contiguous, so the queries are laid out row by row first.
+            let numeric = numeric.as_standard_layout();
             if let Ok(index) = CommonNearestNeighbour::KdTree.from_batch(points, L2Dist) {
+                let sq = |a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>| -> f64 {
+                    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+                };
                 return (0..numeric.nrows())
                     .into_par_iter()
                     .map(|i| {
                         let q = numeric.row(i);
                         let hit = index.k_nearest(q, 1).ok()?.into_iter().next()?;
-                        let d: f64 = q
+                        let nearest = sq(q, hit.0);
+                        if nearest > eps * eps {
+                            return None;
+                        }
+                        // The same answer as one point at a time: among the core points at
+                        // the nearest distance (the tree returns any one of them), the lowest
+                        // index. The slack covers the tree's rounding of the distance.
+                        let reach = (nearest.sqrt() * (1.0 + 1e-12)).max(f64::MIN_POSITIVE);
+                        let tied = index.within_range(q, reach).unwrap_or_default();
+                        let best = tied
                             .iter()
-                            .zip(hit.0.iter())
-                            .map(|(a, b)| (a - b) * (a - b))
-                            .sum();
-                        (d <= eps * eps).then_some(labels[hit.1])
+                            .map(|&(p, j)| (sq(q, p), j))
+                            .chain(std::iter::once((nearest, hit.1)))
+                            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                        best.map(|(_, j)| labels[j])
                     })
                     .collect();
             }
@@ -603,12 +639,47 @@ impl Clustering {
     }
 }
 
-fn check_finite(row: ArrayView1<'_, f64>, i: usize) -> Result<()> {
-    match row.iter().position(|v| !v.is_finite()) {
-        Some(j) => Err(Error::NonFinite {
+/// The largest coordinate (in absolute value) a distance-based strategy accepts. Squared
+/// distances between points this far apart, summed over a billion points in a hundred
+/// dimensions, are still finite; beyond it they overflow to infinity, which linfa's k-d tree
+/// answers by recursing until the stack overflows (an abort no caller can catch) and its
+/// k-means++ seeding by panicking. Prepared features are scaled, so real data is far below.
+pub const MAX_COORDINATE: f64 = 1e100;
+
+/// A coordinate distance computations can take: finite and within ±[`MAX_COORDINATE`].
+fn in_range(v: f64) -> bool {
+    v.is_finite() && v.abs() <= MAX_COORDINATE
+}
+
+/// The first coordinate of a row that is not finite or, when `bounded`, not [`in_range`], as
+/// the error naming it.
+fn check_finite(row: ArrayView1<'_, f64>, i: usize, bounded: bool) -> Result<()> {
+    let ok = |v: f64| if bounded { in_range(v) } else { v.is_finite() };
+    match row.iter().position(|&v| !ok(v)) {
+        Some(j) if !row[j].is_finite() => Err(Error::NonFinite {
             at: Position::at_row(i).with_column(j.to_string()),
             value: row[j],
         }),
+        Some(j) => Err(Error::InvalidRecord {
+            at: Position::at_row(i).with_column(j.to_string()),
+            reason: format!(
+                "{}: beyond ±{MAX_COORDINATE:e}, where squared distances overflow",
+                row[j]
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The first row (in order) with a coordinate that is not finite or, when `bounded`, one
+/// distance computations cannot take, reported.
+fn check_rows(numeric: ArrayView2<'_, f64>, bounded: bool) -> Result<()> {
+    let ok = |v: f64| if bounded { in_range(v) } else { v.is_finite() };
+    match (0..numeric.nrows())
+        .into_par_iter()
+        .find_first(|&i| numeric.row(i).iter().any(|&v| !ok(v)))
+    {
+        Some(i) => check_finite(numeric.row(i), i, bounded),
         None => Ok(()),
     }
 }
@@ -715,13 +786,15 @@ pub(crate) fn fit_strategy(
             got: categorical.nrows(),
         });
     }
-    // linfa's estimators do not check for NaN (its k-d tree may even panic on one).
-    if let Some(i) = (0..n)
-        .into_par_iter()
-        .find_first(|&i| numeric.row(i).iter().any(|v| !v.is_finite()))
-    {
-        check_finite(numeric.row(i), i)?;
-    }
+    // linfa's estimators do not check for NaN or for coordinates whose squared distances
+    // overflow (its k-d tree then recurses without end); bands compare values, so any
+    // finite value suits them.
+    check_rows(numeric, !matches!(strategy, Strategy::RuleBands(_)))?;
+    // linfa-nn's k-d tree panics on rows that are not contiguous (column-major input).
+    let numeric = numeric.as_standard_layout();
+    let numeric = numeric.view();
+    let categorical = categorical.as_standard_layout();
+    let categorical = categorical.view();
     let linfa_err = |e: String| Error::Solver {
         model: strategy.name(),
         reason: e,

@@ -8,6 +8,7 @@ mod clv_api;
 mod clv_numerics;
 mod errors;
 mod geographic;
+mod hostile;
 mod psychographic;
 mod report;
 mod rfm;
