@@ -106,6 +106,7 @@ pub mod report;
 pub mod rfm;
 pub mod segment;
 mod special;
+mod stats;
 
 pub use contract::{Assign, Fit, Score};
 pub use data::{

@@ -5,6 +5,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
+use crate::stats::mean_sd;
 
 /// Scaling of a numeric column (after its transform).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -262,9 +263,17 @@ impl FittedFeatures {
             let mut sorted = values.clone();
             sorted.sort_by(f64::total_cmp);
             let median = quantile(&sorted, 0.5);
-            let m = values.len() as f64;
-            let mean = values.iter().sum::<f64>() / m;
-            let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / m).sqrt();
+            // Values near f64::MAX have a finite mean and spread that the plain sums
+            // overflow to; a spread past f64::MAX (±1e308) cannot be scaled at all.
+            let too_wide = || Error::InvalidRecord {
+                at: Position::in_column(f.name.clone()),
+                reason: format!(
+                    "values from {} to {} are too far apart to scale",
+                    sorted[0],
+                    sorted[sorted.len() - 1]
+                ),
+            };
+            let (mean, sd) = mean_sd(&values).ok_or_else(too_wide)?;
             // A constant column scales by 1: it carries no information but must not divide by 0.
             let nonzero = |s: f64| if s > 0.0 { s } else { 1.0 };
             let (center, scale) = match f.scaling {
@@ -276,6 +285,9 @@ impl FittedFeatures {
                     nonzero(quantile(&sorted, 0.75) - quantile(&sorted, 0.25)),
                 ),
             };
+            if !(median.is_finite() && center.is_finite() && scale.is_finite()) {
+                return Err(too_wide());
+            }
             imputed.push(n - values.len());
             fitted_num.push((f.clone(), median, center, scale));
         }

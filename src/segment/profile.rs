@@ -4,6 +4,7 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
+use crate::stats::scaled_mean_sd;
 
 /// How a feature reads in a segment name when it is high or low, e.g. ("frequent",
 /// "infrequent") for a purchase count or ("recent", "lapsed") for days since the last
@@ -152,10 +153,25 @@ pub fn profiles(
             value: *v,
         });
     }
-    let overall_mean: Vec<f64> = (0..d)
-        .map(|j| values.column(j).mean().unwrap_or(0.0))
-        .collect();
-    let overall_sd: Vec<f64> = (0..d).map(|j| values.column(j).std(0.0)).collect();
+    // The plain statistics where finite (their exact bits); near f64::MAX the scaled ones,
+    // and a column whose spread is past f64 is an error rather than an infinite profile
+    // that the model could not load again.
+    let mut overall_mean = Vec::with_capacity(d);
+    let mut overall_sd = Vec::with_capacity(d);
+    for (j, name) in names.iter().enumerate() {
+        let col = values.column(j);
+        let (m, s) = (col.mean().unwrap_or(0.0), col.std(0.0));
+        let (m, s) = if m.is_finite() && s.is_finite() {
+            (m, s)
+        } else {
+            scaled_mean_sd(&col.to_vec()).ok_or_else(|| Error::InvalidRecord {
+                at: Position::in_column(name.as_str()),
+                reason: "values too far apart for a mean and a spread in f64".into(),
+            })?
+        };
+        overall_mean.push(m);
+        overall_sd.push(s);
+    }
     let mut sums = vec![vec![0.0; d]; segments];
     let mut sizes = vec![0usize; segments];
     for i in 0..n {
@@ -171,10 +187,21 @@ pub fn profiles(
         .map(|s| {
             let features: Vec<FeatureContrast> = (0..d)
                 .map(|j| {
-                    let mean = if sizes[s] > 0 {
-                        sums[s][j] / sizes[s] as f64
-                    } else {
-                        overall_mean[j]
+                    let mean = match sizes[s] {
+                        0 => overall_mean[j],
+                        size => {
+                            let m = sums[s][j] / size as f64;
+                            // A sum that overflowed: the mean of the values divided by the
+                            // size, which lies between the column's extremes, so is finite.
+                            if m.is_finite() {
+                                m
+                            } else {
+                                (0..n)
+                                    .filter(|&i| labels[i] == Some(s))
+                                    .map(|i| values[[i, j]] / size as f64)
+                                    .sum()
+                            }
+                        }
                     };
                     FeatureContrast {
                         feature: names
@@ -183,9 +210,19 @@ pub fn profiles(
                             .unwrap_or_else(|| format!("feature {j}")),
                         mean,
                         overall_mean: overall_mean[j],
-                        index: (overall_mean[j] != 0.0).then(|| 100.0 * mean / overall_mean[j]),
+                        // An index past f64 (a mean far above a mean near 0) is no index.
+                        index: (overall_mean[j] != 0.0)
+                            .then(|| 100.0 * mean / overall_mean[j])
+                            .filter(|v| v.is_finite()),
                         z: if overall_sd[j] > 0.0 {
-                            (mean - overall_mean[j]) / overall_sd[j]
+                            let z = (mean - overall_mean[j]) / overall_sd[j];
+                            // The difference of two means near ±f64::MAX overflows; the
+                            // quotients do not.
+                            if z.is_finite() {
+                                z
+                            } else {
+                                mean / overall_sd[j] - overall_mean[j] / overall_sd[j]
+                            }
                         } else {
                             0.0
                         },

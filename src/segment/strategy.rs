@@ -904,7 +904,11 @@ pub(crate) fn fit_strategy(
         }
         Strategy::KPrototypes(p) => {
             if categorical.ncols() == 0 {
-                return Err(linfa_err("k-prototypes needs categorical columns".into()));
+                return Err(Error::InvalidParameter {
+                    name: "strategy",
+                    value: strategy.name().into(),
+                    reason: "k-prototypes needs categorical columns".into(),
+                });
             }
             let fit = kprototypes(numeric, categorical, p)?;
             Ok((

@@ -2,12 +2,12 @@
 //! answer or a typed error, never an abort, a panic, a hang or a NaN inside `Ok`.
 
 use crate::fit_strategy;
-use custseg::Date;
 use custseg::report::{Refits, stability};
 use custseg::segment::{
     Clustering, DbscanParams, GaussianMixtureParams, KCriterion, KMeansParams, KSearch,
     MAX_COORDINATE, Points, Strategy, choose_k,
 };
+use custseg::{Date, Fit};
 use ndarray::{Array2, ShapeBuilder, array};
 
 fn no_cat(n: usize) -> Array2<u32> {
@@ -139,4 +139,117 @@ fn counts_at_the_integer_limits_are_refused() {
     let day: Date = "2024-01-01".parse().unwrap();
     assert!(day.add_days(i64::MAX).is_err());
     assert!(day.add_days(i64::MIN).is_err());
+}
+
+/// N3: a fit must never produce what loading rejects. Values near f64::MAX overflowed the
+/// plain means and spreads into infinities that JSON writes as null; the statistics now fall
+/// back to scaled forms, and what cannot be represented at all is an error naming the column.
+#[test]
+fn fits_on_extreme_values_reload_or_refuse() {
+    use custseg::churn::{Feature, LabelledCustomers, LogisticChurn, LogisticChurnParams};
+    use custseg::segment::{
+        BehavioralModel, BehavioralRecord, BehavioralSegmenter, DemographicField, DemographicModel,
+        DemographicRecord, DemographicSegmenter, PsychographicModel, PsychographicSegmenter,
+        SurveyItem, SurveyResponse,
+    };
+    use serde::{Serialize, de::DeserializeOwned};
+
+    /// `Ok` fits reload from their own JSON; errors name a column.
+    fn reloads<M: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug, R>(
+        what: &str,
+        fit: custseg::Result<(M, R)>,
+    ) -> bool {
+        match fit {
+            Ok((m, _)) => {
+                let json = serde_json::to_string(&m).unwrap();
+                let back: M = serde_json::from_str(&json)
+                    .unwrap_or_else(|e| panic!("{what}: the fitted model does not reload: {e}"));
+                assert_eq!(back, m, "{what}");
+                true
+            }
+            Err(e) => {
+                assert!(e.position().is_some(), "{what}: {e}");
+                false
+            }
+        }
+    }
+    let mut records: Vec<BehavioralRecord> = (0..10)
+        .map(|i| BehavioralRecord {
+            customer_id: format!("c{i}").into(),
+            recency_days: i as f64,
+            frequency: 1.0 + i as f64,
+            monetary: 10.0 * i as f64,
+            average_order_value: 5.0,
+            cadence_days: Some(3.0),
+            tenure_days: 100.0,
+            engagement: vec![],
+        })
+        .collect();
+    records[0].recency_days = 1e308;
+    records[1].recency_days = 1e308;
+    let seg = BehavioralSegmenter::new(2).unwrap();
+    assert!(reloads::<BehavioralModel, _>(
+        "behavioral",
+        seg.fit(&records)
+    ));
+
+    let mut people: Vec<DemographicRecord> = (0..10)
+        .map(|i| DemographicRecord {
+            age: Some(20.0 + i as f64),
+            income: Some(1000.0 * i as f64),
+            gender: Some(if i % 2 == 0 { "f" } else { "m" }.into()),
+            ..DemographicRecord::new(format!("d{i}"))
+        })
+        .collect();
+    people[0].age = Some(1e308);
+    people[1].age = Some(1e308);
+    let fields = [
+        DemographicField::Age,
+        DemographicField::Income,
+        DemographicField::Gender,
+    ];
+    for seg in [
+        DemographicSegmenter::bands(),
+        DemographicSegmenter::kprototypes(2).unwrap(),
+    ] {
+        let seg = seg.with_fields(&fields).unwrap();
+        reloads::<DemographicModel, _>("demographic", seg.fit(&people));
+    }
+
+    let items: Vec<SurveyItem> = ["a", "b", "c"].map(SurveyItem::new).into();
+    let responses: Vec<SurveyResponse> = (0..30)
+        .map(|i| SurveyResponse {
+            customer_id: format!("s{i}").into(),
+            answers: (0..3)
+                .map(|j| Some(((i * 7 + j * 3) % 11) as f64 * 9e306))
+                .collect(),
+            tags: vec![],
+        })
+        .collect();
+    let seg = PsychographicSegmenter::new(items, 0.0, 1e308, 2)
+        .unwrap()
+        .with_factors(custseg::segment::FactorCount::Fixed(1))
+        .unwrap();
+    reloads::<PsychographicModel, _>("psychographic", seg.fit(&responses));
+
+    let summaries = custseg::datasets::cdnow_sample()
+        .summarise(&custseg::datasets::cdnow_sample_config())
+        .unwrap()
+        .into_vec();
+    let churned: Vec<bool> = (0..summaries.len()).map(|i| i % 3 == 0).collect();
+    let extra = Array2::from_shape_fn(
+        (summaries.len(), 1),
+        |(i, _)| {
+            if i < 2 { 1e300 } else { i as f64 }
+        },
+    );
+    let params = LogisticChurnParams::new(Feature::standard())
+        .unwrap()
+        .with_extra_columns(vec!["age".into()]);
+    let data = LabelledCustomers::new(&summaries, &churned).with_extra(extra.view());
+    let fit = params.fit(&data);
+    if let Ok((_, report)) = &fit {
+        assert!(report.log_likelihood.is_finite(), "{report:?}");
+    }
+    assert!(reloads::<LogisticChurn, _>("logistic", fit));
 }
