@@ -253,3 +253,22 @@ fn fits_on_extreme_values_reload_or_refuse() {
     }
     assert!(reloads::<LogisticChurn, _>("logistic", fit));
 }
+
+/// H1: P(X(t) = n) with t = 1e9 and n = u32::MAX walked a billion-term negative binomial
+/// bulk (over 90 s); the tail is now an incomplete beta function, and the answer is a
+/// probability.
+#[test]
+fn purchase_probabilities_at_huge_horizons_return_at_once() {
+    use custseg::clv::{BgNbd, MbgNbd};
+    let bg = BgNbd::new(1.0, 5.18e-6, 0.0909, 1.399).unwrap();
+    let mbg = MbgNbd::new(1.0, 5.18e-6, 0.0909, 1.399).unwrap();
+    for (t, n) in [(1e9, u32::MAX), (1e9, 1_000_000), (1e12, 0)] {
+        for p in [
+            bg.probability_of_purchases(t, n),
+            mbg.probability_of_purchases(t, n),
+        ] {
+            let p = p.unwrap();
+            assert!((0.0..=1.0).contains(&p), "P(X({t}) = {n}) = {p}");
+        }
+    }
+}
