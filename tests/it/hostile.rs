@@ -272,3 +272,25 @@ fn purchase_probabilities_at_huge_horizons_return_at_once() {
         }
     }
 }
+
+/// H2: BG/BB fits on a million opportunities took minutes (four log-gammas per dropout
+/// term, per history, per evaluation). The terms now follow from each other by a ratio, a
+/// history holds at most 10,000 opportunities and a fit at most a million dropout terms.
+#[test]
+fn bgbb_fits_are_bounded() {
+    use custseg::clv::{BgBb, BgBbHistory};
+    assert!(BgBbHistory::new(1, 1, 1_000_000).is_err());
+    let data = [
+        (BgBbHistory::new(1, 1, 10_000).unwrap(), 1.0),
+        (BgBbHistory::new(3, 9_000, 10_000).unwrap(), 1.0),
+    ];
+    // Two customers cannot pin four parameters down: converged or not, the answer is quick
+    // and typed.
+    match BgBb::params().fit(&data[..]) {
+        Ok((m, report)) => assert!(report.log_likelihood.is_finite(), "{m:?}"),
+        Err(e) => assert_eq!(e.kind(), custseg::ErrorKind::Model, "{e}"),
+    }
+    let many = vec![(BgBbHistory::new(1, 1, 10_000).unwrap(), 1.0); 101];
+    let e = BgBb::params().fit(&many[..]).unwrap_err();
+    assert_eq!(e.position().and_then(|p| p.column()), Some("n"), "{e}");
+}
