@@ -298,9 +298,9 @@ pub fn segment_kpis(
 /// The KPIs as a report (guard it with [`Report::guarded`] before showing it).
 pub fn kpi_report(title: &str, kpis: &[SegmentKpi]) -> Report {
     let mut columns = vec![
-        Column::new("share %", Aggregate::Sum, 1),
+        Column::new("share %", Aggregate::Share, 1),
         Column::new("revenue", Aggregate::Sum, 0),
-        Column::new("revenue %", Aggregate::Sum, 1),
+        Column::new("revenue %", Aggregate::Share, 1),
         Column::new("mean CLV", Aggregate::Mean, 2),
         Column::new("total CLV", Aggregate::Sum, 0),
         Column::new("churn risk", Aggregate::Mean, 3),

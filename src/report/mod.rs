@@ -21,10 +21,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Aggregate {
-    /// Totals, counts, shares: added.
+    /// Totals and counts: added.
     Sum,
     /// Means and rates: averaged, weighted by the rows' customers.
     Mean,
+    /// Shares of the whole, in percent: added when rows merge. When rows are suppressed
+    /// they become shares of the rows shown (the shares of the whole would give away how
+    /// many customers the suppressed rows hold: 100 minus what is shown).
+    Share,
 }
 
 /// A report column.
@@ -72,10 +76,9 @@ pub struct Report {
     pub rows: Vec<ReportRow>,
     /// The k-anonymity floor applied, if any.
     pub k_anonymity: Option<KAnonymity>,
-    /// Rows suppressed by the floor.
+    /// Rows suppressed by the floor (each described fewer than k customers; how many is
+    /// exactly what the floor hides, so no count of them is kept).
     pub suppressed_rows: usize,
-    /// Customers in suppressed rows.
-    pub suppressed_customers: usize,
     /// Rows pooled into the merged row (0 when nothing was merged).
     pub merged_rows: usize,
 }
@@ -89,7 +92,6 @@ impl Report {
             rows,
             k_anonymity: None,
             suppressed_rows: 0,
-            suppressed_customers: 0,
             merged_rows: 0,
         }
     }
@@ -98,9 +100,11 @@ impl Report {
     /// merged into one [`MERGED_LABEL`] row (summing `Sum` columns, averaging `Mean`
     /// columns weighted by customers), which is itself suppressed if still below k.
     ///
-    /// The floor protects this report on its own. Totals published elsewhere (a segment's
-    /// size in another report) can reveal a suppressed row by subtraction; publish guarded
-    /// reports whose totals do not overlap, or suppress more.
+    /// Nothing in the guarded report tells how many customers a suppressed row held: not
+    /// the text, not the serialized form, and not the [`Aggregate::Share`] columns, which
+    /// become shares of the rows shown. The floor protects this report on its own. Totals
+    /// published elsewhere (a segment's size in another report) can reveal a suppressed row
+    /// by subtraction; publish guarded reports whose totals do not overlap, or suppress more.
     ///
     /// ```
     /// use custseg::report::{Aggregate, Column, KAnonymity, Report, ReportRow, SmallGroups};
@@ -112,7 +116,7 @@ impl Report {
     /// let merged = r.clone().guarded(&KAnonymity::new(5, SmallGroups::Merge)?);
     /// assert_eq!(merged.rows.len(), 2); // "big" and the merged 7
     /// let suppressed = r.guarded(&KAnonymity::new(5, SmallGroups::Suppress)?);
-    /// assert_eq!((suppressed.rows.len(), suppressed.suppressed_customers), (1, 7));
+    /// assert_eq!((suppressed.rows.len(), suppressed.suppressed_rows), (1, 2));
     /// # Ok::<(), custseg::Error>(())
     /// ```
     pub fn guarded(mut self, k: &KAnonymity) -> Report {
@@ -144,7 +148,7 @@ impl Report {
                         return None;
                     }
                     match self.columns[j].aggregate {
-                        Aggregate::Sum => Some(known.iter().map(|x| x.0).sum()),
+                        Aggregate::Sum | Aggregate::Share => Some(known.iter().map(|x| x.0).sum()),
                         Aggregate::Mean => {
                             let total: f64 = known.iter().map(|x| x.1).sum();
                             (total > 0.0)
@@ -161,9 +165,29 @@ impl Report {
             });
         } else {
             self.suppressed_rows = self.suppressed_rows.saturating_add(small.len());
-            self.suppressed_customers = self.suppressed_customers.saturating_add(small_customers);
+            self.reshare();
         }
         self
+    }
+
+    /// Share columns as shares of the rows shown, so that 100 minus their sum no longer
+    /// measures what was suppressed.
+    fn reshare(&mut self) {
+        for (j, c) in self.columns.iter().enumerate() {
+            if c.aggregate != Aggregate::Share {
+                continue;
+            }
+            let shown: f64 = self
+                .rows
+                .iter()
+                .filter_map(|r| r.values.get(j).copied().flatten())
+                .sum();
+            for r in &mut self.rows {
+                if let Some(v) = r.values.get_mut(j) {
+                    *v = v.map(|v| 100.0 * v / shown).filter(|v| v.is_finite());
+                }
+            }
+        }
     }
 }
 
@@ -224,14 +248,18 @@ impl std::fmt::Display for Report {
                 let plural = |n: usize, one: &'static str, many: &'static str| {
                     if n == 1 { one } else { many }
                 };
+                let shares = self.columns.iter().any(|c| c.aggregate == Aggregate::Share);
                 writeln!(
                     f,
-                    "({} {} with fewer than {} customers suppressed: {} {})",
+                    "({} {} with fewer than {} customers each suppressed{})",
                     self.suppressed_rows,
                     plural(self.suppressed_rows, "row", "rows"),
                     k.k(),
-                    self.suppressed_customers,
-                    plural(self.suppressed_customers, "customer", "customers"),
+                    if shares {
+                        "; shares are of the rows shown"
+                    } else {
+                        ""
+                    },
                 )?;
             }
             if self.merged_rows > 0 {
@@ -252,8 +280,8 @@ impl std::fmt::Display for Report {
 impl From<&crate::rfm::SegmentSummary> for Report {
     fn from(t: &crate::rfm::SegmentSummary) -> Self {
         let columns = vec![
-            Column::new("share %", Aggregate::Sum, 1),
-            Column::new("revenue %", Aggregate::Sum, 1),
+            Column::new("share %", Aggregate::Share, 1),
+            Column::new("revenue %", Aggregate::Share, 1),
             Column::new("days since", Aggregate::Mean, 0),
             Column::new("purchases", Aggregate::Mean, 2),
             Column::new("spend", Aggregate::Mean, 2),
@@ -288,7 +316,7 @@ impl From<&[crate::segment::SegmentProfile]> for Report {
                 features.push(&f.feature);
             }
         }
-        let columns = std::iter::once(Column::new("share %", Aggregate::Sum, 1))
+        let columns = std::iter::once(Column::new("share %", Aggregate::Share, 1))
             .chain(features.iter().map(|f| Column::new(f, Aggregate::Mean, 2)))
             .collect();
         let rows = profiles

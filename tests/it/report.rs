@@ -42,7 +42,11 @@ fn report_of(sizes: &[usize]) -> Report {
         .map(|(i, &n)| ReportRow {
             label: format!("s{i}"),
             customers: n,
-            values: vec![Some(n as f64 * 3.0), Some(i as f64)],
+            values: vec![
+                Some(n as f64 * 3.0),
+                Some(i as f64),
+                Some(100.0 * n as f64 / sizes.iter().sum::<usize>().max(1) as f64),
+            ],
         })
         .collect();
     Report::new(
@@ -50,14 +54,17 @@ fn report_of(sizes: &[usize]) -> Report {
         vec![
             Column::new("total", Aggregate::Sum, 0),
             Column::new("mean", Aggregate::Mean, 2),
+            Column::new("share %", Aggregate::Share, 1),
         ],
         rows,
     )
 }
 
 proptest! {
-    /// No guarded report shows a row below k, and every customer is accounted for: shown,
-    /// merged, or counted as suppressed.
+    /// No guarded report shows a row below k, and no suppressed size can be read or derived
+    /// from it: every customer is shown, merged, or in a row counted only as "fewer than k";
+    /// the text and the JSON hold no suppressed total, and shares add up to 100 over the
+    /// rows shown (so 100 minus them measures nothing hidden).
     #[test]
     fn no_report_row_below_k(sizes in prop::collection::vec(0usize..40, 0..30), k in 1usize..25, merge in any::<bool>()) {
         let small = if merge { SmallGroups::Merge } else { SmallGroups::Suppress };
@@ -65,7 +72,28 @@ proptest! {
         let g = report_of(&sizes).guarded(&guard);
         prop_assert!(g.rows.iter().all(|r| r.customers >= k));
         let shown: usize = g.rows.iter().map(|r| r.customers).sum();
-        prop_assert_eq!(shown + g.suppressed_customers, sizes.iter().sum::<usize>());
+        let total: usize = sizes.iter().sum();
+        let hidden = total - shown;
+        prop_assert!(hidden <= g.suppressed_rows * (k - 1));
+        let hidden_rows = sizes.iter().filter(|&&n| n > 0 && n < k).count();
+        if g.suppressed_rows > 0 {
+            prop_assert_eq!(g.suppressed_rows, sizes.iter().filter(|&&n| n < k).count());
+            let shares: f64 = g.rows.iter().filter_map(|r| r.values[2]).sum();
+            prop_assert!(g.rows.is_empty() || (shares - 100.0).abs() < 1e-9, "{}", shares);
+            // Neither the text nor the JSON carries the hidden total (when it is not also
+            // the number of a shown thing: rows, k, or a shown size).
+            let json = serde_json::to_string(&g).unwrap();
+            prop_assert!(!json.contains("suppressed_customers"));
+            let text = g.to_string();
+            let footnote = text.lines().last().unwrap_or("");
+            let innocent = [g.suppressed_rows, k];
+            if hidden_rows > 0 && !innocent.contains(&hidden) {
+                let told = footnote
+                    .split(|c: char| !c.is_ascii_digit())
+                    .any(|w| w == hidden.to_string());
+                prop_assert!(!told, "{footnote}");
+            }
+        }
         if let Some(m) = g.rows.iter().find(|r| r.label == MERGED_LABEL) {
             prop_assert!(merge);
             // Sums add up; means are weighted by customers.
@@ -286,8 +314,10 @@ fn rfm_tables_and_profiles_pass_the_floor() {
     assert!(report.rows.iter().any(|r| r.customers < 10));
     let guarded = report.guarded(&KAnonymity::default());
     assert!(guarded.rows.iter().all(|r| r.customers >= 10));
+    // Merged rather than suppressed here, so every customer is still shown.
+    assert_eq!(guarded.suppressed_rows, 0);
     assert_eq!(
-        guarded.rows.iter().map(|r| r.customers).sum::<usize>() + guarded.suppressed_customers,
+        guarded.rows.iter().map(|r| r.customers).sum::<usize>(),
         2357
     );
     // Shares of the merged row are the sum of the merged segments' shares.
