@@ -28,7 +28,7 @@ use crate::error::{Error, Position, Result};
 /// let day = |s: &str, spend: f64| PurchaseDay { date: s.parse().unwrap(), spend, transactions: 1 };
 /// let mut a = CustomerHistory::from_days(vec![day("2024-01-01", 10.0), day("2024-02-01", 5.0)])?;
 /// let b = CustomerHistory::from_days(vec![day("2024-02-01", 2.0), day("2024-03-01", 1.0)])?;
-/// a.merge(&b);
+/// a.merge(&b)?;
 /// assert_eq!(a.days().len(), 3);
 /// assert_eq!(a.days()[1].spend, 7.0);
 /// assert_eq!(a.days()[1].transactions, 2);
@@ -74,13 +74,17 @@ impl CustomerHistory {
     }
 
     /// Adds another partition's days of the same customer.
-    pub fn merge(&mut self, other: &CustomerHistory) {
+    ///
+    /// # Errors
+    /// [`Error::InvalidRecord`] naming the column when a day's combined transaction rows pass
+    /// `u32::MAX` or its combined spend is not finite; the history is then left as it was.
+    pub fn merge(&mut self, other: &CustomerHistory) -> Result<()> {
         if other.days.is_empty() {
-            return;
+            return Ok(());
         }
         if self.days.last().is_none_or(|l| l.date < other.days[0].date) {
             self.days.extend_from_slice(&other.days);
-            return;
+            return Ok(());
         }
         let mut merged = Vec::with_capacity(self.days.len() + other.days.len());
         let (mut i, mut j) = (0, 0);
@@ -90,10 +94,29 @@ impl CustomerHistory {
                 (Some(x), Some(y)) if x.date == y.date => {
                     i += 1;
                     j += 1;
+                    // A merge is exact or an error: a saturated count would be a wrong
+                    // summary nobody is told about.
+                    let transactions =
+                        x.transactions.checked_add(y.transactions).ok_or_else(|| {
+                            Error::InvalidRecord {
+                                at: Position::in_column("transactions"),
+                                reason: format!(
+                                    "{}: {} + {} rows overflow u32",
+                                    x.date, x.transactions, y.transactions
+                                ),
+                            }
+                        })?;
+                    let spend = x.spend + y.spend;
+                    if !spend.is_finite() {
+                        return Err(Error::InvalidRecord {
+                            at: Position::in_column("spend"),
+                            reason: format!("{}: {} + {} is not finite", x.date, x.spend, y.spend),
+                        });
+                    }
                     PurchaseDay {
                         date: x.date,
-                        spend: x.spend + y.spend,
-                        transactions: x.transactions.saturating_add(y.transactions),
+                        spend,
+                        transactions,
                     }
                 }
                 (Some(x), Some(y)) if x.date < y.date => {
@@ -113,6 +136,7 @@ impl CustomerHistory {
             merged.push(next);
         }
         self.days = merged;
+        Ok(())
     }
 }
 
@@ -146,7 +170,7 @@ fn validate_days(days: &[PurchaseDay]) -> std::result::Result<(), String> {
 /// let p1 = TransactionLog::from_columns(&["a", "b"], &[d("2024-01-01"), d("2024-01-03")], &[5.0, 1.0], ReturnPolicy::Error)?;
 /// let p2 = TransactionLog::from_columns(&["a", "a"], &[d("2024-01-01"), d("2024-01-08")], &[2.0, 4.0], ReturnPolicy::Error)?;
 /// let mut merged = PurchaseHistories::from_log(&p1);
-/// merged.merge(PurchaseHistories::from_log(&p2));
+/// merged.merge(PurchaseHistories::from_log(&p2))?;
 /// let a = merged.summarise(&SummaryConfig::new(d("2024-01-31")))?.into_vec().remove(0);
 /// assert_eq!((a.frequency(), a.total_spend(), a.transactions()), (1, 11.0, 3));
 /// # Ok::<(), custseg::Error>(())
@@ -221,13 +245,20 @@ impl PurchaseHistories {
 
     /// Merges another partition's histories into these. Customers new to `self` are appended in
     /// `other`'s order.
-    pub fn merge(&mut self, other: PurchaseHistories) {
+    ///
+    /// # Errors
+    /// As [`CustomerHistory::merge`], naming the customer; the customers before it are then
+    /// merged, it and the rest are not.
+    pub fn merge(&mut self, other: PurchaseHistories) -> Result<()> {
         for (id, hist) in other.ids.into_iter().zip(other.histories) {
             match self.index.get(&id) {
-                Some(&i) => self.histories[i].merge(&hist),
+                Some(&i) => self.histories[i]
+                    .merge(&hist)
+                    .map_err(|e| e.amend(|at| at.with_customer(&id)))?,
                 None => self.insert_new(id, hist),
             }
         }
+        Ok(())
     }
 
     /// Number of customers.

@@ -294,3 +294,35 @@ fn bgbb_fits_are_bounded() {
     let e = BgBb::params().fit(&many[..]).unwrap_err();
     assert_eq!(e.position().and_then(|p| p.column()), Some("n"), "{e}");
 }
+
+/// W5: merging two partitions whose rows on one day pass u32::MAX saturated the count
+/// silently; it is an error naming the customer and column, and the history is unchanged.
+#[test]
+fn merges_are_exact_or_errors() {
+    use custseg::{CustomerHistory, PurchaseDay, PurchaseHistories};
+    let day = |transactions: u32, spend: f64| PurchaseDay {
+        date: "2024-01-01".parse().unwrap(),
+        spend,
+        transactions,
+    };
+    let mut a = CustomerHistory::from_days(vec![day(u32::MAX, 1.0)]).unwrap();
+    let before = a.clone();
+    let e = a
+        .merge(&CustomerHistory::from_days(vec![day(1, 1.0)]).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        e.position().and_then(|p| p.column()),
+        Some("transactions"),
+        "{e}"
+    );
+    assert_eq!(a, before);
+    let big = CustomerHistory::from_days(vec![day(1, f64::MAX)]).unwrap();
+    let mut b = CustomerHistory::from_days(vec![day(1, f64::MAX)]).unwrap();
+    let e = b.merge(&big).unwrap_err();
+    assert_eq!(e.position().and_then(|p| p.column()), Some("spend"), "{e}");
+    let json = r#"[["ann",[{"date":"2024-01-01","spend":1.0,"transactions":4294967295}]]]"#;
+    let mut h: PurchaseHistories = serde_json::from_str(json).unwrap();
+    let other: PurchaseHistories = serde_json::from_str(json).unwrap();
+    let e = h.merge(other).unwrap_err();
+    assert_eq!(e.position().and_then(|p| p.customer()), Some("ann"), "{e}");
+}

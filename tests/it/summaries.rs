@@ -318,7 +318,7 @@ fn cdnow_random_partitions_merge_to_one_pass() {
             let amounts: Vec<f64> = p.iter().map(|r| r.2).collect();
             let part =
                 TransactionLog::from_columns(&ids, &dates, &amounts, ReturnPolicy::Error).unwrap();
-            merged.merge(PurchaseHistories::from_log(&part));
+            merged.merge(PurchaseHistories::from_log(&part)).unwrap();
         }
         assert_same(&merged.summarise(&cfg).unwrap(), &one_pass);
     }
@@ -366,7 +366,7 @@ proptest! {
         let mut merged = PurchaseHistories::default();
         for p in parts.into_iter().rev() {
             let mut next = p;
-            next.merge(merged);
+            next.merge(merged).unwrap();
             merged = next;
         }
         assert_same(&merged.summarise(&cfg).unwrap(), &one_pass);
