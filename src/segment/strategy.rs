@@ -663,7 +663,7 @@ fn check_finite(row: ArrayView1<'_, f64>, i: usize, bounded: bool) -> Result<()>
         Some(j) => Err(Error::InvalidRecord {
             at: Position::at_row(i).with_column(j.to_string()),
             reason: format!(
-                "{}: beyond ±{MAX_COORDINATE:e}, where squared distances overflow",
+                "{:e}: beyond ±{MAX_COORDINATE:e}, where squared distances overflow",
                 row[j]
             ),
         }),
@@ -673,7 +673,7 @@ fn check_finite(row: ArrayView1<'_, f64>, i: usize, bounded: bool) -> Result<()>
 
 /// The first row (in order) with a coordinate that is not finite or, when `bounded`, one
 /// distance computations cannot take, reported.
-fn check_rows(numeric: ArrayView2<'_, f64>, bounded: bool) -> Result<()> {
+pub(crate) fn check_rows(numeric: ArrayView2<'_, f64>, bounded: bool) -> Result<()> {
     let ok = |v: f64| if bounded { in_range(v) } else { v.is_finite() };
     match (0..numeric.nrows())
         .into_par_iter()

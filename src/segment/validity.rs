@@ -18,6 +18,7 @@ use rand::seq::index::sample;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use super::strategy::check_rows;
 use crate::error::{Error, Position, Result};
 
 fn check(data: &ArrayView2<'_, f64>, labels: &[usize]) -> Result<usize> {
@@ -31,6 +32,9 @@ fn check(data: &ArrayView2<'_, f64>, labels: &[usize]) -> Result<usize> {
     if labels.is_empty() {
         return Err(Error::EmptyInput { what: "points" });
     }
+    // A NaN made every index NaN, and coordinates past ±MAX_COORDINATE overflow the sums of
+    // squares: both are refused as the clustering strategies refuse them.
+    check_rows(*data, true)?;
     // Cluster numbers index per-cluster sums: a partition of n points has fewer than n.
     if let Some((i, &l)) = labels.iter().enumerate().find(|(_, l)| **l >= labels.len()) {
         return Err(Error::InvalidRecord {
@@ -108,7 +112,9 @@ fn sizes_of(labels: &[usize], k: usize) -> Vec<usize> {
 ///
 /// # Errors
 /// [`Error::LengthMismatch`], [`Error::EmptyInput`], or [`Error::InvalidRecord`] (column
-/// "labels") for fewer than two clusters.
+/// "labels") for fewer than two clusters; [`Error::NonFinite`] or [`Error::InvalidRecord`]
+/// naming the row and column of a coordinate that is not finite or is beyond
+/// ±[`MAX_COORDINATE`](super::MAX_COORDINATE).
 pub fn silhouette(data: ArrayView2<'_, f64>, labels: &[usize]) -> Result<f64> {
     let k = check(&data, labels)?;
     let sizes = sizes_of(labels, k);
@@ -175,8 +181,9 @@ pub fn calinski_harabasz(data: ArrayView2<'_, f64>, labels: &[usize]) -> Result<
         .enumerate()
         .map(|(i, &l)| dist(data.row(i), centroids.row(l)).powi(2))
         .sum();
+    // Every point on its centroid: scikit-learn's convention, 1.
     if within == 0.0 {
-        return Ok(f64::MAX);
+        return Ok(1.0);
     }
     Ok(between * (n - used) as f64 / (within * (used - 1) as f64))
 }
@@ -221,9 +228,11 @@ pub fn davies_bouldin(data: ArrayView2<'_, f64>, labels: &[usize]) -> Result<f64
             used.iter()
                 .filter(|&&j| j != i)
                 .map(|&j| {
+                    // Coincident centroids count as infinitely far apart, as in
+                    // scikit-learn (the pair then adds nothing instead of an infinity).
                     let dij = dist(centroids.row(i), centroids.row(j));
                     if dij == 0.0 {
-                        f64::INFINITY
+                        0.0
                     } else {
                         (scatter[i] + scatter[j]) / dij
                     }

@@ -326,3 +326,23 @@ fn merges_are_exact_or_errors() {
     let e = h.merge(other).unwrap_err();
     assert_eq!(e.position().and_then(|p| p.customer()), Some("ann"), "{e}");
 }
+
+/// N4: validity indices returned NaN for a NaN row or for coordinates whose squares
+/// overflow, and Davies-Bouldin infinity for coincident centroids. The coordinates are
+/// refused as the strategies refuse them, naming row and column; coincident centroids and
+/// zero dispersion follow scikit-learn's conventions (0 and 1).
+#[test]
+fn validity_indices_are_finite_or_errors() {
+    use custseg::segment::{calinski_harabasz, davies_bouldin, silhouette};
+    let nan = array![[0.0], [f64::NAN], [1.0], [2.0]];
+    let e = silhouette(nan.view(), &[0, 0, 1, 1]).unwrap_err();
+    assert_eq!(e.position().and_then(|p| p.row()), Some(1));
+    let huge = array![[-1e308], [-1e308], [-1e308], [1.0]];
+    for index in [silhouette, calinski_harabasz, davies_bouldin] {
+        assert!(index(huge.view(), &[0, 0, 1, 1]).is_err());
+    }
+    let same = array![[0.0], [0.0], [0.0], [0.0]];
+    assert_eq!(davies_bouldin(same.view(), &[0, 0, 1, 1]).unwrap(), 0.0);
+    assert_eq!(calinski_harabasz(same.view(), &[0, 0, 1, 1]).unwrap(), 1.0);
+    assert_eq!(silhouette(same.view(), &[0, 0, 1, 1]).unwrap(), 0.0);
+}
