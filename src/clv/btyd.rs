@@ -4,6 +4,7 @@ use rayon::prelude::*;
 
 use super::data::{Rft, RftData};
 use super::fit::{LIKELIHOOD_CHUNK, Likelihood};
+use crate::error::{Error, Result};
 use crate::par::ordered_sum;
 use crate::special::{Real, incomplete_beta, ln_beta, tanh_sinh};
 
@@ -169,22 +170,14 @@ macro_rules! beta_geometric_nbd {
                 let nf = n as f64;
                 let first = (ln_beta(a, b + nf + d) - ln_beta(a, b) + ln_nb(r, alpha, t, n)).exp();
                 if d == 0.0 && n == 0 {
-                    return Ok(first);
+                    return $crate::clv::btyd::probability(first);
                 }
                 let tail = nb_upper_tail(r, alpha, t, n).ok_or_else(|| Error::Solver {
                     model: Self::NAME,
                     reason: format!("P(X({t}) ≥ {n}) did not converge"),
                 })?;
                 let second = (ln_beta(a + 1.0, b + (nf - 1.0 + d)) - ln_beta(a, b)).exp() * tail;
-                let p = first + second;
-                if !p.is_finite() {
-                    return Err(Error::Overflow {
-                        at: $crate::error::Position::default(),
-                        quantity: "P(X(t) = n)",
-                        value: p,
-                    });
-                }
-                Ok(p)
+                $crate::clv::btyd::probability(first + second)
             }
 
             fn values(&self) -> [f64; 4] {
@@ -430,6 +423,20 @@ pub(crate) fn nb_upper_tail(r: f64, alpha: f64, t: f64, n: u32) -> Option<f64> {
         }
     }
     Some((1.0 - cdf).max(0.0))
+}
+
+/// A computed probability, or [`Error::Overflow`] when extreme parameters made it NaN or
+/// infinite (ln-gamma differences of huge arguments).
+pub(crate) fn probability(p: f64) -> Result<f64> {
+    if p.is_finite() {
+        Ok(p.clamp(0.0, 1.0))
+    } else {
+        Err(Error::Overflow {
+            at: crate::error::Position::default(),
+            quantity: "P(X(t) = n)",
+            value: p,
+        })
+    }
 }
 
 #[cfg(test)]
