@@ -253,7 +253,16 @@ impl ShiftedBetaGeometric {
                 reason: "too small for the residual-lifetime series to converge".into(),
             },
         )?;
-        Ok((b + n - 1.0) / (a + b + n - 1.0) * f)
+        let derl = (b + n - 1.0) / (a + b + n - 1.0) * f;
+        // Parameters at the ends of f64 (α = 1e-150, β = 5e-324) make 0/0 here.
+        if !derl.is_finite() {
+            return Err(Error::Overflow {
+                at: Position::default(),
+                quantity: "DERL",
+                value: derl,
+            });
+        }
+        Ok(derl)
     }
 }
 

@@ -224,7 +224,8 @@ impl GammaGamma {
     /// Mean transaction value of the population, pγ/(q − 1).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when q ≤ 1: the mean is then infinite.
+    /// [`Error::InvalidParameter`] when q ≤ 1: the mean is then infinite;
+    /// [`Error::Overflow`] when p·γ/(q − 1) passes f64 (parameters near 1e200).
     pub fn population_mean_spend(&self) -> Result<f64> {
         if self.q <= 1.0 {
             return Err(Error::InvalidParameter {
@@ -233,7 +234,15 @@ impl GammaGamma {
                 reason: "the population mean spend is infinite for q ≤ 1".into(),
             });
         }
-        Ok(self.p * self.gamma / (self.q - 1.0))
+        let mean = self.p * self.gamma / (self.q - 1.0);
+        if !mean.is_finite() {
+            return Err(Error::Overflow {
+                at: Position::default(),
+                quantity: "population mean spend",
+                value: mean,
+            });
+        }
+        Ok(mean)
     }
 
     /// Expected mean transaction value of a customer with `x` repeat purchases averaging
@@ -242,7 +251,8 @@ impl GammaGamma {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a non-finite or negative `mean_spend`, or where the
-    /// expectation is infinite (p x + q ≤ 1).
+    /// expectation is infinite (p x + q ≤ 1); [`Error::Overflow`] where the finite value
+    /// passes f64 (the same for x = 0 and x > 0).
     pub fn expected_spend(&self, x: u32, mean_spend: f64) -> Result<f64> {
         if !(mean_spend.is_finite() && mean_spend >= 0.0) {
             return Err(Error::InvalidParameter {
@@ -265,10 +275,11 @@ impl GammaGamma {
         }
         let spend = (self.gamma + xf * mean_spend) * self.p / denom;
         if !spend.is_finite() {
-            return Err(Error::InvalidParameter {
-                name: "mean_spend",
-                value: mean_spend.to_string(),
-                reason: format!("the expected spend overflows (x = {x})"),
+            // The same error as x = 0 gives (the population mean): the model overflows.
+            return Err(Error::Overflow {
+                at: Position::default(),
+                quantity: "expected spend",
+                value: spend,
             });
         }
         Ok(spend)

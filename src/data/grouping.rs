@@ -369,9 +369,23 @@ pub(crate) fn assemble(
     }
     let mut out_qty: Option<Vec<Option<u32>>> =
         quantities.map(|q| perm.par_iter().map(|&i| q[i as usize]).collect());
+    // The report's totals of returns are sums of caller amounts: finite, or the log is
+    // refused rather than reporting an infinity.
+    let total_of_returns = |what: &str, v: f64| {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(Error::InvalidRecord {
+                at: Position::in_column("amount"),
+                reason: format!("the {what} returns sum to {v}, beyond f64"),
+            })
+        }
+    };
+    total_of_returns("dropped", report.amount_dropped)?;
     if returns > 0 {
         let (netted, amount) =
             net_returns(&ids, &offsets, &out_dates, &mut out_amounts, &perm, row_of)?;
+        total_of_returns("netted", amount)?;
         report.returns_netted = netted;
         report.amount_netted = amount;
         let keep: Vec<bool> = out_amounts.par_iter().map(|&a| a >= 0.0).collect();

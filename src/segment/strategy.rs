@@ -314,9 +314,11 @@ impl Clustering {
         fn finite<'a>(mut it: impl Iterator<Item = &'a f64>) -> bool {
             it.all(|v| v.is_finite())
         }
-        // Points and centres are what distances are measured against.
+        // Points and centres are what distances are measured against. A centre is a mean of
+        // points within ±MAX_COORDINATE but may round an ulp past it: twice the bound keeps
+        // every squared distance finite and accepts every fitted clustering.
         fn bounded<'a>(mut it: impl Iterator<Item = &'a f64>) -> bool {
-            it.all(|&v| in_range(v))
+            it.all(|&v| v.is_finite() && v.abs() <= 2.0 * MAX_COORDINATE)
         }
         self.check_shapes()?;
         match self {

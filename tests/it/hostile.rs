@@ -346,3 +346,30 @@ fn validity_indices_are_finite_or_errors() {
     assert_eq!(calinski_harabasz(same.view(), &[0, 0, 1, 1]).unwrap(), 1.0);
     assert_eq!(silhouette(same.view(), &[0, 0, 1, 1]).unwrap(), 0.0);
 }
+
+/// N1: single-customer functions at valid extreme parameters returned Ok(inf) or Ok(NaN)
+/// where the batch forms gave typed errors; they now give the same kind of error.
+#[test]
+fn single_customer_functions_agree_with_the_batch_forms() {
+    use custseg::ErrorKind;
+    use custseg::churn::ShiftedBetaGeometric;
+    use custseg::clv::{BgNbd, GammaGamma};
+    let gg = GammaGamma::new(1e200, 2.0, 1e200).unwrap();
+    for r in [
+        gg.population_mean_spend(),
+        gg.expected_spend(0, 1.0),
+        gg.expected_spend(1, 1.0),
+    ] {
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::Model);
+    }
+    let sbg = ShiftedBetaGeometric::new(1e-150, 5e-324).unwrap();
+    match sbg.derl(0.01, 0) {
+        Ok(v) => assert!(v.is_finite()),
+        Err(e) => assert_eq!(e.kind(), ErrorKind::Model, "{e}"),
+    }
+    let bg = BgNbd::new(1e308, 2.0, 105.17, 0.5).unwrap();
+    match bg.probability_of_purchases(95.28, 2) {
+        Ok(p) => assert!((0.0..=1.0).contains(&p)),
+        Err(e) => assert_eq!(e.kind(), ErrorKind::Model, "{e}"),
+    }
+}
