@@ -181,7 +181,8 @@ pub struct SegmentKpi {
 /// # Errors
 /// [`Error::LengthMismatch`] when labels and values differ in length;
 /// [`Error::InvalidRecord`] naming the row of a label without a name, a NaN or infinite
-/// value, or a churn risk outside [0, 1].
+/// value, or a churn risk outside [0, 1]; [`Error::Overflow`] naming the KPI row and figure
+/// when a total passes f64.
 pub fn segment_kpis(
     labels: &[Option<usize>],
     names: &[String],
@@ -282,6 +283,33 @@ pub fn segment_kpis(
             k
         })
         .collect();
+    // Totals of values near f64::MAX overflow (two revenues of 1e308): an error naming the
+    // segment and the figure rather than an infinity, or a NaN share, inside Ok.
+    for (row, k) in kpis.iter().enumerate() {
+        let figures = [
+            ("share", Some(k.share)),
+            ("revenue", Some(k.revenue)),
+            ("revenue_share", Some(k.revenue_share)),
+            ("mean_clv", k.mean_clv),
+            ("total_clv", k.total_clv),
+            ("mean_churn_risk", k.mean_churn_risk),
+            ("mean_expected_purchases", k.mean_expected_purchases),
+            ("responses", k.responses),
+            ("cost", k.cost),
+            ("gain", k.gain),
+            ("roi", k.roi),
+        ];
+        if let Some((column, Some(value))) = figures
+            .into_iter()
+            .find(|(_, v)| v.is_some_and(|v| !v.is_finite()))
+        {
+            return Err(Error::Overflow {
+                at: Position::at_row(row).with_column(column),
+                quantity: "segment KPI",
+                value,
+            });
+        }
+    }
     if campaign.is_some() {
         let mut order: Vec<usize> = (0..kpis.len())
             .filter(|&i| kpis[i].segment.is_some())

@@ -373,3 +373,26 @@ fn single_customer_functions_agree_with_the_batch_forms() {
         Err(e) => assert_eq!(e.kind(), ErrorKind::Model, "{e}"),
     }
 }
+
+/// N4: KPIs over revenues near f64::MAX summed to infinity inside Ok.
+#[test]
+fn kpis_over_huge_revenues_are_finite_or_errors() {
+    use custseg::report::{CustomerMetrics, segment_kpis};
+    let values: Vec<CustomerMetrics> = (0..4)
+        .map(|_| CustomerMetrics {
+            revenue: 1e308,
+            clv: Some(1e308),
+            churn_risk: Some(0.5),
+            expected_purchases: Some(1.0),
+        })
+        .collect();
+    let labels = [Some(0), Some(0), Some(1), Some(1)];
+    let names = vec!["a".to_string(), "b".to_string()];
+    match segment_kpis(&labels, &names, &values, None) {
+        Ok(kpis) => {
+            let text = format!("{kpis:?}");
+            assert!(!text.contains("inf") && !text.contains("NaN"), "{text}");
+        }
+        Err(e) => assert!(e.position().is_some(), "{e}"),
+    }
+}
