@@ -138,7 +138,7 @@ impl<M, F> ModelChurn<M, F> {
 
 /// 1 − P(alive) and P(alive) · E[remaining lifetime | alive] under `model`.
 fn risk_under(model: &dyn TransactionModel, c: &Rft) -> (f64, Option<f64>) {
-    let p = model.p_alive(c).clamp(0.0, 1.0);
+    let p = model.p_alive_value(c).clamp(0.0, 1.0);
     let life = model.remaining_lifetime_if_alive(c).map(|l| p * l);
     (1.0 - p, life)
 }

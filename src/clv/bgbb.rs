@@ -145,7 +145,7 @@ impl Lik {
 /// let m = BgBb::new(1.204, 0.750, 0.657, 2.783)?;
 /// let loyal = BgBbHistory::new(6, 6, 6)?;
 /// let lapsed = BgBbHistory::new(1, 1, 6)?;
-/// assert!(m.p_alive(&loyal) > 0.9 && m.p_alive(&lapsed) < 0.2);
+/// assert!(m.p_alive(&loyal)? > 0.9 && m.p_alive(&lapsed)? < 0.2);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -228,7 +228,14 @@ impl BgBb {
     }
 
     /// P(alive at opportunity n + 1) (FHS 2010 eq. 11).
-    pub fn p_alive(&self, h: &BgBbHistory) -> f64 {
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] when extreme parameters leave it undefined (as the batch form).
+    pub fn p_alive(&self, h: &BgBbHistory) -> Result<f64> {
+        finite("P(alive)", self.p_alive_value(h))
+    }
+
+    fn p_alive_value(&self, h: &BgBbHistory) -> f64 {
         let (x, n) = (h.x as f64, h.n as f64);
         let ln_alive = ln_beta(self.alpha + x, self.beta + n - x) - ln_beta(self.alpha, self.beta)
             + ln_beta(self.gamma, self.delta + n + 1.0)
@@ -274,7 +281,10 @@ impl BgBb {
     pub fn p_alive_batch(&self, histories: &[BgBbHistory]) -> Result<Vec<f64>> {
         rows_finite(
             "P(alive)",
-            histories.par_iter().map(|h| self.p_alive(h)).collect(),
+            histories
+                .par_iter()
+                .map(|h| self.p_alive_value(h))
+                .collect(),
         )
     }
 

@@ -26,10 +26,10 @@ use crate::special::ln_beta;
 /// // The published CDNOW estimates (weeks).
 /// let m = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?;
 /// let c = Rft::new(2, 30.43, 38.86)?;
-/// assert!((m.p_alive(&c) - 0.726609).abs() < 1e-5);
+/// assert!((m.p_alive(&c)? - 0.726609).abs() < 1e-5);
 /// assert!((m.expected_purchases(&c, 39.0)? - 1.225910).abs() < 1e-5);
 /// // A customer without repeat purchases is alive for BG/NBD.
-/// assert_eq!(m.p_alive(&Rft::new(0, 0.0, 38.86)?), 1.0);
+/// assert_eq!(m.p_alive(&Rft::new(0, 0.0, 38.86)?)?, 1.0);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

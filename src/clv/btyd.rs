@@ -219,7 +219,7 @@ macro_rules! beta_geometric_nbd {
 
             // FHL (2005) eq. 11 (Batislam et al. 2007 for d = 1), as a logistic function of
             // its log odds.
-            fn p_alive(&self, c: &Rft) -> f64 {
+            fn p_alive_value(&self, c: &Rft) -> f64 {
                 let d = Self::OFFSET;
                 if d == 0.0 && c.x() == 0 {
                     return 1.0;
@@ -263,13 +263,15 @@ macro_rules! beta_geometric_nbd {
             fn expected_purchases_new(&self, t: f64) -> Result<f64> {
                 check_horizon(t)?;
                 let d = Self::OFFSET;
-                if d == 0.0 {
-                    return Ok(expected_alive(self.r, t / self.alpha, self.a, self.b));
-                }
-                // Alive after the first purchase with probability b / (a + b), then
-                // p ~ Beta(a, b + 1).
-                let survive = self.b / (self.a + self.b);
-                Ok(survive * expected_alive(self.r, t / self.alpha, self.a, self.b + d))
+                let e = if d == 0.0 {
+                    expected_alive(self.r, t / self.alpha, self.a, self.b)
+                } else {
+                    // Alive after the first purchase with probability b / (a + b), then
+                    // p ~ Beta(a, b + 1).
+                    let survive = self.b / (self.a + self.b);
+                    survive * expected_alive(self.r, t / self.alpha, self.a, self.b + d)
+                };
+                $crate::clv::model::finite_or_overflow("expected purchases", e)
             }
         }
     };

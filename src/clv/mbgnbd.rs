@@ -27,7 +27,7 @@ use crate::special::ln_beta;
 /// let m = MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140)?;
 /// let one_timer = Rft::new(0, 0.0, 38.86)?;
 /// // Unlike BG/NBD, a customer without repeat purchases may have dropped out.
-/// assert!(m.p_alive(&one_timer) < 1.0);
+/// assert!(m.p_alive(&one_timer)? < 1.0);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

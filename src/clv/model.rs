@@ -23,7 +23,17 @@ pub trait TransactionModel: Sync {
     fn log_likelihood(&self, c: &Rft) -> f64;
 
     /// P(alive): the probability that the customer has not dropped out by T.
-    fn p_alive(&self, c: &Rft) -> f64;
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] when extreme parameters leave it undefined (the batch form reports
+    /// the same customer the same way).
+    fn p_alive(&self, c: &Rft) -> Result<f64> {
+        finite_or_overflow("P(alive)", self.p_alive_value(c))
+    }
+
+    /// P(alive) as computed, NaN where extreme parameters leave it undefined: the model's
+    /// hook, which the checked [`TransactionModel::p_alive`] and the batch forms call.
+    fn p_alive_value(&self, c: &Rft) -> f64;
 
     /// Expected purchases in (T, T + t] of a customer with this history who is alive at T;
     /// `t` finite and non-negative (callers check).
@@ -48,10 +58,12 @@ pub trait TransactionModel: Sync {
     /// P(alive) times the expectation if alive).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when `t` is negative or not finite.
+    /// [`Error::InvalidParameter`] when `t` is negative or not finite; [`Error::Overflow`]
+    /// when extreme parameters leave the value undefined.
     fn expected_purchases(&self, c: &Rft, t: f64) -> Result<f64> {
         check_horizon(t)?;
-        Ok(self.p_alive(c) * self.expected_purchases_if_alive(c, t))
+        let e = self.p_alive_value(c) * self.expected_purchases_if_alive(c, t);
+        finite_or_overflow("expected purchases", e)
     }
 
     /// Expected purchases in (0, t] of a customer just acquired (unconditional; the first
@@ -69,7 +81,7 @@ pub trait TransactionModel: Sync {
     /// first customer for whom the model overflows (extreme parameters).
     fn p_alive_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<f64>> {
         let unit = self.unit();
-        one_pass("P(alive)", unit, customers, |c| self.p_alive(c))
+        one_pass("P(alive)", unit, customers, |c| self.p_alive_value(c))
     }
 
     /// Expected purchases in the next `t` of many customers.
@@ -79,7 +91,7 @@ pub trait TransactionModel: Sync {
     fn expected_purchases_batch(&self, customers: &[CustomerSummary], t: f64) -> Result<Vec<f64>> {
         check_horizon(t)?;
         one_pass("expected purchases", self.unit(), customers, |c| {
-            self.p_alive(c) * self.expected_purchases_if_alive(c, t)
+            self.p_alive_value(c) * self.expected_purchases_if_alive(c, t)
         })
     }
 
@@ -99,7 +111,7 @@ pub trait TransactionModel: Sync {
         let rfts = rfts_of_columns(x, t_x, big_t)?;
         finite_column(
             "P(alive)",
-            rfts.par_iter().map(|c| self.p_alive(c)).collect(),
+            rfts.par_iter().map(|c| self.p_alive_value(c)).collect(),
         )
     }
 
@@ -119,7 +131,7 @@ pub trait TransactionModel: Sync {
         finite_column(
             "expected purchases",
             rfts.par_iter()
-                .map(|c| self.p_alive(c) * self.expected_purchases_if_alive(c, t))
+                .map(|c| self.p_alive_value(c) * self.expected_purchases_if_alive(c, t))
                 .collect(),
         )
     }
@@ -165,6 +177,20 @@ pub(crate) fn per_distinct_history<T: Copy + Send + Sync>(
 }
 
 /// Checks a prediction horizon.
+/// A single-customer answer, or [`Error::Overflow`] when extreme parameters left it NaN or
+/// infinite: what the batch forms report for the same customer.
+pub(crate) fn finite_or_overflow(quantity: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::Overflow {
+            at: Position::default(),
+            quantity,
+            value: v,
+        })
+    }
+}
+
 pub(crate) fn check_horizon(t: f64) -> Result<()> {
     if t.is_finite() && t >= 0.0 {
         Ok(())

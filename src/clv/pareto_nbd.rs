@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::check_positive;
 use super::data::{Rft, RftData};
 use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
-use super::model::{TransactionModel, check_horizon};
+use super::model::{TransactionModel, check_horizon, finite_or_overflow};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result};
 use crate::par::ordered_sum;
@@ -42,7 +42,7 @@ const SERIES_TERMS: usize = 400;
 /// // The published CDNOW estimates (weeks).
 /// let m = ParetoNbd::new(0.5533, 10.5776, 0.6062, 11.6680)?;
 /// let c = Rft::new(2, 30.43, 38.86)?;
-/// assert!((m.p_alive(&c) - 0.869122).abs() < 1e-4);
+/// assert!((m.p_alive(&c)? - 0.869122).abs() < 1e-4);
 /// # Ok::<(), custseg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -351,7 +351,7 @@ impl TransactionModel for ParetoNbd {
         ll_one(&[self.r, self.alpha, self.s, self.beta], c)
     }
 
-    fn p_alive(&self, c: &Rft) -> f64 {
+    fn p_alive_value(&self, c: &Rft) -> f64 {
         let x = c.x() as f64;
         let alive = ln_alive_term(self.r, self.alpha, self.s, self.beta, x, c.big_t());
         let dropped = self.s.ln()
@@ -375,7 +375,10 @@ impl TransactionModel for ParetoNbd {
 
     fn expected_purchases_new(&self, t: f64) -> Result<f64> {
         check_horizon(t)?;
-        Ok(self.r / self.alpha * self.beta * residual_factor(self.s, self.beta, t))
+        finite_or_overflow(
+            "expected purchases",
+            self.r / self.alpha * self.beta * residual_factor(self.s, self.beta, t),
+        )
     }
 }
 

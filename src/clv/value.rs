@@ -262,7 +262,7 @@ fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f
     // Without discounting, the discounted sum is the total.
     if d.rate == 0.0 {
         let total = model.expected_purchases_if_alive(c, end);
-        return (model.p_alive(c), total, total);
+        return (model.p_alive_value(c), total, total);
     }
     let f = 1.0 / (1.0 + d.rate);
     let tail_ratio = f / (1.0 - f);
@@ -297,10 +297,10 @@ fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f
             && last_increment * factor * tail_ratio <= 1e-17 * acc
         {
             let total = model.expected_purchases_if_alive(c, end);
-            return (model.p_alive(c), acc, total);
+            return (model.p_alive_value(c), acc, total);
         }
     }
-    (model.p_alive(c), acc, prev)
+    (model.p_alive_value(c), acc, prev)
 }
 
 /// Horizons evaluated together (the transaction models' path length).
@@ -412,7 +412,7 @@ mod tests {
             }
             assert!((acc - full).abs() <= 1e-14 * full, "{acc} vs {full}");
             assert!((total - prev).abs() <= 1e-14 * prev, "{total} vs {prev}");
-            assert_eq!(p, m.p_alive(&c));
+            assert_eq!(p, m.p_alive(&c).unwrap());
         }
     }
 }

@@ -34,7 +34,7 @@ fn batches_views_and_single_calls_agree() {
         .unwrap();
     for i in 0..s.len() {
         let c = Rft::from(&s[i]);
-        assert_eq!(p[i], m.p_alive(&c));
+        assert_eq!(p[i], m.p_alive(&c).unwrap());
         assert_eq!(pv[i], p[i]);
         assert_eq!(e[i], m.expected_purchases(&c, 39.0).unwrap());
         assert_eq!(ev[i], e[i]);

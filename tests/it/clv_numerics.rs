@@ -27,7 +27,9 @@ fn check(m: &dyn TransactionModel, c: &Rft, t: f64) -> Result<(), TestCaseError>
     let ll = m.log_likelihood(c);
     // A density in t_x, so it may exceed 1: only finiteness is required.
     prop_assert!(ll.is_finite(), "{} ll {ll} at {c:?}", m.name());
-    let p = m.p_alive(c);
+    let p = m
+        .p_alive(c)
+        .map_err(|e| TestCaseError::fail(format!("{} at {c:?}: {e}", m.name())))?;
     prop_assert!(
         p.is_finite() && (0.0..=1.0).contains(&p),
         "{} P(alive) {p} at {c:?}",

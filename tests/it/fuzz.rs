@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use custseg::churn::{ModelChurn, RecencyRule};
 use custseg::clv::{
-    BgNbd, Discounting, GammaGamma, MbgNbd, ParetoNbd, RftData, TransactionModel, Valuation,
+    BgNbd, Discounting, GammaGamma, MbgNbd, ParetoNbd, Rft, RftData, TransactionModel, Valuation,
 };
 use custseg::rfm::{RfmModel, RfmParams};
 use custseg::segment::{
@@ -135,6 +135,23 @@ fn call<T: std::fmt::Debug>(
     }
 }
 
+/// The single-customer answers: the same kind of error as the batch forms, or finite values.
+fn singles(
+    what: &str,
+    m: &dyn TransactionModel,
+    customers: &[CustomerSummary],
+    t: f64,
+    round: usize,
+    seed: u64,
+) {
+    for c in customers {
+        let rft = Rft::from(c);
+        call(what, round, seed, || m.p_alive(&rft));
+        call(what, round, seed, || m.expected_purchases(&rft, t));
+    }
+    call(what, round, seed, || m.expected_purchases_new(t));
+}
+
 /// Summaries built through the checked record, from hostile fields; the invalid ones are
 /// refused at construction, the rest go to the models.
 fn summaries(d: &mut Draw, n: usize) -> Vec<CustomerSummary> {
@@ -241,6 +258,10 @@ fn fuzz_purchase_models_and_valuation() {
             call("Pareto/NBD E[X]", round, seed, || {
                 m.expected_purchases_batch(&customers, t)
             });
+            singles("Pareto/NBD", &m, &customers, t, round, seed);
+        }
+        if let Ok(m) = BgNbd::new(p[0], p[1], p[2], p[3]) {
+            singles("BG/NBD", &m, &customers, t, round, seed);
         }
         if !customers.is_empty() {
             call("RFM", round, seed, || {

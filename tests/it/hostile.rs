@@ -396,3 +396,25 @@ fn kpis_over_huge_revenues_are_finite_or_errors() {
         Err(e) => assert!(e.position().is_some(), "{e}"),
     }
 }
+
+/// N1: single-customer P(alive) returned NaN at valid extreme parameters (Pareto/NBD with
+/// r = 1e308) where the batch form reported Overflow; both now give the error.
+#[test]
+fn single_p_alive_agrees_with_the_batch() {
+    use custseg::ErrorKind;
+    use custseg::clv::{ParetoNbd, Rft, TransactionModel};
+    let m = ParetoNbd::new(1e308, 2.0, 0.5, 3.0).unwrap();
+    for c in [
+        Rft::new(0, 0.0, 10.0).unwrap(),
+        Rft::new(4, 7.5, 10.0).unwrap(),
+    ] {
+        match m.p_alive(&c) {
+            Ok(p) => assert!((0.0..=1.0).contains(&p)),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Model, "{e}"),
+        }
+        match m.expected_purchases(&c, 52.0) {
+            Ok(e) => assert!(e.is_finite()),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::Model, "{e}"),
+        }
+    }
+}
