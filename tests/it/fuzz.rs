@@ -419,3 +419,78 @@ fn edit_a_number(json: &str, d: &mut Draw) -> String {
     };
     format!("{}{}{}", &json[..at], text, &json[end..])
 }
+
+#[test]
+fn fuzz_text_inputs_and_discrete_models() {
+    use custseg::churn::{Cohort, ShiftedBetaGeometric};
+    use custseg::clv::{BgBb, BgBbHistory};
+    use custseg::datasets::parse_cdnow;
+    use custseg::geo::{City, GeoPoint};
+    let seed = base_seed() ^ 4;
+    let mut d = Draw(Xoshiro256PlusPlus::seed_from_u64(seed));
+    const PIECES: [&str; 14] = [
+        "0001",
+        "2024-02-29",
+        "1997-13-01",
+        "19970101",
+        " ",
+        ",",
+        "\n",
+        "-",
+        "1e308",
+        "NaN",
+        "00:00:00",
+        "T",
+        "99999999999999999999",
+        "é",
+    ];
+    for round in 0..rounds() {
+        let text: String = (0..d.0.gen_range(0..24))
+            .map(|_| PIECES[d.0.gen_range(0..PIECES.len())])
+            .collect();
+        call("Date", round, seed, || text.parse::<Date>());
+        call("CDNOW", round, seed, || parse_cdnow(&text));
+        call("cities", round, seed, || City::parse_csv(&text));
+        call("GeoPoint", round, seed, || GeoPoint::new(d.num(), d.num()));
+
+        let histories: Vec<(BgBbHistory, f64)> = (0..d.0.gen_range(1..6))
+            .filter_map(|_| {
+                let n = d.0.gen_range(0..60);
+                let t_x = d.0.gen_range(0..=n);
+                let x = if t_x == 0 { 0 } else { d.0.gen_range(1..=t_x) };
+                BgBbHistory::new(x, t_x, n)
+                    .ok()
+                    .map(|h| (h, d.positive().min(1e6)))
+            })
+            .collect();
+        if let Ok(m) = BgBb::new(d.positive(), d.positive(), d.positive(), d.positive()) {
+            let hs: Vec<BgBbHistory> = histories.iter().map(|h| h.0).collect();
+            call("BG/BB P(alive)", round, seed, || m.p_alive_batch(&hs));
+            call("BG/BB E[X]", round, seed, || {
+                m.expected_purchases_batch(&hs, d.count().min(10_000))
+            });
+            for h in &hs {
+                call("BG/BB single", round, seed, || m.p_alive(h));
+            }
+        }
+        call("BG/BB fit", round, seed, || {
+            BgBb::params().with_max_iterations(30)?.fit(&histories[..])
+        });
+        if let Ok(sbg) = ShiftedBetaGeometric::new(d.positive(), d.positive()) {
+            let t = d.count();
+            call("sBG", round, seed, || {
+                Ok((sbg.survival(t), sbg.retention(t), sbg.churn_risk(t)))
+            });
+            call("sBG DERL", round, seed, || {
+                sbg.derl(d.positive().min(10.0), t)
+            });
+        }
+        let survivors: Vec<f64> = (0..d.0.gen_range(1..6)).map(|_| d.num()).collect();
+        call("cohort", round, seed, || {
+            let cohort = Cohort::new(survivors.clone())?;
+            ShiftedBetaGeometric::params()
+                .with_max_iterations(30)?
+                .fit(&cohort)
+        });
+    }
+}
