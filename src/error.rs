@@ -421,3 +421,17 @@ pub(crate) fn finite_non_negative(name: &'static str, value: f64) -> Result<f64>
         })
     }
 }
+
+/// A computed answer, or [`Error::Overflow`] when extreme parameters left it NaN or infinite:
+/// what every single-customer function returns, so it agrees with the batch forms.
+pub(crate) fn finite_or_overflow(quantity: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::Overflow {
+            at: Position::default(),
+            quantity,
+            value,
+        })
+    }
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{ChurnScorer, Subscriber};
 use crate::clv::fit::{Likelihood, fit};
 use crate::clv::{FitReport, MaxLikelihood};
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Position, Result, finite_or_overflow};
 use crate::special::{Real, hyp2f1_unit, ln_beta};
 
 /// A cohort's survivors: the number of subscribers still active at the start of periods
@@ -253,16 +253,8 @@ impl ShiftedBetaGeometric {
                 reason: "too small for the residual-lifetime series to converge".into(),
             },
         )?;
-        let derl = (b + n - 1.0) / (a + b + n - 1.0) * f;
         // Parameters at the ends of f64 (α = 1e-150, β = 5e-324) make 0/0 here.
-        if !derl.is_finite() {
-            return Err(Error::Overflow {
-                at: Position::default(),
-                quantity: "DERL",
-                value: derl,
-            });
-        }
-        Ok(derl)
+        finite_or_overflow("DERL", (b + n - 1.0) / (a + b + n - 1.0) * f)
     }
 }
 

@@ -14,7 +14,7 @@ use super::check_positive;
 use super::data::check_weights;
 use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
 use crate::contract::collect_in_order;
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Position, Result, finite_or_overflow as finite};
 use crate::par::ordered_sum;
 use crate::special::{Real, digamma, ln_beta, ln_gamma, log_add_exp};
 
@@ -319,18 +319,6 @@ impl BgBb {
         // differences lose the digits that carry it, and a rounding-sized negative would
         // become negative expected purchases.
         (a.exp() * (-(b - a).exp_m1()) / (ga - 1.0)).max(0.0)
-    }
-}
-
-fn finite(quantity: &'static str, v: f64) -> Result<f64> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(Error::Overflow {
-            at: Position::default(),
-            quantity,
-            value: v,
-        })
     }
 }
 

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use super::data::{Rft, RftData};
 use super::fit::{LIKELIHOOD_CHUNK, Likelihood};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::par::ordered_sum;
 use crate::special::{Real, incomplete_beta, ln_beta, tanh_sinh};
 
@@ -271,7 +271,7 @@ macro_rules! beta_geometric_nbd {
                     let survive = self.b / (self.a + self.b);
                     survive * expected_alive(self.r, t / self.alpha, self.a, self.b + d)
                 };
-                $crate::clv::model::finite_or_overflow("expected purchases", e)
+                $crate::error::finite_or_overflow("expected purchases", e)
             }
         }
     };
@@ -430,15 +430,7 @@ pub(crate) fn nb_upper_tail(r: f64, alpha: f64, t: f64, n: u32) -> Option<f64> {
 /// A computed probability, or [`Error::Overflow`] when extreme parameters made it NaN or
 /// infinite (ln-gamma differences of huge arguments).
 pub(crate) fn probability(p: f64) -> Result<f64> {
-    if p.is_finite() {
-        Ok(p.clamp(0.0, 1.0))
-    } else {
-        Err(Error::Overflow {
-            at: crate::error::Position::default(),
-            quantity: "P(X(t) = n)",
-            value: p,
-        })
-    }
+    Ok(crate::error::finite_or_overflow("P(X(t) = n)", p)?.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::check_positive;
 use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
 use crate::data::CustomerSummary;
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Position, Result, finite_or_overflow};
 use crate::par::ordered_sum;
 use crate::special::Real;
 
@@ -234,15 +234,10 @@ impl GammaGamma {
                 reason: "the population mean spend is infinite for q ≤ 1".into(),
             });
         }
-        let mean = self.p * self.gamma / (self.q - 1.0);
-        if !mean.is_finite() {
-            return Err(Error::Overflow {
-                at: Position::default(),
-                quantity: "population mean spend",
-                value: mean,
-            });
-        }
-        Ok(mean)
+        finite_or_overflow(
+            "population mean spend",
+            self.p * self.gamma / (self.q - 1.0),
+        )
     }
 
     /// Expected mean transaction value of a customer with `x` repeat purchases averaging
@@ -273,16 +268,11 @@ impl GammaGamma {
                 reason: format!("the expected spend is infinite when p·x + q ≤ 1 (x = {x})"),
             });
         }
-        let spend = (self.gamma + xf * mean_spend) * self.p / denom;
-        if !spend.is_finite() {
-            // The same error as x = 0 gives (the population mean): the model overflows.
-            return Err(Error::Overflow {
-                at: Position::default(),
-                quantity: "expected spend",
-                value: spend,
-            });
-        }
-        Ok(spend)
+        // The same error as x = 0 gives (the population mean): the model overflows.
+        finite_or_overflow(
+            "expected spend",
+            (self.gamma + xf * mean_spend) * self.p / denom,
+        )
     }
 }
 

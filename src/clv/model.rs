@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::data::Rft;
 use crate::data::{CustomerSummary, TimeUnit};
-use crate::error::{Error, Position, Result};
+use crate::error::{Error, Position, Result, finite_or_overflow};
 
 /// A fitted model of the number of purchases of a customer base (BG/NBD, MBG/NBD,
 /// Pareto/NBD): the per-customer predictions the CLV and churn scorers build on.
@@ -177,20 +177,6 @@ pub(crate) fn per_distinct_history<T: Copy + Send + Sync>(
 }
 
 /// Checks a prediction horizon.
-/// A single-customer answer, or [`Error::Overflow`] when extreme parameters left it NaN or
-/// infinite: what the batch forms report for the same customer.
-pub(crate) fn finite_or_overflow(quantity: &'static str, v: f64) -> Result<f64> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(Error::Overflow {
-            at: Position::default(),
-            quantity,
-            value: v,
-        })
-    }
-}
-
 pub(crate) fn check_horizon(t: f64) -> Result<()> {
     if t.is_finite() && t >= 0.0 {
         Ok(())

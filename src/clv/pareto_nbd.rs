@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use super::check_positive;
 use super::data::{Rft, RftData};
 use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
-use super::model::{TransactionModel, check_horizon, finite_or_overflow};
+use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, finite_or_overflow};
 use crate::par::ordered_sum;
 use crate::special::{Real, hyp2f1_unit, log_add_exp, log_sub_exp, tanh_sinh};
 
