@@ -297,10 +297,12 @@ impl Fit for LogisticChurnParams {
             intercept: sign * fitted.intercept(),
         };
         // In input order, so the sum does not depend on the thread count.
+        // ln σ(η) = −softplus(−η), ln(1 − σ(η)) = −softplus(η): finite where a
+        // probability rounded to 0 or 1 would give −∞.
         let log_likelihood = (0..raw.nrows())
             .map(|i| {
-                let p = model.probability(raw.row(i).iter().copied());
-                if churned[i] { p.ln() } else { (-p).ln_1p() }
+                let eta = model.log_odds(raw.row(i).iter().copied());
+                -softplus(if churned[i] { -eta } else { eta })
             })
             .sum();
         let report = LogisticFitReport {
@@ -367,9 +369,20 @@ fn build_matrix(
 fn standardise(raw: &Array2<f64>, means: &[f64], stds: &[f64]) -> Array2<f64> {
     let mut z = raw.clone();
     for (j, mut col) in z.columns_mut().into_iter().enumerate() {
-        col.mapv_inplace(|v| (v - means[j]) / stds[j]);
+        col.mapv_inplace(|v| z_score(v, means[j], stds[j]));
     }
     z
+}
+
+/// (v − m)/s, from the quotients when the difference overflows (v and m near ±f64::MAX).
+fn z_score(v: f64, m: f64, s: f64) -> f64 {
+    let z = (v - m) / s;
+    if z.is_finite() { z } else { v / s - m / s }
+}
+
+/// ln(1 + eˣ) without overflow.
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
 /// A fitted logistic churn model: feature scaling and coefficients, plain data. It always
@@ -472,12 +485,15 @@ impl LogisticChurn {
     }
 
     fn probability(&self, row: impl Iterator<Item = f64>) -> f64 {
-        let eta = row
-            .zip(self.means.iter().zip(&self.stds).zip(&self.weights))
+        1.0 / (1.0 + (-self.log_odds(row)).exp())
+    }
+
+    /// The linear predictor η, P(churn) = 1/(1 + e^−η).
+    fn log_odds(&self, row: impl Iterator<Item = f64>) -> f64 {
+        row.zip(self.means.iter().zip(&self.stds).zip(&self.weights))
             .fold(self.intercept, |acc, (v, ((m, s), w))| {
-                acc + w * (v - m) / s
-            });
-        1.0 / (1.0 + (-eta).exp())
+                acc + w * z_score(v, *m, *s)
+            })
     }
 }
 

@@ -494,3 +494,93 @@ fn fuzz_text_inputs_and_discrete_models() {
         });
     }
 }
+
+#[test]
+fn fuzz_typed_segmenters_churn_and_reports() {
+    use custseg::churn::{Feature, LabelledCustomers, LogisticChurnParams};
+    use custseg::report::{CustomerMetrics, KAnonymity, kpi_report, migration, segment_kpis};
+    use custseg::segment::{
+        DemographicRecord, DemographicSegmenter, GeoMode, GeoRecord, GeographicSegmenter,
+    };
+    let seed = base_seed() ^ 5;
+    let mut d = Draw(Xoshiro256PlusPlus::seed_from_u64(seed));
+    for round in 0..rounds() {
+        let n = d.0.gen_range(2..30);
+        let people: Vec<DemographicRecord> = (0..n)
+            .map(|i| DemographicRecord {
+                age: d.0.gen_bool(0.8).then(|| d.num()),
+                income: d.0.gen_bool(0.8).then(|| d.num()),
+                gender: Some(["f", "m", "x"][i % 3].into()),
+                ..DemographicRecord::new(format!("p{i}"))
+            })
+            .collect();
+        for seg in [
+            DemographicSegmenter::bands(),
+            DemographicSegmenter::kprototypes(2).unwrap(),
+        ] {
+            call("demographic", round, seed, || seg.fit(&people));
+        }
+        let places: Vec<GeoRecord> = (0..n)
+            .map(|i| GeoRecord {
+                customer_id: format!("g{i}").into(),
+                lat: if d.0.gen_bool(0.8) {
+                    d.0.gen_range(-90.0..90.0)
+                } else {
+                    d.num()
+                },
+                lon: if d.0.gen_bool(0.8) {
+                    d.0.gen_range(-180.0..180.0)
+                } else {
+                    d.num()
+                },
+                regions: vec![],
+            })
+            .collect();
+        let modes = [
+            GeoMode::KMeans(KMeansParams::new(2).unwrap()),
+            GeoMode::Density {
+                eps_km: d.positive(),
+                min_points: 2,
+            },
+        ];
+        for mode in modes {
+            if let Ok(seg) = GeographicSegmenter::new(mode) {
+                call("geographic", round, seed, || seg.fit(&places));
+            }
+        }
+        let customers = summaries(&mut d, n);
+        let churned: Vec<bool> = (0..customers.len()).map(|i| i % 2 == 0).collect();
+        call("logistic", round, seed, || {
+            LogisticChurnParams::new(Feature::standard())?
+                .with_max_iterations(30)?
+                .fit(&LabelledCustomers::new(&customers, &churned))
+        });
+        let metrics: Vec<CustomerMetrics> = (0..n)
+            .map(|_| CustomerMetrics {
+                revenue: d.num(),
+                clv: d.0.gen_bool(0.5).then(|| d.num()),
+                churn_risk: d.0.gen_bool(0.5).then(|| d.num()),
+                expected_purchases: None,
+            })
+            .collect();
+        let labels: Vec<Option<usize>> = (0..n).map(|i| (i % 4 != 3).then_some(i % 3)).collect();
+        let names: Vec<String> = ["a", "b", "c"].map(String::from).into();
+        if let Some(kpis) = call("KPIs", round, seed, || {
+            segment_kpis(&labels, &names, &metrics, None)
+        }) {
+            let k = KAnonymity::new(d.0.gen_range(1..8), custseg::report::SmallGroups::Suppress)
+                .unwrap();
+            let report = kpi_report("kpis", &kpis).guarded(&k);
+            let _ = report.to_string();
+        }
+        let snapshot = |d: &mut Draw| -> Vec<(custseg::CustomerId, Option<usize>)> {
+            (0..n)
+                .map(|i| (format!("c{i}").into(), d.0.gen_bool(0.9).then_some(i % 3)))
+                .collect()
+        };
+        let (before, after) = (snapshot(&mut d), snapshot(&mut d));
+        call("migration", round, seed, || {
+            migration(&before, &names, &after, &names)
+        });
+    }
+}
