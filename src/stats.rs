@@ -42,6 +42,17 @@ pub(crate) fn mean_sd(values: &[f64]) -> Option<(f64, f64)> {
     }
 }
 
+/// A column's mean and population standard deviation: ndarray's (exact bits for ordinary
+/// data) when finite, else the scaled ones.
+pub(crate) fn column_mean_sd(col: ndarray::ArrayView1<'_, f64>) -> Option<(f64, f64)> {
+    let (mean, sd) = (col.mean()?, col.std(0.0));
+    if mean.is_finite() && sd.is_finite() {
+        Some((mean, sd))
+    } else {
+        scaled_mean_sd(&col.to_vec())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

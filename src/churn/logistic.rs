@@ -11,7 +11,7 @@ use super::ChurnScorer;
 use crate::Fit;
 use crate::data::CustomerSummary;
 use crate::error::{Error, Position, Result, finite_non_negative};
-use crate::stats::scaled_mean_sd;
+use crate::stats::column_mean_sd;
 
 /// A feature computed from a customer summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -254,23 +254,18 @@ impl Fit for LogisticChurnParams {
         let mut stds = Vec::with_capacity(k);
         for j in 0..k {
             let col = raw.column(j);
-            let (m, sd) = (col.mean().unwrap_or(0.0), col.std(0.0));
             // Values near f64::MAX overflow the plain formulas, not the statistics; a spread
             // past f64 cannot be standardised (and would not reload as JSON).
-            let (m, sd) = if m.is_finite() && sd.is_finite() {
-                (m, sd)
-            } else {
-                scaled_mean_sd(&col.to_vec()).ok_or_else(|| {
-                    let name = match self.features.get(j) {
-                        Some(f) => f.name(),
-                        None => self.extra_columns[j - self.features.len()].clone(),
-                    };
-                    Error::InvalidRecord {
-                        at: Position::in_column(name),
-                        reason: "values too far apart to standardise in f64".into(),
-                    }
-                })?
-            };
+            let (m, sd) = column_mean_sd(col).ok_or_else(|| {
+                let name = match self.features.get(j) {
+                    Some(f) => f.name(),
+                    None => self.extra_columns[j - self.features.len()].clone(),
+                };
+                Error::InvalidRecord {
+                    at: Position::in_column(name),
+                    reason: "values too far apart to standardise in f64".into(),
+                }
+            })?;
             means.push(m);
             // A constant column carries no information; scaling it by 1 keeps it at 0.
             stds.push(if sd > 0.0 { sd } else { 1.0 });

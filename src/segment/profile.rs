@@ -4,7 +4,7 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
-use crate::stats::scaled_mean_sd;
+use crate::stats::column_mean_sd;
 
 /// How a feature reads in a segment name when it is high or low, e.g. ("frequent",
 /// "infrequent") for a purchase count or ("recent", "lapsed") for days since the last
@@ -160,11 +160,11 @@ pub fn profiles(
     let mut overall_sd = Vec::with_capacity(d);
     for (j, name) in names.iter().enumerate() {
         let col = values.column(j);
-        let (m, s) = (col.mean().unwrap_or(0.0), col.std(0.0));
-        let (m, s) = if m.is_finite() && s.is_finite() {
-            (m, s)
+        // An empty column (no points) has mean 0 and spread 0, as before.
+        let (m, s) = if col.is_empty() {
+            (0.0, 0.0)
         } else {
-            scaled_mean_sd(&col.to_vec()).ok_or_else(|| Error::InvalidRecord {
+            column_mean_sd(col).ok_or_else(|| Error::InvalidRecord {
                 at: Position::in_column(name.as_str()),
                 reason: "values too far apart for a mean and a spread in f64".into(),
             })?
