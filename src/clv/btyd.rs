@@ -6,7 +6,9 @@ use super::data::{Rft, RftData};
 use super::fit::{LIKELIHOOD_CHUNK, Likelihood};
 use crate::error::Result;
 use crate::par::ordered_sum;
-use crate::special::{Real, incomplete_beta, ln_beta, tanh_sinh};
+use crate::special::{
+    Real, incomplete_beta, ln_beta, ln_gamma_ratio, ln_gamma_signed, log_add_exp, tanh_sinh,
+};
 
 /// BG/NBD and MBG/NBD are one model with one offset d: MBG/NBD lets a customer drop out
 /// right after any purchase, the first included, which turns every b + x of BG/NBD into
@@ -302,8 +304,12 @@ pub(crate) fn expected_alive(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
         return 0.0;
     }
     let z = u / (1.0 + u);
-    if (a - 1.0).abs() <= 1e-4 || z > 0.95 {
+    if (a - 1.0).abs() <= 1e-4 {
         return expected_alive_integral(k, u, a, b_post);
+    }
+    if z > 0.95 {
+        return expected_alive_far(k, u, a, b_post)
+            .unwrap_or_else(|| expected_alive_integral(k, u, a, b_post));
     }
     let c = a + b_post - 1.0;
     let (sa, sb) = (c - k, a - 1.0);
@@ -324,15 +330,119 @@ pub(crate) fn expected_alive(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
     expected_alive_integral(k, u, a, b_post)
 }
 
+/// [`expected_alive`] far out (z = u/(1 + u) near 1), from the connection formula of 2F1
+/// between z and w = 1 − z = 1/(1 + u) (Abramowitz & Stegun 15.3.6). With m = k − a + 1,
+///
+/// E = c/(a − 1) − (1 + u)^(1−a) Γ(a + b′)Γ(m) / ((a − 1)Γ(k)Γ(b′)) · ₂F₁(c − k, a − 1; 1 − m; w)
+///              − (1 + u)^(−k) Γ(a + b′)Γ(−m) / (Γ(c − k)Γ(a)) · ₂F₁(k, b′; 1 + m; w),
+///
+/// whose series in w take a few terms where the series in z would take thousands and
+/// quadrature ~10 µs (a CLV's horizons run to u ~ 10⁴). The leading term is the
+/// u^(1−a) growth of a customer who may never drop out (a < 1). `None` where the formula is
+/// unusable and the caller integrates instead: m within [`NEAR_INTEGER`] of an integer (the
+/// two terms have poles there that cancel; the limit has logarithms, and close to it the
+/// cancellation costs digits), or a series that does not settle quickly (b′ ≫ u).
+fn expected_alive_far(k: f64, u: f64, a: f64, b_post: f64) -> Option<f64> {
+    let m = k - a + 1.0;
+    if (m - m.round()).abs() < NEAR_INTEGER || (a - 1.0).abs() <= 1e-4 {
+        return None;
+    }
+    let w = 1.0 / (1.0 + u);
+    let ln_1pu = u.ln_1p();
+    let c = a + b_post - 1.0;
+    // Γ(a + b′)/Γ(b′) and Γ(m)/Γ(k) = Γ(k + 1 − a)/Γ(k) as ratios: for a heavy buyer the
+    // ln Γ values are large and their difference would lose digits.
+    let (ln_ab_b, s_ab_b) = ln_gamma_ratio(b_post, a);
+    let (ln_m_k, s_m_k) = ln_gamma_ratio(k, 1.0 - a);
+    let f1 = small_w_series(c - k, a - 1.0, 1.0 - m, w)?;
+    let t1 = s_ab_b * s_m_k * ((1.0 - a) * ln_1pu + ln_ab_b + ln_m_k).exp() / (a - 1.0) * f1;
+    // The second term is (1 + u)^(−m) relative to the first: tiny unless m is small, but
+    // Γ(−m) and 1/Γ(c − k) change sign, so it is carried with its sign. 1/Γ(c − k) = 0 at a
+    // pole of Γ(c − k) (ln Γ = +∞ there), and the term vanishes.
+    let (ln_ab_a, s_ab_a) = ln_gamma_ratio(a, b_post);
+    let (ln_neg_m, s_neg_m) = ln_gamma_signed(-m);
+    let (ln_ck, s_ck) = ln_gamma_signed(c - k);
+    let t2 = if ln_ck.is_infinite() {
+        0.0
+    } else {
+        let f2 = small_w_series(k, b_post, 1.0 + m, w)?;
+        s_ab_a * s_neg_m * s_ck * (-k * ln_1pu + ln_ab_a + ln_neg_m - ln_ck).exp() * f2
+    };
+    let e = c / (a - 1.0) - t1 - t2;
+    (e.is_finite() && e > 0.0).then_some(e)
+}
+
+/// How close m = k − a + 1 may come to an integer before [`expected_alive_far`] gives way to
+/// quadrature: its two terms then carry poles of size ~1/distance that cancel, so the
+/// answer keeps about 1e-16 / 1e-3 · wᵐ relative accuracy at worst, below 1e-13 for w ≤ 0.05.
+const NEAR_INTEGER: f64 = 1e-3;
+
+/// Terms [`small_w_series`] may take (a heavy buyer at the shortest far horizon needs about
+/// b′·w; past this, quadrature is cheaper).
+const FAR_SERIES_TERMS: usize = 2_000;
+
+/// The Gauss series Σₙ (p)ₙ(q)ₙ/((s)ₙ n!) wⁿ at a small w, or `None` when it has not settled
+/// within [`FAR_SERIES_TERMS`] terms or its terms grew far past its sum (digits lost to
+/// cancellation). It stops only once every factor has passed its sign change and the rest
+/// of the sum is provably below 1e-17 of it: from there each ratio of successive terms is at
+/// most ρ = w·max(1, (p + n)/(n + 1))·max(1, (q + n)/(s + n)), each factor moving toward 1, so
+/// the tail is at most |term|·ρ/(1 − ρ).
+fn small_w_series(p: f64, q: f64, s: f64, w: f64) -> Option<f64> {
+    let (mut term, mut sum, mut largest) = (1.0f64, 1.0f64, 1.0f64);
+    for n in 0..FAR_SERIES_TERMS {
+        let nf = n as f64;
+        term *= (p + nf) * (q + nf) / ((s + nf) * (nf + 1.0)) * w;
+        sum += term;
+        largest = largest.max(term.abs());
+        if term == 0.0 {
+            break;
+        }
+        let next = nf + 1.0;
+        if next > -p && next > -q && next > -s {
+            let rho = w * ((p + next) / (next + 1.0)).max(1.0) * ((q + next) / (s + next)).max(1.0);
+            if rho < 1.0 && term.abs() * rho / (1.0 - rho) <= 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        if n + 1 == FAR_SERIES_TERMS {
+            return None;
+        }
+    }
+    (sum.is_finite() && largest <= 1e3 * sum.abs()).then_some(sum)
+}
+
 /// The integral form of [`expected_alive`], by tanh-sinh quadrature.
+///
+/// The integrand behaves like p^(a−1) at p = 0 and (1 − p)^(b′−1) at p = 1. A double-exponential
+/// rule in f64 samples no closer to an end than ~1e-37 (and nothing closer than ~1e-308
+/// exists), so with a small shape the mass it never sees, ~ε^a, is far from negligible
+/// (5e-4 of the answer at a = 0.09). Each half is therefore integrated in the variable that
+/// makes its end regular: s = p^a on [0, ½] (p^(a−1) dp = ds/a) and v = (1 − p)^b′ on [½, 1]
+/// ((1 − p)^(b′−1) dp = −dv/b′).
 fn expected_alive_integral(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
     if u <= 0.0 {
         return 0.0;
     }
-    let ln_i: f64 = tanh_sinh(0.0, 1.0, |p, p0, q0| {
-        let hit = -(-k * (p * u).ln_1p()).exp_m1();
-        hit.ln() + (a - 2.0) * p0.ln() + (b_post - 1.0) * q0.ln()
+    let ln_u = u.ln();
+    // ln (1 − (1 + pu)^(−k)) / p from ln p, without the 0/0 of a tiny p (the ratio → k·u).
+    let ln_hit_over_p = |ln_p: f64| -> f64 {
+        let x = (ln_p + ln_u).exp();
+        let g = if x > 0.0 {
+            -(-k * x.ln_1p()).exp_m1() / x
+        } else {
+            k
+        };
+        g.ln() + ln_u
+    };
+    let lower: f64 = tanh_sinh(0.0, (-a * std::f64::consts::LN_2).exp(), |_, s, _| {
+        let ln_p = s.ln() / a;
+        ln_hit_over_p(ln_p) + (b_post - 1.0) * (-ln_p.exp()).ln_1p()
     });
+    let upper: f64 = tanh_sinh(0.0, (-b_post * std::f64::consts::LN_2).exp(), |_, v, _| {
+        let ln_p = (-(v.ln() / b_post).exp()).ln_1p();
+        ln_hit_over_p(ln_p) + (a - 1.0) * ln_p
+    });
+    let ln_i = log_add_exp(lower - a.ln(), upper - b_post.ln());
     (ln_i - ln_beta(a, b_post)).exp()
 }
 
@@ -341,8 +451,14 @@ fn expected_alive_integral(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
 /// needs) and added into every horizon's sum; the horizons' sums are independent chains, so
 /// the multiply-adds pipeline. The CLV's monthly steps then cost little more than one series.
 pub(crate) fn expected_alive_path(k: f64, us: &[f64], a: f64, b_post: f64, out: &mut [f64]) {
-    let z_max = us.iter().fold(0.0f64, |m, &u| m.max(u / (1.0 + u)));
-    if (a - 1.0).abs() <= 1e-4 || z_max > PATH_SERIES_Z || us.len() > MAX_PATH {
+    // Horizons past PATH_SERIES_Z are evaluated one at a time (the connection formula);
+    // the shared series sums the others.
+    let z_max = us
+        .iter()
+        .map(|&u| u / (1.0 + u))
+        .filter(|&z| z <= PATH_SERIES_Z)
+        .fold(0.0f64, f64::max);
+    if (a - 1.0).abs() <= 1e-4 || us.len() > MAX_PATH {
         for (o, &u) in out.iter_mut().zip(us) {
             *o = expected_alive(k, u, a, b_post);
         }
@@ -355,7 +471,9 @@ pub(crate) fn expected_alive_path(k: f64, us: &[f64], a: f64, b_post: f64, out: 
     let mut zp = [1.0f64; MAX_PATH];
     let mut fs = [1.0f64; MAX_PATH];
     for (z, &u) in zs.iter_mut().zip(us) {
-        *z = u / (1.0 + u);
+        let zu = u / (1.0 + u);
+        // A far horizon rides along with z = 0 (its sum stays 1 and is not used).
+        *z = if zu <= PATH_SERIES_Z { zu } else { 0.0 };
     }
     let mut cn = 1.0f64;
     let mut zn = 1.0f64;
@@ -380,6 +498,8 @@ pub(crate) fn expected_alive_path(k: f64, us: &[f64], a: f64, b_post: f64, out: 
         let v = scale * (1.0 - (-(a - 1.0) * u.ln_1p()).exp() * fs[j]);
         out[j] = if u <= 0.0 {
             0.0
+        } else if u / (1.0 + u) > PATH_SERIES_Z {
+            expected_alive(k, u, a, b_post)
         } else if converged && v.is_finite() && v > 0.0 {
             v
         } else {
@@ -483,6 +603,52 @@ mod tests {
                 assert!(
                     (single - w[i]).abs() < 1e-13 * w[i],
                     "single {single} vs {}",
+                    w[i]
+                );
+            }
+        }
+    }
+
+    /// Far horizons (u = 100 … 1e9) against mpmath's 2F1 and quadrature, which agree to 1e-25
+    /// (benches/peers/alive_far_reference.py): by the connection formula where it applies, by
+    /// quadrature where m = k − a + 1 is (near) an integer; a path of far horizons equals
+    /// them one at a time; the quadrature agrees everywhere.
+    #[test]
+    #[allow(clippy::excessive_precision)] // mpmath's 17 digits, as printed
+    fn far_horizons_match_mpmath() {
+        #[rustfmt::skip]
+        let want: [(f64, f64, f64, [f64; 4]); 7] = [
+            (0.243, 0.793, 2.426, [4.6190251921906059, 11.485190837358325, 43.676407686232414, 352.26957810159899]),
+            (10.243, 0.793, 12.426, [88.784984166639267, 178.51485000842778, 557.04975335005959, 4087.0267355155003]),
+            (2.5, 3.5, 1.2, [1.4798440123416219, 1.4799991451917706, 1.4799999999840967, 1.48]),
+            (21.0, 0.0909, 21.399, [1507.4599971988374, 12289.865498637592, 809374.69834730557, 3503949701.2070274]),
+            (300.2, 1.7, 310.0, [425.88528575085127, 440.2479570736356, 443.71335552425389, 443.85691496792664]),
+            (4.2, 0.2000001, 3.0, [184.60886541487169, 1175.1670010708246, 46872.387013943365, 74291717.237280908]),
+            (0.6, 1.6, 0.9, [1.9950232656794183, 2.3223981435205489, 2.4823828156327797, 2.499878816210883]),
+        ];
+        let us = [100.0, 1000.0, 1e5, 1e9];
+        for (k, a, bp, w) in want {
+            let degenerate = ((k - a + 1.0) - (k - a + 1.0).round()).abs() < NEAR_INTEGER;
+            let mut path = [0.0; 4];
+            expected_alive_path(k, &us, a, bp, &mut path);
+            for i in 0..4 {
+                let far = expected_alive_far(k, us[i], a, bp);
+                assert_eq!(far.is_none(), degenerate, "{k} {a} {bp} {}", us[i]);
+                let one = expected_alive(k, us[i], a, bp);
+                assert!(
+                    (one - w[i]).abs() <= 1e-13 * w[i],
+                    "{k} {a} {bp} {}: {one} vs {}",
+                    us[i],
+                    w[i]
+                );
+                assert_eq!(path[i], one);
+                // The quadrature on its own, which the formula replaced here: it sees the
+                // whole mass at both ends even for a small shape (a = 0.09).
+                let quad = expected_alive_integral(k, us[i], a, bp);
+                assert!(
+                    (quad - w[i]).abs() <= 1e-12 * w[i],
+                    "{k} {a} {bp} {}: {quad} vs {}",
+                    us[i],
                     w[i]
                 );
             }

@@ -18,6 +18,26 @@ pub(crate) fn ln_gamma(x: f64) -> f64 {
     libm::lgamma(x)
 }
 
+/// ln |Γ(x)| and the sign of Γ(x), for any real x (Γ has poles at 0, −1, −2, …, where the
+/// logarithm is +∞).
+pub(crate) fn ln_gamma_signed(x: f64) -> (f64, f64) {
+    let (v, sign) = libm::lgamma_r(x);
+    (v, if sign < 0 { -1.0 } else { 1.0 })
+}
+
+/// ln |Γ(x + d) / Γ(x)| and its sign. Two large ln Γ values would cancel to a few digits
+/// (ln Γ(10⁴) ≈ 8·10⁴); for x and x + d ≥ 10 the difference is written out instead, from
+/// Stirling's series: (x − ½)·ln(1 + d/x) + d·ln(x + d) − d + the corrections' difference.
+pub(crate) fn ln_gamma_ratio(x: f64, d: f64) -> (f64, f64) {
+    if x >= 10.0 && x + d >= 10.0 {
+        let v = (x - 0.5) * (d / x).ln_1p() + d * (x + d).ln() - d + stirling(x + d) - stirling(x);
+        return (v, 1.0);
+    }
+    let (top, s_top) = ln_gamma_signed(x + d);
+    let (bottom, s_bottom) = ln_gamma_signed(x);
+    (top - bottom, s_top * s_bottom)
+}
+
 /// The digamma function ψ(x) = d ln Γ(x) / dx, for x > 0.
 pub(crate) fn digamma(mut x: f64) -> f64 {
     // Shift to x ≥ 10 with ψ(x) = ψ(x + 1) − 1/x, then the asymptotic series with the
