@@ -241,6 +241,18 @@ fn fuzz_purchase_models_and_valuation() {
                         Valuation::new(m, spend, disc).score_batch(&customers)
                     });
                 }
+                // The longest horizon accepted (H3: far horizons were a quadrature each), in
+                // every third round: up to 10,000 steps a customer is the slowest call here.
+                let few = &customers[..customers.len().min(2)];
+                for mbg in [false, true].into_iter().filter(|_| round % 3 == 0) {
+                    let disc = Discounting::new(4.345, 10_000, 0.01).unwrap();
+                    let m2 = MbgNbd::new(p[0], p[1], p[2], p[3]);
+                    call("CLV, longest horizon", round, seed, || match (mbg, m2) {
+                        (false, _) => Valuation::new(m, spend, disc).score_batch(few),
+                        (true, Ok(m2)) => Valuation::new(m2, spend, disc).score_batch(few),
+                        (true, Err(e)) => Err(e),
+                    });
+                }
             }
         }
         if let Ok(m) = MbgNbd::new(p[0], p[1], p[2], p[3]) {
