@@ -17,7 +17,8 @@
 //!
 //! `benches/peers/compare.sh cluster` runs scikit-learn (KMeans, MiniBatchKMeans,
 //! GaussianMixture) and kmodes (KPrototypes) on the same points, exported by
-//! `examples/export_blobs.rs`, in the same session.
+//! `examples/export_blobs.rs`, in the same session. `gmm_custseg` is our Gaussian mixture with
+//! scikit-learn's defaults; `gmm_linfa` linfa's, kept for comparison.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use custseg::datasets::{BlobsConfig, blobs, mixed_blobs};
@@ -107,6 +108,11 @@ fn bench(c: &mut Criterion) {
                 ),
             ),
             ("rule_bands", Strategy::RuleBands(bands)),
+            // scikit-learn's GaussianMixture defaults (full, one k-means start, tol 1e-3).
+            (
+                "gmm_custseg",
+                Strategy::GaussianMixture(GaussianMixtureParams::new(8).expect("valid")),
+            ),
         ];
         // linfa's strategies at 1M only on request (see the module docs).
         let all = n <= 100_000 || slow();
@@ -122,7 +128,7 @@ fn bench(c: &mut Criterion) {
             ));
             numeric.push((
                 "gmm_linfa",
-                Strategy::GaussianMixture(GaussianMixtureParams::new(8).expect("valid")),
+                Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(8).expect("valid")),
             ));
             numeric.push((
                 "dbscan_linfa",

@@ -89,6 +89,7 @@ fn main() -> Result<(), custseg::Error> {
         Strategy::MiniBatchKMeans(MiniBatchParams::new(8)?),
         Strategy::LinfaKMeans(KMeansParams::new(8)?.with_n_init(10)?),
         Strategy::GaussianMixture(GaussianMixtureParams::new(8)?),
+        Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(8)?),
         Strategy::Dbscan(DbscanParams::new(1.5 * spread, 10)?),
         Strategy::KPrototypes(KPrototypesParams::new(8)?),
         Strategy::RuleBands(bands),

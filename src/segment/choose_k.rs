@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::clusterer::{Clusterer, Points};
-use super::strategy::mixture_log_likelihood;
+use super::strategy::{mixture_log_likelihood, mixture_parameters};
 use super::validity::{calinski_harabasz, davies_bouldin, silhouette_sampled};
 use crate::error::{Error, Result};
 
@@ -34,7 +34,8 @@ pub struct KScore {
     pub calinski_harabasz: f64,
     /// Davies–Bouldin.
     pub davies_bouldin: f64,
-    /// BIC = −2 ln L + p ln n, for mixtures (p = k − 1 + k·d + k·d(d+1)/2).
+    /// BIC = −2 ln L + p ln n, for mixtures (p = k − 1 + k·d + the covariance parameters:
+    /// k·d(d+1)/2 full, k·d diagonal, k spherical).
     pub bic: Option<f64>,
 }
 
@@ -164,7 +165,6 @@ pub fn choose_k<C: Clusterer>(
     let (sample, seed) = (search.sample, search.seed);
     let ks: Vec<usize> = search.ks().collect();
     let n = data.nrows();
-    let d = data.ncols();
     let table: Vec<KScore> = ks
         .par_iter()
         .map(|&k| {
@@ -175,10 +175,8 @@ pub fn choose_k<C: Clusterer>(
                 .iter()
                 .map(|l| l.unwrap_or(clustering.segments()))
                 .collect();
-            let bic = mixture_log_likelihood(&clustering, data).map(|ll| {
-                let p = (k - 1) + k * d + k * d * (d + 1) / 2;
-                -2.0 * ll + p as f64 * (n as f64).ln()
-            });
+            let bic = mixture_log_likelihood(&clustering, data)
+                .map(|ll| -2.0 * ll + mixture_parameters(&clustering) as f64 * (n as f64).ln());
             Ok(KScore {
                 k,
                 silhouette: silhouette_sampled(data, &labels, sample, seed)?,

@@ -118,6 +118,7 @@ impl Clusterer for Strategy {
             Strategy::MiniBatchKMeans(p) => Strategy::MiniBatchKMeans(p.reseeded(seed)),
             Strategy::LinfaKMeans(p) => Strategy::LinfaKMeans(p.with_seed(seed)),
             Strategy::GaussianMixture(p) => Strategy::GaussianMixture(p.with_seed(seed)),
+            Strategy::LinfaGaussianMixture(p) => Strategy::LinfaGaussianMixture(p.with_seed(seed)),
             Strategy::KPrototypes(p) => Strategy::KPrototypes(p.reseeded(seed)),
             other => other.clone(),
         }
@@ -166,7 +167,7 @@ clusterer_via_strategy!(KPrototypesParams, KPrototypes, "k-prototypes", |p, seed
 clusterer_via_strategy!(
     GaussianMixtureParams,
     GaussianMixture,
-    "Gaussian mixture (linfa)",
+    "Gaussian mixture (custseg)",
     |p, seed| p.with_seed(seed)
 );
 clusterer_via_strategy!(DbscanParams, Dbscan, "DBSCAN (linfa)", |p, _seed| *p);

@@ -83,7 +83,7 @@ pub use geographic::{
 pub use kmeans::{KMeansParams, MAX_ITERATIONS, MAX_RESTARTS};
 pub use kprototypes::KPrototypesParams;
 pub use minibatch::MiniBatchParams;
-pub use mixture::GaussianMixtureParams;
+pub use mixture::{CovarianceType, GaussianMixtureParams, MixtureInit};
 pub use model::{SegmentFitReport, SegmentModel};
 pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile};
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::dbscan::DbscanParams;
 use super::kmeans::{KMeansParams, check_k, kmeans};
 use super::kprototypes::{KPrototypesParams, kprototypes, nearest};
 use super::minibatch::{MiniBatchParams, minibatch_kmeans};
-use super::mixture::GaussianMixtureParams;
+use super::mixture::{CovarianceType, GaussianMixtureParams, gaussian_mixture};
 use super::profile::MAX_SEGMENTS;
 use crate::error::{Error, Position, Result};
 
@@ -161,9 +161,12 @@ pub enum Strategy {
     /// linfa-clustering's k-means, for comparison: k, restarts and seed from the parameters;
     /// iterations and tolerance are linfa's own (300 and 1e-4, the same defaults).
     LinfaKMeans(KMeansParams),
-    /// linfa-clustering's Gaussian mixture (full covariances); points go to the most probable
-    /// component.
+    /// Our Gaussian mixture (EM as scikit-learn's, full, diagonal or spherical covariances,
+    /// parallel); points go to the most probable component.
     GaussianMixture(GaussianMixtureParams),
+    /// linfa-clustering's Gaussian mixture, for comparison: full covariances only; k,
+    /// initialisations, iterations, tolerance, regularisation and seed from the parameters.
+    LinfaGaussianMixture(GaussianMixtureParams),
     /// linfa-clustering's DBSCAN: clusters of density-connected points within `eps`; sparse
     /// points are noise (no segment).
     Dbscan(DbscanParams),
@@ -180,7 +183,8 @@ impl Strategy {
             Strategy::KMeans(_) => "k-means (custseg)",
             Strategy::MiniBatchKMeans(_) => "mini-batch k-means (custseg)",
             Strategy::LinfaKMeans(_) => "k-means (linfa)",
-            Strategy::GaussianMixture(_) => "Gaussian mixture (linfa)",
+            Strategy::GaussianMixture(_) => "Gaussian mixture (custseg)",
+            Strategy::LinfaGaussianMixture(_) => "Gaussian mixture (linfa)",
             Strategy::Dbscan(_) => "DBSCAN (linfa)",
             Strategy::KPrototypes(_) => "k-prototypes",
             Strategy::RuleBands(_) => "rule bands",
@@ -211,6 +215,9 @@ pub enum Clustering {
         means: Array2<f64>,
         /// Lower-triangular Cholesky factors of the precision matrices.
         precision_chol: Array3<f64>,
+        /// The shape the covariances were fitted with (diagonal and spherical factors are
+        /// diagonal matrices here); it sets the parameter count of BIC.
+        covariance: CovarianceType,
     },
     /// Segment of the nearest core point within `eps`, else none (noise).
     #[non_exhaustive]
@@ -246,6 +253,9 @@ enum ClusteringRecord {
         weights: Array1<f64>,
         means: Array2<f64>,
         precision_chol: Array3<f64>,
+        // Saved before covariance shapes existed: full.
+        #[serde(default)]
+        covariance: CovarianceType,
     },
     Density {
         points: Array2<f64>,
@@ -269,10 +279,12 @@ impl TryFrom<ClusteringRecord> for Clustering {
                 weights,
                 means,
                 precision_chol,
+                covariance,
             } => Clustering::Mixture {
                 weights,
                 means,
                 precision_chol,
+                covariance,
             },
             ClusteringRecord::Density {
                 points,
@@ -331,6 +343,7 @@ impl Clustering {
                 weights,
                 means,
                 precision_chol,
+                covariance,
             } => {
                 let (k, d) = means.dim();
                 if weights.iter().any(|w| !(w.is_finite() && *w > 0.0))
@@ -345,11 +358,19 @@ impl Clustering {
                 }
                 for c in 0..k {
                     for i in 0..d {
+                        // Diagonal and spherical factors are diagonal; spherical ones have
+                        // one value.
+                        let diagonal = *covariance != CovarianceType::Full;
+                        let spherical = *covariance == CovarianceType::Spherical;
                         if precision_chol[[c, i, i]] <= 0.0
                             || (i + 1..d).any(|j| precision_chol[[c, i, j]] != 0.0)
+                            || diagonal && (0..i).any(|j| precision_chol[[c, i, j]] != 0.0)
+                            || spherical && precision_chol[[c, i, i]] != precision_chol[[c, 0, 0]]
                         {
                             return Err(corrupt(
-                                "precision factors must be lower-triangular with a positive diagonal",
+                                "precision factors must be lower-triangular with a positive \
+                                 diagonal (diagonal for diagonal covariances, one value for \
+                                 spherical ones)",
                             ));
                         }
                     }
@@ -425,6 +446,7 @@ impl Clustering {
                 weights,
                 means,
                 precision_chol,
+                ..
             } => {
                 let (k, d) = means.dim();
                 (
@@ -609,6 +631,7 @@ impl Clustering {
                 weights,
                 means,
                 precision_chol,
+                ..
             } => argmin(&mut (0..weights.len()).map(|c| {
                 (
                     c,
@@ -729,12 +752,27 @@ fn cholesky(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
     Some(l)
 }
 
+/// Free parameters of a fitted mixture (for BIC): weights, means and covariances; 0 for
+/// other clusterings.
+pub(crate) fn mixture_parameters(c: &Clustering) -> usize {
+    match c {
+        Clustering::Mixture {
+            means, covariance, ..
+        } => {
+            let (k, d) = means.dim();
+            (k - 1) + k * d + covariance.parameters(k, d)
+        }
+        _ => 0,
+    }
+}
+
 /// Log-likelihood of points under a fitted mixture (for BIC).
 pub(crate) fn mixture_log_likelihood(c: &Clustering, numeric: ArrayView2<'_, f64>) -> Option<f64> {
     let Clustering::Mixture {
         weights,
         means,
         precision_chol,
+        ..
     } = c
     else {
         return None;
@@ -834,16 +872,36 @@ pub(crate) fn fit_strategy(
             Ok((c, labels, Some(model.inertia())))
         }
         Strategy::GaussianMixture(p) => {
-            let (k, seed) = (&p.k, p.seed);
-            check_k(*k)?;
+            let fit = gaussian_mixture(numeric, p)?;
+            let c = Clustering::Mixture {
+                weights: fit.weights,
+                means: fit.means,
+                precision_chol: fit.precision_chol,
+                covariance: p.covariance,
+            };
+            Ok((c, all(fit.labels), Some(-fit.log_likelihood)))
+        }
+        Strategy::LinfaGaussianMixture(p) => {
+            check_k(p.k)?;
+            if p.covariance != CovarianceType::Full {
+                return Err(Error::InvalidParameter {
+                    name: "covariance",
+                    value: format!("{:?}", p.covariance),
+                    reason: "linfa's Gaussian mixture has full covariances only".into(),
+                });
+            }
             let data = DatasetBase::from(numeric.to_owned());
             let model =
-                GaussianMixtureModel::params_with_rng(*k, Xoshiro256Plus::seed_from_u64(seed))
+                GaussianMixtureModel::params_with_rng(p.k, Xoshiro256Plus::seed_from_u64(p.seed))
+                    .n_runs(p.n_init as u64)
+                    .max_n_iterations(p.max_iter as u64)
+                    .tolerance(p.tol)
+                    .reg_covariance(p.reg_covar)
                     .fit(&data)
                     .map_err(|e| linfa_err(e.to_string()))?;
             let d = numeric.ncols();
-            let mut chol = Array3::<f64>::zeros((*k, d, d));
-            for c in 0..*k {
+            let mut chol = Array3::<f64>::zeros((p.k, d, d));
+            for c in 0..p.k {
                 let l = cholesky(model.precisions().index_axis(ndarray::Axis(0), c)).ok_or_else(
                     || linfa_err("a component's precision is not positive definite".into()),
                 )?;
@@ -853,9 +911,11 @@ pub(crate) fn fit_strategy(
                 weights: model.weights().clone(),
                 means: model.means().clone(),
                 precision_chol: chol,
+                covariance: CovarianceType::Full,
             };
             let labels = c.assign_batch_unchecked(numeric, categorical);
-            Ok((c, labels, None))
+            let ll = mixture_log_likelihood(&c, numeric);
+            Ok((c, labels, ll.map(|v| -v)))
         }
         Strategy::Dbscan(p) => {
             // Checked when built: eps finite and > 0, min_points ≥ 2.

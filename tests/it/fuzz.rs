@@ -17,9 +17,9 @@ use custseg::clv::{
 };
 use custseg::rfm::{RfmModel, RfmParams};
 use custseg::segment::{
-    BehavioralRecord, BehavioralSegmenter, Clustering, DbscanParams, GaussianMixtureParams,
-    KMeansParams, KPrototypesParams, MiniBatchParams, Points, RuleBands, Strategy,
-    calinski_harabasz, davies_bouldin, silhouette,
+    BehavioralRecord, BehavioralSegmenter, Clustering, CovarianceType, DbscanParams,
+    GaussianMixtureParams, KMeansParams, KPrototypesParams, MiniBatchParams, Points, RuleBands,
+    Strategy, calinski_harabasz, davies_bouldin, silhouette,
 };
 use custseg::{
     CustomerSummary, Date, Fit, ReturnPolicy, Score, SummaryConfig, SummaryRecord, TimeUnit,
@@ -319,6 +319,12 @@ fn fuzz_clustering_and_indices() {
             Strategy::MiniBatchKMeans(MiniBatchParams::new(k).unwrap()),
             Strategy::LinfaKMeans(KMeansParams::new(k).unwrap().with_n_init(2).unwrap()),
             Strategy::GaussianMixture(GaussianMixtureParams::new(k).unwrap()),
+            Strategy::GaussianMixture(
+                GaussianMixtureParams::new(k)
+                    .unwrap()
+                    .with_covariance(CovarianceType::Spherical),
+            ),
+            Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(k).unwrap()),
             Strategy::Dbscan(DbscanParams::new(d.0.gen_range(0.05..2.0), 3).unwrap()),
             Strategy::KPrototypes(KPrototypesParams::new(k).unwrap()),
             Strategy::RuleBands(

@@ -24,6 +24,7 @@ fn coordinates_beyond_the_bound_are_refused_not_aborted() {
     let strategies = [
         Strategy::Dbscan(DbscanParams::new(1.0, 2).unwrap()),
         Strategy::GaussianMixture(GaussianMixtureParams::new(2).unwrap()),
+        Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(2).unwrap()),
         Strategy::LinfaKMeans(KMeansParams::new(2).unwrap()),
         Strategy::KMeans(KMeansParams::new(2).unwrap()),
     ];

@@ -117,6 +117,7 @@ fn mismatched_or_missing_columns_are_errors() {
         km,
         Strategy::LinfaKMeans(KMeansParams::new(2).unwrap().with_n_init(1).unwrap()),
         Strategy::GaussianMixture(GaussianMixtureParams::new(2).unwrap()),
+        Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(2).unwrap()),
     ] {
         assert!(
             fit_strategy(&s, none.view(), no_cat.view()).is_err(),
@@ -540,6 +541,12 @@ fn edited_parameter_json_is_checked() {
     refused(MiniBatchParams::new(3).unwrap(), "batch_size", json!(0));
     refused(KPrototypesParams::new(3).unwrap(), "gamma", json!(-2.0));
     refused(GaussianMixtureParams::new(3).unwrap(), "k", json!(0));
+    refused(
+        GaussianMixtureParams::new(3).unwrap(),
+        "reg_covar",
+        json!(-1.0),
+    );
+    refused(GaussianMixtureParams::new(3).unwrap(), "n_init", json!(0));
     refused(DbscanParams::new(0.5, 4).unwrap(), "eps", json!(0.0));
     refused(DbscanParams::new(0.5, 4).unwrap(), "min_points", json!(1));
     refused(
