@@ -108,6 +108,11 @@ fn bench(c: &mut Criterion) {
                 ),
             ),
             ("rule_bands", Strategy::RuleBands(bands)),
+            // scikit-learn's DBSCAN settings in compare.sh (eps 1.5, min_samples 10).
+            (
+                "dbscan_custseg",
+                Strategy::Dbscan(DbscanParams::new(1.5, 10).expect("valid")),
+            ),
             // scikit-learn's GaussianMixture defaults (full, one k-means start, tol 1e-3).
             (
                 "gmm_custseg",
@@ -132,7 +137,7 @@ fn bench(c: &mut Criterion) {
             ));
             numeric.push((
                 "dbscan_linfa",
-                Strategy::Dbscan(DbscanParams::new(1.5, 10).expect("valid")),
+                Strategy::LinfaDbscan(DbscanParams::new(1.5, 10).expect("valid")),
             ));
         }
         for (name, s) in &numeric {

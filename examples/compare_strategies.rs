@@ -91,6 +91,7 @@ fn main() -> Result<(), custseg::Error> {
         Strategy::GaussianMixture(GaussianMixtureParams::new(8)?),
         Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(8)?),
         Strategy::Dbscan(DbscanParams::new(1.5 * spread, 10)?),
+        Strategy::LinfaDbscan(DbscanParams::new(1.5 * spread, 10)?),
         Strategy::KPrototypes(KPrototypesParams::new(8)?),
         Strategy::RuleBands(bands),
     ];

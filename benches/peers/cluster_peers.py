@@ -7,7 +7,8 @@ Numeric speed/quality peer, on a CSV from `examples/export_blobs numeric ...`
 (header f0..f{d-1},label):
 
     python cluster_peers.py --csv PATH --k K \
-        [--algos kmeans_lloyd,kmeans_elkan,minibatch,gmm] [--repeat 3] [--n-init 10]
+        [--algos kmeans_lloyd,kmeans_elkan,minibatch,gmm,dbscan] [--repeat 3] [--n-init 10]
+        [--eps 1.5] [--min-samples 10]
 
   kmeans_lloyd / kmeans_elkan: KMeans(init='k-means++', n_init=N, max_iter=300, tol=1e-4,
       random_state=0, algorithm='lloyd' | 'elkan').
@@ -17,6 +18,9 @@ Numeric speed/quality peer, on a CSV from `examples/export_blobs numeric ...`
       data (-score(X)); sklearn's own inertia_ is also full-data with compute_labels=True.
   gmm: GaussianMixture(n_components=K, covariance_type='full', random_state=0), other
       defaults (n_init=1, max_iter=100, tol=1e-3, reg_covar=1e-6, init_params='kmeans').
+  dbscan: DBSCAN(eps=EPS, min_samples=M), other defaults (euclidean, algorithm='auto' = a
+      k-d tree here, n_jobs=None: one thread for the neighbourhoods). Reports the number of
+      clusters, core and noise points and the ARI of the non-noise points.
   Only the fit is timed (best of R; every repeat is a fresh estimator with the same seed, so
   the same result). Quality: inertia, n_iter_, silhouette (sample_size=10000,
   random_state=0), Calinski-Harabasz and Davies-Bouldin on all points, ARI vs `label`;
@@ -201,6 +205,20 @@ def run_numeric(args):
                 n_iter=int(model.n_iter_),
                 converged=bool(model.converged_),
                 ari=float(adjusted_rand_score(y, labels)),
+            )
+        elif algo == "dbscan":
+            from sklearn.cluster import DBSCAN
+
+            params = dict(eps=args.eps, min_samples=args.min_samples)
+            model, times = best_of(args.repeat, lambda: DBSCAN(**params).fit(X))
+            labels = model.labels_
+            kept = labels >= 0
+            rec.update(
+                params=params,
+                clusters=int(labels.max() + 1),
+                core=int(len(model.core_sample_indices_)),
+                noise=int((~kept).sum()),
+                ari=float(adjusted_rand_score(y[kept], labels[kept])) if kept.any() else None,
             )
         else:
             raise SystemExit(f"unknown algo {algo!r}")
@@ -425,7 +443,9 @@ def main():
     mode.add_argument("--mixed", help="mixed CSV (f0..,c0..,label)")
     mode.add_argument("--make-reference", action="store_true")
     p.add_argument("--k", type=int)
-    p.add_argument("--algos", default="kmeans_lloyd,kmeans_elkan,minibatch,gmm")
+    p.add_argument("--algos", default="kmeans_lloyd,kmeans_elkan,minibatch,gmm,dbscan")
+    p.add_argument("--eps", type=float, default=1.5, help="DBSCAN radius")
+    p.add_argument("--min-samples", type=int, default=10, help="DBSCAN min_samples")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--n-init", type=int, default=None,
                    help="KMeans n_init (default 10); KPrototypes n_init (default 1)")

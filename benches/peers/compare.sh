@@ -76,6 +76,7 @@ pairs = {
     ("num", "kmeans_elkan"): "kmeans_custseg_ninit10",
     ("num", "minibatch"): "kmeans_minibatch",
     ("num", "gmm"): "gmm_custseg",
+    ("num", "dbscan"): "dbscan_custseg",
     ("overlap", "kmeans_lloyd"): "overlap_kmeans_custseg_ninit10",
     ("mixed", "kprototypes"): "kprototypes_ninit1",
 }

@@ -170,5 +170,5 @@ clusterer_via_strategy!(
     "Gaussian mixture (custseg)",
     |p, seed| p.with_seed(seed)
 );
-clusterer_via_strategy!(DbscanParams, Dbscan, "DBSCAN (linfa)", |p, _seed| *p);
+clusterer_via_strategy!(DbscanParams, Dbscan, "DBSCAN (custseg)", |p, _seed| *p);
 clusterer_via_strategy!(RuleBands, RuleBands, "rule bands", |p, _seed| p.clone());

@@ -57,6 +57,7 @@ mod demographic;
 mod factor;
 mod features;
 mod geographic;
+mod kdtree;
 mod kmeans;
 mod kprototypes;
 mod minibatch;

@@ -11,7 +11,8 @@ use rand_xoshiro::Xoshiro256Plus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::dbscan::DbscanParams;
+use super::dbscan::{DbscanParams, dbscan, lowest_cluster_within};
+use super::kdtree::KdTree;
 use super::kmeans::{KMeansParams, check_k, kmeans};
 use super::kprototypes::{KPrototypesParams, kprototypes, nearest};
 use super::minibatch::{MiniBatchParams, minibatch_kmeans};
@@ -167,9 +168,12 @@ pub enum Strategy {
     /// linfa-clustering's Gaussian mixture, for comparison: full covariances only; k,
     /// initialisations, iterations, tolerance, regularisation and seed from the parameters.
     LinfaGaussianMixture(GaussianMixtureParams),
-    /// linfa-clustering's DBSCAN: clusters of density-connected points within `eps`; sparse
-    /// points are noise (no segment).
+    /// Our DBSCAN (k-d tree, parallel, scikit-learn's clusters): clusters of
+    /// density-connected points within `eps`; sparse points are noise (no segment).
     Dbscan(DbscanParams),
+    /// linfa-clustering's DBSCAN, for comparison (its border points may join another of their
+    /// clusters than ours and scikit-learn's).
+    LinfaDbscan(DbscanParams),
     /// k-prototypes on numeric and categorical columns.
     KPrototypes(KPrototypesParams),
     /// Explicit bands.
@@ -185,7 +189,8 @@ impl Strategy {
             Strategy::LinfaKMeans(_) => "k-means (linfa)",
             Strategy::GaussianMixture(_) => "Gaussian mixture (custseg)",
             Strategy::LinfaGaussianMixture(_) => "Gaussian mixture (linfa)",
-            Strategy::Dbscan(_) => "DBSCAN (linfa)",
+            Strategy::Dbscan(_) => "DBSCAN (custseg)",
+            Strategy::LinfaDbscan(_) => "DBSCAN (linfa)",
             Strategy::KPrototypes(_) => "k-prototypes",
             Strategy::RuleBands(_) => "rule bands",
         }
@@ -219,7 +224,8 @@ pub enum Clustering {
         /// diagonal matrices here); it sets the parameter count of BIC.
         covariance: CovarianceType,
     },
-    /// Segment of the nearest core point within `eps`, else none (noise).
+    /// The lowest segment among the core points within `eps`, else none (noise): DBSCAN's rule
+    /// for border points as scikit-learn applies it, so training points reassign as fitted.
     #[non_exhaustive]
     Density {
         /// Core points of the training data (at least `min_points` neighbours within `eps`).
@@ -561,37 +567,17 @@ impl Clustering {
             && points.nrows() > 64
             && numeric.nrows() > 1
         {
-            // A k-d tree over the clustered points: a linear scan per query would make
-            // assigning a large batch quadratic. linfa-nn panics on rows that are not
-            // contiguous, so the queries are laid out row by row first.
+            // A k-d tree over the core points: a linear scan per query would make assigning
+            // a large batch quadratic.
             let numeric = numeric.as_standard_layout();
-            if let Ok(index) = CommonNearestNeighbour::KdTree.from_batch(points, L2Dist) {
-                let sq = |a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>| -> f64 {
-                    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-                };
-                return (0..numeric.nrows())
-                    .into_par_iter()
-                    .map(|i| {
-                        let q = numeric.row(i);
-                        let hit = index.k_nearest(q, 1).ok()?.into_iter().next()?;
-                        let nearest = sq(q, hit.0);
-                        if nearest > eps * eps {
-                            return None;
-                        }
-                        // The same answer as one point at a time: among the core points at
-                        // the nearest distance (the tree returns any one of them), the lowest
-                        // index. The slack covers the tree's rounding of the distance.
-                        let reach = (nearest.sqrt() * (1.0 + 1e-12)).max(f64::MIN_POSITIVE);
-                        let tied = index.within_range(q, reach).unwrap_or_default();
-                        let best = tied
-                            .iter()
-                            .map(|&(p, j)| (sq(q, p), j))
-                            .chain(std::iter::once((nearest, hit.1)))
-                            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                        best.map(|(_, j)| labels[j])
-                    })
-                    .collect();
-            }
+            let (core, q) = (points.as_standard_layout(), numeric.view());
+            let d = q.ncols();
+            let tree = KdTree::new(core.as_slice().unwrap_or(&[]), d);
+            let flat = q.as_slice().unwrap_or(&[]);
+            return (0..q.nrows())
+                .into_par_iter()
+                .map(|i| lowest_cluster_within(&tree, labels, &flat[i * d..(i + 1) * d], eps * eps))
+                .collect();
         }
         (0..numeric.nrows())
             .into_par_iter()
@@ -643,12 +629,10 @@ impl Clustering {
                 points,
                 labels,
                 eps,
-            } => argmin(
-                &mut (0..points.nrows())
-                    .map(|i| (i, sq(numeric, points.row(i))))
-                    .filter(|&(_, d)| d <= eps * eps),
-            )
-            .map(|(i, _)| labels[i]),
+            } => (0..points.nrows())
+                .filter(|&i| dbscan_sq(numeric, points.row(i)) <= eps * eps)
+                .map(|i| labels[i])
+                .min(),
             Clustering::Prototypes {
                 centers,
                 modes,
@@ -729,6 +713,12 @@ fn log_density(
         log_det += chol[[c, j, j]].ln();
     }
     log_det - 0.5 * quad - 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln()
+}
+
+/// Squared distance summed coordinate by coordinate, as DBSCAN's k-d tree sums it, so one
+/// point at a time and a batch agree on ties at exactly `eps`.
+fn dbscan_sq(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
+    a.iter().zip(b).fold(0.0, |s, (x, y)| s + (x - y) * (x - y))
 }
 
 /// Lower Cholesky factor of a symmetric positive-definite matrix, or `None`.
@@ -918,6 +908,18 @@ pub(crate) fn fit_strategy(
             Ok((c, labels, ll.map(|v| -v)))
         }
         Strategy::Dbscan(p) => {
+            let fit = dbscan(numeric, p)?;
+            Ok((
+                Clustering::Density {
+                    points: fit.core_points,
+                    labels: fit.core_labels,
+                    eps: p.eps,
+                },
+                fit.labels,
+                None,
+            ))
+        }
+        Strategy::LinfaDbscan(p) => {
             // Checked when built: eps finite and > 0, min_points ≥ 2.
             let (eps, min_points) = (&p.eps, &p.min_points);
             let owned = numeric.to_owned();

@@ -326,6 +326,7 @@ fn fuzz_clustering_and_indices() {
             ),
             Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(k).unwrap()),
             Strategy::Dbscan(DbscanParams::new(d.0.gen_range(0.05..2.0), 3).unwrap()),
+            Strategy::LinfaDbscan(DbscanParams::new(d.0.gen_range(0.05..2.0), 3).unwrap()),
             Strategy::KPrototypes(KPrototypesParams::new(k).unwrap()),
             Strategy::RuleBands(
                 RuleBands::new(vec![(0, vec![0.0], vec!["low".into(), "high".into()])]).unwrap(),

@@ -23,6 +23,7 @@ fn coordinates_beyond_the_bound_are_refused_not_aborted() {
     let huge = Array2::from_shape_fn((17, 1), |(i, _)| if i % 2 == 0 { 1e308 } else { -1e308 });
     let strategies = [
         Strategy::Dbscan(DbscanParams::new(1.0, 2).unwrap()),
+        Strategy::LinfaDbscan(DbscanParams::new(1.0, 2).unwrap()),
         Strategy::GaussianMixture(GaussianMixtureParams::new(2).unwrap()),
         Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(2).unwrap()),
         Strategy::LinfaKMeans(KMeansParams::new(2).unwrap()),
@@ -82,27 +83,31 @@ fn column_major_views_cluster_like_row_major_ones() {
         .collect();
     let fortran = Array2::from_shape_vec((n, 2).f(), values).unwrap();
     let standard = fortran.as_standard_layout().into_owned();
-    let dbscan = Strategy::Dbscan(DbscanParams::new(0.3, 4).unwrap());
-    let (c, labels) = fit_strategy(&dbscan, fortran.view(), no_cat(n).view()).unwrap();
-    let (c2, labels2) = fit_strategy(&dbscan, standard.view(), no_cat(n).view()).unwrap();
-    assert_eq!((&c, &labels), (&c2, &labels2));
-    let Clustering::Density { points, .. } = &c else {
-        panic!("DBSCAN gives a density clustering")
-    };
-    assert!(
-        points.nrows() > 64,
-        "the k-d tree path: {} core points",
-        points.nrows()
-    );
-    assert_eq!(
-        c.assign_batch(fortran.view(), no_cat(n).view()).unwrap(),
-        c.assign_batch(standard.view(), no_cat(n).view()).unwrap()
-    );
+    for dbscan in [
+        Strategy::Dbscan(DbscanParams::new(0.3, 4).unwrap()),
+        Strategy::LinfaDbscan(DbscanParams::new(0.3, 4).unwrap()),
+    ] {
+        let (c, labels) = fit_strategy(&dbscan, fortran.view(), no_cat(n).view()).unwrap();
+        let (c2, labels2) = fit_strategy(&dbscan, standard.view(), no_cat(n).view()).unwrap();
+        assert_eq!((&c, &labels), (&c2, &labels2));
+        let Clustering::Density { points, .. } = &c else {
+            panic!("DBSCAN gives a density clustering")
+        };
+        assert!(
+            points.nrows() > 64,
+            "the k-d tree path: {} core points",
+            points.nrows()
+        );
+        assert_eq!(
+            c.assign_batch(fortran.view(), no_cat(n).view()).unwrap(),
+            c.assign_batch(standard.view(), no_cat(n).view()).unwrap()
+        );
+    }
 }
 
 /// W3: a point exactly between two clusters went to one cluster when assigned alone and to
-/// the other in a batch (the k-d tree returned either tie); both now take the lowest core
-/// point index, as the one-at-a-time scan does.
+/// the other in a batch (the k-d tree returned either tie); both now take the lowest segment
+/// among the core points within eps (scikit-learn's rule for border points).
 #[test]
 fn dbscan_ties_agree_one_by_one_and_in_a_batch() {
     let x = Array2::from_shape_fn((80, 1), |(i, _)| if i < 40 { 0.0 } else { 2.0 });

@@ -216,6 +216,7 @@ fn every_strategy_recovers_planted_blobs_and_is_thread_invariant() {
         ),
         Strategy::LinfaGaussianMixture(GaussianMixtureParams::new(4).unwrap().with_seed(1)),
         Strategy::Dbscan(DbscanParams::new(1.2, 8).unwrap()),
+        Strategy::LinfaDbscan(DbscanParams::new(1.2, 8).unwrap()),
     ];
     for s in &strategies {
         let run = |threads| {

@@ -1,0 +1,204 @@
+//! A k-d tree for radius queries (DBSCAN's neighbourhoods), built over borrowed row-major
+//! points.
+//!
+//! Each node splits its points at the median of its widest coordinate and keeps their
+//! bounding box; a query visits only the nodes whose box comes within the radius. A visit
+//! can stop early (counting neighbours up to a threshold). Distances are squared sums taken
+//! coordinate by coordinate in order, and a point is within the radius when that sum is ≤ r²,
+//! scikit-learn's convention, so ties on a grid land the same way.
+
+use std::ops::ControlFlow;
+
+/// Points per leaf: below this, scanning beats descending.
+const LEAF: usize = 24;
+
+/// A k-d tree over `n` points of `d` coordinates.
+pub(crate) struct KdTree<'a> {
+    d: usize,
+    points: &'a [f64],
+    /// Point indices, permuted so every node's points are contiguous.
+    order: Vec<u32>,
+    nodes: Vec<Node>,
+    /// Per node, its bounding box: d minima then d maxima.
+    boxes: Vec<f64>,
+}
+
+struct Node {
+    start: u32,
+    end: u32,
+    /// Children's indices in `nodes` (0: a leaf; the root is never a child).
+    left: u32,
+    right: u32,
+}
+
+/// Squared Euclidean distance, coordinates summed in order.
+#[inline]
+pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (x, y) in a.iter().zip(b) {
+        let t = x - y;
+        s += t * t;
+    }
+    s
+}
+
+impl<'a> KdTree<'a> {
+    /// Builds the tree over the rows of `points` (row-major, `d` columns, finite values).
+    pub(crate) fn new(points: &'a [f64], d: usize) -> Self {
+        let n = points.len().checked_div(d).unwrap_or(0);
+        let mut tree = KdTree {
+            d,
+            points,
+            order: (0..n as u32).collect(),
+            nodes: Vec::with_capacity(2 * n / LEAF + 1),
+            boxes: Vec::with_capacity((2 * n / LEAF + 1) * 2 * d),
+        };
+        if n > 0 {
+            tree.build(0, n);
+        }
+        tree
+    }
+
+    fn row(&self, i: u32) -> &'a [f64] {
+        let i = i as usize;
+        &self.points[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Builds the node over order[start..end] and returns its index.
+    fn build(&mut self, start: usize, end: usize) -> u32 {
+        let d = self.d;
+        let id = self.nodes.len() as u32;
+        let mut lo = vec![f64::INFINITY; d];
+        let mut hi = vec![f64::NEG_INFINITY; d];
+        for &i in &self.order[start..end] {
+            let r = &self.points[i as usize * d..(i as usize + 1) * d];
+            for j in 0..d {
+                lo[j] = lo[j].min(r[j]);
+                hi[j] = hi[j].max(r[j]);
+            }
+        }
+        self.boxes.extend_from_slice(&lo);
+        self.boxes.extend_from_slice(&hi);
+        self.nodes.push(Node {
+            start: start as u32,
+            end: end as u32,
+            left: 0,
+            right: 0,
+        });
+        let widest = (0..d)
+            .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
+            .unwrap_or(0);
+        // A leaf when small, or when every point coincides (no split separates them).
+        if end - start <= LEAF || hi[widest] - lo[widest] <= 0.0 {
+            return id;
+        }
+        let mid = start + (end - start) / 2;
+        let (points, d) = (self.points, self.d);
+        // Ties broken by index, so the tree (and every visit order) is the same on every run.
+        self.order[start..end].select_nth_unstable_by(mid - start, |&a, &b| {
+            let (va, vb) = (
+                points[a as usize * d + widest],
+                points[b as usize * d + widest],
+            );
+            va.total_cmp(&vb).then(a.cmp(&b))
+        });
+        let left = self.build(start, mid);
+        let right = self.build(mid, end);
+        self.nodes[id as usize].left = left;
+        self.nodes[id as usize].right = right;
+        id
+    }
+
+    /// Squared distance from q to node's bounding box.
+    #[inline]
+    fn box_sq_dist(&self, node: usize, q: &[f64]) -> f64 {
+        let d = self.d;
+        let b = &self.boxes[node * 2 * d..(node + 1) * 2 * d];
+        let mut s = 0.0;
+        for j in 0..d {
+            let t = if q[j] < b[j] {
+                b[j] - q[j]
+            } else if q[j] > b[d + j] {
+                q[j] - b[d + j]
+            } else {
+                0.0
+            };
+            s += t * t;
+        }
+        s
+    }
+
+    /// Calls `f(index)` for every point within squared distance `r2` of `q` (≤), in a fixed
+    /// order, until `f` breaks.
+    pub(crate) fn within(&self, q: &[f64], r2: f64, mut f: impl FnMut(u32) -> ControlFlow<()>) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut stack = vec![0u32];
+        while let Some(id) = stack.pop() {
+            let id = id as usize;
+            // The box bound rounds like the distances (same sums of squares of differences),
+            // and a box distance never exceeds a member's: no point within r2 is pruned.
+            if self.box_sq_dist(id, q) > r2 {
+                continue;
+            }
+            let node = &self.nodes[id];
+            if node.left == 0 {
+                for &i in &self.order[node.start as usize..node.end as usize] {
+                    if sq_dist(q, self.row(i)) <= r2 && f(i).is_break() {
+                        return;
+                    }
+                }
+            } else {
+                stack.push(node.right);
+                stack.push(node.left);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Radius queries equal a brute-force scan, ties at exactly r included, on random points
+    /// and on an integer grid (many exact ties).
+    #[test]
+    fn radius_queries_equal_brute_force() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+        for (n, d, grid) in [
+            (500, 2, false),
+            (400, 3, true),
+            (300, 8, false),
+            (60, 1, true),
+        ] {
+            let pts: Vec<f64> = (0..n * d)
+                .map(|_| {
+                    if grid {
+                        rng.gen_range(0..6) as f64
+                    } else {
+                        rng.r#gen::<f64>() * 10.0
+                    }
+                })
+                .collect();
+            let tree = KdTree::new(&pts, d);
+            for q in 0..n {
+                let qr = &pts[q * d..(q + 1) * d];
+                for r2 in [0.0, 1.0, 2.0, 4.0] {
+                    let mut got = Vec::new();
+                    tree.within(qr, r2, |i| {
+                        got.push(i as usize);
+                        ControlFlow::Continue(())
+                    });
+                    got.sort_unstable();
+                    let want: Vec<usize> = (0..n)
+                        .filter(|&i| sq_dist(qr, &pts[i * d..(i + 1) * d]) <= r2)
+                        .collect();
+                    assert_eq!(got, want, "n {n} d {d} q {q} r2 {r2}");
+                }
+            }
+        }
+    }
+}
