@@ -24,7 +24,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kdtree::KdTree;
+use super::kdtree::{Hit, KdTree, sq_dist};
 use crate::error::{Error, Result};
 
 /// Settings of DBSCAN, checked when built: a finite radius `eps` > 0 (in the prepared feature
@@ -126,8 +126,11 @@ pub(crate) fn dbscan(data: ArrayView2<'_, f64>, p: &DbscanParams) -> Result<Dbsc
         .into_par_iter()
         .map(|i| {
             let mut count = 0;
-            tree.within(row(i), r2, |_| {
-                count += 1;
+            tree.visit(row(i), r2, |hit| {
+                count += match hit {
+                    Hit::Point(_) => 1,
+                    Hit::Node(points) => points.len(),
+                };
                 if count >= p.min_points {
                     ControlFlow::Break(())
                 } else {
@@ -141,12 +144,40 @@ pub(crate) fn dbscan(data: ArrayView2<'_, f64>, p: &DbscanParams) -> Result<Dbsc
     let core_points = data.select(Axis(0), &core_idx);
     let core_flat = core_points.as_slice().unwrap_or(&[]);
     let core_tree = KdTree::new(core_flat, d);
-    // 2. Clusters: core points within eps joined, larger root under smaller.
+    // 2. Clusters: core points within eps joined, larger root under smaller. The core points
+    // fall into groups already within eps of each other (tight k-d tree nodes, else single
+    // points), each one cluster at once; then each group is joined to every group that has a
+    // point within eps of one of its own. A pair of groups already joined is skipped before
+    // any distance is taken, and a pair wholly within eps is joined without one, so dense
+    // regions (a city's customers) do not cost the square of their size.
     let parent: Vec<AtomicU32> = (0..core_idx.len() as u32).map(AtomicU32::new).collect();
-    (0..core_idx.len()).into_par_iter().for_each(|c| {
-        core_tree.within(&core_flat[c * d..(c + 1) * d], r2, |o| {
-            if (o as usize) > c {
-                union(&parent, c as u32, o);
+    let groups = core_tree.groups(r2);
+    groups.par_iter().for_each(|g| {
+        let own = core_tree.members(g);
+        for &o in &own[1..] {
+            union(&parent, own[0], o);
+        }
+    });
+    let core_row = |c: u32| &core_flat[c as usize * d..(c as usize + 1) * d];
+    let close_to_own =
+        |own: &[u32], o: u32| own.iter().any(|&a| sq_dist(core_row(a), core_row(o)) <= r2);
+    groups.par_iter().for_each(|g| {
+        let own = core_tree.members(g);
+        core_tree.visit_near(g, r2, |points, tight, within| {
+            if tight {
+                // One cluster already: joined if any of its points is close to one of ours.
+                if find(&parent, own[0]) != find(&parent, points[0])
+                    && (within || points.iter().any(|&o| close_to_own(own, o)))
+                {
+                    union(&parent, own[0], points[0]);
+                }
+            } else {
+                for &o in points {
+                    if find(&parent, own[0]) != find(&parent, o) && (within || close_to_own(own, o))
+                    {
+                        union(&parent, own[0], o);
+                    }
+                }
             }
             ControlFlow::Continue(())
         });
@@ -195,8 +226,15 @@ pub(crate) fn lowest_cluster_within(
     r2: f64,
 ) -> Option<usize> {
     let mut best: Option<usize> = None;
-    core.within(q, r2, |c| {
-        let l = core_labels[c as usize];
+    core.visit(q, r2, |hit| {
+        let l = match hit {
+            Hit::Point(c) => core_labels[c as usize],
+            Hit::Node(points) => points
+                .iter()
+                .map(|&c| core_labels[c as usize])
+                .min()
+                .unwrap_or(usize::MAX),
+        };
         best = Some(best.map_or(l, |b| b.min(l)));
         // Nothing is lower than cluster 0.
         if l == 0 {
@@ -313,6 +351,69 @@ mod tests {
                     name,
                 );
             }
+        }
+    }
+
+    /// scikit-learn's algorithm written out plainly (all neighbourhoods by brute force, clusters
+    /// grown from core points in index order) against ours on random data: dense and sparse,
+    /// integer grids with ties at eps, 1 to 5 dimensions, small and large eps.
+    #[test]
+    fn clusters_equal_a_brute_force_dbscan() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        for round in 0..60 {
+            let d = 1 + round % 5;
+            let n = rng.gen_range(1..400);
+            let grid = round % 3 == 0;
+            let x = Array2::from_shape_fn((n, d), |_| {
+                if grid {
+                    rng.gen_range(0..8) as f64
+                } else {
+                    rng.r#gen::<f64>() * 10.0
+                }
+            });
+            let eps = if grid { 1.0 } else { rng.gen_range(0.2..3.0) };
+            let min = rng.gen_range(2..8);
+            let near: Vec<Vec<usize>> = (0..n)
+                .map(|i| {
+                    (0..n)
+                        .filter(|&j| {
+                            let s = x
+                                .row(i)
+                                .iter()
+                                .zip(x.row(j))
+                                .fold(0.0, |s, (a, b)| s + (a - b) * (a - b));
+                            s <= eps * eps
+                        })
+                        .collect()
+                })
+                .collect();
+            let core: Vec<bool> = near.iter().map(|v| v.len() >= min).collect();
+            let mut want: Vec<Option<usize>> = vec![None; n];
+            let mut next = 0;
+            for i in 0..n {
+                if !core[i] || want[i].is_some() {
+                    continue;
+                }
+                want[i] = Some(next);
+                let mut stack = vec![i];
+                while let Some(p) = stack.pop() {
+                    for &q in &near[p] {
+                        if want[q].is_none() {
+                            want[q] = Some(next);
+                            if core[q] {
+                                stack.push(q);
+                            }
+                        }
+                    }
+                }
+                next += 1;
+            }
+            let fit = dbscan(x.view(), &DbscanParams::new(eps, min).unwrap()).unwrap();
+            assert_eq!(
+                fit.labels, want,
+                "round {round}: n {n} d {d} eps {eps} min {min}"
+            );
         }
     }
 

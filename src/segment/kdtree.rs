@@ -21,6 +21,25 @@ pub(crate) struct KdTree<'a> {
     nodes: Vec<Node>,
     /// Per node, its bounding box: d minima then d maxima.
     boxes: Vec<f64>,
+    /// Per node, the squared diagonal of its box: no two of its points are farther apart.
+    diameters: Vec<f64>,
+}
+
+/// A group of points within the radius of each other: a node's, or one point.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Group {
+    /// The points of a node.
+    Node(u32),
+    /// One point.
+    Point(u32),
+}
+
+/// What a visit reports: one point within the radius, or a whole node within it.
+pub(crate) enum Hit<'t> {
+    /// A point within the radius.
+    Point(u32),
+    /// Every point of a node is within the radius.
+    Node(&'t [u32]),
 }
 
 struct Node {
@@ -29,6 +48,9 @@ struct Node {
     /// Children's indices in `nodes` (0: a leaf; the root is never a child).
     left: u32,
     right: u32,
+    /// The split: coordinate and the median value (left holds the smaller values).
+    dim: u32,
+    value: f64,
 }
 
 /// Squared Euclidean distance, coordinates summed in order.
@@ -52,6 +74,7 @@ impl<'a> KdTree<'a> {
             order: (0..n as u32).collect(),
             nodes: Vec::with_capacity(2 * n / LEAF + 1),
             boxes: Vec::with_capacity((2 * n / LEAF + 1) * 2 * d),
+            diameters: Vec::with_capacity(2 * n / LEAF + 1),
         };
         if n > 0 {
             tree.build(0, n);
@@ -79,11 +102,14 @@ impl<'a> KdTree<'a> {
         }
         self.boxes.extend_from_slice(&lo);
         self.boxes.extend_from_slice(&hi);
+        self.diameters.push(sq_dist(&lo, &hi));
         self.nodes.push(Node {
             start: start as u32,
             end: end as u32,
             left: 0,
             right: 0,
+            dim: 0,
+            value: 0.0,
         });
         let widest = (0..d)
             .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
@@ -102,10 +128,11 @@ impl<'a> KdTree<'a> {
             );
             va.total_cmp(&vb).then(a.cmp(&b))
         });
+        let value = points[self.order[mid] as usize * d + widest];
         let left = self.build(start, mid);
         let right = self.build(mid, end);
-        self.nodes[id as usize].left = left;
-        self.nodes[id as usize].right = right;
+        let node = &mut self.nodes[id as usize];
+        (node.left, node.right, node.dim, node.value) = (left, right, widest as u32, value);
         id
     }
 
@@ -128,8 +155,151 @@ impl<'a> KdTree<'a> {
         s
     }
 
+    /// Squared distance from q to the farthest corner of node's box: no point of the node is
+    /// farther. (Rounding is monotone, so the computed bound holds for the computed
+    /// distances too, as does the box diagonal for any two of its points.)
+    #[inline]
+    fn box_sq_reach(&self, node: usize, q: &[f64]) -> f64 {
+        let d = self.d;
+        let b = &self.boxes[node * 2 * d..(node + 1) * 2 * d];
+        let mut s = 0.0;
+        for j in 0..d {
+            let t = (q[j] - b[j]).abs().max((b[d + j] - q[j]).abs());
+            s += t * t;
+        }
+        s
+    }
+
+    /// A partition of the points into groups whose members all lie within squared distance
+    /// `r2` of each other: the maximal tight nodes (box diagonal within r2), and every other
+    /// point alone. Each group is the points of a node (`Some(node)`) or one point.
+    pub(crate) fn groups(&self, r2: f64) -> Vec<Group> {
+        let mut out = Vec::new();
+        let mut stack = vec![0usize];
+        while let Some(id) = stack.pop() {
+            let Some(node) = self.nodes.get(id) else {
+                continue;
+            };
+            if self.diameters[id] <= r2 {
+                out.push(Group::Node(id as u32));
+            } else if node.left == 0 {
+                let points = &self.order[node.start as usize..node.end as usize];
+                out.extend(points.iter().map(|&i| Group::Point(i)));
+            } else {
+                stack.push(node.right as usize);
+                stack.push(node.left as usize);
+            }
+        }
+        out
+    }
+
+    /// A group's points.
+    pub(crate) fn members<'t>(&'t self, g: &'t Group) -> &'t [u32] {
+        match g {
+            Group::Node(id) => {
+                let node = &self.nodes[*id as usize];
+                &self.order[node.start as usize..node.end as usize]
+            }
+            Group::Point(i) => std::slice::from_ref(i),
+        }
+    }
+
+    /// A group's bounding box (minima, maxima).
+    fn group_box<'t>(&'t self, g: &Group) -> (&'t [f64], &'t [f64]) {
+        let d = self.d;
+        match g {
+            Group::Node(id) => {
+                let b = &self.boxes[*id as usize * 2 * d..(*id as usize + 1) * 2 * d];
+                (&b[..d], &b[d..])
+            }
+            Group::Point(i) => (self.row(*i), self.row(*i)),
+        }
+    }
+
+    /// Reports, for group `g`, every tight node or leaf whose box comes within squared
+    /// distance `r2` of g's box, with `within` set when every point of it is within r2 of
+    /// every point of g (the farthest corners are). Nodes are tight (all points within r2 of
+    /// each other) or leaves.
+    pub(crate) fn visit_near(
+        &self,
+        g: &Group,
+        r2: f64,
+        mut f: impl FnMut(&[u32], bool, bool) -> ControlFlow<()>,
+    ) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let d = self.d;
+        let (glo, ghi) = self.group_box(g);
+        let mut stack = vec![0u32];
+        while let Some(id) = stack.pop() {
+            let id = id as usize;
+            let b = &self.boxes[id * 2 * d..(id + 1) * 2 * d];
+            let (lo, hi) = (&b[..d], &b[d..]);
+            let (mut near, mut far) = (0.0, 0.0);
+            for j in 0..d {
+                let gap = (lo[j] - ghi[j]).max(glo[j] - hi[j]).max(0.0);
+                near += gap * gap;
+                let span = (hi[j] - glo[j]).abs().max((ghi[j] - lo[j]).abs());
+                far += span * span;
+            }
+            if near > r2 {
+                continue;
+            }
+            let node = &self.nodes[id];
+            let tight = self.diameters[id] <= r2;
+            if tight || node.left == 0 {
+                let points = &self.order[node.start as usize..node.end as usize];
+                if f(points, tight, far <= r2).is_break() {
+                    return;
+                }
+            } else {
+                stack.push(node.right);
+                stack.push(node.left);
+            }
+        }
+    }
+
+    /// Reports every point within squared distance `r2` of `q` (≤), in a fixed order, until
+    /// `f` breaks: a node wholly within the radius as one [`Hit::Node`], other points one by
+    /// one. Children are visited the side holding q first, so a count that stops early stops
+    /// sooner.
+    pub(crate) fn visit(&self, q: &[f64], r2: f64, mut f: impl FnMut(Hit<'_>) -> ControlFlow<()>) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut stack = vec![0u32];
+        while let Some(id) = stack.pop() {
+            let id = id as usize;
+            if self.box_sq_dist(id, q) > r2 {
+                continue;
+            }
+            let node = &self.nodes[id];
+            let points = &self.order[node.start as usize..node.end as usize];
+            let leaf = node.left == 0;
+            if self.box_sq_reach(id, q) <= r2 {
+                if f(Hit::Node(points)).is_break() {
+                    return;
+                }
+            } else if leaf {
+                for &i in points {
+                    if sq_dist(q, self.row(i)) <= r2 && f(Hit::Point(i)).is_break() {
+                        return;
+                    }
+                }
+            } else if q[node.dim as usize] < node.value {
+                stack.push(node.right);
+                stack.push(node.left);
+            } else {
+                stack.push(node.left);
+                stack.push(node.right);
+            }
+        }
+    }
+
     /// Calls `f(index)` for every point within squared distance `r2` of `q` (≤), in a fixed
     /// order, until `f` breaks.
+    #[cfg(test)]
     pub(crate) fn within(&self, q: &[f64], r2: f64, mut f: impl FnMut(u32) -> ControlFlow<()>) {
         if self.nodes.is_empty() {
             return;
@@ -193,6 +363,16 @@ mod tests {
                         ControlFlow::Continue(())
                     });
                     got.sort_unstable();
+                    let mut seen = Vec::new();
+                    tree.visit(qr, r2, |h| {
+                        match h {
+                            Hit::Point(i) => seen.push(i as usize),
+                            Hit::Node(points) => seen.extend(points.iter().map(|&i| i as usize)),
+                        }
+                        ControlFlow::Continue(())
+                    });
+                    seen.sort_unstable();
+                    assert_eq!(seen, got, "visit");
                     let want: Vec<usize> = (0..n)
                         .filter(|&i| sq_dist(qr, &pts[i * d..(i + 1) * d]) <= r2)
                         .collect();

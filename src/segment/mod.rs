@@ -9,10 +9,12 @@
 //!    is an error or takes the training median (counted, never silent); a missing category is
 //!    a level of its own, "(missing)". A constant column is kept and scaled by 1.
 //! 2. **Clustering** ([`Strategy`] → [`Clustering`]): our k-means (k-means++ seeding, Lloyd
-//!    iterations with Hamerly's bounds, restarts, all rayon-parallel and the same at any
-//!    thread count), mini-batch k-means for very large bases, linfa's k-means, Gaussian
-//!    mixture and DBSCAN, k-prototypes for mixed numeric and categorical data (Huang 1998),
-//!    or explicit rule bands.
+//!    iterations with Hamerly's bounds, restarts), mini-batch k-means for very large bases,
+//!    our Gaussian mixture (EM with full, diagonal or spherical covariances) and DBSCAN (a
+//!    k-d tree and a concurrent union–find), all rayon-parallel and the same at any thread
+//!    count and the last two giving scikit-learn's answers; k-prototypes for mixed numeric
+//!    and categorical data (Huang 1998); explicit rule bands; and linfa's k-means, Gaussian
+//!    mixture and DBSCAN for comparison.
 //! 3. **Profiles and names** ([`SegmentProfile`]): each segment's size and share, and per
 //!    feature its mean against the overall mean as an index (100 = average) and a z-score;
 //!    the features that set it apart give it an automatic name, e.g. "high value · frequent ·
