@@ -53,6 +53,35 @@ struct Node {
     value: f64,
 }
 
+/// A depth-first stack on the stack: a visit per query must not allocate. A node's children
+/// replace it, so the stack never holds more than the depth + 1 nodes, and the depth is at
+/// most 32 (median splits halve ≤ 2³² points down to leaves).
+struct Stack {
+    items: [u32; 64],
+    len: usize,
+}
+
+impl Stack {
+    fn root() -> Self {
+        Stack {
+            items: [0; 64],
+            len: 1,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: u32) {
+        self.items[self.len] = v;
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<u32> {
+        self.len = self.len.checked_sub(1)?;
+        Some(self.items[self.len])
+    }
+}
+
 /// Squared Euclidean distance, coordinates summed in order.
 #[inline]
 pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
@@ -231,7 +260,7 @@ impl<'a> KdTree<'a> {
         }
         let d = self.d;
         let (glo, ghi) = self.group_box(g);
-        let mut stack = vec![0u32];
+        let mut stack = Stack::root();
         while let Some(id) = stack.pop() {
             let id = id as usize;
             let b = &self.boxes[id * 2 * d..(id + 1) * 2 * d];
@@ -268,7 +297,7 @@ impl<'a> KdTree<'a> {
         if self.nodes.is_empty() {
             return;
         }
-        let mut stack = vec![0u32];
+        let mut stack = Stack::root();
         while let Some(id) = stack.pop() {
             let id = id as usize;
             if self.box_sq_dist(id, q) > r2 {
@@ -304,7 +333,7 @@ impl<'a> KdTree<'a> {
         if self.nodes.is_empty() {
             return;
         }
-        let mut stack = vec![0u32];
+        let mut stack = Stack::root();
         while let Some(id) = stack.pop() {
             let id = id as usize;
             // The box bound rounds like the distances (same sums of squares of differences),

@@ -881,6 +881,15 @@ mod tests {
                     (mean_ll - score).abs() < 1e-9,
                     "{what}: {mean_ll} vs {score}"
                 );
+                // BIC as choose_k computes it: −2 ln L + p ln n, p counting the shape's
+                // covariance parameters (scikit-learn's `bic`).
+                let p = (k - 1) + k * d + kind.parameters(k, d);
+                let bic = -2.0 * fit.log_likelihood + p as f64 * (n as f64).ln();
+                let want_bic = case["bic"].as_f64().unwrap();
+                assert!(
+                    (bic - want_bic).abs() < 1e-9 * want_bic.abs(),
+                    "{what}: BIC {bic} vs {want_bic}"
+                );
                 let lb = case["lower_bound"].as_f64().unwrap();
                 assert!(
                     (fit.lower_bound - lb).abs() < 1e-9,
