@@ -30,6 +30,9 @@
 //!    names); [`geo`] has the coordinates, great-circle distances and spatial index beneath.
 //! 6. [`report`]: KPIs and campaign ROI per segment, migration between two snapshots,
 //!    stability of a segmentation, keyed pseudonyms, and a k-anonymity floor on every report.
+//! 7. [`experiment`]: A/B tests per segment: a seeded, stratified assignment of customers to
+//!    arms, sample sizes, and the analysis (uplift of conversion and revenue per customer
+//!    with intervals and tests, corrected across segments, and the campaign's ROI).
 //!
 //! ## One contract for every model
 //!
@@ -99,6 +102,7 @@ mod contract;
 pub mod data;
 pub mod datasets;
 mod error;
+pub mod experiment;
 pub mod geo;
 mod optim;
 mod par;

@@ -22,8 +22,8 @@ use custseg::segment::{
     Strategy, calinski_harabasz, davies_bouldin, silhouette,
 };
 use custseg::{
-    CustomerSummary, Date, Fit, ReturnPolicy, Score, SummaryConfig, SummaryRecord, TimeUnit,
-    TransactionLog,
+    CustomerId, CustomerSummary, Date, Fit, ReturnPolicy, Score, SummaryConfig, SummaryRecord,
+    TimeUnit, TransactionLog,
 };
 use ndarray::{Array2, ShapeBuilder};
 use rand::{Rng, SeedableRng};
@@ -600,6 +600,70 @@ fn fuzz_typed_segmenters_churn_and_reports() {
         let (before, after) = (snapshot(&mut d), snapshot(&mut d));
         call("migration", round, seed, || {
             migration(&before, &names, &after, &names)
+        });
+    }
+}
+
+#[test]
+fn fuzz_experiments() {
+    use custseg::experiment::{AbTest, Correction, ExperimentDesign, Outcome, sample_size};
+    let seed = base_seed() ^ 6;
+    let mut d = Draw(Xoshiro256PlusPlus::seed_from_u64(seed));
+    for round in 0..rounds() {
+        let n = d.0.gen_range(1..150);
+        // Hostile but valid values in most rounds; an invalid row (arm 2, a negative or NaN
+        // revenue) in one round in ten.
+        let mut outcomes: Vec<Outcome> = (0..n)
+            .map(|_| Outcome {
+                segment: d.0.gen_range(0..3),
+                arm: d.0.gen_range(0..2),
+                converted: d.0.gen_bool(0.3),
+                revenue: match d.positive() {
+                    _ if d.0.gen_bool(0.5) => 0.0,
+                    v if v.is_finite() => v,
+                    _ => f64::MAX,
+                },
+            })
+            .collect();
+        if d.0.gen_bool(0.1) {
+            let i = d.0.gen_range(0..n);
+            outcomes[i].arm = 2;
+            outcomes[i].revenue = d.num();
+        }
+        let correction = [
+            Correction::None,
+            Correction::Holm,
+            Correction::BenjaminiHochberg,
+        ][d.0.gen_range(0..3)];
+        let alpha = if d.0.gen_bool(0.5) { 0.05 } else { d.num() };
+        let boot = [0, 10, 200][d.0.gen_range(0..3)];
+        call("A/B analysis", round, seed, || {
+            AbTest::new(alpha)?
+                .with_correction(correction)
+                .with_bootstrap(boot, round as u64)?
+                .analyse(&outcomes)
+        });
+        if let Ok(report) = AbTest::new(0.05).and_then(|t| t.analyse(&outcomes)) {
+            let cost = d.num();
+            call("ROI", round, seed, || report.overall.roi(cost));
+        }
+        let (p, u, a, w, r) = (d.num(), d.num(), d.num(), d.num(), d.num());
+        call("sample size", round, seed, || sample_size(p, u, a, w, r));
+        let customers: Vec<(CustomerId, usize)> = (0..n)
+            .map(|_| {
+                (
+                    CustomerId::from(format!("k{}", d.0.gen_range(0..80))),
+                    d.0.gen_range(0..4),
+                )
+            })
+            .collect();
+        let shares = (d.num(), d.num());
+        call("assignment", round, seed, || {
+            ExperimentDesign::new(
+                vec![("a".into(), shares.0), ("b".into(), shares.1)],
+                round as u64,
+            )?
+            .assign(&customers)
         });
     }
 }

@@ -7,6 +7,7 @@ mod clv;
 mod clv_api;
 mod clv_numerics;
 mod errors;
+mod experiment;
 mod fuzz;
 mod geographic;
 mod hostile;
