@@ -29,13 +29,21 @@
 //!
 //! The silhouette and the Calinski-Harabasz index printed below the table show how distinct
 //! the segments are; `choose_k` over 2..=8 is printed too.
+//!
+//! Last, the segments explained as rules on the raw features (a decision tree, leaves of at
+//! least 20 customers). At depth 2 the four rules place 86 % of customers in their own
+//! segment (fidelity 0.863): "spend > 38.98 and recency ≤ 90.5 days → high-value loyal",
+//! "spend ≤ 38.98 and recency > 224.5 days → low-value lost", and so on; depth 3 adds little
+//! (0.878): the k-means segments live in log-scaled, standardised space and are not boxes
+//! in the raw features.
 
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::segment::{
-    BehavioralRecord, BehavioralSegmenter, KCriterion, KMeansParams, KSearch, Strategy,
-    calinski_harabasz, choose_k, silhouette,
+    BehavioralRecord, BehavioralSegmenter, KCriterion, KMeansParams, KSearch, RuleTreeParams,
+    SegmentedPoints, Strategy, calinski_harabasz, choose_k, silhouette,
 };
 use custseg::{Assign, Fit};
+use ndarray::Array2;
 
 fn main() -> Result<(), custseg::Error> {
     let k: usize = std::env::args()
@@ -93,6 +101,41 @@ fn main() -> Result<(), custseg::Error> {
             "  k = {}: silhouette {:.3}, CH {:.0}, DB {:.3}",
             s.k, s.silhouette, s.calinski_harabasz, s.davies_bouldin
         );
+    }
+    // The segments as rules on the raw features a marketer reads (not the prepared ones).
+    let names: Vec<String> = ["recency_days", "purchases", "spend", "average_order"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let raw = Array2::from_shape_fn((records.len(), 4), |(i, j)| {
+        let r = &records[i];
+        [
+            r.recency_days,
+            r.frequency,
+            r.monetary,
+            r.average_order_value,
+        ][j]
+    });
+    let data = SegmentedPoints::new(raw.view(), &names, &labels)?;
+    for depth in [2, 3] {
+        let (rules, report) = RuleTreeParams::new()
+            .with_max_depth(depth)?
+            .with_min_leaf(20)?
+            .fit(&data)?;
+        println!(
+            "\nthe segments as rules, depth {depth}: fidelity {:.3} ({} rules)",
+            report.fidelity, report.rules
+        );
+        // Display prints "→ segment 2"; here the segments' names instead.
+        for (rule, line) in rules.rules().iter().zip(rules.to_string().lines()) {
+            let when = line.split(" → ").next().unwrap_or(line);
+            println!(
+                "  {when} → {} ({} customers, {:.0} % in it)",
+                profiles[rule.segment].name,
+                rule.customers,
+                100.0 * rule.purity
+            );
+        }
     }
     Ok(())
 }

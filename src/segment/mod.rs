@@ -67,6 +67,7 @@ mod mixture;
 mod model;
 mod profile;
 mod psychographic;
+mod rules;
 mod strategy;
 mod validity;
 
@@ -93,6 +94,10 @@ pub use profile::{FeatureContrast, MAX_SEGMENTS, SegmentProfile};
 pub(crate) use profile::{Vocabulary, profiles};
 pub use psychographic::{
     FactorLoadings, PsychographicModel, PsychographicSegmenter, SurveyItem, SurveyResponse,
+};
+pub use rules::{
+    Condition, MAX_RULE_DEPTH, Rule, RuleFitReport, RuleTreeParams, SegmentRules, SegmentedPoints,
+    Side,
 };
 pub use strategy::{Clustering, MAX_COORDINATE, RuleBands, Strategy};
 pub use validity::{

@@ -15,6 +15,7 @@ mod psychographic;
 mod report;
 mod rfm;
 mod robustness;
+mod rules;
 mod segment;
 mod segment_models;
 mod summaries;
