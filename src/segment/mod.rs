@@ -97,7 +97,7 @@ pub use psychographic::{
 };
 pub use rules::{
     Condition, MAX_RULE_DEPTH, Rule, RuleFitReport, RuleTreeParams, SegmentRules, SegmentedPoints,
-    Side,
+    Side, TargetFitReport, TargetPoints, TargetTreeParams,
 };
 pub use strategy::{Clustering, MAX_COORDINATE, RuleBands, Strategy};
 pub use validity::{

@@ -41,17 +41,20 @@ use crate::error::{Error, Position, Result};
 /// assert_eq!(rules.to_string().lines().nth(1), Some("spend > 5 → segment 1 (3 customers, 100 % in it)"));
 /// # Ok::<(), custseg::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RuleTreeRecord")]
 pub struct RuleTreeParams {
     max_depth: usize,
     min_leaf: usize,
+    min_gain: f64,
 }
 
 #[derive(Deserialize)]
 struct RuleTreeRecord {
     max_depth: usize,
     min_leaf: usize,
+    #[serde(default)]
+    min_gain: f64,
 }
 
 impl TryFrom<RuleTreeRecord> for RuleTreeParams {
@@ -59,7 +62,8 @@ impl TryFrom<RuleTreeRecord> for RuleTreeParams {
     fn try_from(r: RuleTreeRecord) -> Result<Self> {
         RuleTreeParams::new()
             .with_max_depth(r.max_depth)?
-            .with_min_leaf(r.min_leaf)
+            .with_min_leaf(r.min_leaf)?
+            .with_min_gain(r.min_gain)
     }
 }
 
@@ -73,12 +77,37 @@ impl Default for RuleTreeParams {
 }
 
 impl RuleTreeParams {
-    /// Depth 3 (rules of at most three conditions), leaves of at least 10 customers.
+    /// Depth 3 (rules of at most three conditions), leaves of at least 10 customers, any
+    /// split that lowers the impurity.
     pub fn new() -> Self {
         RuleTreeParams {
             max_depth: 3,
             min_leaf: 10,
+            min_gain: 0.0,
         }
+    }
+
+    /// Sets the least a split must lower the impurity, as a share of the whole data's
+    /// (scikit-learn's `min_impurity_decrease`, relative): splits that separate nothing
+    /// worth a rule are not made.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a value outside [0, 1].
+    pub fn with_min_gain(mut self, min_gain: f64) -> Result<Self> {
+        if !(0.0..=1.0).contains(&min_gain) {
+            return Err(Error::InvalidParameter {
+                name: "min_gain",
+                value: min_gain.to_string(),
+                reason: "between 0 and 1".into(),
+            });
+        }
+        self.min_gain = min_gain;
+        Ok(self)
+    }
+
+    /// The least share of the impurity a split must remove.
+    pub fn min_gain(&self) -> f64 {
+        self.min_gain
     }
 
     /// Sets the depth: the most conditions a rule has.
@@ -144,38 +173,49 @@ impl<'a> SegmentedPoints<'a> {
         names: &'a [String],
         segments: &'a [usize],
     ) -> Result<Self> {
-        let (n, d) = features.dim();
-        if n == 0 || d == 0 {
-            return Err(Error::EmptyInput {
-                what: "customers and features",
-            });
-        }
-        if names.len() != d {
-            return Err(Error::LengthMismatch {
-                what: "feature names",
-                expected: d,
-                got: names.len(),
-            });
-        }
-        if segments.len() != n {
-            return Err(Error::LengthMismatch {
-                what: "segments",
-                expected: n,
-                got: segments.len(),
-            });
-        }
-        if let Some(((i, j), v)) = features.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                at: Position::at_row(i).with_column(names[j].clone()),
-                value: *v,
-            });
-        }
+        check_features(features, names, segments.len(), "segments")?;
         Ok(SegmentedPoints {
             features,
             names,
             segments,
         })
     }
+}
+
+/// Checks features against their names and the number of per-customer values.
+fn check_features(
+    features: ArrayView2<'_, f64>,
+    names: &[String],
+    values: usize,
+    what: &'static str,
+) -> Result<()> {
+    let (n, d) = features.dim();
+    if n == 0 || d == 0 {
+        return Err(Error::EmptyInput {
+            what: "customers and features",
+        });
+    }
+    if names.len() != d {
+        return Err(Error::LengthMismatch {
+            what: "feature names",
+            expected: d,
+            got: names.len(),
+        });
+    }
+    if values != n {
+        return Err(Error::LengthMismatch {
+            what,
+            expected: n,
+            got: values,
+        });
+    }
+    if let Some(((i, j), v)) = features.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            at: Position::at_row(i).with_column(names[j].clone()),
+            value: *v,
+        });
+    }
+    Ok(())
 }
 
 /// Which side of a threshold a condition keeps.
@@ -210,8 +250,10 @@ pub struct Rule {
     pub segment: usize,
     /// Training customers the rule covers.
     pub customers: usize,
-    /// Share of them in `segment`.
+    /// Share of them in `segment` (1 for a tree segmenting by a target: a leaf is a segment).
     pub purity: f64,
+    /// For a tree segmenting by a target: the target's mean over the leaf's customers.
+    pub target_mean: Option<f64>,
 }
 
 /// A node of the tree: a split or a leaf (a rule).
@@ -315,13 +357,22 @@ impl fmt::Display for SegmentRules {
             } else {
                 conditions.join(" and ")
             };
-            writeln!(
-                f,
-                "{when} → segment {} ({} customers, {:.0} % in it)",
-                r.segment,
-                r.customers,
-                100.0 * r.purity
-            )?;
+            match r.target_mean {
+                Some(mean) => writeln!(
+                    f,
+                    "{when} → segment {} ({} customers, mean {})",
+                    r.segment,
+                    r.customers,
+                    round_for_humans(mean)
+                )?,
+                None => writeln!(
+                    f,
+                    "{when} → segment {} ({} customers, {:.0} % in it)",
+                    r.segment,
+                    r.customers,
+                    100.0 * r.purity
+                )?,
+            }
         }
         Ok(())
     }
@@ -356,50 +407,257 @@ impl Fit for RuleTreeParams {
                 ),
             });
         }
-        let mut grower = Grower {
+        let (model, depth) = grow_tree(
             flat,
             d,
-            segments: data.segments,
-            classes,
-            params: *self,
-            names: data.names,
-            nodes: Vec::new(),
-            rules: Vec::new(),
-            depth: 0,
-        };
-        let rows: Vec<usize> = (0..n).collect();
-        grower.grow(&rows, 0, &mut Vec::new());
-        let correct: usize = grower
+            data.names,
+            Target::Segments(data.segments, classes),
+            self,
+        );
+        let correct: usize = model
             .rules
             .iter()
             .map(|r| (r.purity * r.customers as f64).round() as usize)
             .sum();
         let report = RuleFitReport {
             fidelity: correct as f64 / n as f64,
-            depth: grower.depth,
-            rules: grower.rules.len(),
+            depth,
+            rules: model.rules.len(),
         };
-        Ok((
-            SegmentRules {
-                nodes: grower.nodes,
-                rules: grower.rules,
-                features: d,
-            },
-            report,
-        ))
+        Ok((model, report))
     }
+}
+
+/// Grows a tree over the rows of `flat` and reads its rules: (rules, depth).
+fn grow_tree(
+    flat: &[f64],
+    d: usize,
+    names: &[String],
+    target: Target<'_>,
+    params: &RuleTreeParams,
+) -> (SegmentRules, usize) {
+    let n = flat.len() / d.max(1);
+    let mut grower = Grower {
+        flat,
+        d,
+        target,
+        params: *params,
+        names,
+        nodes: Vec::new(),
+        rules: Vec::new(),
+        depth: 0,
+        min_decrease: 0.0,
+    };
+    let rows: Vec<usize> = (0..n).collect();
+    grower.min_decrease = params.min_gain * grower.impurity(&rows);
+    grower.grow(&rows, 0, &mut Vec::new());
+    (
+        SegmentRules {
+            nodes: grower.nodes,
+            rules: grower.rules,
+            features: d,
+        },
+        grower.depth,
+    )
+}
+
+/// Settings of a segmentation by a target (CLV, churn risk, holdout spend …): a regression
+/// tree whose leaves are the segments, each the customers that one rule covers, with the
+/// target's mean. The same checks and defaults as [`RuleTreeParams`] (depth 3: up to eight
+/// segments). A 0/1 target (churned or not) gives segments by churn rate.
+///
+/// ```
+/// use custseg::segment::{TargetPoints, TargetTreeParams};
+/// use custseg::Fit;
+/// use ndarray::array;
+/// let x = array![[1.0], [2.0], [3.0], [7.0], [8.0], [9.0]];
+/// let names = vec!["purchases".to_string()];
+/// let clv = [10.0, 12.0, 11.0, 90.0, 95.0, 100.0];
+/// let data = TargetPoints::new(x.view(), &names, &clv)?;
+/// let (tree, report) = TargetTreeParams::new().with_min_leaf(2)?.fit(&data)?;
+/// assert_eq!(tree.rules().len(), 2);
+/// assert_eq!(tree.rules()[1].target_mean, Some(95.0));
+/// assert!(report.r_squared > 0.99);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TargetTreeParams {
+    tree: RuleTreeParams,
+}
+
+impl Default for TargetTreeParams {
+    fn default() -> Self {
+        TargetTreeParams::new()
+    }
+}
+
+impl TargetTreeParams {
+    /// Depth 3, segments of at least 10 customers, splits that explain at least 1 % of the
+    /// target's variance (without it, a tree keeps splitting noise into segments that
+    /// differ by nothing).
+    pub fn new() -> Self {
+        TargetTreeParams {
+            tree: RuleTreeParams {
+                min_gain: 0.01,
+                ..RuleTreeParams::new()
+            },
+        }
+    }
+
+    /// As [`RuleTreeParams::with_min_gain`]: the least share of the target's variance a split
+    /// must explain.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a value outside [0, 1].
+    pub fn with_min_gain(self, min_gain: f64) -> Result<Self> {
+        Ok(TargetTreeParams {
+            tree: self.tree.with_min_gain(min_gain)?,
+        })
+    }
+
+    /// As [`RuleTreeParams::with_max_depth`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0 or more than [`MAX_RULE_DEPTH`].
+    pub fn with_max_depth(self, max_depth: usize) -> Result<Self> {
+        Ok(TargetTreeParams {
+            tree: self.tree.with_max_depth(max_depth)?,
+        })
+    }
+
+    /// As [`RuleTreeParams::with_min_leaf`]: the fewest customers a segment may have.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_min_leaf(self, min_leaf: usize) -> Result<Self> {
+        Ok(TargetTreeParams {
+            tree: self.tree.with_min_leaf(min_leaf)?,
+        })
+    }
+
+    /// Depth.
+    pub fn max_depth(&self) -> usize {
+        self.tree.max_depth
+    }
+
+    /// Fewest customers per segment.
+    pub fn min_leaf(&self) -> usize {
+        self.tree.min_leaf
+    }
+}
+
+/// Customers' features with their names and a target value each: what a segmentation by a
+/// target is fitted on.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetPoints<'a> {
+    features: ArrayView2<'a, f64>,
+    names: &'a [String],
+    target: &'a [f64],
+}
+
+impl<'a> TargetPoints<'a> {
+    /// One row of features per customer, one name per column, one target value per customer.
+    ///
+    /// # Errors
+    /// As [`SegmentedPoints::new`]; [`Error::NonFinite`] naming the row of a NaN or infinite
+    /// target, and [`Error::Overflow`] when the target's spread overflows (values near
+    /// f64's limit).
+    pub fn new(
+        features: ArrayView2<'a, f64>,
+        names: &'a [String],
+        target: &'a [f64],
+    ) -> Result<Self> {
+        check_features(features, names, target.len(), "target")?;
+        if let Some((i, v)) = target.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                at: Position::at_row(i).with_column("target"),
+                value: *v,
+            });
+        }
+        // Sums of squares of centred values must stay finite.
+        let m = target.iter().map(|v| v / target.len() as f64).sum::<f64>();
+        let spread: f64 = target.iter().map(|v| (v - m).powi(2)).sum();
+        if !spread.is_finite() {
+            return Err(Error::Overflow {
+                at: Position::default().with_column("target"),
+                quantity: "target variance",
+                value: spread,
+            });
+        }
+        Ok(TargetPoints {
+            features,
+            names,
+            target,
+        })
+    }
+}
+
+/// How a segmentation by a target went.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TargetFitReport {
+    /// Share of the target's variance the segments explain (R²; 0 for a constant target).
+    pub r_squared: f64,
+    /// Depth of the tree.
+    pub depth: usize,
+    /// Segments (leaves).
+    pub segments: usize,
+}
+
+impl Fit for TargetTreeParams {
+    type Data<'a> = TargetPoints<'a>;
+    type Model = SegmentRules;
+    type Report = TargetFitReport;
+
+    /// Grows the regression tree; its leaves are the segments (numbered in tree order).
+    fn fit(&self, data: &TargetPoints<'_>) -> Result<(SegmentRules, TargetFitReport)> {
+        let x = data.features.as_standard_layout();
+        let d = x.ncols();
+        let flat = x.as_slice().unwrap_or(&[]);
+        let (model, depth) =
+            grow_tree(flat, d, data.names, Target::Values(data.target), &self.tree);
+        let y = data.target;
+        let all: Vec<usize> = (0..y.len()).collect();
+        let mean = mean_of(y, &all);
+        let total: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+        let within: f64 = (0..y.len())
+            .map(|i| {
+                let rule = &model.rules[model.leaf(&flat[i * d..(i + 1) * d])];
+                (y[i] - rule.target_mean.unwrap_or(mean)).powi(2)
+            })
+            .sum();
+        let r_squared = if total > 0.0 {
+            1.0 - within / total
+        } else {
+            0.0
+        };
+        let report = TargetFitReport {
+            r_squared,
+            depth,
+            segments: model.rules.len(),
+        };
+        Ok((model, report))
+    }
+}
+
+/// What a tree separates: given segments (explaining them) or a target's values (segmenting
+/// by it).
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Segments(&'a [usize], usize),
+    Values(&'a [f64]),
 }
 
 struct Grower<'a> {
     flat: &'a [f64],
     d: usize,
-    segments: &'a [usize],
-    classes: usize,
+    target: Target<'a>,
     params: RuleTreeParams,
     names: &'a [String],
     nodes: Vec<Node>,
     rules: Vec<Rule>,
     depth: usize,
+    /// The least absolute decrease of impurity a split must bring (min_gain × the root's).
+    min_decrease: f64,
 }
 
 /// The best split of a node: (weighted Gini impurity × n, feature, threshold, left size).
@@ -410,12 +668,63 @@ impl Grower<'_> {
         self.flat[row * self.d + feature]
     }
 
+    /// The node's impurity on the split scale: n·Gini for segments, the sum of squared
+    /// deviations for a target.
+    fn impurity(&self, rows: &[usize]) -> f64 {
+        match self.target {
+            Target::Segments(..) => {
+                let c = self.counts(rows);
+                let m = rows.len();
+                if m == 0 {
+                    0.0
+                } else {
+                    m as f64 - c.iter().map(|&v| (v * v) as f64).sum::<f64>() / m as f64
+                }
+            }
+            Target::Values(y) => {
+                let centre = mean_of(y, rows);
+                rows.iter().map(|&r| (y[r] - centre).powi(2)).sum()
+            }
+        }
+    }
+
     fn counts(&self, rows: &[usize]) -> Vec<usize> {
-        let mut c = vec![0; self.classes];
+        let Target::Segments(segments, classes) = self.target else {
+            return Vec::new();
+        };
+        let mut c = vec![0; classes];
         for &r in rows {
-            c[self.segments[r]] += 1;
+            c[segments[r]] += 1;
         }
         c
+    }
+
+    /// A leaf's rule: the majority segment and its share, or, for a target, a segment of its
+    /// own with the target's mean.
+    fn leaf_rule(&self, rows: &[usize], counts: &[usize], conditions: Vec<Condition>) -> Rule {
+        match self.target {
+            Target::Segments(..) => {
+                // The majority segment, ties to the lowest.
+                let (segment, hits) = counts
+                    .iter()
+                    .enumerate()
+                    .fold((0, 0), |b, (s, &c)| if c > b.1 { (s, c) } else { b });
+                Rule {
+                    conditions,
+                    segment,
+                    customers: rows.len(),
+                    purity: hits as f64 / rows.len().max(1) as f64,
+                    target_mean: None,
+                }
+            }
+            Target::Values(y) => Rule {
+                conditions,
+                segment: self.rules.len(),
+                customers: rows.len(),
+                purity: 1.0,
+                target_mean: Some(mean_of(y, rows)),
+            },
+        }
     }
 
     /// Grows the node over `rows` (reordered: left rows first) and returns its index.
@@ -424,24 +733,21 @@ impl Grower<'_> {
         self.nodes.push(Node::Leaf { rule: 0 });
         self.depth = self.depth.max(depth);
         let counts = self.counts(rows);
-        let pure = counts.iter().filter(|&&c| c > 0).count() <= 1;
+        let pure = match self.target {
+            Target::Segments(..) => counts.iter().filter(|&&c| c > 0).count() <= 1,
+            Target::Values(y) => rows.iter().all(|&r| y[r] == y[rows[0]]),
+        };
         let split = if depth < self.params.max_depth && !pure {
-            self.best_split(rows, &counts)
+            match self.target {
+                Target::Segments(..) => self.best_split(rows, &counts),
+                Target::Values(y) => self.best_value_split(rows, y),
+            }
         } else {
             None
         };
         let Some((_, feature, threshold, _)) = split else {
-            // The majority segment, ties to the lowest.
-            let (segment, hits) = counts
-                .iter()
-                .enumerate()
-                .fold((0, 0), |b, (s, &c)| if c > b.1 { (s, c) } else { b });
-            self.rules.push(Rule {
-                conditions: tighten(path),
-                segment,
-                customers: rows.len(),
-                purity: hits as f64 / rows.len().max(1) as f64,
-            });
+            let rule = self.leaf_rule(rows, &counts, tighten(path));
+            self.rules.push(rule);
             self.nodes[id] = Node::Leaf {
                 rule: self.rules.len() - 1,
             };
@@ -492,12 +798,15 @@ impl Grower<'_> {
         let candidates: Vec<Option<Split>> = (0..self.d)
             .into_par_iter()
             .map(|feature| {
+                let Target::Segments(segments, _) = self.target else {
+                    return None;
+                };
                 let mut sorted: Vec<(f64, usize)> = rows
                     .iter()
-                    .map(|&r| (self.value(r, feature), self.segments[r]))
+                    .map(|&r| (self.value(r, feature), segments[r]))
                     .collect();
                 sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                let mut left = vec![0usize; self.classes];
+                let mut left = vec![0usize; counts.len()];
                 let mut right = counts.to_vec();
                 let mut best: Option<Split> = None;
                 for i in 0..n - 1 {
@@ -530,8 +839,76 @@ impl Grower<'_> {
                 _ => Some(c),
             })?;
         // A split that does not lower the impurity explains nothing.
-        (best.0 < parent - 1e-12 * parent.max(1.0)).then_some(best)
+        (best.0 < parent - 1e-12 * parent.max(1.0) && parent - best.0 >= self.min_decrease)
+            .then_some(best)
     }
+}
+
+impl Grower<'_> {
+    /// The split of one feature that most lowers the sum of squared deviations of the target
+    /// (variance reduction, as scikit-learn's `DecisionTreeRegressor`), both sides ≥
+    /// min_leaf; ties to the lowest feature, then threshold. Values are centred on the
+    /// node's mean first, so the prefix sums of squares do not cancel.
+    fn best_value_split(&self, rows: &[usize], y: &[f64]) -> Option<Split> {
+        let n = rows.len();
+        let min_leaf = self.params.min_leaf;
+        if n < 2 * min_leaf {
+            return None;
+        }
+        let centre = mean_of(y, rows);
+        let sse = |sum: f64, sq: f64, m: usize| sq - sum * sum / m as f64;
+        let (total, total_sq) = rows.iter().fold((0.0, 0.0), |(s, q), &r| {
+            let v = y[r] - centre;
+            (s + v, q + v * v)
+        });
+        let parent = sse(total, total_sq, n);
+        let candidates: Vec<Option<Split>> = (0..self.d)
+            .into_par_iter()
+            .map(|feature| {
+                let mut sorted: Vec<(f64, f64)> = rows
+                    .iter()
+                    .map(|&r| (self.value(r, feature), y[r] - centre))
+                    .collect();
+                sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+                let (mut ls, mut lq) = (0.0, 0.0);
+                let mut best: Option<Split> = None;
+                for i in 0..n - 1 {
+                    let v = sorted[i].1;
+                    ls += v;
+                    lq += v * v;
+                    let (a, b) = (sorted[i].0, sorted[i + 1].0);
+                    let m = i + 1;
+                    if a == b || m < min_leaf || n - m < min_leaf {
+                        continue;
+                    }
+                    let impurity = sse(ls, lq, m) + sse(total - ls, total_sq - lq, n - m);
+                    let mut threshold = a + (b - a) / 2.0;
+                    if threshold >= b {
+                        threshold = a;
+                    }
+                    if best.is_none_or(|bs| impurity < bs.0) {
+                        best = Some((impurity, feature, threshold, m));
+                    }
+                }
+                best
+            })
+            .collect();
+        let best = candidates
+            .into_iter()
+            .flatten()
+            .fold(None, |b: Option<Split>, c| match b {
+                Some(bs) if bs.0 <= c.0 => Some(bs),
+                _ => Some(c),
+            })?;
+        (best.0 < parent - 1e-12 * parent.max(f64::MIN_POSITIVE)
+            && parent - best.0 >= self.min_decrease)
+            .then_some(best)
+    }
+}
+
+/// The mean of y over rows.
+fn mean_of(y: &[f64], rows: &[usize]) -> f64 {
+    rows.iter().map(|&r| y[r] / rows.len() as f64).sum()
 }
 
 /// The path's conditions with the tightest bound per feature and side.
