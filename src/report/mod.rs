@@ -7,10 +7,12 @@
 //! row describing fewer than k customers survives, and the report says how many rows and
 //! customers were suppressed or merged.
 
+mod drift;
 mod kpi;
 mod migration;
 mod privacy;
 
+pub use drift::{DriftLevel, DriftParams, DriftReport, FeatureDrift};
 pub use kpi::{Campaign, CustomerMetrics, SegmentKpi, kpi_report, segment_kpis};
 pub use migration::{Migration, Refits, Stability, migration, stability};
 pub use privacy::{KAnonymity, MERGED_LABEL, Pseudonymizer, SmallGroups};
