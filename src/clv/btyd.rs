@@ -341,7 +341,8 @@ pub(crate) fn expected_alive(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
 /// u^(1−a) growth of a customer who may never drop out (a < 1). `None` where the formula is
 /// unusable and the caller integrates instead: m within [`NEAR_INTEGER`] of an integer (the
 /// two terms have poles there that cancel; the limit has logarithms, and close to it the
-/// cancellation costs digits), or a series that does not settle quickly (b′ ≫ u).
+/// cancellation costs digits), or a series that does not settle within its terms (b′ ≫ u,
+/// or a heavy buyer whose k − c exceeds them: correct, at the quadrature's cost).
 fn expected_alive_far(k: f64, u: f64, a: f64, b_post: f64) -> Option<f64> {
     let m = k - a + 1.0;
     if (m - m.round()).abs() < NEAR_INTEGER || (a - 1.0).abs() <= 1e-4 {
@@ -416,9 +417,9 @@ fn small_w_series(p: f64, q: f64, s: f64, w: f64) -> Option<f64> {
 /// The integrand behaves like p^(a−1) at p = 0 and (1 − p)^(b′−1) at p = 1. A double-exponential
 /// rule in f64 samples no closer to an end than ~1e-37 (and nothing closer than ~1e-308
 /// exists), so with a small shape the mass it never sees, ~ε^a, is far from negligible
-/// (5e-4 of the answer at a = 0.09). Each half is therefore integrated in the variable that
-/// makes its end regular: s = p^a on [0, ½] (p^(a−1) dp = ds/a) and v = (1 − p)^b′ on [½, 1]
-/// ((1 − p)^(b′−1) dp = −dv/b′).
+/// (5e-4 of the answer at a = 0.09). Each half with a shape below 1 is therefore integrated in
+/// the variable that makes its end regular: s = p^a on [0, ½] (p^(a−1) dp = ds/a) and
+/// v = (1 − p)^b′ on [½, 1] ((1 − p)^(b′−1) dp = −dv/b′).
 fn expected_alive_integral(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
     if u <= 0.0 {
         return 0.0;
@@ -434,15 +435,34 @@ fn expected_alive_integral(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
         };
         g.ln() + ln_u
     };
-    let lower: f64 = tanh_sinh(0.0, (-a * std::f64::consts::LN_2).exp(), |_, s, _| {
-        let ln_p = s.ln() / a;
-        ln_hit_over_p(ln_p) + (b_post - 1.0) * (-ln_p.exp()).ln_1p()
-    });
-    let upper: f64 = tanh_sinh(0.0, (-b_post * std::f64::consts::LN_2).exp(), |_, v, _| {
-        let ln_p = (-(v.ln() / b_post).exp()).ln_1p();
-        ln_hit_over_p(ln_p) + (a - 1.0) * ln_p
-    });
-    let ln_i = log_add_exp(lower - a.ln(), upper - b_post.ln());
+    // Only a shape below 1 makes its end singular; a larger one is integrated in p itself
+    // (its substitution's bound 2^(−shape) would underflow past shape ≈ 1075, and the
+    // integrand then peaks inside, where plain nodes do well).
+    let lower: f64 = if a < 1.0 {
+        let ln_i: f64 = tanh_sinh(0.0, (-a * std::f64::consts::LN_2).exp(), |_, s, _| {
+            let ln_p = s.ln() / a;
+            ln_hit_over_p(ln_p) + (b_post - 1.0) * (-ln_p.exp()).ln_1p()
+        });
+        ln_i - a.ln()
+    } else {
+        tanh_sinh(0.0, 0.5, |p, p0, _| {
+            let ln_p = p0.ln();
+            ln_hit_over_p(ln_p) + (a - 1.0) * ln_p + (b_post - 1.0) * (-p).ln_1p()
+        })
+    };
+    let upper: f64 = if b_post < 1.0 {
+        let ln_i: f64 = tanh_sinh(0.0, (-b_post * std::f64::consts::LN_2).exp(), |_, v, _| {
+            let ln_p = (-(v.ln() / b_post).exp()).ln_1p();
+            ln_hit_over_p(ln_p) + (a - 1.0) * ln_p
+        });
+        ln_i - b_post.ln()
+    } else {
+        tanh_sinh(0.5, 1.0, |p, _, q0| {
+            let ln_p = p.ln();
+            ln_hit_over_p(ln_p) + (a - 1.0) * ln_p + (b_post - 1.0) * q0.ln()
+        })
+    };
+    let ln_i = log_add_exp(lower, upper);
     (ln_i - ln_beta(a, b_post)).exp()
 }
 
@@ -653,6 +673,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Cases the far-horizon test does not cover, against mpmath's 2F1: m = k − a + 1 < 0 and
+    /// not an integer (where the connection formula's second term dominates), and large
+    /// shapes on both sides (a = b′ = 2000), where the quadrature must not substitute
+    /// (2^(−2000) underflows: it returned 0 before) — through `expected_purchases_new`,
+    /// FHL (2005) eq. 7.
+    #[test]
+    #[allow(clippy::excessive_precision)] // mpmath's 17 digits, as printed
+    fn negative_m_and_large_shapes_match_mpmath() {
+        for (u, want) in [(100.0, 1.2285290281666783), (1e4, 1.3266506647425735)] {
+            let got = expected_alive(0.6, u, 3.7, 0.9);
+            assert!((got - want).abs() < 1e-13 * want, "u {u}: {got} vs {want}");
+        }
+        use crate::clv::{BgNbd, TransactionModel};
+        let m = BgNbd::new(1.5, 1.0, 2000.0, 2000.0).unwrap();
+        let got = m.expected_purchases_new(5.0).unwrap();
+        let want = 1.6948274088697577;
+        assert!((got - want).abs() < 1e-10 * want, "{got} vs {want}");
     }
 
     /// The tail against mpmath (benches/peers/nb_tail_reference.py): the incomplete beta

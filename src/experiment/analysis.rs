@@ -228,13 +228,14 @@ impl AbTest {
     /// Level α (intervals are 1 − α), Holm's correction, no bootstrap.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for α outside (0, 1).
+    /// [`Error::InvalidParameter`] for α outside [1e-12, 1) (a smaller level asks for
+    /// certainty no sample gives, and its quantiles leave f64's range).
     pub fn new(alpha: f64) -> Result<Self> {
-        if !(alpha > 0.0 && alpha < 1.0) {
+        if !(1e-12..1.0).contains(&alpha) {
             return Err(Error::InvalidParameter {
                 name: "alpha",
                 value: alpha.to_string(),
-                reason: "between 0 and 1, exclusive".into(),
+                reason: "at least 1e-12 and below 1".into(),
             });
         }
         Ok(AbTest {
@@ -310,13 +311,22 @@ impl AbTest {
                 });
             }
         }
-        let mut segments: Vec<usize> = outcomes.iter().map(|o| o.segment).collect();
-        segments.sort_unstable();
-        segments.dedup();
-        let mut tests: Vec<SegmentTest> = segments
+        // Rows grouped by segment once (a stable sort keeps each segment's rows in input
+        // order); every segment's result is kept, so the error reported is the lowest
+        // segment's, whatever the threads did.
+        let mut order: Vec<usize> = (0..outcomes.len()).collect();
+        order.sort_by_key(|&i| outcomes[i].segment);
+        let groups: Vec<&[usize]> = order
+            .chunk_by(|&a, &b| outcomes[a].segment == outcomes[b].segment)
+            .collect();
+        let results: Vec<Result<SegmentTest>> = groups
             .par_iter()
-            .map(|&s| self.test(outcomes.iter().filter(|o| o.segment == s), Some(s)))
-            .collect::<Result<_>>()?;
+            .map(|rows| {
+                let segment = outcomes[rows[0]].segment;
+                self.test(rows.iter().map(|&i| &outcomes[i]), Some(segment))
+            })
+            .collect();
+        let mut tests = results.into_iter().collect::<Result<Vec<_>>>()?;
         let overall = self.test(outcomes.iter(), None)?;
         let adjust = |p: Vec<f64>| adjusted(&p, self.correction);
         let conv = adjust(tests.iter().map(|t| t.conversion.p_value).collect());
@@ -379,7 +389,8 @@ impl AbTest {
             })
         };
         let (control, treatment) = (stats(0)?, stats(1)?);
-        let z = normal_quantile(1.0 - self.alpha / 2.0);
+        // From the lower tail: 1 − α/2 would round to 1 for a tiny α.
+        let z = -normal_quantile(self.alpha / 2.0);
         let conversion = conversion_effect(&control, &treatment, z);
         let mut revenue_effect = welch(&control, &treatment, self.alpha);
         if self.bootstrap > 0 {
@@ -534,7 +545,7 @@ fn welch(c: &ArmStats, t: &ArmStats, alpha: f64) -> RevenueEffect {
     let se = unit * (vc + vt).sqrt();
     let df = (vc + vt).powi(2) / (vc * vc / (nc - 1.0) + vt * vt / (nt - 1.0));
     let s = difference / se;
-    let q = student_t_quantile(1.0 - alpha / 2.0, df);
+    let q = -student_t_quantile(alpha / 2.0, df);
     RevenueEffect {
         difference,
         interval: Interval {

@@ -9,8 +9,9 @@ use crate::special::normal_quantile;
 /// How customers are split into arms: names and shares, and the seed that orders customers.
 ///
 /// Assignment is stratified by segment: within each segment, customers are ordered by a
-/// seeded hash of their id and dealt to the arms so that every arm's count stays within one
-/// customer of its share. The same customers, segments and seed give the same arms in any
+/// seeded hash of their id and dealt to the arm furthest behind its share (largest
+/// remainder), so every arm's count stays within about one customer of its share (strictly
+/// within one for two arms). The same customers, segments and seed give the same arms in any
 /// input order and at any thread count; a new seed gives a new, independent split. The hash
 /// is FNV-1a over the id's bytes, mixed with the seed by SplitMix64: fixed by this crate, so
 /// an assignment can be recomputed later (or elsewhere) from the id alone.
@@ -237,8 +238,9 @@ pub struct SampleSize {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for rates outside (0, 1), a zero uplift, `alpha` or `power`
-/// outside (0, 1), a ratio that is not finite and positive, or more than 10¹⁵ customers.
+/// [`Error::InvalidParameter`] for rates outside (0, 1), a zero uplift, `alpha` outside
+/// [1e-12, 1), `power` outside [0.5, 1 − 1e-12], a ratio that is not finite and positive, or
+/// more than 10¹⁵ customers.
 pub fn sample_size(
     baseline: f64,
     uplift: f64,
@@ -261,6 +263,15 @@ pub fn sample_size(
     let p2 = open_unit("baseline + uplift", baseline + uplift)?;
     open_unit("alpha", alpha)?;
     open_unit("power", power)?;
+    // Below 1e-12 the quantiles leave f64's range; below a power of ½ the formula's root can
+    // turn negative and the sizes stop growing with the power.
+    if alpha < 1e-12 || !(0.5..=1.0 - 1e-12).contains(&power) {
+        return Err(Error::InvalidParameter {
+            name: "alpha, power",
+            value: format!("{alpha}, {power}"),
+            reason: "alpha at least 1e-12; power at least 0.5 and at most 1 − 1e-12".into(),
+        });
+    }
     if uplift == 0.0 {
         return Err(Error::InvalidParameter {
             name: "uplift",
@@ -275,7 +286,7 @@ pub fn sample_size(
             reason: "finite and > 0".into(),
         });
     }
-    let za = normal_quantile(1.0 - alpha / 2.0);
+    let za = -normal_quantile(alpha / 2.0);
     let zb = normal_quantile(power);
     let pbar = (p1 + ratio * p2) / (1.0 + ratio);
     let root = za * ((1.0 + 1.0 / ratio) * pbar * (1.0 - pbar)).sqrt()

@@ -163,17 +163,33 @@ pub(crate) fn dbscan(data: ArrayView2<'_, f64>, p: &DbscanParams) -> Result<Dbsc
         |own: &[u32], o: u32| own.iter().any(|&a| sq_dist(core_row(a), core_row(o)) <= r2);
     groups.par_iter().for_each(|g| {
         let own = core_tree.members(g);
+        // A point farther than eps from the group's box is farther from all its points:
+        // skipped before the scan of the group. (Without it, a point near one big group and
+        // beside another could scan the whole group for each of the other's points.)
+        let near_group = |o: u32| core_tree.sq_dist_to_group(g, core_row(o)) <= r2;
         core_tree.visit_near(g, r2, |points, tight, within| {
             if tight {
-                // One cluster already: joined if any of its points is close to one of ours.
-                if find(&parent, own[0]) != find(&parent, points[0])
-                    && (within || points.iter().any(|&o| close_to_own(own, o)))
-                {
-                    union(&parent, own[0], points[0]);
+                // One cluster already: joined by the first of its points close to one of
+                // ours; the scan stops as soon as another thread has joined them.
+                if within {
+                    if find(&parent, own[0]) != find(&parent, points[0]) {
+                        union(&parent, own[0], points[0]);
+                    }
+                } else {
+                    for &o in points {
+                        if find(&parent, own[0]) == find(&parent, points[0]) {
+                            break;
+                        }
+                        if near_group(o) && close_to_own(own, o) {
+                            union(&parent, own[0], points[0]);
+                            break;
+                        }
+                    }
                 }
             } else {
                 for &o in points {
-                    if find(&parent, own[0]) != find(&parent, o) && (within || close_to_own(own, o))
+                    if find(&parent, own[0]) != find(&parent, o)
+                        && (within || near_group(o) && close_to_own(own, o))
                     {
                         union(&parent, own[0], o);
                     }
@@ -415,6 +431,18 @@ mod tests {
                 "round {round}: n {n} d {d} eps {eps} min {min}"
             );
         }
+    }
+
+    /// Two dense groups bridged by two points (0 … 0.5 · 1.4 … 2 at eps 1): one cluster. The
+    /// join of the groups once scanned the whole of one group for every point of the other.
+    #[test]
+    fn bridged_dense_groups_are_one_cluster() {
+        let mut v = vec![0.0; 20_000];
+        v.extend([0.5, 1.4]);
+        v.extend(std::iter::repeat_n(2.0, 20_000));
+        let x = Array2::from_shape_vec((v.len(), 1), v).unwrap();
+        let fit = dbscan(x.view(), &DbscanParams::new(1.0, 2).unwrap()).unwrap();
+        assert!(fit.labels.iter().all(|l| *l == Some(0)));
     }
 
     /// The same clusters at 1, 2 and 8 threads (the union–find's links race; its roots

@@ -233,6 +233,24 @@ impl<'a> KdTree<'a> {
         }
     }
 
+    /// Squared distance from a point to a group's bounding box (a lower bound of its
+    /// distance to every point of the group, rounding included).
+    pub(crate) fn sq_dist_to_group(&self, g: &Group, q: &[f64]) -> f64 {
+        let (lo, hi) = self.group_box(g);
+        let mut s = 0.0;
+        for j in 0..self.d {
+            let t = if q[j] < lo[j] {
+                lo[j] - q[j]
+            } else if q[j] > hi[j] {
+                q[j] - hi[j]
+            } else {
+                0.0
+            };
+            s += t * t;
+        }
+        s
+    }
+
     /// A group's bounding box (minima, maxima).
     fn group_box<'t>(&'t self, g: &Group) -> (&'t [f64], &'t [f64]) {
         let d = self.d;

@@ -10,7 +10,8 @@
 //! step, and the fit stops when it rises by less than `tol`.
 //!
 //! The algorithm is scikit-learn's `GaussianMixture`, step for step, so the two agree (a test
-//! reproduces its fixed points to 1e-8 from the same start): covariances full, diagonal or
+//! reproduces its fixed points to 1e-9 from the same start; one difference: a component left
+//! with no responsibility keeps its mean, where scikit-learn's moves to the origin): covariances full, diagonal or
 //! spherical (one variance per component); `reg_covar` added to every variance so no
 //! component collapses onto a point; initial responsibilities from k-means labels (the
 //! default) or from k-means++ seeds; several initialisations keep the one with the highest
@@ -46,11 +47,12 @@ pub enum CovarianceType {
 }
 
 impl CovarianceType {
-    /// Free covariance parameters of k components in d dimensions (for BIC and AIC).
+    /// Free covariance parameters of k components in d dimensions (for BIC and AIC),
+    /// saturating at usize::MAX.
     pub fn parameters(self, k: usize, d: usize) -> usize {
         match self {
-            CovarianceType::Full => k * d * (d + 1) / 2,
-            CovarianceType::Diagonal => k * d,
+            CovarianceType::Full => k.saturating_mul(d.saturating_mul(d.saturating_add(1)) / 2),
+            CovarianceType::Diagonal => k.saturating_mul(d),
             CovarianceType::Spherical => k,
         }
     }

@@ -273,10 +273,78 @@ enum Node {
 /// The fitted rules: a decision tree and one rule per leaf. Assigns new customers with
 /// [`segment_of`](Self::segment_of); prints one rule per line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SegmentRulesRecord")]
 pub struct SegmentRules {
     nodes: Vec<Node>,
     rules: Vec<Rule>,
     features: usize,
+}
+
+/// The serde shape of [`SegmentRules`], checked before it becomes one: a tree whose children
+/// come after their parent (so a walk ends), indices in range, finite thresholds.
+#[derive(Deserialize)]
+struct SegmentRulesRecord {
+    nodes: Vec<Node>,
+    rules: Vec<Rule>,
+    features: usize,
+}
+
+impl TryFrom<SegmentRulesRecord> for SegmentRules {
+    type Error = Error;
+    fn try_from(r: SegmentRulesRecord) -> Result<Self> {
+        let corrupt = |reason: &str| Error::InvalidRecord {
+            at: Position::default().with_column("rules"),
+            reason: format!("corrupt rules: {reason}"),
+        };
+        if r.features == 0 || r.nodes.is_empty() || r.rules.is_empty() {
+            return Err(corrupt("no features, nodes or rules"));
+        }
+        for (id, node) in r.nodes.iter().enumerate() {
+            match *node {
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    let child = |c: usize| c > id && c < r.nodes.len();
+                    if feature >= r.features
+                        || !threshold.is_finite()
+                        || !child(left)
+                        || !child(right)
+                    {
+                        return Err(corrupt(
+                            "a split names a missing feature or child, or an infinite threshold",
+                        ));
+                    }
+                }
+                Node::Leaf { rule } => {
+                    if rule >= r.rules.len() {
+                        return Err(corrupt("a leaf names a missing rule"));
+                    }
+                }
+            }
+        }
+        for rule in &r.rules {
+            let bad_condition = rule
+                .conditions
+                .iter()
+                .any(|c| c.feature >= r.features || !c.threshold.is_finite());
+            if bad_condition
+                || !(0.0..=1.0).contains(&rule.purity)
+                || rule.target_mean.is_some_and(|m| !m.is_finite())
+            {
+                return Err(corrupt(
+                    "a rule with a missing feature or an out-of-range value",
+                ));
+            }
+        }
+        Ok(SegmentRules {
+            nodes: r.nodes,
+            rules: r.rules,
+            features: r.features,
+        })
+    }
 }
 
 /// How well the rules reproduce the segmentation.
@@ -396,17 +464,22 @@ impl Fit for RuleTreeParams {
         let x = data.features.as_standard_layout();
         let (n, d) = x.dim();
         let flat = x.as_slice().unwrap_or(&[]);
-        let classes = data.segments.iter().max().map_or(0, |m| m + 1);
-        if classes > super::profile::MAX_SEGMENTS {
+        let largest = data.segments.iter().copied().max().unwrap_or(0);
+        if largest >= super::profile::MAX_SEGMENTS {
+            let row = data
+                .segments
+                .iter()
+                .position(|&s| s == largest)
+                .unwrap_or(0);
             return Err(Error::InvalidRecord {
-                at: Position::default().with_column("segment"),
+                at: Position::at_row(row).with_column("segment"),
                 reason: format!(
-                    "segment {} (at most {} segments)",
-                    classes - 1,
+                    "segment {largest} (at most {} segments)",
                     super::profile::MAX_SEGMENTS
                 ),
             });
         }
+        let classes = largest + 1;
         let (model, depth) = grow_tree(
             flat,
             d,

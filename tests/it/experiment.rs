@@ -202,6 +202,9 @@ fn sample_sizes_match_statsmodels() {
     assert!(sample_size(0.1, 0.0, 0.05, 0.8, 1.0).is_err());
     assert!(sample_size(0.99, 0.02, 0.05, 0.8, 1.0).is_err());
     assert!(sample_size(0.1, 1e-12, 0.05, 0.8, 1.0).is_err());
+    // Below a power of ½ the formula stops growing with the power: refused.
+    assert!(sample_size(0.5, 0.1, 0.5, 0.3, 1.0).is_err());
+    assert!(sample_size(0.1, 0.02, 1e-17, 0.8, 1.0).is_err());
 }
 
 /// Assignment is balanced within every segment, the same in any input order, new with a new
@@ -377,5 +380,11 @@ fn bootstrap_roi_and_bad_outcomes() {
     ];
     assert!(AbTest::new(0.05).unwrap().analyse(&lonely).is_err());
     assert!(AbTest::new(1.0).is_err());
+    // A level so small that 1 − α/2 rounds to 1 is refused; the smallest accepted gives
+    // finite intervals.
+    assert!(AbTest::new(1e-17).is_err());
+    let strict = AbTest::new(1e-12).unwrap().analyse(&outcomes).unwrap();
+    let i = strict.segments[1].conversion.absolute_interval;
+    assert!(i.low.is_finite() && i.high.is_finite() && i.low < i.high);
     assert!(AbTest::new(0.05).unwrap().with_bootstrap(5, 0).is_err());
 }

@@ -93,6 +93,19 @@ fn planted_rules_are_recovered() {
     let back: custseg::segment::SegmentRules =
         serde_json::from_str(&serde_json::to_string(&rules).unwrap()).unwrap();
     assert_eq!(back, rules);
+    // Edited rules that would index out of range or loop are refused when loaded.
+    let mut v = serde_json::to_value(&rules).unwrap();
+    v["nodes"][0]["Split"]["left"] = serde_json::json!(0);
+    assert!(serde_json::from_value::<custseg::segment::SegmentRules>(v).is_err());
+    let empty = serde_json::json!({"nodes": [], "rules": [], "features": 1});
+    assert!(serde_json::from_value::<custseg::segment::SegmentRules>(empty).is_err());
+    // A segment number past the profile limit is a data error, not an overflow.
+    let huge = vec![0, usize::MAX];
+    let two = x.slice(ndarray::s![..2, ..]);
+    let e = params
+        .fit(&SegmentedPoints::new(two, &names, &huge).unwrap())
+        .unwrap_err();
+    assert_eq!(e.position().and_then(|p| p.row()), Some(1), "{e}");
     assert!(rules.segment_of(&[1.0, f64::NAN, 0.0, 0.0, 0.0]).is_err());
     assert!(rules.segment_of(&[1.0]).is_err());
     assert!(SegmentedPoints::new(x.view(), &names[..2], &segments).is_err());
