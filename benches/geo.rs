@@ -12,11 +12,17 @@
 //! cities, 2024)`, half near cities, half anywhere on the globe.
 //! `benches/peers/compare.sh geo` runs scikit-learn's BallTree (haversine) on the same points
 //! in the same session.
+//!
+//! `density_dbscan` is the geographic segmenter's density mode (DBSCAN on 3-D unit vectors,
+//! eps 25 km as a chord, 10 customers) on the first 100k of the customers; the peer is
+//! scikit-learn's DBSCAN with the haversine metric (a ball tree) on the same points.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use custseg::Fit;
 use custseg::datasets::scattered_locations;
 use custseg::geo::{City, UrbanicityRule, nearest_city, urbanicity};
 use custseg::geo::{GeoPoint, SphereIndex};
+use custseg::segment::{GeoMode, GeoRecord, GeographicSegmenter};
 use std::hint::black_box;
 
 mod common;
@@ -56,6 +62,20 @@ fn bench(c: &mut Criterion) {
     let rule = UrbanicityRule::default();
     g.bench_function(BenchmarkId::new("urbanicity", n), |b| {
         b.iter(|| urbanicity(black_box(&points), &cities, &rule))
+    });
+    let m = n.min(100_000);
+    let records: Vec<GeoRecord> = points[..m]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| GeoRecord::new(format!("c{i}"), p.lat(), p.lon()))
+        .collect();
+    let density = GeographicSegmenter::new(GeoMode::Density {
+        eps_km: 25.0,
+        min_points: 10,
+    })
+    .expect("valid mode");
+    g.bench_function(BenchmarkId::new("density_dbscan", m), |b| {
+        b.iter(|| density.fit(black_box(&records[..])).expect("fits"))
     });
     g.finish();
 }

@@ -5,7 +5,8 @@
 #   bash benches/peers/compare.sh rfm [customers]         # vs pandas RFM (benches/peers/rfm_pandas.py)
 #   bash benches/peers/compare.sh clv [customers]         # vs lifetimes: fits on N, scoring on 10 N
 #   bash benches/peers/compare.sh cluster ["100000 1000000"] # vs scikit-learn and kmodes
-#   bash benches/peers/compare.sh geo [customers]         # nearest city vs scikit-learn BallTree
+#   bash benches/peers/compare.sh geo [customers]         # nearest city vs scikit-learn BallTree;
+#                                                         # density DBSCAN on the first 100k
 #
 # customers defaults to 1,000,000 (~9.5M rows). Needs the peer venv (benches/peers/README.md);
 # PEER_PYTHON overrides its path. Both sides get the identical rows, written by
@@ -22,7 +23,8 @@ if [ "$WHAT" = geo ]; then
     CITIES=${CUSTSEG_GEONAMES:-../shared/data/geonames_cities15000.csv}
     PTS=${TMPDIR:-/tmp}/custseg_locations_$N.csv
     cargo run --quiet --release --example export_locations -- "$CITIES" "$N" 2024 "$PTS"
-    "$PY" benches/peers/geo_balltree.py --cities "$CITIES" --points "$PTS" --repeat 3 > "$PTS.peer.json"
+    "$PY" benches/peers/geo_balltree.py --cities "$CITIES" --points "$PTS" --repeat 3 \
+        --dbscan-points 100000 > "$PTS.peer.json"
     CUSTSEG_GEONAMES=$CITIES CUSTSEG_BENCH_CUSTOMERS=$N cargo bench --quiet --bench geo
     "$PY" - "$N" "$PTS.peer.json" <<'PYEOF'
 import json, sys
@@ -36,6 +38,13 @@ print(f"nearest city, {peer['points']:,} customers x {peer['cities']:,} cities (
 print(f"  {peer['peer']}: {p:.3f} s (best of 3, one thread)")
 print(f"  custseg nearest_city: {o:.3f} s (criterion mean, all cores) -> {p / o:.1f}x")
 print(f"  custseg urbanicity: {ours('urbanicity', n):.3f} s")
+if "dbscan" in peer:
+    m = peer["dbscan"]["points"]
+    d = peer["dbscan"]["seconds_best"]
+    o = ours("density_dbscan", m)
+    print(f"density DBSCAN, {m:,} customers, 25 km, 10 customers (haversine ball tree vs 3-D chords)")
+    print(f"  scikit-learn: {d:.3f} s ({peer['dbscan']['clusters']} clusters, {peer['dbscan']['noise']} noise)")
+    print(f"  custseg density_dbscan: {o:.3f} s -> {d / o:.1f}x")
 PYEOF
     exit 0
 fi

@@ -9,6 +9,9 @@ shared/data/geonames_cities15000.csv). POINTS.csv: `lat,lon` from
 building plus querying k=1 for every point (BallTree.query is single-threaded; there is no
 n_jobs). Distances are reported in km on a sphere of radius 6371.0088 km, as custseg uses.
 --check N writes the nearest city index and distance of the first N points for comparison.
+--dbscan-points M also runs DBSCAN(eps = 25 km / R, min_samples = 10, metric='haversine',
+algorithm='ball_tree') on the first M points (the geographic segmenter's density mode in
+benches/geo.rs) and reports its time, clusters and noise.
 One JSON line on stdout.
 """
 
@@ -30,6 +33,7 @@ def main():
     p.add_argument("--points", required=True)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--check", type=int, default=0)
+    p.add_argument("--dbscan-points", type=int, default=0)
     a = p.parse_args()
     cities = pd.read_csv(a.cities, float_precision="round_trip", keep_default_na=False)
     pts = pd.read_csv(a.points, float_precision="round_trip")
@@ -52,6 +56,23 @@ def main():
         "build_and_query_seconds_best": min(total),
         "seconds_all": total,
     }
+    if a.dbscan_points:
+        from sklearn.cluster import DBSCAN
+
+        sub = x[: a.dbscan_points]
+        times, model = [], None
+        for _ in range(a.repeat):
+            t0 = time.perf_counter()
+            model = DBSCAN(eps=25.0 / R, min_samples=10, metric="haversine", algorithm="ball_tree").fit(sub)
+            times.append(time.perf_counter() - t0)
+        labels = model.labels_
+        rec["dbscan"] = {
+            "points": int(len(sub)),
+            "seconds_best": min(times),
+            "seconds_all": times,
+            "clusters": int(labels.max() + 1),
+            "noise": int((labels < 0).sum()),
+        }
     if a.check:
         rec["check"] = [[int(i), float(d * R)] for i, d in zip(idx[: a.check, 0], dist[: a.check, 0])]
     print(json.dumps(rec))
