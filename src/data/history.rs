@@ -73,6 +73,107 @@ impl CustomerHistory {
         &self.days
     }
 
+    /// Records one purchase as it arrives: `amount` is added to that day (a new day is
+    /// inserted in date order). Events may arrive in any order: the history, and every
+    /// summary and score taken from it, is the one the whole log gives, whatever the order.
+    /// An event recorded twice counts twice, as a log row repeated counts twice: the
+    /// history keeps no event ids, so dropping duplicates is the caller's (keyed on their
+    /// event id) before recording.
+    ///
+    /// ```
+    /// use custseg::{CustomerHistory, CustomerSummary, SummaryConfig, TimeUnit};
+    /// let mut h = CustomerHistory::default();
+    /// h.record("2024-03-01".parse()?, 20.0)?;
+    /// h.record("2024-01-01".parse()?, 10.0)?; // out of order
+    /// let cfg = SummaryConfig::new("2024-06-30".parse()?).with_unit(TimeUnit::Days);
+    /// let s: CustomerSummary = h.summarise(&"ann".into(), &cfg)?;
+    /// assert_eq!((s.frequency(), s.recency(), s.age()), (1, 60.0, 181.0));
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidRecord`] naming the column for an amount that is negative or not
+    /// finite, or a day whose rows or spend would overflow; the history is then unchanged.
+    pub fn record(&mut self, date: crate::Date, amount: f64) -> Result<()> {
+        if !(amount.is_finite() && amount >= 0.0) {
+            return Err(Error::InvalidRecord {
+                at: Position::in_column("amount"),
+                reason: format!("amount {amount} (finite and ≥ 0)"),
+            });
+        }
+        match self.days.binary_search_by(|d| d.date.cmp(&date)) {
+            Ok(i) => {
+                let day = &mut self.days[i];
+                let transactions =
+                    day.transactions
+                        .checked_add(1)
+                        .ok_or_else(|| Error::InvalidRecord {
+                            at: Position::in_column("transactions"),
+                            reason: format!("{date}: more than u32::MAX rows"),
+                        })?;
+                let spend = day.spend + amount;
+                if !spend.is_finite() {
+                    return Err(Error::InvalidRecord {
+                        at: Position::in_column("spend"),
+                        reason: format!("{date}: {} + {amount} is not finite", day.spend),
+                    });
+                }
+                (day.transactions, day.spend) = (transactions, spend);
+            }
+            Err(i) => self.days.insert(
+                i,
+                PurchaseDay {
+                    date,
+                    spend: amount,
+                    transactions: 1,
+                },
+            ),
+        }
+        Ok(())
+    }
+
+    /// This customer's summary at the configured observation end: the same summary
+    /// [`PurchaseHistories::summarise`] (and [`TransactionLog::summarise`]) gives, for one
+    /// customer, without the others — what a service rescoring a customer after each event
+    /// needs.
+    ///
+    /// # Errors
+    /// [`Error::InvalidWindow`] for a holdout ending on or before the observation end;
+    /// [`Error::InvalidRecord`] naming the customer when they have no purchase on or before
+    /// the observation end (not yet a customer then), or when their spend sums overflow.
+    pub fn summarise(
+        &self,
+        customer_id: &CustomerId,
+        cfg: &SummaryConfig,
+    ) -> Result<crate::CustomerSummary> {
+        cfg.validate()?;
+        let mut days = self.days.iter().copied();
+        let first = match days.next() {
+            Some(d) if d.date <= cfg.observation_end => d,
+            _ => {
+                return Err(Error::InvalidRecord {
+                    at: Position::default()
+                        .with_customer(customer_id)
+                        .with_column("date"),
+                    reason: format!("no purchase on or before {}", cfg.observation_end),
+                });
+            }
+        };
+        let s = super::summary::summarise_days(customer_id, first, days, cfg);
+        if ![s.total_spend, s.monetary, s.holdout_spend]
+            .iter()
+            .all(|v| v.is_finite())
+        {
+            return Err(Error::InvalidRecord {
+                at: Position::default()
+                    .with_customer(customer_id)
+                    .with_column("spend"),
+                reason: "spend sums overflow".into(),
+            });
+        }
+        Ok(s)
+    }
+
     /// Adds another partition's days of the same customer.
     ///
     /// # Errors

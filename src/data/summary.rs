@@ -529,7 +529,7 @@ pub struct PurchaseDay {
 
 /// Summarises one customer from their first purchase day (on or before the observation end)
 /// and their later purchase days in date order.
-fn summarise_days(
+pub(crate) fn summarise_days(
     id: &CustomerId,
     first: PurchaseDay,
     later: impl Iterator<Item = PurchaseDay>,

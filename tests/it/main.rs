@@ -11,6 +11,7 @@ mod experiment;
 mod fuzz;
 mod geographic;
 mod hostile;
+mod live;
 mod psychographic;
 mod report;
 mod rfm;
