@@ -570,3 +570,33 @@ fn corrupt_clusterings_do_not_deserialize() {
     let ok: Clustering = serde_json::from_value(serde_json::to_value(&km).unwrap()).unwrap();
     assert_eq!(ok, km);
 }
+
+/// A mixture saved before covariance shapes existed (no "covariance" field) loads as full;
+/// a diagonal fit saves its shape and assigns the same after a round trip.
+#[test]
+fn mixtures_saved_without_a_shape_load_as_full() {
+    use custseg::segment::CovarianceType;
+    let b = blobs(&BlobsConfig::new(600, 3, 3).with_seed(4)).unwrap();
+    let cat = Array2::<u32>::zeros((600, 0));
+    let full = Strategy::GaussianMixture(GaussianMixtureParams::new(3).unwrap());
+    let (c, _) = fit_strategy(&full, b.data.view(), cat.view()).unwrap();
+    let mut v = serde_json::to_value(&c).unwrap();
+    v["Mixture"].as_object_mut().unwrap().remove("covariance");
+    let old: Clustering = serde_json::from_value(v).unwrap();
+    assert_eq!(old, c);
+    let diag = Strategy::GaussianMixture(
+        GaussianMixtureParams::new(3)
+            .unwrap()
+            .with_covariance(CovarianceType::Diagonal),
+    );
+    let (d, labels) = fit_strategy(&diag, b.data.view(), cat.view()).unwrap();
+    let back: Clustering = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+    assert_eq!(
+        back.assign_batch(b.data.view(), cat.view()).unwrap(),
+        labels
+    );
+    // An edited diagonal factor with an off-diagonal entry is refused.
+    let mut v = serde_json::to_value(&d).unwrap();
+    v["Mixture"]["precision_chol"]["data"][3] = serde_json::json!(0.5);
+    assert!(serde_json::from_value::<Clustering>(v).is_err());
+}
