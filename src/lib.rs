@@ -20,6 +20,9 @@
 //!    a holdout period follows. Times are in the [`TimeUnit`] you choose.
 //! 3. For data that arrives in partitions, [`PurchaseHistories`] is the mergeable
 //!    per-customer state: summarise partitions separately, merge, and get the one-pass result.
+//!    For data that arrives one event at a time, [`CustomerHistory::record`] adds a purchase
+//!    (in any order) and [`CustomerHistory::summarise`] gives that customer's summary alone,
+//!    ready to rescore with models fitted earlier.
 //! 4. On the summaries: [`rfm`] scores and named segments; [`clv`] customer lifetime value
 //!    (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB, Gamma-Gamma, and the simple formula); [`churn`] risk
 //!    scorers and the metrics to judge them.
