@@ -27,6 +27,18 @@ pub(crate) fn scaled_mean_sd(values: &[f64]) -> Option<(f64, f64)> {
     (mean.is_finite() && sd.is_finite()).then_some((mean, sd))
 }
 
+/// The q-quantile of sorted values, linear between order statistics (numpy's default);
+/// the values must not be empty.
+pub(crate) fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    let h = (v.len() - 1) as f64 * q;
+    let i = h.floor() as usize;
+    if i + 1 < v.len() {
+        v[i] + (h - i as f64) * (v[i + 1] - v[i])
+    } else {
+        v[v.len() - 1]
+    }
+}
+
 /// The plain mean and standard deviation when finite, else the scaled ones.
 pub(crate) fn mean_sd(values: &[f64]) -> Option<(f64, f64)> {
     if values.is_empty() {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result, finite_non_negative};
 use crate::special::{normal_cdf, normal_quantile, student_t_cdf, student_t_quantile};
+use crate::stats::quantile_sorted;
 
 /// One customer's result in a two-arm experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -465,18 +466,6 @@ impl AbTest {
             low: quantile_sorted(&diffs, self.alpha / 2.0),
             high: quantile_sorted(&diffs, 1.0 - self.alpha / 2.0),
         }
-    }
-}
-
-/// The q-quantile of sorted values, interpolating linearly between order statistics
-/// (numpy's default).
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    let h = (v.len() - 1) as f64 * q;
-    let (i, f) = (h.floor() as usize, h - h.floor());
-    if i + 1 < v.len() {
-        v[i] + f * (v[i + 1] - v[i])
-    } else {
-        v[v.len() - 1]
     }
 }
 

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result};
+use crate::stats::quantile_sorted;
 
 /// Floor of a bin's share, so an empty bin does not make the index infinite.
 const FLOOR: f64 = 1e-4;
@@ -172,7 +173,7 @@ impl DriftParams {
         let mut sorted = reference.to_vec();
         sorted.sort_unstable_by(f64::total_cmp);
         let mut edges: Vec<f64> = (1..self.bins)
-            .map(|i| quantile(&sorted, i as f64 / self.bins as f64))
+            .map(|i| quantile_sorted(&sorted, i as f64 / self.bins as f64))
             .collect();
         // The outer edges are the extremes, which numpy's unique merges with an inner edge
         // equal to them; the inner edges alone set the bins.
@@ -287,17 +288,6 @@ fn index(reference: &[usize], current: &[usize]) -> f64 {
             (c - r) * (c / r).ln()
         })
         .sum()
-}
-
-/// The q-quantile of sorted values, linear between order statistics (numpy's default).
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let h = (v.len() - 1) as f64 * q;
-    let i = h.floor() as usize;
-    if i + 1 < v.len() {
-        v[i] + (h - i as f64) * (v[i + 1] - v[i])
-    } else {
-        v[v.len() - 1]
-    }
 }
 
 #[cfg(test)]

@@ -892,11 +892,7 @@ impl Grower<'_> {
                         continue;
                     }
                     let impurity = gini_n(&left, m) + gini_n(&right, n - m);
-                    // The midpoint, as scikit-learn (falling back on a when it rounds to b).
-                    let mut threshold = a + (b - a) / 2.0;
-                    if threshold >= b {
-                        threshold = a;
-                    }
+                    let threshold = midpoint(a, b);
                     if best.is_none_or(|bs| impurity < bs.0) {
                         best = Some((impurity, feature, threshold, m));
                     }
@@ -904,13 +900,7 @@ impl Grower<'_> {
                 best
             })
             .collect();
-        let best = candidates
-            .into_iter()
-            .flatten()
-            .fold(None, |b: Option<Split>, c| match b {
-                Some(bs) if bs.0 <= c.0 => Some(bs),
-                _ => Some(c),
-            })?;
+        let best = lowest_split(candidates)?;
         // A split that does not lower the impurity explains nothing.
         (best.0 < parent - 1e-12 * parent.max(1.0) && parent - best.0 >= self.min_decrease)
             .then_some(best)
@@ -955,10 +945,7 @@ impl Grower<'_> {
                         continue;
                     }
                     let impurity = sse(ls, lq, m) + sse(total - ls, total_sq - lq, n - m);
-                    let mut threshold = a + (b - a) / 2.0;
-                    if threshold >= b {
-                        threshold = a;
-                    }
+                    let threshold = midpoint(a, b);
                     if best.is_none_or(|bs| impurity < bs.0) {
                         best = Some((impurity, feature, threshold, m));
                     }
@@ -966,17 +953,30 @@ impl Grower<'_> {
                 best
             })
             .collect();
-        let best = candidates
-            .into_iter()
-            .flatten()
-            .fold(None, |b: Option<Split>, c| match b {
-                Some(bs) if bs.0 <= c.0 => Some(bs),
-                _ => Some(c),
-            })?;
+        let best = lowest_split(candidates)?;
         (best.0 < parent - 1e-12 * parent.max(f64::MIN_POSITIVE)
             && parent - best.0 >= self.min_decrease)
             .then_some(best)
     }
+}
+
+/// The best of the features' best splits: the lowest impurity, ties to the lowest feature
+/// (candidates come in feature order).
+fn lowest_split(candidates: Vec<Option<Split>>) -> Option<Split> {
+    candidates
+        .into_iter()
+        .flatten()
+        .fold(None, |b: Option<Split>, c| match b {
+            Some(bs) if bs.0 <= c.0 => Some(bs),
+            _ => Some(c),
+        })
+}
+
+/// The threshold between two neighbouring distinct values: their midpoint, as scikit-learn
+/// (the lower value when the midpoint rounds to the upper one).
+fn midpoint(a: f64, b: f64) -> f64 {
+    let m = a + (b - a) / 2.0;
+    if m >= b { a } else { m }
 }
 
 /// The mean of y over rows.
