@@ -160,10 +160,7 @@ impl CustomerHistory {
             }
         };
         let s = super::summary::summarise_days(customer_id, first, days, cfg);
-        if ![s.total_spend, s.monetary, s.holdout_spend]
-            .iter()
-            .all(|v| v.is_finite())
-        {
+        if super::summary::sums_overflowed(&s) {
             return Err(Error::InvalidRecord {
                 at: Position::default()
                     .with_customer(customer_id)

@@ -527,6 +527,15 @@ pub struct PurchaseDay {
     pub transactions: u32,
 }
 
+/// Whether a summary's spend sums overflowed (sums of finite amounts can still reach
+/// infinity, or NaN as ∞ − ∞ in the repeat spend): the one thing that can break for valid
+/// days.
+pub(crate) fn sums_overflowed(s: &CustomerSummary) -> bool {
+    ![s.total_spend, s.monetary, s.holdout_spend]
+        .iter()
+        .all(|v| v.is_finite())
+}
+
 /// Summarises one customer from their first purchase day (on or before the observation end)
 /// and their later purchase days in date order.
 pub(crate) fn summarise_days(
@@ -638,11 +647,7 @@ where
     // Sums of finite amounts can still overflow to infinity (or to NaN, ∞ − ∞, in the repeat
     // spend): such a summary fails its own validation, and the error names the customer.
     // Only the sums can break for valid days.
-    let overflowed = |s: &CustomerSummary| {
-        ![s.total_spend, s.monetary, s.holdout_spend]
-            .iter()
-            .all(|v| v.is_finite())
-    };
+    let overflowed = sums_overflowed;
     let any_overflow = AtomicBool::new(false);
     let summarise = |c: usize| {
         let mut days = days_of(c, None);

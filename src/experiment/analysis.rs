@@ -82,6 +82,20 @@ impl TryFrom<AbTestRecord> for AbTest {
     }
 }
 
+/// A significance level in [1e-12, 1): a smaller one asks for certainty no sample gives,
+/// and its quantiles leave f64's range. (Shared by the analysis and the sample size.)
+pub(super) fn check_level(alpha: f64) -> Result<f64> {
+    if (1e-12..1.0).contains(&alpha) {
+        Ok(alpha)
+    } else {
+        Err(Error::InvalidParameter {
+            name: "alpha",
+            value: alpha.to_string(),
+            reason: "at least 1e-12 and below 1".into(),
+        })
+    }
+}
+
 /// Most bootstrap resamples an analysis may draw.
 pub const MAX_BOOTSTRAP: usize = 1_000_000;
 
@@ -232,13 +246,7 @@ impl AbTest {
     /// [`Error::InvalidParameter`] for α outside [1e-12, 1) (a smaller level asks for
     /// certainty no sample gives, and its quantiles leave f64's range).
     pub fn new(alpha: f64) -> Result<Self> {
-        if !(1e-12..1.0).contains(&alpha) {
-            return Err(Error::InvalidParameter {
-                name: "alpha",
-                value: alpha.to_string(),
-                reason: "at least 1e-12 and below 1".into(),
-            });
-        }
+        check_level(alpha)?;
         Ok(AbTest {
             alpha,
             correction: Correction::Holm,

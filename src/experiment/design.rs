@@ -261,15 +261,14 @@ pub fn sample_size(
     };
     let p1 = open_unit("baseline", baseline)?;
     let p2 = open_unit("baseline + uplift", baseline + uplift)?;
-    open_unit("alpha", alpha)?;
-    open_unit("power", power)?;
-    // Below 1e-12 the quantiles leave f64's range; below a power of ½ the formula's root can
-    // turn negative and the sizes stop growing with the power.
-    if alpha < 1e-12 || !(0.5..=1.0 - 1e-12).contains(&power) {
+    super::analysis::check_level(alpha)?;
+    // Below a power of ½ the formula's root can turn negative and the sizes stop growing
+    // with the power; near 1 its quantile leaves f64's range.
+    if !(0.5..=1.0 - 1e-12).contains(&power) {
         return Err(Error::InvalidParameter {
-            name: "alpha, power",
-            value: format!("{alpha}, {power}"),
-            reason: "alpha at least 1e-12; power at least 0.5 and at most 1 − 1e-12".into(),
+            name: "power",
+            value: power.to_string(),
+            reason: "at least 0.5 and at most 1 − 1e-12".into(),
         });
     }
     if uplift == 0.0 {

@@ -82,6 +82,24 @@ impl Stack {
     }
 }
 
+/// Squared distance from q to the box [lo, hi]: a lower bound of its distance to every
+/// point in the box, rounding included (rounding is monotone).
+#[inline]
+fn point_box_sq_dist(q: &[f64], lo: &[f64], hi: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for ((&x, &l), &h) in q.iter().zip(lo).zip(hi) {
+        let t = if x < l {
+            l - x
+        } else if x > h {
+            x - h
+        } else {
+            0.0
+        };
+        s += t * t;
+    }
+    s
+}
+
 /// Squared Euclidean distance, coordinates summed in order.
 #[inline]
 pub(crate) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
@@ -170,18 +188,7 @@ impl<'a> KdTree<'a> {
     fn box_sq_dist(&self, node: usize, q: &[f64]) -> f64 {
         let d = self.d;
         let b = &self.boxes[node * 2 * d..(node + 1) * 2 * d];
-        let mut s = 0.0;
-        for j in 0..d {
-            let t = if q[j] < b[j] {
-                b[j] - q[j]
-            } else if q[j] > b[d + j] {
-                q[j] - b[d + j]
-            } else {
-                0.0
-            };
-            s += t * t;
-        }
-        s
+        point_box_sq_dist(q, &b[..d], &b[d..])
     }
 
     /// Squared distance from q to the farthest corner of node's box: no point of the node is
@@ -237,18 +244,7 @@ impl<'a> KdTree<'a> {
     /// distance to every point of the group, rounding included).
     pub(crate) fn sq_dist_to_group(&self, g: &Group, q: &[f64]) -> f64 {
         let (lo, hi) = self.group_box(g);
-        let mut s = 0.0;
-        for j in 0..self.d {
-            let t = if q[j] < lo[j] {
-                lo[j] - q[j]
-            } else if q[j] > hi[j] {
-                q[j] - hi[j]
-            } else {
-                0.0
-            };
-            s += t * t;
-        }
-        s
+        point_box_sq_dist(q, lo, hi)
     }
 
     /// A group's bounding box (minima, maxima).

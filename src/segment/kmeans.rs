@@ -283,6 +283,13 @@ pub(super) fn seed_centers(flat: &[f64], n: usize, d: usize, k: usize, seed: u64
     kmeans_plus_plus(&x, n, d, k, seed, &mut Workspace::new(n))
 }
 
+/// The rows the k-means++ seeding of [`seed_centers`] picks, in the order picked (the
+/// Gaussian mixture's k-means++ start makes each seed alone responsible for its component).
+pub(super) fn seed_rows(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
+    let x = |i: usize| &flat[i * d..(i + 1) * d];
+    plus_plus_rows(&x, n, k, seed, &mut Workspace::new(n))
+}
+
 /// Buffers reused by every restart: fresh multi-megabyte buffers would cost page faults on
 /// every restart, a large share of a restart's time on well-separated data.
 struct Workspace {
@@ -325,13 +332,27 @@ fn kmeans_plus_plus<'a>(
     seed: u64,
     ws: &mut Workspace,
 ) -> Array2<f64> {
+    let rows = plus_plus_rows(x, n, k, seed, ws);
+    let mut centers = Array2::zeros((k, d));
+    for (c, &r) in rows.iter().enumerate() {
+        centers.row_mut(c).assign(&ndarray::ArrayView1::from(x(r)));
+    }
+    centers
+}
+
+/// The rows greedy k-means++ picks, in the order picked (see [`kmeans_plus_plus`]).
+fn plus_plus_rows<'a>(
+    x: &(impl Fn(usize) -> &'a [f64] + Sync),
+    n: usize,
+    k: usize,
+    seed: u64,
+    ws: &mut Workspace,
+) -> Vec<usize> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let trials = 2 + (k as f64).ln().floor() as usize;
-    let mut centers = Array2::zeros((k, d));
     let first = rng.gen_range(0..n);
-    centers
-        .row_mut(0)
-        .assign(&ndarray::ArrayView1::from(x(first)));
+    let mut rows = Vec::with_capacity(k);
+    rows.push(first);
     // Per point: squared distance to the nearest chosen centre. (Skipping points by the
     // triangle inequality, as accelerated k-means++ variants do, measured no faster here:
     // the data-dependent branch costs what the skipped distances save.)
@@ -339,7 +360,7 @@ fn kmeans_plus_plus<'a>(
     closest.fill(f64::INFINITY);
     let mut chunk_potential = vec![0.0; n.div_ceil(CHUNK)];
     let mut potential = absorb_center(x, closest, &mut chunk_potential, first);
-    for c in 1..k {
+    for _ in 1..k {
         let candidates: Vec<usize> = (0..trials)
             .map(|_| sample_d2(closest, &chunk_potential, potential, rng.r#gen::<f64>()))
             .collect();
@@ -366,12 +387,10 @@ fn kmeans_plus_plus<'a>(
             }
         }
         let new = best.1;
-        centers
-            .row_mut(c)
-            .assign(&ndarray::ArrayView1::from(x(new)));
+        rows.push(new);
         potential = absorb_center(x, closest, &mut chunk_potential, new);
     }
-    centers
+    rows
 }
 
 /// Lowers every point's squared distance to its nearest centre by the new centre `new`

@@ -29,9 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use super::kmeans::{
     CHUNK, KMeansParams, MAX_ITERATIONS, MAX_RESTARTS, check_k, check_k_positive, count_in, kmeans,
-    seed_centers,
+    seed_rows,
 };
 use crate::error::{Error, Result, finite_non_negative};
+use crate::special::log_sum_exp;
 
 /// The shape of each component's covariance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -311,11 +312,15 @@ pub(crate) fn gaussian_mixture(
                 hard_start(flat, d, &fit.centers, |i| Some(labels[i]), p)?
             }
             MixtureInit::KMeansPlusPlus => {
-                let centers = seed_centers(flat, n, d, p.k, seed);
                 // Only the seeds are responsible (scikit-learn): each component starts at its
                 // seed with covariance reg_covar·I.
-                let seeds = seed_rows(flat, d, &centers);
-                hard_start(flat, d, &centers, |i| seeds[i], p)?
+                let rows = seed_rows(flat, n, d, p.k, seed);
+                let centers = data.select(ndarray::Axis(0), &rows);
+                let mut seed_of = vec![None; n];
+                for (c, &r) in rows.iter().enumerate() {
+                    seed_of[r] = Some(c as u32);
+                }
+                hard_start(flat, d, &centers, |i| seed_of[i], p)?
             }
         };
         let (comps, lower_bound, iterations, converged) = em(flat, d, start, p)?;
@@ -350,24 +355,6 @@ pub(crate) fn gaussian_mixture_from(
     }
     let (comps, lower_bound, iterations, converged) = em(flat, d, start, p)?;
     finish(flat, d, comps, lower_bound, iterations, converged)
-}
-
-/// For each row, the index of the seed it equals (its first occurrence), if any.
-fn seed_rows(flat: &[f64], d: usize, centers: &Array2<f64>) -> Vec<Option<u32>> {
-    let n = flat.len() / d.max(1);
-    let mut out = vec![None; n];
-    for (c, row) in centers.rows().into_iter().enumerate() {
-        if let Some(i) = (0..n).find(|&i| {
-            out[i].is_none()
-                && flat[i * d..(i + 1) * d]
-                    .iter()
-                    .zip(row)
-                    .all(|(a, b)| a == b)
-        }) {
-            out[i] = Some(c as u32);
-        }
-    }
-    out
 }
 
 /// The components in the layout the passes use.
@@ -610,8 +597,7 @@ fn e_pass(flat: &[f64], d: usize, comps: &Components) -> Sums {
             let mut lp = vec![0.0; k];
             for x in chunk.chunks_exact(d) {
                 comps.weighted_log_prob(x, &mut diff, &ln_w, &mut lp);
-                let top = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let lse = top + lp.iter().map(|v| (v - top).exp()).sum::<f64>().ln();
+                let lse = log_sum_exp(&lp);
                 sums.ll += lse;
                 for c in 0..k {
                     let r = (lp[c] - lse).exp();
@@ -764,17 +750,9 @@ fn finish(
             for x in chunk.chunks_exact(d) {
                 comps.weighted_log_prob(x, &mut diff, &ln_w, &mut lp);
                 // The most probable component, ties to the lowest index (as assigning does).
-                let (best, top) =
-                    lp.iter()
-                        .enumerate()
-                        .fold(
-                            (0, f64::NEG_INFINITY),
-                            |b, (c, &v)| {
-                                if v > b.1 { (c, v) } else { b }
-                            },
-                        );
+                let best = (0..k).fold(0, |b, c| if lp[c] > lp[b] { c } else { b });
                 labels.push(best);
-                ll += top + lp.iter().map(|v| (v - top).exp()).sum::<f64>().ln();
+                ll += log_sum_exp(&lp);
             }
             (labels, ll)
         })

@@ -19,6 +19,7 @@ use super::minibatch::{MiniBatchParams, minibatch_kmeans};
 use super::mixture::{CovarianceType, GaussianMixtureParams, gaussian_mixture};
 use super::profile::MAX_SEGMENTS;
 use crate::error::{Error, Position, Result};
+use crate::special::log_sum_exp;
 
 /// Explicit segments: cut points on chosen numeric columns, every combination of bands a
 /// segment (e.g. age bands × income tiers). Checked when built; deserializing runs the same
@@ -775,8 +776,7 @@ pub(crate) fn mixture_log_likelihood(c: &Clustering, numeric: ArrayView2<'_, f64
                     weights[k].ln() + log_density(numeric.row(i), means.row(k), precision_chol, k)
                 })
                 .collect();
-            let m = terms.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln()
+            log_sum_exp(&terms)
         })
         .collect();
     Some(per_point.iter().sum())

@@ -38,6 +38,16 @@ pub(crate) fn ln_gamma_ratio(x: f64, d: f64) -> (f64, f64) {
     (top - bottom, s_top * s_bottom)
 }
 
+/// ln Σ exp(vᵢ), taken around the largest term so nothing overflows (a mixture's log density
+/// of a point over its components). −∞ for no terms.
+pub(crate) fn log_sum_exp(v: &[f64]) -> f64 {
+    let top = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if top == f64::NEG_INFINITY {
+        return top;
+    }
+    top + v.iter().map(|x| (x - top).exp()).sum::<f64>().ln()
+}
+
 /// The standard normal distribution function Φ(x), from erfc (accurate in both tails).
 pub(crate) fn normal_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
