@@ -7,7 +7,8 @@
 //! Reads the embedded CDNOW transaction log, summarises every customer at the end of the
 //! standard 39-week calibration period, and tours the crate: the customer base in the
 //! calibration and holdout periods, CLV (BG/NBD, Pareto/NBD, Gamma-Gamma), churn tiers,
-//! RFM scores and segments, a behavioral segmentation, KPIs and campaign ROI per segment,
+//! RFM scores and segments, a behavioral segmentation, segment portraits in words, lifecycle
+//! stages and customer portraits, KPIs and campaign ROI per segment,
 //! and how customers migrated between segments from the end of the calibration period to
 //! the end of the holdout. Every segment table shown passes a k-anonymity floor of 10
 //! customers (the CDNOW ids in the top-ten table are the public sample's own).
@@ -21,7 +22,8 @@ use custseg::clv::{
 };
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::report::{
-    Campaign, CustomerMetrics, KAnonymity, Report, kpi_report, migration, segment_kpis,
+    Aggregate, Campaign, Column, CustomerMetrics, KAnonymity, LifecycleStage, Portraits, Report,
+    ReportRow, SegmentLayer, kpi_report, migration, segment_kpis, segment_portraits,
 };
 use custseg::rfm::{RfmParams, ScoreCounts, SegmentScheme};
 use custseg::segment::{BehavioralRecord, BehavioralSegmenter};
@@ -112,6 +114,17 @@ fn main() -> Result<()> {
     let campaign = Campaign::new(0.5, 0.05, 0.3)?;
     let kpis = segment_kpis(&segment, &seg_names, &segment_values, Some(&campaign))?;
     let privacy = KAnonymity::default();
+    let rfm_scheme = SegmentScheme::rfm_package();
+    let portraits = Portraits::new(summaries.as_slice())
+        .with_values(&values)
+        .with_churn(&churn)
+        .with_rfm(&scores, &rfm_scheme)
+        .with_segments(SegmentLayer::from_profiles(
+            "behavioral",
+            &segment,
+            behavioral.profiles(),
+        ))
+        .build()?;
     let compute = started.elapsed();
 
     println!("custseg quickstart: the CDNOW sample (embedded in the crate)");
@@ -355,6 +368,96 @@ fn main() -> Result<()> {
         "\nBehavioral segments (k-means on log-scaled recency, frequency, spend, order value, cadence, tenure)"
     );
     print_report(Report::from(behavioral.profiles()), &privacy);
+
+    println!("\nSegment portraits (behavioral), in words");
+    let described = segment_portraits(behavioral.profiles(), &privacy);
+    for p in &described.portraits {
+        println!("  {}", p.text);
+    }
+    if described.suppressed > 0 {
+        println!(
+            "  ({} segments with fewer than {} customers not described)",
+            described.suppressed,
+            privacy.k()
+        );
+    }
+
+    println!(
+        "\nLifecycle stages (new ≤ 90 days, active ≤ 90 days quiet, at risk ≤ 180, lapsed ≤ 365; \
+         P(alive) < 0.5 at risk)"
+    );
+    let stage_rows = LifecycleStage::ALL
+        .iter()
+        .map(|stage| {
+            let members: Vec<usize> = (0..portraits.len())
+                .filter(|&i| portraits[i].lifecycle == *stage)
+                .collect();
+            let k = members.len().max(1) as f64;
+            let mean = |f: &dyn Fn(usize) -> f64| members.iter().map(|&i| f(i)).sum::<f64>() / k;
+            ReportRow {
+                label: stage.label().into(),
+                customers: members.len(),
+                values: vec![
+                    Some(100.0 * members.len() as f64 / n),
+                    Some(mean(&|i| portraits[i].days_since_last_purchase)),
+                    Some(mean(&|i| values[i].clv)),
+                    Some(100.0 * mean(&|i| f64::from(u8::from(s[i].holdout_frequency() > 0)))),
+                ],
+            }
+        })
+        .filter(|r| r.customers > 0)
+        .collect();
+    let stages = Report::new(
+        "",
+        vec![
+            Column::new("share %", Aggregate::Share, 1),
+            Column::new("days quiet", Aggregate::Mean, 0),
+            Column::new("CLV ($)", Aggregate::Mean, 2),
+            Column::new("bought in holdout %", Aggregate::Mean, 1),
+        ],
+        stage_rows,
+    );
+    print_report(stages, &privacy);
+
+    println!("\nCustomer portraits: the first customer of each lifecycle stage");
+    let rows: Vec<Vec<String>> = LifecycleStage::ALL
+        .iter()
+        .filter_map(|stage| portraits.iter().find(|p| p.lifecycle == *stage))
+        .map(|p| {
+            let v = p.value.as_ref();
+            vec![
+                p.customer_id.to_string(),
+                p.lifecycle.label().to_string(),
+                format!("{:.0}", p.days_since_last_purchase),
+                p.purchases.to_string(),
+                thousands(p.revenue, 2),
+                v.map_or_else(String::new, |v| thousands(v.clv, 2)),
+                v.map_or_else(String::new, |v| v.rank.to_string()),
+                v.map_or_else(String::new, |v| format!("{:?}", v.tier)),
+                p.churn_tier.map_or_else(String::new, |t| format!("{t:?}")),
+                p.rfm
+                    .as_ref()
+                    .map_or_else(String::new, |r| format!("{} {}", r.cell.code(), r.segment)),
+                p.tags.join(", "),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "id",
+            "stage",
+            "days quiet",
+            "purchases",
+            "revenue ($)",
+            "CLV ($)",
+            "CLV rank",
+            "value tier",
+            "churn tier",
+            "RFM",
+            "tags (behavioral segment)",
+        ],
+        &rows,
+    );
 
     println!(
         "\nKPIs per behavioral segment; campaign at $0.50 a contact, 5% response, 30% margin on CLV"

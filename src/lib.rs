@@ -32,7 +32,9 @@
 //!    DBSCAN / k-prototypes / rule bands, validity metrics and the choice of k, profiles and
 //!    names); [`geo`] has the coordinates, great-circle distances and spatial index beneath.
 //! 6. [`report`]: KPIs and campaign ROI per segment, migration between two snapshots,
-//!    stability of a segmentation, keyed pseudonyms, and a k-anonymity floor on every report.
+//!    stability of a segmentation, drift from the fitting snapshot, customer portraits (every
+//!    model's answer about a customer, with a lifecycle stage and tags) and segment portraits
+//!    in words, keyed pseudonyms, and a k-anonymity floor on every report.
 //! 7. [`experiment`]: A/B tests per segment: a seeded, stratified assignment of customers to
 //!    arms, sample sizes, and the analysis (uplift of conversion and revenue per customer
 //!    with intervals and tests, corrected across segments, and the campaign's ROI).

@@ -1,5 +1,6 @@
 //! Reports: segment KPIs and campaign ROI, migration between snapshots, stability of a
-//! segmentation, and the privacy guards every report passes through.
+//! segmentation, drift from the fitting snapshot, customer and segment portraits, and the
+//! privacy guards every report passes through.
 //!
 //! A [`Report`] is a titled table — one row per segment (or transition), the number of
 //! customers it describes, and numeric columns — that serializes with serde (JSON-ready) and
@@ -10,11 +11,17 @@
 mod drift;
 mod kpi;
 mod migration;
+mod portrait;
 mod privacy;
 
 pub use drift::{DriftLevel, DriftParams, DriftReport, FeatureDrift};
 pub use kpi::{Campaign, CustomerMetrics, SegmentKpi, kpi_report, segment_kpis};
 pub use migration::{Migration, Refits, Stability, migration, stability};
+pub use portrait::{
+    CustomerPortrait, LifecycleRules, LifecycleStage, Portraits, RfmPortrait, SegmentLayer,
+    SegmentMembership, SegmentPortrait, SegmentPortraits, ValuePortrait, ValueTier, ValueTiers,
+    segment_portraits,
+};
 pub use privacy::{KAnonymity, MERGED_LABEL, Pseudonymizer, SmallGroups};
 
 use serde::{Deserialize, Serialize};

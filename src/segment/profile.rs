@@ -80,6 +80,12 @@ pub struct SegmentProfile {
     pub share: f64,
     /// Every feature's contrast, in feature order.
     pub features: Vec<FeatureContrast>,
+    /// The segment's tags: the word of every feature that sets it apart (|z| > 0.5), largest
+    /// |z| first ("frequent", "high value", "urban" …). The automatic name is the first three;
+    /// renaming a segment leaves its tags, which describe the data. Empty in models saved
+    /// before tags existed.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl SegmentProfile {
@@ -239,16 +245,23 @@ pub fn profiles(
                     0.0
                 },
                 features,
+                tags: Vec::new(),
             };
-            profile.name = auto_name(&profile, names, vocab);
+            profile.tags = tags(&profile, names, vocab);
+            profile.name = if profile.tags.is_empty() {
+                "average".into()
+            } else {
+                profile.tags[..profile.tags.len().min(3)].join(" · ")
+            };
             profile
         })
         .collect())
 }
 
-fn auto_name(p: &SegmentProfile, names: &[String], vocab: &[Vocabulary]) -> String {
-    let words: Vec<String> = p
-        .distinguishing(3)
+/// The words of the features with |z| > 0.5, largest |z| first. Features without a
+/// vocabulary entry read "high name" / "low name".
+fn tags(p: &SegmentProfile, names: &[String], vocab: &[Vocabulary]) -> Vec<String> {
+    p.distinguishing(p.features.len())
         .into_iter()
         .filter(|f| f.z.abs() > 0.5)
         .map(|f| {
@@ -260,12 +273,7 @@ fn auto_name(p: &SegmentProfile, names: &[String], vocab: &[Vocabulary]) -> Stri
                 None => format!("low {}", f.feature),
             }
         })
-        .collect();
-    if words.is_empty() {
-        "average".into()
-    } else {
-        words.join(" · ")
-    }
+        .collect()
 }
 
 #[cfg(test)]

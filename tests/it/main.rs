@@ -12,6 +12,7 @@ mod fuzz;
 mod geographic;
 mod hostile;
 mod live;
+mod portrait;
 mod psychographic;
 mod report;
 mod rfm;

@@ -282,6 +282,7 @@ fn hand_built_reports_and_loadings_print() {
                 z: 0.0,
             })
             .collect(),
+        tags: Vec::new(),
     };
     let ps = [profile("p", &[("a", 1.0)]), profile("q", &[("b", 2.0)])];
     let r = Report::from(&ps[..]);
