@@ -1,23 +1,98 @@
 #!/usr/bin/env bash
 # custseg against its Python peer on the same synthetic base, in one run, with the ratio.
 #
-#   bash benches/peers/compare.sh summaries [customers]   # vs lifetimes' summary_data_from_transaction_data
-#   bash benches/peers/compare.sh rfm [customers]         # vs pandas RFM (benches/peers/rfm_pandas.py)
+#   bash benches/peers/compare.sh summaries [customers]   # vs lifetimes' summary_data_from_transaction_data,
+#                                                         # and polars / DuckDB group-bys (summary_engines.py)
+#   bash benches/peers/compare.sh rfm [customers]         # vs pandas RFM (benches/peers/rfm_pandas.py),
+#                                                         # and polars / DuckDB (summary_engines.py)
 #   bash benches/peers/compare.sh clv [customers]         # vs lifetimes: fits on N, scoring on 10 N
 #   bash benches/peers/compare.sh cluster ["100000 1000000"] # vs scikit-learn and kmodes
 #   bash benches/peers/compare.sh geo [customers]         # nearest city vs scikit-learn BallTree;
 #                                                         # density DBSCAN on the first 100k
+#   bash benches/peers/compare.sh all [customers]         # summaries, rfm, clv, cluster (default
+#                                                         # sizes) and geo in sequence, then one
+#                                                         # markdown table of README's Performance rows
 #
 # customers defaults to 1,000,000 (~9.5M rows). Needs the peer venv (benches/peers/README.md);
 # PEER_PYTHON overrides its path. Both sides get the identical rows, written by
 # examples/export_synthetic.rs. Peers: best of 3 on a parsed DataFrame (parsing not timed).
 # custseg: the criterion mean of the `end_to_end` benchmark (columns in, results out).
+# Every mode also writes its numbers to ${TMPDIR:-/tmp}/custseg_compare/<mode>.json; `all`
+# builds its table from those files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WHAT=${1:?usage: compare.sh summaries|rfm [customers]}
+WHAT=${1:?usage: compare.sh summaries|rfm|clv|cluster|geo|all [customers]}
 N=${2:-1000000}
 PY=${PEER_PYTHON:-/work/peer-venv/bin/python}
 CSV=${TMPDIR:-/tmp}/custseg_synthetic_$N.csv
+CMP=${TMPDIR:-/tmp}/custseg_compare
+mkdir -p "$CMP"
+
+if [ "$WHAT" = all ]; then
+    rm -f "$CMP/summaries.json" "$CMP/rfm.json" "$CMP/clv.json" "$CMP/cluster.json" "$CMP/geo.json"
+    FAILED=""
+    for w in summaries rfm clv cluster geo; do
+        echo "=== compare.sh $w ==="
+        if [ "$w" = cluster ]; then
+            bash benches/peers/compare.sh cluster || FAILED="$FAILED $w"
+        else
+            bash benches/peers/compare.sh "$w" "$N" || FAILED="$FAILED $w"
+        fi
+    done
+    if [ -n "$FAILED" ]; then
+        echo "failed:$FAILED (their rows are missing below)" >&2
+    fi
+    echo
+    "$PY" - "$CMP" "$(date -u +%Y-%m-%d)" "$(nproc)" "$N" <<'PYEOF'
+import json, os, sys
+cmp_dir, day, nproc, n = sys.argv[1:5]
+rows, sizes = {}, []
+for mode in ["summaries", "rfm", "clv", "cluster", "geo"]:
+    path = os.path.join(cmp_dir, f"{mode}.json")
+    if os.path.exists(path):
+        d = json.load(open(path))
+        rows.update({r["key"]: r for r in d["rows"]})
+        if mode == "cluster":
+            sizes = d["sizes"]
+small, big = (min(sizes), max(sizes)) if sizes else (None, None)
+# The rows of README.md's "## Performance" table in its order, with polars and DuckDB added
+# after lifetimes (summaries) and pandas (RFM).
+order = ["summaries/lifetimes", "summaries/polars", "summaries/duckdb",
+         "rfm/pandas", "rfm/polars", "rfm/duckdb",
+         "clv/bgnbd", "clv/pnbd", "clv/scoring",
+         f"cluster/num/kmeans_lloyd/{big}", f"cluster/overlap/kmeans_lloyd/{big}",
+         f"cluster/num/minibatch/{big}", f"cluster/num/gmm/{small}",
+         f"cluster/num/dbscan/{small}", f"cluster/flat/dbscan/{small}", f"cluster/flat/dbscan/{big}",
+         "geo/density_dbscan", f"cluster/mixed/kprototypes/{small}", "geo/nearest_city"]
+def secs(x):
+    return f"{x:.3g} s"
+def ratio(r):
+    return (f"{r:.0f}" if r >= 10 else f"{r:.1f}" if r >= 1 else f"{r:.2f}") + "\u00d7"
+print(f"compare.sh all, {day} (UTC), nproc {nproc}, {int(n):,} customers; ratio = peer time / "
+      "custseg time (peers: best of their runs; custseg: criterion mean)")
+print()
+print("| task | peer | custseg | ratio |")
+print("|---|---|---|---|")
+missing = []
+for key in dict.fromkeys(order):
+    r = rows.get(key)
+    if r is None:
+        missing.append(key)
+        continue
+    o = r.get("custseg_seconds")
+    peer = f"{r['peer']} {secs(r['peer_seconds'])}"
+    if r.get("peer_note"):
+        peer += f" ({r['peer_note']})"
+    ours = secs(o) if o is not None else "\u2014"
+    rat = ratio(r["peer_seconds"] / o) if o else "\u2014"
+    print(f"| {r['task']} | {peer} | {ours} | {rat} |")
+if missing:
+    if not sizes:
+        missing = [k for k in missing if not k.startswith("cluster/")] + ["cluster (no cluster.json)"]
+    print(f"\nno numbers for: {', '.join(missing)}", file=sys.stderr)
+PYEOF
+    exit 0
+fi
 
 if [ "$WHAT" = geo ]; then
     CITIES=${CUSTSEG_GEONAMES:-../shared/data/geonames_cities15000.csv}
@@ -26,9 +101,12 @@ if [ "$WHAT" = geo ]; then
     "$PY" benches/peers/geo_balltree.py --cities "$CITIES" --points "$PTS" --repeat 3 \
         --dbscan-points 100000 > "$PTS.peer.json"
     CUSTSEG_GEONAMES=$CITIES CUSTSEG_BENCH_CUSTOMERS=$N cargo bench --quiet --bench geo
-    "$PY" - "$N" "$PTS.peer.json" <<'PYEOF'
+    "$PY" - "$N" "$PTS.peer.json" "$CMP/geo.json" <<'PYEOF'
 import json, sys
 n, peer = sys.argv[1], json.load(open(sys.argv[2]))
+out_rows = []
+def short(k):
+    return f"{k / 1e6:.3g}M" if k >= 1e6 else f"{k / 1e3:.3g}k" if k >= 1e3 else str(k)
 def ours(name, size):
     est = json.load(open(f"target/criterion/geo/{name}/{size}/new/estimates.json"))
     return est["mean"]["point_estimate"] / 1e9
@@ -38,6 +116,10 @@ print(f"nearest city, {peer['points']:,} customers x {peer['cities']:,} cities (
 print(f"  {peer['peer']}: {p:.3f} s (best of 3, one thread)")
 print(f"  custseg nearest_city: {o:.3f} s (criterion mean, all cores) -> {p / o:.1f}x")
 print(f"  custseg urbanicity: {ours('urbanicity', n):.3f} s")
+out_rows.append({"key": "geo/nearest_city", "peer": "BallTree (haversine)", "peer_seconds": p,
+                 "custseg_seconds": o,
+                 "task": f"nearest city, {short(peer['points'])} customers \u00d7 "
+                         f"{peer['cities'] / 1e3:.0f}k cities (`geo`)"})
 if "dbscan" in peer:
     m = peer["dbscan"]["points"]
     d = peer["dbscan"]["seconds_best"]
@@ -45,6 +127,12 @@ if "dbscan" in peer:
     print(f"density DBSCAN, {m:,} customers, 25 km, 10 customers (haversine ball tree vs 3-D chords)")
     print(f"  scikit-learn: {d:.3f} s ({peer['dbscan']['clusters']} clusters, {peer['dbscan']['noise']} noise)")
     print(f"  custseg density_dbscan: {o:.3f} s -> {d / o:.1f}x")
+    out_rows.append({"key": "geo/density_dbscan", "peer": "scikit-learn (haversine ball tree)",
+                     "peer_seconds": d, "custseg_seconds": o,
+                     "task": f"density segments (DBSCAN), {short(m)} located customers, 25 km, "
+                             "min 10 (`geo`)"})
+json.dump({"mode": "geo", "customers": int(n), "peer": peer, "rows": out_rows},
+          open(sys.argv[3], "w"), indent=1)
 PYEOF
     exit 0
 fi
@@ -79,9 +167,30 @@ if [ "$WHAT" = cluster ]; then
         fi
     done
     CUSTSEG_BENCH_SIZES=$(echo $SIZES | tr ' ' ',') cargo bench --quiet --bench segment
-    "$PY" - "$OUT/peers.jsonl" <<'PYEOF'
+    "$PY" - "$OUT/peers.jsonl" "$CMP/cluster.json" "$SIZES" <<'PYEOF'
 import json, os, sys
 peers = [json.loads(l) for l in open(sys.argv[1])]
+out_rows = []
+def short(k):
+    return f"{k / 1e6:.3g}M" if k >= 1e6 else f"{k / 1e3:.3g}k" if k >= 1e3 else str(k)
+def task(kind, algo, n, p):
+    n = short(int(n))
+    if kind == "overlap":
+        return f"k-means, k = 8, 10 restarts, {n} \u00d7 8, overlapping (`cluster`)"
+    if algo in ("kmeans_lloyd", "kmeans_elkan"):
+        return f"k-means, k = 8, 10 restarts, {n} \u00d7 8, separated (`cluster`)"
+    if algo == "minibatch":
+        return f"mini-batch k-means, {n} \u00d7 8, batches of 4,096 (`cluster`)"
+    if algo == "gmm":
+        return f"Gaussian mixture, {n} \u00d7 8, k = 8, full covariances (`cluster`)"
+    if algo == "dbscan":
+        e = p.get("params", {})
+        return (f"DBSCAN, {n} \u00d7 {p.get('dims')}, eps {e.get('eps')}, "
+                f"min {e.get('min_samples')} (`cluster`)")
+    if algo == "kprototypes":
+        return (f"k-prototypes, {n} \u00d7 ({p['num_cols']} numeric + {p['cat_cols']} "
+                "categorical), k = 8 (`cluster`)")
+    return f"{kind} {algo}, {n} (`cluster`)"
 def ours(name, n):
     path = f"target/criterion/segment/{name}/{n}/new/estimates.json"
     if not os.path.exists(path):
@@ -109,6 +218,12 @@ for p in peers:
     if o is not None:
         line += f"  custseg {name} {o:8.3f} s -> {t / o:6.1f}x"
     print(line)
+    out_rows.append({"key": f"cluster/{kind}/{algo}/{n}", "task": task(kind, algo, n, p),
+                     "peer": "kmodes" if algo == "kprototypes" else "scikit-learn",
+                     "peer_note": f"{p['n_steps']} steps" if "n_steps" in p else None,
+                     "peer_seconds": t, "custseg_seconds": o, "custseg_benchmark": name})
+json.dump({"mode": "cluster", "sizes": [int(x) for x in sys.argv[3].split()], "rows": out_rows},
+          open(sys.argv[2], "w"), indent=1)
 PYEOF
     exit 0
 fi
@@ -122,9 +237,12 @@ if [ "$WHAT" = clv ]; then
     "$PY" benches/peers/clv_lifetimes.py --summaries "$FIT_CSV" --mode fit --repeat 3 > "$FIT_CSV.peer.json"
     "$PY" benches/peers/clv_lifetimes.py --summaries "$SCORE_CSV" --mode score --repeat 3 > "$SCORE_CSV.peer.json"
     CUSTSEG_BENCH_CUSTOMERS=$N CUSTSEG_BENCH_SCORE_CUSTOMERS=$SCORE_N cargo bench --quiet --bench clv
-    "$PY" - "$N" "$SCORE_N" "$FIT_CSV.peer.json" "$SCORE_CSV.peer.json" <<'PYEOF'
+    "$PY" - "$N" "$SCORE_N" "$FIT_CSV.peer.json" "$SCORE_CSV.peer.json" "$CMP/clv.json" <<'PYEOF'
 import json, sys
 n, m, fit_path, score_path = sys.argv[1:5]
+out_rows = []
+def short(k):
+    return f"{k / 1e6:.3g}M" if k >= 1e6 else f"{k / 1e3:.3g}k" if k >= 1e3 else str(k)
 def ours(name, size):
     est = json.load(open(f"target/criterion/clv/{name}/{size}/new/estimates.json"))
     return est["mean"]["point_estimate"] / 1e9
@@ -134,6 +252,10 @@ for key, name in [("bgnbd", "fit_bgnbd"), ("pnbd", "fit_pareto_nbd")]:
     if key in fit:
         p, o = fit[key]["seconds_best"], ours(name, n)
         print(f"  {key}: lifetimes {p:.2f} s, custseg {o:.3f} s -> {p / o:.0f}x")
+        label = {"bgnbd": "BG/NBD", "pnbd": "Pareto/NBD"}[key]
+        out_rows.append({"key": f"clv/{key}", "peer": "lifetimes", "peer_seconds": p,
+                         "custseg_seconds": o,
+                         "task": f"{label} fit, {short(fit['customers'])} customers (`clv`)"})
 print(f"scoring {score['customers']:,} customers")
 total_o = 0.0
 for key, name in [("p_alive", "p_alive"), ("expected_39", "expected_purchases_39"), ("clv_12_months", "clv_12_months")]:
@@ -142,6 +264,12 @@ for key, name in [("p_alive", "p_alive"), ("expected_39", "expected_purchases_39
     print(f"  {key}: lifetimes {p:.2f} s, custseg {o:.3f} s -> {p / o:.0f}x")
 p = score["total"]["seconds_best"]
 print(f"  total: lifetimes {p:.2f} s, custseg {total_o:.3f} s -> {p / total_o:.1f}x")
+out_rows.append({"key": "clv/scoring", "peer": "lifetimes", "peer_seconds": p,
+                 "custseg_seconds": total_o,
+                 "task": f"P(alive) + expected purchases + CLV, {short(score['customers'])} "
+                         "customers (`clv`)"})
+json.dump({"mode": "clv", "customers": int(n), "score_customers": int(m), "fit": fit,
+           "score": score, "rows": out_rows}, open(sys.argv[5], "w"), indent=1)
 PYEOF
     exit 0
 fi
@@ -153,6 +281,10 @@ summaries)
     "$PY" benches/peers/summary_lifetimes.py --csv "$CSV" --observation-end "$OBS" --repeat 3 \
         > "$CSV.peer.json"
     "$PY" -c 'import json,sys; print(json.dumps({"none": True}))' > "$CSV.peer2.json"
+    # polars and DuckDB, each on all cores; --check first asserts both equal lifetimes (and
+    # rfm_pandas) on a ~20k-row subset of the same file.
+    "$PY" benches/peers/summary_engines.py --csv "$CSV" --observation-end "$OBS" --repeat 3 \
+        --task summary --check > "$CSV.engines.jsonl"
     FILTER="end_to_end|summarise_calibration"
     ;;
 rfm)
@@ -160,27 +292,62 @@ rfm)
         > "$CSV.peer.json"
     "$PY" benches/peers/rfm_pandas.py --csv "$CSV" --observation-end "$OBS" --repeat 3 \
         --distinct numpy > "$CSV.peer2.json"
+    "$PY" benches/peers/summary_engines.py --csv "$CSV" --observation-end "$OBS" --repeat 3 \
+        --task rfm --check > "$CSV.engines.jsonl"
     FILTER="end_to_end|score_and_segment"
     ;;
 *) echo "unknown comparison: $WHAT" >&2; exit 2 ;;
 esac
 CUSTSEG_BENCH_CUSTOMERS=$N cargo bench --quiet --bench "$WHAT" -- "$FILTER"
-"$PY" - "$WHAT" "$N" "$CSV.peer.json" "$CSV.peer2.json" <<'PYEOF'
+"$PY" - "$WHAT" "$N" "$CSV.peer.json" "$CSV.peer2.json" "$CSV.engines.jsonl" "$CMP/$WHAT.json" <<'PYEOF'
 import json, sys
-what, n, peer_path, peer2_path = sys.argv[1:5]
+what, n, peer_path, peer2_path, engines_path, out_path = sys.argv[1:7]
 def ours(name):
     est = json.load(open(f"target/criterion/{what}/{name}/{n}/new/estimates.json"))
     return est["mean"]["point_estimate"] / 1e9
+def short(k):
+    return f"{k / 1e6:.3g}M" if k >= 1e6 else f"{k / 1e3:.3g}k" if k >= 1e3 else str(k)
+def versus(r):
+    return f"custseg {r:.1f}x faster" if r >= 1 else f"custseg {1 / r:.1f}x slower"
 peers = [json.load(open(peer_path))]
 p2 = json.load(open(peer2_path))
 if "none" not in p2:
     p2["peer"] += " (numpy.unique distinct days)"
     peers.append(p2)
+engines = [json.loads(l) for l in open(engines_path) if l.strip()]
+names = {"polars": "polars", "duckdb": "DuckDB"}
 e2e = ours("end_to_end")
 print(f"rows {peers[0]['rows']:,}, customers {peers[0]['customers']:,}")
 print(f"custseg {what}/end_to_end: {e2e:.3f} s (criterion mean)")
 for p in peers:
-    print(f"  {p['peer']}: {p['seconds_best']:.3f} s best of {len(p['seconds_all'])} -> custseg {p['seconds_best'] / e2e:.1f}x faster")
+    print(f"  {p['peer']}: {p['seconds_best']:.3f} s best of {len(p['seconds_all'])} -> {versus(p['seconds_best'] / e2e)}")
+for p in engines:
+    r = p["seconds_best"] / e2e
+    print(f"  {names[p['peer']]} {p['versions'][p['peer']]} ({p['threads']} threads): "
+          f"{p['seconds_best']:.3f} s best of {len(p['seconds_all'])} (parse {p['parse_seconds']:.2f} s "
+          f"not timed, peak RSS {p['peak_rss_mb']:.0f} MB) -> ratio {r:.2f}, {versus(r)}")
+if engines and "check" in engines[0]:
+    c = engines[0]["check"]
+    print(f"  (polars and DuckDB equal lifetimes' summaries and rfm_pandas on {c['subset_rows']:,} rows "
+          f"/ {c['customers']:,} customers of this file)")
 second = "summarise_calibration" if what == "summaries" else "score_and_segment"
-print(f"custseg {what}/{second} (from built log/summaries): {ours(second):.3f} s")
+o2 = ours(second)
+print(f"custseg {what}/{second} (from built log/summaries): {o2:.3f} s")
+if what == "summaries":
+    task = (f"summaries, {short(int(n))} customers / {short(peers[0]['rows'])} rows "
+            "(`summaries`)")
+    first = "lifetimes"
+else:
+    task = f"RFM scores and segments, {short(int(n))} customers (`rfm`)"
+    first = "pandas"
+out_rows = [{"key": f"{what}/{first}", "task": task, "peer": first,
+             "peer_seconds": peers[0]["seconds_best"], "custseg_seconds": e2e}]
+for p in engines:
+    out_rows.append({"key": f"{what}/{p['peer']}", "task": task,
+                     "peer": names[p["peer"]],
+                     "peer_note": f"{p['versions'][p['peer']]}, {p['threads']} threads",
+                     "peer_seconds": p["seconds_best"], "custseg_seconds": e2e})
+json.dump({"mode": what, "customers": int(n), "custseg_end_to_end": e2e,
+           f"custseg_{second}": o2, "peers": peers, "engines": engines, "rows": out_rows},
+          open(out_path, "w"), indent=1)
 PYEOF
