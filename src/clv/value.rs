@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use super::data::Rft;
 use super::gamma_gamma::GammaGamma;
 use super::model::{TransactionModel, check_summaries, per_distinct_history};
-use crate::contract::only;
 use crate::data::{CustomerId, CustomerSummary, TimeUnit};
 use crate::error::{Error, Position, Result};
 
@@ -216,12 +215,28 @@ impl<M: TransactionModel> crate::Score for Valuation<M> {
     /// # Errors
     /// As [`Score::score_batch`](crate::Score::score_batch), without a row.
     fn score(&self, customer: &CustomerSummary) -> Result<CustomerValue> {
-        only(value_customers(
-            &self.model,
-            &self.spend,
-            std::slice::from_ref(customer),
-            &self.discounting,
-        ))
+        // The batch's answer for one customer without its machinery (sorting histories,
+        // parallel passes, five allocations): a live service values one customer per event.
+        let s = customer;
+        let one = std::slice::from_ref(s);
+        check_summaries(self.model.unit(), one).map_err(|e| e.amend(Position::without_row))?;
+        let expected_spend = self.spend.expected_spend(s.frequency, s.monetary)?;
+        let (p, discounted, total) = discounted_path(&self.model, &Rft::from(s), &self.discounting);
+        let v = CustomerValue {
+            customer_id: s.customer_id.clone(),
+            p_alive: p,
+            expected_purchases: p * total,
+            expected_spend,
+            clv: expected_spend * p * discounted,
+        };
+        match overflowed(&v) {
+            Some((quantity, value)) => Err(Error::Overflow {
+                at: Position::default().with_customer(&v.customer_id),
+                quantity,
+                value,
+            }),
+            None => Ok(v),
+        }
     }
 
     /// Values every customer, in parallel, in input order, independent of the thread count
@@ -370,15 +385,7 @@ pub(crate) fn value_customers(
     }
     if let Some(row) = values.par_iter().position_first(broken) {
         let v = &values[row];
-        let (field, value) = [
-            ("p_alive", v.p_alive),
-            ("expected_purchases", v.expected_purchases),
-            ("expected_spend", v.expected_spend),
-            ("clv", v.clv),
-        ]
-        .into_iter()
-        .find(|(_, x)| !x.is_finite())
-        .unwrap_or(("clv", v.clv));
+        let (field, value) = overflowed(v).unwrap_or(("clv", v.clv));
         return Err(Error::Overflow {
             at: Position::at_row(row).with_customer(&v.customer_id),
             quantity: field,
@@ -386,6 +393,18 @@ pub(crate) fn value_customers(
         });
     }
     Ok(values)
+}
+
+/// The first quantity of a value that is not finite, with its value.
+fn overflowed(v: &CustomerValue) -> Option<(&'static str, f64)> {
+    [
+        ("p_alive", v.p_alive),
+        ("expected_purchases", v.expected_purchases),
+        ("expected_spend", v.expected_spend),
+        ("clv", v.clv),
+    ]
+    .into_iter()
+    .find(|(_, x)| !x.is_finite())
 }
 
 #[cfg(test)]

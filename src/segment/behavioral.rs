@@ -10,7 +10,7 @@ use super::profile::{SegmentProfile, Vocabulary};
 use super::strategy::Strategy;
 use crate::contract::only;
 use crate::data::{CustomerId, CustomerSummary};
-use crate::error::{Error, Result};
+use crate::error::{Error, Position, Result};
 use crate::{Assign, Fit};
 
 /// One customer's behaviour.
@@ -348,8 +348,29 @@ impl Assign for BehavioralModel {
     ///
     /// # Errors
     /// As [`BehavioralModel::assign_batch`].
-    fn assign(&self, record: &BehavioralRecord) -> Result<Option<usize>> {
-        only(self.assign_batch(std::slice::from_ref(record)))
+    fn assign(&self, r: &BehavioralRecord) -> Result<Option<usize>> {
+        // The batch form's answer for one record, without a table (a live service assigns
+        // one customer per event).
+        if r.engagement.len() != self.engagement.len() {
+            return only(self.assign_batch(std::slice::from_ref(r)));
+        }
+        let mut values = [None; 32];
+        let n = 6 + r.engagement.len();
+        if n > values.len() {
+            return only(self.assign_batch(std::slice::from_ref(r)));
+        }
+        values[..6].copy_from_slice(&[
+            Some(r.recency_days),
+            Some(r.frequency),
+            Some(r.monetary),
+            Some(r.average_order_value),
+            r.cadence_days,
+            Some(r.tenure_days),
+        ]);
+        values[6..n].copy_from_slice(&r.engagement);
+        self.model
+            .assign_numeric_row(&values[..n])
+            .map_err(|e| e.amend(Position::without_row))
     }
 
     /// Segments of many customers, in parallel, in input order.

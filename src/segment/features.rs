@@ -395,6 +395,42 @@ impl FittedFeatures {
         })
     }
 
+    /// One row of numeric values prepared as [`FittedFeatures::transform`] prepares a row
+    /// of a table (the same arithmetic, the same errors at row 0), into `out`; `None` when
+    /// the preparation has categorical columns or `out` is not one slot per numeric column
+    /// (the caller then builds a table).
+    pub(crate) fn transform_numeric_row(
+        &self,
+        values: &[Option<f64>],
+        out: &mut [f64],
+    ) -> Option<Result<()>> {
+        if !self.categorical.is_empty()
+            || values.len() != self.numeric.len()
+            || out.len() != self.numeric.len()
+        {
+            return None;
+        }
+        for ((o, v), (f, median, center, scale)) in out.iter_mut().zip(values).zip(&self.numeric) {
+            let t = match v {
+                Some(v) => match transform(f, *v, 0) {
+                    Ok(t) => t,
+                    Err(e) => return Some(Err(e)),
+                },
+                None if f.missing == MissingNumeric::Error => {
+                    return Some(Err(Error::InvalidRecord {
+                        at: Position::at_row(0).with_column(f.name.as_str()),
+                        reason: "missing value, and this column's policy is \
+                                 MissingNumeric::Error"
+                            .into(),
+                    }));
+                }
+                None => *median,
+            };
+            *o = (t - center) / scale;
+        }
+        Some(Ok(()))
+    }
+
     /// Names of the numeric matrix's columns (one-hot columns as "name=level").
     pub fn output_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.numeric.iter().map(|f| f.0.name.clone()).collect();

@@ -285,6 +285,36 @@ impl SegmentModel {
     ///
     /// # Errors
     /// As `FittedFeatures::transform`, naming the row and column of a bad value.
+    /// One customer's numeric values (in the table's column order): the answer of
+    /// [`SegmentModel::assign_table`] on a one-row table, without building it where the
+    /// preparation is numeric only; errors carry row 0 as there.
+    pub(crate) fn assign_numeric_row(&self, values: &[Option<f64>]) -> Result<Option<usize>> {
+        // Behavioral rows have six columns plus engagement counts: a stack buffer covers
+        // every model in practice, a longer row borrows the heap.
+        let mut stack = [0.0f64; 32];
+        let mut heap = Vec::new();
+        let out = if values.len() <= stack.len() {
+            &mut stack[..values.len()]
+        } else {
+            heap.resize(values.len(), 0.0);
+            &mut heap[..]
+        };
+        match self.features.transform_numeric_row(values, out) {
+            Some(prepared) => {
+                prepared?;
+                self.clustering.assign_numeric_row(out)
+            }
+            None => {
+                let table = Table {
+                    numeric: values.iter().map(|v| vec![*v]).collect(),
+                    categorical: Vec::new(),
+                };
+                let mut labels = self.assign_table(&table)?;
+                Ok(labels.pop().flatten())
+            }
+        }
+    }
+
     pub(crate) fn assign_table(&self, table: &Table) -> Result<Vec<Option<usize>>> {
         let p = self.features.transform(table)?;
         self.clustering

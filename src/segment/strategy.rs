@@ -554,6 +554,16 @@ impl Clustering {
         Ok(self.assign_batch_unchecked(numeric, categorical))
     }
 
+    /// One prepared row of numeric features, checked as [`Clustering::assign_batch`] checks
+    /// a row: the one-customer path of the segment models, without building a matrix.
+    pub(crate) fn assign_numeric_row(&self, row: &[f64]) -> Result<Option<usize>> {
+        self.check_columns(row.len(), 0)?;
+        let view = ArrayView1::from(row);
+        check_finite(view, 0, self.measures_distances())?;
+        let empty = Array1::<u32>::zeros(0);
+        Ok(self.assign_unchecked(view, empty.view()))
+    }
+
     /// Batch assignment of points known to be well-formed (the models' own prepared data).
     pub(crate) fn assign_batch_unchecked(
         &self,

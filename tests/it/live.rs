@@ -79,3 +79,70 @@ fn live_updates_in_any_order_equal_the_batch_summaries_and_scores() {
     let e = late.summarise(&"zoe".into(), &cfg).unwrap_err();
     assert_eq!(e.position().and_then(|p| p.customer()), Some("zoe"), "{e}");
 }
+
+/// One customer's segment, as a live service asks for it after each event, is the batch
+/// answer for a batch of one: the same segment, and the same error for a bad record (NaN,
+/// a value log1p refuses, a missing count under each policy, engagement of another length),
+/// for k-means, the mixture and DBSCAN.
+#[test]
+fn one_customer_segments_equal_the_batch_answers() {
+    use custseg::Assign;
+    use custseg::Fit;
+    use custseg::segment::{BehavioralRecord, BehavioralSegmenter, DbscanParams, Strategy};
+    let summaries = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
+    let records: Vec<BehavioralRecord> = summaries
+        .iter()
+        .map(|s| {
+            let mut r = BehavioralRecord::from_summary(s);
+            // Some customers without an email count: imputed at the median.
+            let emails = (s.frequency() % 3 != 0).then(|| s.total_spend() % 7.0);
+            r.engagement = vec![Some((s.frequency() % 5) as f64), emails];
+            r
+        })
+        .collect();
+    let strategies = [
+        Strategy::KMeans(custseg::segment::KMeansParams::new(4).unwrap()),
+        Strategy::GaussianMixture(custseg::segment::GaussianMixtureParams::new(3).unwrap()),
+        Strategy::Dbscan(DbscanParams::new(0.8, 10).unwrap()),
+    ];
+    // Bad records after fitting: each must fail (or not) exactly as in a batch of one.
+    let mut probes = records[..300].to_vec();
+    probes[0].monetary = f64::NAN;
+    probes[1].frequency = -2.0;
+    probes[2].cadence_days = None;
+    probes[3].engagement = vec![Some(1.0)];
+    probes[4].recency_days = f64::INFINITY;
+    probes[5].engagement = vec![None, Some(f64::MAX)];
+    for strategy in strategies {
+        let (model, _) = BehavioralSegmenter::new(4)
+            .unwrap()
+            .with_strategy(strategy)
+            .unwrap()
+            .with_engagement(vec!["visits".into(), "emails".into()])
+            .fit(&records)
+            .unwrap();
+        let mut errors = 0;
+        for r in &probes {
+            let one = model.assign(r);
+            errors += usize::from(one.is_err());
+            let batch = model
+                .assign_batch(std::slice::from_ref(r))
+                .map(|mut v| v.pop().unwrap());
+            match (&one, &batch) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                // The batch's error, without its row (there is one record).
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.to_string(), b.to_string().replace("row 0, ", ""));
+                    assert_eq!(a.position().and_then(|p| p.row()), None, "{a}");
+                    assert_eq!(
+                        a.position().and_then(|p| p.column()),
+                        b.position().and_then(|p| p.column())
+                    );
+                }
+                _ => panic!("{one:?} vs {batch:?}"),
+            }
+        }
+        // NaN, log1p(−2), the short engagement and the infinite recency.
+        assert_eq!(errors, 4);
+    }
+}
