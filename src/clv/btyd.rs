@@ -7,7 +7,7 @@ use super::fit::{LIKELIHOOD_CHUNK, Likelihood};
 use crate::error::Result;
 use crate::par::ordered_sum;
 use crate::special::{
-    Real, incomplete_beta, ln_beta, ln_gamma_ratio, ln_gamma_signed, log_add_exp, pow_1p, tanh_sinh,
+    Real, incomplete_beta, ln_beta, ln_gamma_ratio, ln_gamma_signed, log_add_exp, tanh_sinh,
 };
 
 /// BG/NBD and MBG/NBD are one model with one offset d: MBG/NBD lets a customer drop out
@@ -230,6 +230,10 @@ macro_rules! beta_geometric_nbd {
                 let z = self.a.ln() - (self.b + (x - 1.0 + d)).ln()
                     + (self.r + x) * ((self.alpha + c.big_t()).ln() - (self.alpha + c.t_x()).ln());
                 1.0 / (1.0 + z.exp())
+            }
+
+            fn alive_expectation_by_x_and_age(&self) -> bool {
+                true
             }
 
             fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64 {
@@ -582,13 +586,9 @@ pub(crate) fn expected_alive_path(k: f64, us: &[f64], a: f64, b_post: f64, out: 
         n0 += COEF_BLOCK;
     }
     let scale = c / (a - 1.0);
-    // (1 + u)^(1 − a) for every horizon in one vectorised pass (twelve libm log1p and exp
-    // calls were a third of a CLV's time).
-    let mut powers = [0.0f64; MAX_PATH];
-    pow_1p(us, 1.0 - a, &mut powers[..n_us]);
     for j in 0..n_us {
         let u = us[j];
-        let v = scale * (1.0 - powers[j] * fs[j]);
+        let v = scale * (1.0 - (-(a - 1.0) * u.ln_1p()).exp() * fs[j]);
         out[j] = if u <= 0.0 {
             0.0
         } else if u / (1.0 + u) > PATH_SERIES_Z {

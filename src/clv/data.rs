@@ -64,6 +64,15 @@ impl Rft {
         })
     }
 
+    /// A history known to be valid (checked columns).
+    pub(crate) fn new_unchecked(x: u32, t_x: f64, big_t: f64) -> Self {
+        Rft {
+            x,
+            t_x: t_x + 0.0,
+            big_t: big_t + 0.0,
+        }
+    }
+
     /// Repeat purchases x.
     pub fn x(&self) -> u32 {
         self.x

@@ -47,7 +47,8 @@
 
 mod bgbb;
 mod bgnbd;
-mod btyd;
+pub(crate) mod btyd;
+pub(crate) mod columns;
 mod data;
 pub(crate) mod fit;
 mod gamma_gamma;
@@ -59,6 +60,7 @@ mod value;
 
 pub use bgbb::{BgBb, BgBbHistory};
 pub use bgnbd::BgNbd;
+pub use columns::HistoryColumns;
 pub use data::{Rft, RftData};
 pub use fit::{FitReport, MaxLikelihood};
 pub use gamma_gamma::{GammaGamma, SpendData};
@@ -66,7 +68,7 @@ pub use mbgnbd::MbgNbd;
 pub use model::TransactionModel;
 pub use pareto_nbd::ParetoNbd;
 pub use simple::{Lifetime, SimpleCltv};
-pub use value::{CustomerValue, Discounting, Valuation};
+pub use value::{CustomerValue, Discounting, Valuation, ValueColumns};
 
 use crate::error::{Error, Result};
 

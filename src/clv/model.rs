@@ -3,6 +3,7 @@
 use ndarray::{Array1, ArrayView1};
 use rayon::prelude::*;
 
+use super::columns::{HistoryColumns, finite_or_row, per_x_and_age};
 use super::data::Rft;
 use crate::data::{CustomerSummary, TimeUnit};
 use crate::error::{Error, Position, Result, finite_or_overflow};
@@ -93,6 +94,51 @@ pub trait TransactionModel: Sync {
         one_pass("expected purchases", self.unit(), customers, |c| {
             self.p_alive_value(c) * self.expected_purchases_if_alive(c, t)
         })
+    }
+
+    /// Whether [`TransactionModel::expected_purchases_if_alive`] depends on a history through
+    /// x and T only (not t_x), as in BG/NBD, MBG/NBD and Pareto/NBD: columnar scoring then
+    /// computes it once per distinct (x, T). False unless a model says so.
+    fn alive_expectation_by_x_and_age(&self) -> bool {
+        false
+    }
+
+    /// P(alive) over [`HistoryColumns`], in parallel, in row order: the batch form without
+    /// reading whole summaries; the same values as [`TransactionModel::p_alive_batch`].
+    ///
+    /// # Errors
+    /// [`Error::UnitMismatch`] when the columns' unit is known and not the model's;
+    /// [`Error::Overflow`] naming the first row whose P(alive) is not finite.
+    fn p_alive_columns(&self, h: &HistoryColumns<'_>) -> Result<Vec<f64>> {
+        h.check_unit(self.unit())?;
+        let out = (0..h.len())
+            .into_par_iter()
+            .map(|i| self.p_alive_value(&h.rft(i)))
+            .collect();
+        finite_or_row("P(alive)", out)
+    }
+
+    /// Expected purchases in the next `t` over [`HistoryColumns`]: P(alive) per customer
+    /// times the expectation if alive, computed once per distinct (x, T) where
+    /// [`TransactionModel::alive_expectation_by_x_and_age`] says it may be.
+    ///
+    /// # Errors
+    /// As [`TransactionModel::p_alive_columns`]; [`Error::InvalidParameter`] for a horizon
+    /// that is negative or not finite.
+    fn expected_purchases_columns(&self, h: &HistoryColumns<'_>, t: f64) -> Result<Vec<f64>> {
+        check_horizon(t)?;
+        let mut p = self.p_alive_columns(h)?;
+        if self.alive_expectation_by_x_and_age() {
+            let alive = per_x_and_age(h, |x, big_t| {
+                self.expected_purchases_if_alive(&Rft::new_unchecked(x, 0.0, big_t), t)
+            });
+            p.par_iter_mut().zip(&alive).for_each(|(p, e)| *p *= e);
+        } else {
+            p.par_iter_mut().enumerate().for_each(|(i, p)| {
+                *p *= self.expected_purchases_if_alive(&h.rft(i), t);
+            });
+        }
+        finite_or_row("expected purchases", p)
     }
 
     /// P(alive) over columns x, t_x, T (ndarray views, one customer per index).

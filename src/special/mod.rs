@@ -9,10 +9,8 @@
 //!   to integrands concentrated near an endpoint. The models fall back on it where a series
 //!   would converge too slowly.
 
-mod powers;
 mod real;
 
-pub(crate) use powers::pow_1p;
 pub(crate) use real::{Dual, Real, ln_beta, log_add_exp, log_sub_exp};
 
 /// ln Γ(x) for x > 0.

@@ -5,6 +5,7 @@
 mod churn;
 mod clv;
 mod clv_api;
+mod clv_columns;
 mod clv_numerics;
 mod errors;
 mod experiment;

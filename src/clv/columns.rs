@@ -1,0 +1,256 @@
+//! Customer histories as columns: the fast input of batch scoring.
+//!
+//! A [`CustomerSummary`](crate::CustomerSummary) is ~120 bytes; scoring a million of them
+//! reads 120 MB to use 24 bytes of each. [`HistoryColumns`] holds x, t_x and T as three
+//! borrowed slices (from your own arrays, an ndarray, or Arrow buffers), checked once, and the
+//! transaction models and [`Valuation`](super::Valuation) score them. Where an answer depends on the history only through x and T (the expected
+//! purchases and CLV of a customer who is alive, in every model here), it is computed once
+//! per distinct (x, T) — customers acquired on the same day with the same number of repeat
+//! purchases share it — and scaled by each customer's own P(alive).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rayon::prelude::*;
+
+use super::data::Rft;
+use crate::data::TimeUnit;
+use crate::error::{Error, Position, Result};
+
+/// x, t_x and T of many customers, one per index, checked once when built: t_x and T
+/// finite, 0 ≤ t_x ≤ T, and t_x = 0 where x = 0 (as [`Rft::new`] checks one history).
+///
+/// ```
+/// use custseg::clv::{BgNbd, HistoryColumns, TransactionModel};
+/// let x = [0, 2, 7];
+/// let t_x = [0.0, 30.4, 35.0];
+/// let t = [38.9, 38.9, 38.9];
+/// let h = HistoryColumns::new(&x, &t_x, &t)?;
+/// let m = BgNbd::new(0.243, 4.414, 0.793, 2.426)?;
+/// let p = m.p_alive_columns(&h)?;
+/// assert_eq!(p[0], 1.0);
+/// assert!((p[1] - m.p_alive(&custseg::clv::Rft::new(2, 30.4, 38.9)?)?).abs() < 1e-14);
+/// assert!(HistoryColumns::new(&x, &[0.0, 40.0, 1.0], &t).is_err()); // t_x past T at row 1
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryColumns<'a> {
+    x: &'a [u32],
+    t_x: &'a [f64],
+    big_t: &'a [f64],
+    unit: Option<TimeUnit>,
+}
+
+/// Rows checked per parallel task (and grouped per task when finding distinct (x, T)).
+const CHUNK: usize = 1 << 14;
+
+impl<'a> HistoryColumns<'a> {
+    /// Columns of repeat purchases x, recency t_x and age T.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the columns differ in length; [`Error::InvalidRecord`]
+    /// naming the row and column of the first inconsistent history.
+    pub fn new(x: &'a [u32], t_x: &'a [f64], big_t: &'a [f64]) -> Result<Self> {
+        let n = x.len();
+        for (what, got) in [("t_x", t_x.len()), ("T", big_t.len())] {
+            if got != n {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected: n,
+                    got,
+                });
+            }
+        }
+        // One branch-free test per row; the rule broken is found again only for a bad row.
+        let ok = |i: usize| {
+            let (tx, t) = (t_x[i], big_t[i]);
+            tx.is_finite() & t.is_finite() & (tx >= 0.0) & (tx <= t) & ((x[i] > 0) | (tx == 0.0))
+        };
+        // Chunks of plain loops (a test per index through rayon's iterator costs more than
+        // the test), the first bad row of the first chunk that has one.
+        let bad = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let rows = c * CHUNK..((c + 1) * CHUNK).min(n);
+                let all = rows.clone().fold(true, |all, i| all & ok(i));
+                if all {
+                    None
+                } else {
+                    rows.into_iter().find(|&i| !ok(i))
+                }
+            })
+            .find_first(Option::is_some)
+            .flatten();
+        if let Some(row) = bad {
+            Rft::new(x[row], t_x[row], big_t[row]).map_err(|e| {
+                e.amend(|at| {
+                    at.with_row(row)
+                        .with_column(if t_x[row].is_finite() && t_x[row] >= 0.0 {
+                            "T"
+                        } else {
+                            "t_x"
+                        })
+                })
+            })?;
+        }
+        Ok(HistoryColumns {
+            x,
+            t_x,
+            big_t,
+            unit: None,
+        })
+    }
+
+    /// Records the time unit of t_x and T: scoring with a model fitted in another unit is
+    /// then an error.
+    pub fn with_unit(mut self, unit: TimeUnit) -> Self {
+        self.unit = Some(unit);
+        self
+    }
+
+    /// Customers.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// No customers.
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// Repeat purchases x.
+    pub fn x(&self) -> &'a [u32] {
+        self.x
+    }
+
+    /// Recency t_x.
+    pub fn t_x(&self) -> &'a [f64] {
+        self.t_x
+    }
+
+    /// Age T.
+    pub fn big_t(&self) -> &'a [f64] {
+        self.big_t
+    }
+
+    /// The unit, when recorded.
+    pub fn unit(&self) -> Option<TimeUnit> {
+        self.unit
+    }
+
+    /// Row i as a history (valid by construction).
+    pub(crate) fn rft(&self, i: usize) -> Rft {
+        Rft::new_unchecked(self.x[i], self.t_x[i], self.big_t[i])
+    }
+
+    /// [`Error::UnitMismatch`] when both units are known and differ.
+    pub(crate) fn check_unit(&self, model: Option<TimeUnit>) -> Result<()> {
+        match (model, self.unit) {
+            (Some(m), Some(d)) if m != d => Err(Error::UnitMismatch { model: m, data: d }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Multiplicative hashing of small keys (x and the bits of T): the std hasher is built to
+/// resist adversarial keys, which a table private to one call does not need, and costs
+/// several times more per row.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type KeyMap<V> = HashMap<(u32, u64), V, BuildHasherDefault<KeyHasher>>;
+
+/// One chunk's rows numbered by key: each row's local key number, and the chunk's distinct
+/// keys (x, bits of T) in order of first appearance.
+type ChunkKeys = (Vec<u32>, Vec<(u32, u64)>);
+
+/// `f` once per distinct (x, T) of the rows, and each row's value of it, in row order and
+/// independent of the thread count (the distinct keys are numbered in order of first
+/// appearance). Chunks number their own keys in parallel; the chunks' keys are then merged in
+/// chunk order, so each row costs one lookup in a table that stays in cache.
+pub(crate) fn per_x_and_age<T: Copy + Send + Sync>(
+    h: &HistoryColumns<'_>,
+    f: impl Fn(u32, f64) -> T + Sync,
+) -> Vec<T> {
+    let n = h.len();
+    // Per chunk: each row's local key number, and the chunk's keys in first-appearance order.
+    let locals: Vec<ChunkKeys> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let rows = c * CHUNK..((c + 1) * CHUNK).min(n);
+            let mut map: KeyMap<u32> = KeyMap::default();
+            let mut keys = Vec::new();
+            let idx = rows
+                .map(|i| {
+                    let key = (h.x[i], h.big_t[i].to_bits());
+                    *map.entry(key).or_insert_with(|| {
+                        keys.push(key);
+                        (keys.len() - 1) as u32
+                    })
+                })
+                .collect();
+            (idx, keys)
+        })
+        .collect();
+    let mut global: KeyMap<u32> = KeyMap::default();
+    let mut distinct: Vec<(u32, u64)> = Vec::new();
+    let remaps: Vec<Vec<u32>> = locals
+        .iter()
+        .map(|(_, keys)| {
+            keys.iter()
+                .map(|k| {
+                    *global.entry(*k).or_insert_with(|| {
+                        distinct.push(*k);
+                        (distinct.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let values: Vec<T> = distinct
+        .par_iter()
+        .map(|&(x, t)| f(x, f64::from_bits(t)))
+        .collect();
+    let Some(&first) = values.first() else {
+        return Vec::new();
+    };
+    let mut out = vec![first; n];
+    out.par_chunks_mut(CHUNK)
+        .zip(&locals)
+        .zip(&remaps)
+        .for_each(|((o, (idx, _)), remap)| {
+            for (o, &l) in o.iter_mut().zip(idx) {
+                *o = values[remap[l as usize] as usize];
+            }
+        });
+    out
+}
+
+/// The column, or [`Error::Overflow`] naming its first non-finite row.
+pub(crate) fn finite_or_row(quantity: &'static str, values: Vec<f64>) -> Result<Vec<f64>> {
+    match values.par_iter().position_first(|v| !v.is_finite()) {
+        Some(row) => Err(Error::Overflow {
+            at: Position::at_row(row),
+            quantity,
+            value: values[row],
+        }),
+        None => Ok(values),
+    }
+}
