@@ -5,7 +5,11 @@
 #                                                         # and polars / DuckDB group-bys (summary_engines.py)
 #   bash benches/peers/compare.sh rfm [customers]         # vs pandas RFM (benches/peers/rfm_pandas.py),
 #                                                         # and polars / DuckDB (summary_engines.py)
-#   bash benches/peers/compare.sh clv [customers]         # vs lifetimes: fits on N, scoring on 10 N
+#   bash benches/peers/compare.sh clv [customers]         # vs lifetimes: fits on N (run once: its
+#                                                         # Pareto/NBD fit takes ~5 minutes;
+#                                                         # CUSTSEG_FIT_REPEAT=3 for best of 3),
+#                                                         # scoring on 10 N from summaries and
+#                                                         # from columns
 #   bash benches/peers/compare.sh cluster ["100000 1000000"] # vs scikit-learn and kmodes
 #   bash benches/peers/compare.sh geo [customers]         # nearest city vs scikit-learn BallTree;
 #                                                         # density DBSCAN on the first 100k
@@ -59,7 +63,8 @@ small, big = (min(sizes), max(sizes)) if sizes else (None, None)
 # after lifetimes (summaries) and pandas (RFM).
 order = ["summaries/lifetimes", "summaries/polars", "summaries/duckdb",
          "rfm/pandas", "rfm/polars", "rfm/duckdb",
-         "clv/bgnbd", "clv/pnbd", "clv/scoring",
+         "clv/bgnbd", "clv/pnbd", "clv/scoring", "clv/p_alive", "clv/expected_39",
+         "clv/clv_12_months",
          f"cluster/num/kmeans_lloyd/{big}", f"cluster/overlap/kmeans_lloyd/{big}",
          f"cluster/num/minibatch/{big}", f"cluster/num/gmm/{small}",
          f"cluster/num/dbscan/{small}", f"cluster/flat/dbscan/{small}", f"cluster/flat/dbscan/{big}",
@@ -234,7 +239,7 @@ if [ "$WHAT" = clv ]; then
     SCORE_CSV=${TMPDIR:-/tmp}/custseg_summaries_${SCORE_N}_score.csv
     cargo run --quiet --release --example export_summaries -- "$N" 2024 "$FIT_CSV"
     cargo run --quiet --release --example export_summaries -- "$SCORE_N" 2025 "$SCORE_CSV"
-    "$PY" benches/peers/clv_lifetimes.py --summaries "$FIT_CSV" --mode fit --repeat 3 > "$FIT_CSV.peer.json"
+    "$PY" benches/peers/clv_lifetimes.py --summaries "$FIT_CSV" --mode fit --repeat ${CUSTSEG_FIT_REPEAT:-1} > "$FIT_CSV.peer.json"
     "$PY" benches/peers/clv_lifetimes.py --summaries "$SCORE_CSV" --mode score --repeat 3 > "$SCORE_CSV.peer.json"
     CUSTSEG_BENCH_CUSTOMERS=$N CUSTSEG_BENCH_SCORE_CUSTOMERS=$SCORE_N cargo bench --quiet --bench clv
     "$PY" - "$N" "$SCORE_N" "$FIT_CSV.peer.json" "$SCORE_CSV.peer.json" "$CMP/clv.json" <<'PYEOF'
@@ -256,18 +261,27 @@ for key, name in [("bgnbd", "fit_bgnbd"), ("pnbd", "fit_pareto_nbd")]:
         out_rows.append({"key": f"clv/{key}", "peer": "lifetimes", "peer_seconds": p,
                          "custseg_seconds": o,
                          "task": f"{label} fit, {short(fit['customers'])} customers (`clv`)"})
-print(f"scoring {score['customers']:,} customers")
-total_o = 0.0
+print(f"scoring {score['customers']:,} customers (custseg: from summaries / from columns)")
+total_o, total_c = 0.0, 0.0
+labels = {"p_alive": "P(alive)", "expected_39": "E[purchases in 39 weeks]",
+          "clv_12_months": "12-month CLV"}
 for key, name in [("p_alive", "p_alive"), ("expected_39", "expected_purchases_39"), ("clv_12_months", "clv_12_months")]:
-    p, o = score[key]["seconds_best"], ours(name, m)
+    p, o, c = score[key]["seconds_best"], ours(name, m), ours(name + "_columns", m)
     total_o += o
-    print(f"  {key}: lifetimes {p:.2f} s, custseg {o:.3f} s -> {p / o:.0f}x")
+    total_c += c
+    print(f"  {key}: lifetimes {p:.2f} s, custseg {o:.3f} s -> {p / o:.0f}x; "
+          f"columns {c:.3f} s -> {p / c:.0f}x")
+    out_rows.append({"key": f"clv/{key}", "peer": "lifetimes", "peer_seconds": p,
+                     "custseg_seconds": c,
+                     "task": f"{labels[key]}, {short(score['customers'])} customers, "
+                             "from columns (`clv`)"})
 p = score["total"]["seconds_best"]
-print(f"  total: lifetimes {p:.2f} s, custseg {total_o:.3f} s -> {p / total_o:.1f}x")
+print(f"  total: lifetimes {p:.2f} s, custseg {total_o:.3f} s -> {p / total_o:.1f}x; "
+      f"columns {total_c:.3f} s -> {p / total_c:.1f}x")
 out_rows.append({"key": "clv/scoring", "peer": "lifetimes", "peer_seconds": p,
                  "custseg_seconds": total_o,
                  "task": f"P(alive) + expected purchases + CLV, {short(score['customers'])} "
-                         "customers (`clv`)"})
+                         "customers, from summaries (`clv`)"})
 json.dump({"mode": "clv", "customers": int(n), "score_customers": int(m), "fit": fit,
            "score": score, "rows": out_rows}, open(sys.argv[5], "w"), indent=1)
 PYEOF
