@@ -331,8 +331,14 @@ impl<M: TransactionModel> crate::Score for Valuation<M> {
         // The batch's answer for one customer without its machinery (sorting histories,
         // parallel passes, five allocations): a live service values one customer per event.
         let s = customer;
-        let one = std::slice::from_ref(s);
-        check_summaries(self.model.unit(), one).map_err(|e| e.amend(Position::without_row))?;
+        if let Some(model) = self.model.unit()
+            && model != s.unit
+        {
+            return Err(Error::UnitMismatch {
+                model,
+                data: s.unit,
+            });
+        }
         let expected_spend = self.spend.expected_spend(s.frequency, s.monetary)?;
         let (p, discounted, total) = discounted_path(&self.model, &Rft::from(s), &self.discounting);
         let v = CustomerValue {
