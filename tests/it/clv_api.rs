@@ -120,6 +120,20 @@ fn units_are_checked_and_data_is_validated() {
         m.p_alive_batch(&days),
         Err(Error::UnitMismatch { .. })
     ));
+    // One customer's value, as the batch of one: the unit is checked.
+    let valuation = custseg::clv::Valuation::new(
+        m,
+        GammaGamma::new(6.2488, 3.7446, 15.4477).unwrap(),
+        custseg::clv::Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).unwrap(),
+    );
+    assert!(matches!(
+        valuation.score(&days[0]),
+        Err(Error::UnitMismatch { .. })
+    ));
+    assert_eq!(
+        valuation.score(&weeks[0]).unwrap(),
+        valuation.score_batch(&weeks[..1]).unwrap()[0]
+    );
     let mut mixed = weeks.clone();
     mixed[3] = days[3].clone();
     assert!(matches!(
