@@ -16,6 +16,7 @@
 #   bash benches/peers/compare.sh all [customers]         # summaries, rfm, clv, cluster (default
 #                                                         # sizes) and geo in sequence, then one
 #                                                         # markdown table of README's Performance rows
+#   bash benches/peers/compare.sh table [customers]       # that table from the modes' last runs
 #
 # customers defaults to 1,000,000 (~9.5M rows). Needs the peer venv (benches/peers/README.md);
 # PEER_PYTHON overrides its path. Both sides get the identical rows, written by
@@ -25,17 +26,18 @@
 # builds its table from those files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WHAT=${1:?usage: compare.sh summaries|rfm|clv|cluster|geo|all [customers]}
+WHAT=${1:?usage: compare.sh summaries|rfm|clv|cluster|geo|all|table [customers]}
 N=${2:-1000000}
 PY=${PEER_PYTHON:-/work/peer-venv/bin/python}
 CSV=${TMPDIR:-/tmp}/custseg_synthetic_$N.csv
 CMP=${TMPDIR:-/tmp}/custseg_compare
 mkdir -p "$CMP"
 
-if [ "$WHAT" = all ]; then
-    rm -f "$CMP/summaries.json" "$CMP/rfm.json" "$CMP/clv.json" "$CMP/cluster.json" "$CMP/geo.json"
+if [ "$WHAT" = all ] || [ "$WHAT" = table ]; then
+    # `table` prints the table from the modes' last runs without running them again.
+    [ "$WHAT" = all ] && rm -f "$CMP/summaries.json" "$CMP/rfm.json" "$CMP/clv.json" "$CMP/cluster.json" "$CMP/geo.json"
     FAILED=""
-    for w in summaries rfm clv cluster geo; do
+    [ "$WHAT" = all ] && for w in summaries rfm clv cluster geo; do
         echo "=== compare.sh $w ==="
         if [ "$w" = cluster ]; then
             bash benches/peers/compare.sh cluster || FAILED="$FAILED $w"
