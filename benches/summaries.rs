@@ -6,13 +6,21 @@
 //! ```
 //!
 //! The rows are handed over in date order (how a source system exports them), with integer
-//! customer keys, so that building the log has to intern and sort for real. `end_to_end` is
-//! what `benches/peers/summary_lifetimes.py` measures for lifetimes on the same rows
-//! (`benches/peers/compare.sh summaries` runs both and prints the ratio): columns in,
-//! calibration summaries out.
+//! customer keys. Every measurement starts from the same columns and includes all validation.
+//!
+//! * `end_to_end` is the fastest public path from columns to summaries,
+//!   [`CustomerSummaries::from_columns`]: validation, numbering customers by first appearance,
+//!   grouping and summarising, without building a log. It is what
+//!   `benches/peers/compare.sh summaries` sets against lifetimes, polars and DuckDB on the same
+//!   rows (columns in, calibration summaries out).
+//! * `log_then_summarise` is the same result through a [`TransactionLog`]:
+//!   `TransactionLog::from_columns` (validate, intern, sort by customer and date), then
+//!   `summarise`. `build_log_*` and `summarise_*` are its two halves.
+//! * `text_keys_from_columns` is `CustomerSummaries::from_columns` with text keys, which take
+//!   the log path inside (hashing, not direct indexing).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use custseg::{PurchaseHistories, ReturnPolicy, SummaryConfig, TransactionLog};
+use custseg::{CustomerSummaries, PurchaseHistories, ReturnPolicy, SummaryConfig, TransactionLog};
 use std::hint::black_box;
 
 mod common;
@@ -40,6 +48,30 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(log.len() as u64));
     g.bench_function(BenchmarkId::new("end_to_end", n), |b| {
+        b.iter(|| {
+            CustomerSummaries::from_columns(
+                black_box(&rows.customer_keys),
+                &rows.dates,
+                &rows.amounts,
+                ReturnPolicy::Error,
+                &calibration,
+            )
+            .expect("valid rows")
+        })
+    });
+    g.bench_function(BenchmarkId::new("end_to_end_with_holdout", n), |b| {
+        b.iter(|| {
+            CustomerSummaries::from_columns(
+                black_box(&rows.customer_keys),
+                &rows.dates,
+                &rows.amounts,
+                ReturnPolicy::Error,
+                &with_holdout,
+            )
+            .expect("valid rows")
+        })
+    });
+    g.bench_function(BenchmarkId::new("log_then_summarise", n), |b| {
         b.iter(|| {
             let log = TransactionLog::from_columns(
                 black_box(&rows.customer_keys),
@@ -69,6 +101,18 @@ fn bench(c: &mut Criterion) {
                 &rows.dates,
                 &rows.amounts,
                 ReturnPolicy::Error,
+            )
+            .expect("valid rows")
+        })
+    });
+    g.bench_function(BenchmarkId::new("text_keys_from_columns", n), |b| {
+        b.iter(|| {
+            CustomerSummaries::from_columns(
+                black_box(&text_keys),
+                &rows.dates,
+                &rows.amounts,
+                ReturnPolicy::Error,
+                &calibration,
             )
             .expect("valid rows")
         })

@@ -369,18 +369,7 @@ pub(crate) fn assemble(
     }
     let mut out_qty: Option<Vec<Option<u32>>> =
         quantities.map(|q| perm.par_iter().map(|&i| q[i as usize]).collect());
-    // The report's totals of returns are sums of caller amounts: finite, or the log is
-    // refused rather than reporting an infinity.
-    let total_of_returns = |what: &str, v: f64| {
-        if v.is_finite() {
-            Ok(())
-        } else {
-            Err(Error::InvalidRecord {
-                at: Position::in_column("amount"),
-                reason: format!("the {what} returns sum to {v}, beyond f64"),
-            })
-        }
-    };
+    let total_of_returns = check_returns_total;
     total_of_returns("dropped", report.amount_dropped)?;
     if returns > 0 {
         let (netted, amount) =
@@ -409,6 +398,19 @@ pub(crate) fn assemble(
         out_qty,
         report,
     ))
+}
+
+/// The report's totals of returns are sums of caller amounts: finite, or the log is refused
+/// rather than reporting an infinity.
+pub(crate) fn check_returns_total(what: &str, v: f64) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidRecord {
+            at: Position::in_column("amount"),
+            reason: format!("the {what} returns sum to {v}, beyond f64"),
+        })
+    }
 }
 
 fn retain_by<T>(v: &mut Vec<T>, keep: &[bool]) {

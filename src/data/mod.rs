@@ -6,6 +6,7 @@
 //! observation end, optionally with a holdout period. For partitioned or incremental data, a
 //! log becomes mergeable [`PurchaseHistories`] first.
 
+mod columnar;
 mod customer_id;
 mod date;
 mod grouping;

@@ -475,6 +475,21 @@ impl CustomerSummaries {
         self.summaries
     }
 
+    /// Summaries from their parts, already in customer order.
+    pub(crate) fn from_parts(
+        config: SummaryConfig,
+        summaries: Vec<CustomerSummary>,
+        late: Vec<LateCustomer>,
+        report: SummaryReport,
+    ) -> Self {
+        CustomerSummaries {
+            config,
+            summaries,
+            late,
+            report,
+        }
+    }
+
     /// Joins summaries built separately with one configuration (customers in the order of the
     /// parts).
     pub(crate) fn concat(config: SummaryConfig, parts: Vec<CustomerSummaries>) -> Self {
@@ -536,6 +551,256 @@ pub(crate) fn sums_overflowed(s: &CustomerSummary) -> bool {
         .all(|v| v.is_finite())
 }
 
+/// One customer's purchase days folded in date order: the running state behind every
+/// summary. Both ways to summaries go through it — [`summarise_days`] (a grouped log or
+/// history) and the columnar path, which feeds it one day at a time as rows stream by — so
+/// the two give bit-identical sums: the same additions in the same order.
+///
+/// Days up to the observation end build the calibration summary; days in the holdout window
+/// count as holdout activity; days after the window only count as purchases after it. A fold
+/// started by [`DayFold::first_day`] on a day after the observation end is a late customer's:
+/// only its holdout and after-window counts mean anything.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DayFold {
+    first: Date,
+    first_period: Date,
+    first_spend: f64,
+    last_day: Date,
+    last_period: Date,
+    periods: u32,
+    total: f64,
+    rows: u32,
+    holdout_periods: u32,
+    holdout_rows: u32,
+    holdout_spend: f64,
+    holdout_period: Option<Date>,
+    after_periods: u32,
+    after_period: Option<Date>,
+}
+
+impl DayFold {
+    /// A fold holding nothing yet (a placeholder until a customer's first day arrives).
+    pub(crate) const EMPTY: DayFold = DayFold {
+        first: Date::MIN,
+        first_period: Date::MIN,
+        first_spend: 0.0,
+        last_day: Date::MIN,
+        last_period: Date::MIN,
+        periods: 0,
+        total: 0.0,
+        rows: 0,
+        holdout_periods: 0,
+        holdout_rows: 0,
+        holdout_spend: 0.0,
+        holdout_period: None,
+        after_periods: 0,
+        after_period: None,
+    };
+
+    /// Starts a calibration history with its first purchase day (on or before the
+    /// observation end).
+    #[inline]
+    pub(crate) fn new(first: PurchaseDay, cfg: &SummaryConfig) -> DayFold {
+        let first_period = period_start(cfg.period, first.date);
+        DayFold {
+            first: first.date,
+            first_period,
+            first_spend: first.spend,
+            last_day: first.date,
+            last_period: first_period,
+            periods: 1,
+            total: first.spend,
+            rows: first.transactions,
+            ..DayFold::EMPTY
+        }
+    }
+
+    /// Starts a fold with a customer's first day, whenever it falls: after the observation
+    /// end it is a late customer's, and the day counts in the holdout or after the window.
+    #[inline]
+    pub(crate) fn first_day(first: PurchaseDay, cfg: &SummaryConfig) -> DayFold {
+        let mut f = DayFold::new(first, cfg);
+        if first.date > cfg.observation_end {
+            f.push_after_observation(first, cfg);
+        }
+        f
+    }
+
+    /// Adds the next purchase day (later than every day so far).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, d: PurchaseDay, cfg: &SummaryConfig) {
+        if d.date <= cfg.observation_end {
+            let p = period_start(cfg.period, d.date);
+            if p != self.last_period {
+                self.periods += 1;
+            } else if p == self.first_period {
+                self.first_spend += d.spend;
+            }
+            self.last_day = d.date;
+            self.last_period = p;
+            self.total += d.spend;
+            // Saturating: only a corrupt history holds 4 billion rows, and the summary's
+            // validation then still sees at least as many rows as purchases.
+            self.rows = self.rows.saturating_add(d.transactions);
+        } else {
+            self.push_after_observation(d, cfg);
+        }
+    }
+
+    #[inline]
+    fn push_after_observation(&mut self, d: PurchaseDay, cfg: &SummaryConfig) {
+        let p = period_start(cfg.period, d.date);
+        if d.date <= cfg.window_end() {
+            if self.holdout_period != Some(p) {
+                self.holdout_period = Some(p);
+                self.holdout_periods += 1;
+            }
+            self.holdout_rows = self.holdout_rows.saturating_add(d.transactions);
+            self.holdout_spend += d.spend;
+        } else if self.after_period != Some(p) {
+            self.after_period = Some(p);
+            self.after_periods += 1;
+        }
+    }
+
+    /// The first purchase day.
+    pub(crate) fn first_date(&self) -> Date {
+        self.first
+    }
+
+    /// Purchase periods in the calibration period (x + 1).
+    pub(crate) fn calibration_periods(&self) -> u32 {
+        self.periods
+    }
+
+    /// Purchase periods in the holdout window.
+    pub(crate) fn holdout_periods(&self) -> u32 {
+        self.holdout_periods
+    }
+
+    /// Purchase periods after the window end.
+    pub(crate) fn after_window_periods(&self) -> u32 {
+        self.after_periods
+    }
+
+    /// Whether the summary's spend sums overflowed (see [`sums_overflowed`]).
+    #[inline]
+    pub(crate) fn sums_overflowed(&self) -> bool {
+        self.folded().sums_overflowed()
+    }
+
+    /// What a summary needs of the fold.
+    #[inline(always)]
+    pub(crate) fn folded(&self) -> FoldedDays {
+        FoldedDays {
+            first: self.first,
+            last_day: self.last_day,
+            periods: self.periods,
+            rows: self.rows,
+            holdout_periods: self.holdout_periods,
+            holdout_rows: self.holdout_rows,
+            total: self.total,
+            first_spend: self.first_spend,
+            holdout_spend: self.holdout_spend,
+        }
+    }
+
+    /// The summary of a calibration history.
+    #[inline]
+    pub(crate) fn summary(&self, customer_id: CustomerId, cfg: &SummaryConfig) -> CustomerSummary {
+        self.folded().summary(customer_id, cfg)
+    }
+}
+
+/// What a summary needs of a finished [`DayFold`], in 48 bytes: the columnar path keeps one
+/// per customer until it writes the summaries in customer order. The periods of the first and
+/// last purchase are the periods of their days, as in the fold.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FoldedDays {
+    first: Date,
+    last_day: Date,
+    periods: u32,
+    rows: u32,
+    holdout_periods: u32,
+    holdout_rows: u32,
+    total: f64,
+    first_spend: f64,
+    holdout_spend: f64,
+}
+
+impl FoldedDays {
+    /// The folded days of no day at all (a key with no rows).
+    pub(crate) const EMPTY: FoldedDays = FoldedDays {
+        first: Date::MIN,
+        last_day: Date::MIN,
+        periods: 0,
+        rows: 0,
+        holdout_periods: 0,
+        holdout_rows: 0,
+        total: 0.0,
+        first_spend: 0.0,
+        holdout_spend: 0.0,
+    };
+
+    /// The first purchase day.
+    pub(crate) fn first_date(&self) -> Date {
+        self.first
+    }
+
+    /// z̄: the repeat purchases' mean spend (0 without repeat purchases).
+    #[inline(always)]
+    fn monetary(&self) -> f64 {
+        let x = self.periods.saturating_sub(1);
+        if x == 0 {
+            0.0
+        } else {
+            ((self.total - self.first_spend) / x as f64).max(0.0)
+        }
+    }
+
+    /// Whether the summary's spend sums overflowed (see [`sums_overflowed`]).
+    #[inline]
+    pub(crate) fn sums_overflowed(&self) -> bool {
+        ![self.total, self.monetary(), self.holdout_spend]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+
+    /// The summary of a calibration history.
+    #[inline(always)]
+    pub(crate) fn summary(&self, customer_id: CustomerId, cfg: &SummaryConfig) -> CustomerSummary {
+        let unit = cfg.unit;
+        let first_period = period_start(cfg.period, self.first);
+        CustomerSummary {
+            customer_id,
+            first_purchase: self.first,
+            last_purchase: self.last_day,
+            frequency: self.periods.saturating_sub(1),
+            recency: unit
+                .from_days(period_start(cfg.period, self.last_day).days_since(first_period)),
+            age: unit
+                .from_days(period_start(cfg.period, cfg.observation_end).days_since(first_period)),
+            unit,
+            monetary: self.monetary(),
+            total_spend: self.total,
+            transactions: self.rows,
+            holdout_frequency: self.holdout_periods,
+            holdout_spend: self.holdout_spend,
+            holdout_transactions: self.holdout_rows,
+        }
+    }
+}
+
+/// [`PurchasePeriod::start_of`], with the daily period (the default, and the identity) kept
+/// inline in the folds' hot loops.
+#[inline(always)]
+fn period_start(period: PurchasePeriod, date: Date) -> Date {
+    match period {
+        PurchasePeriod::Day => date,
+        other => other.start_of(date),
+    }
+}
+
 /// Summarises one customer from their first purchase day (on or before the observation end)
 /// and their later purchase days in date order.
 pub(crate) fn summarise_days(
@@ -544,65 +809,15 @@ pub(crate) fn summarise_days(
     later: impl Iterator<Item = PurchaseDay>,
     cfg: &SummaryConfig,
 ) -> CustomerSummary {
-    let period = cfg.period;
-    let obs = cfg.observation_end;
     let window_end = cfg.window_end();
-    let first_period = period.start_of(first.date);
-    let mut first_spend = first.spend;
-    let (mut last_day, mut last_period) = (first.date, first_period);
-    let mut periods = 1u32;
-    let mut total = first.spend;
-    let mut rows = first.transactions;
-    let (mut h_periods, mut h_rows, mut h_spend) = (0u32, 0u32, 0.0);
-    let mut h_cur: Option<Date> = None;
+    let mut fold = DayFold::new(first, cfg);
     for d in later {
         if d.date > window_end {
             break;
         }
-        let p = period.start_of(d.date);
-        if d.date <= obs {
-            if p != last_period {
-                periods += 1;
-            } else if p == first_period {
-                first_spend += d.spend;
-            }
-            last_day = d.date;
-            last_period = p;
-            total += d.spend;
-            // Saturating: only a corrupt history holds 4 billion rows, and the summary's
-            // validation then still sees at least as many rows as purchases.
-            rows = rows.saturating_add(d.transactions);
-        } else {
-            if h_cur != Some(p) {
-                h_cur = Some(p);
-                h_periods += 1;
-            }
-            h_rows = h_rows.saturating_add(d.transactions);
-            h_spend += d.spend;
-        }
+        fold.push(d, cfg);
     }
-    let x = periods - 1;
-    let unit = cfg.unit;
-    let monetary = if x == 0 {
-        0.0
-    } else {
-        ((total - first_spend) / x as f64).max(0.0)
-    };
-    CustomerSummary {
-        customer_id: id.clone(),
-        first_purchase: first.date,
-        last_purchase: last_day,
-        frequency: x,
-        recency: unit.from_days(last_period.days_since(first_period)),
-        age: unit.from_days(period.start_of(obs).days_since(first_period)),
-        unit,
-        monetary,
-        total_spend: total,
-        transactions: rows,
-        holdout_frequency: h_periods,
-        holdout_spend: h_spend,
-        holdout_transactions: h_rows,
-    }
+    fold.summary(id.clone(), cfg)
 }
 
 /// Number of distinct purchase periods among the days in `(after, up_to]`.

@@ -400,71 +400,216 @@ impl TransactionLog {
         amounts: &[f64],
         returns: ReturnPolicy,
     ) -> Result<TransactionLog> {
-        let n = customer_ids.len();
-        for (what, got) in [("dates", dates.len()), ("amounts", amounts.len())] {
-            if got != n {
-                return Err(Error::LengthMismatch {
-                    what,
-                    expected: n,
-                    got,
-                });
-            }
-        }
-        too_many_rows(n)?;
-        // One validation pass over fixed chunks, reduced in chunk order so the sums do not
-        // depend on the thread count.
-        let stats: Vec<ChunkStats> = customer_ids
-            .par_chunks(CHUNK)
-            .zip(amounts.par_chunks(CHUNK))
-            .enumerate()
-            .map(|(ci, (ks, am))| {
-                let mut st = ChunkStats::default();
-                for (j, (k, &a)) in ks.iter().zip(am).enumerate() {
-                    if st.first_bad.is_none() && check_row(ci * CHUNK + j, k, a, returns).is_err() {
-                        st.first_bad = Some(ci * CHUNK + j);
-                    }
-                    if a == 0.0 {
-                        st.zeros += 1;
-                    } else if a < 0.0 {
-                        st.negatives += 1;
-                        st.negative_sum += a;
-                    }
-                }
-                st
-            })
-            .collect();
-        if let Some(i) = stats.iter().find_map(|s| s.first_bad) {
-            check_row(i, &customer_ids[i], amounts[i], returns)?;
-        }
-        let negatives: usize = stats.iter().map(|s| s.negatives).sum();
-        let mut report = LogReport {
-            rows_read: n,
-            zero_amounts: stats.iter().map(|s| s.zeros).sum(),
-            ..LogReport::default()
-        };
-        let drop_returns = returns == ReturnPolicy::Drop && negatives > 0;
-        if drop_returns {
-            report.returns_dropped = negatives;
-            report.amount_dropped = stats.iter().map(|s| s.negative_sum).sum();
-        }
+        let checked = check_columns(customer_ids, dates, amounts, returns, false)?;
+        TransactionLog::from_checked_columns(customer_ids, dates, amounts, returns, checked)
+    }
+
+    /// The rest of [`TransactionLog::from_columns`] once [`check_columns`] has passed.
+    pub(crate) fn from_checked_columns<K: CustomerKey>(
+        customer_ids: &[K],
+        dates: &[Date],
+        amounts: &[f64],
+        returns: ReturnPolicy,
+        checked: CheckedColumns,
+    ) -> Result<TransactionLog> {
+        let drop_returns = checked.drop_returns;
         let include = |i: usize| !drop_returns || amounts[i] >= 0.0;
         let to_net = if returns == ReturnPolicy::Net {
-            negatives
+            checked.negatives
         } else {
             0
         };
         let grouped = group_by_keys(customer_ids, dates, amounts, include, to_net > 0);
-        assemble(grouped, None, to_net, &|i| i as usize, report)
+        assemble(grouped, None, to_net, &|i| i as usize, checked.report)
     }
 }
 
-/// Per-chunk results of the validation pass of [`TransactionLog::from_columns`].
-#[derive(Default)]
+/// What [`check_columns`] learned about valid columns.
+pub(crate) struct CheckedColumns {
+    /// The log report as far as validation fills it (rows read, zeros, dropped returns).
+    pub report: LogReport,
+    /// Whether rows with negative amounts are left out (`ReturnPolicy::Drop` and some exist).
+    pub drop_returns: bool,
+    /// Rows with a negative amount.
+    pub negatives: usize,
+    /// Rows kept in each chunk of [`CHUNK`] rows (all of them unless returns are dropped).
+    pub kept_per_chunk: Vec<usize>,
+    /// The range of the integer keys, when every key has an exact `u64` and it was asked for.
+    pub key_range: Option<KeyRange>,
+}
+
+/// The smallest and largest integer key, seen two ways: as plain `u64`s and with the top bit
+/// flipped (which orders sign-extended negative integers before positive ones, so that a
+/// small range of signed keys around zero stays small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyRange {
+    pub min: u64,
+    pub max: u64,
+    pub min_flipped: u64,
+    pub max_flipped: u64,
+}
+
+impl KeyRange {
+    const EMPTY: KeyRange = KeyRange {
+        min: u64::MAX,
+        max: 0,
+        min_flipped: u64::MAX,
+        max_flipped: 0,
+    };
+
+    #[inline(always)]
+    fn add(&mut self, v: u64) {
+        let f = v ^ (1 << 63);
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        self.min_flipped = self.min_flipped.min(f);
+        self.max_flipped = self.max_flipped.max(f);
+    }
+
+    fn merge(&mut self, o: &KeyRange) {
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        self.min_flipped = self.min_flipped.min(o.min_flipped);
+        self.max_flipped = self.max_flipped.max(o.max_flipped);
+    }
+}
+
+/// Validates parallel columns the way [`TransactionLog::from_columns`] does and counts what
+/// the log report needs, in one parallel pass over fixed chunks reduced in chunk order (so
+/// the sums do not depend on the thread count). With `want_key_range`, the same pass finds
+/// the range of integer keys.
+///
+/// # Errors
+/// [`Error::LengthMismatch`]; [`Error::InvalidParameter`] for more than `u32::MAX` rows; the
+/// row errors of [`TransactionLogBuilder::push`] for the first bad row.
+pub(crate) fn check_columns<K: CustomerKey>(
+    customer_ids: &[K],
+    dates: &[Date],
+    amounts: &[f64],
+    returns: ReturnPolicy,
+    want_key_range: bool,
+) -> Result<CheckedColumns> {
+    let n = customer_ids.len();
+    for (what, got) in [("dates", dates.len()), ("amounts", amounts.len())] {
+        if got != n {
+            return Err(Error::LengthMismatch {
+                what,
+                expected: n,
+                got,
+            });
+        }
+    }
+    too_many_rows(n)?;
+    // Integer keys say so on the first key; a key type that has exact values for only some
+    // keys gets no range (the chunk reports it).
+    let want_key_range = want_key_range
+        && customer_ids
+            .first()
+            .is_some_and(|k| k.exact_u64().is_some());
+    let stats: Vec<ChunkStats> = customer_ids
+        .par_chunks(CHUNK)
+        .zip(amounts.par_chunks(CHUNK))
+        .enumerate()
+        .map(|(ci, (ks, am))| {
+            let mut st = ChunkStats {
+                rows: ks.len(),
+                ..ChunkStats::default()
+            };
+            // Counts and checks in branch-free loops the compiler vectorises; the first bad
+            // row is looked for only in a chunk that has one.
+            let mut non_finite = false;
+            for &a in am {
+                non_finite |= !a.is_finite();
+                st.zeros += usize::from(a == 0.0);
+                st.negatives += usize::from(a < 0.0);
+            }
+            if st.negatives > 0 {
+                for &a in am {
+                    if a < 0.0 {
+                        st.negative_sum += a;
+                    }
+                }
+            }
+            let bad = non_finite
+                || (st.negatives > 0 && returns == ReturnPolicy::Error)
+                || ks.iter().any(|k| k.is_empty_key());
+            if bad {
+                st.first_bad = ks
+                    .iter()
+                    .zip(am)
+                    .position(|(k, &a)| check_row(0, k, a, returns).is_err())
+                    .map(|j| ci * CHUNK + j);
+            }
+            if want_key_range {
+                let mut r = KeyRange::EMPTY;
+                for k in ks {
+                    match k.exact_u64() {
+                        Some(v) => r.add(v),
+                        None => st.inexact_key = true,
+                    }
+                }
+                st.keys = r;
+            }
+            st
+        })
+        .collect();
+    if let Some(i) = stats.iter().find_map(|s| s.first_bad) {
+        check_row(i, &customer_ids[i], amounts[i], returns)?;
+    }
+    let negatives: usize = stats.iter().map(|s| s.negatives).sum();
+    let mut report = LogReport {
+        rows_read: n,
+        zero_amounts: stats.iter().map(|s| s.zeros).sum(),
+        ..LogReport::default()
+    };
+    let drop_returns = returns == ReturnPolicy::Drop && negatives > 0;
+    if drop_returns {
+        report.returns_dropped = negatives;
+        report.amount_dropped = stats.iter().map(|s| s.negative_sum).sum();
+    }
+    let exact = want_key_range && n > 0 && !stats.iter().any(|s| s.inexact_key);
+    let key_range = exact.then(|| {
+        let mut r = KeyRange::EMPTY;
+        for s in &stats {
+            r.merge(&s.keys);
+        }
+        r
+    });
+    Ok(CheckedColumns {
+        report,
+        drop_returns,
+        negatives,
+        kept_per_chunk: stats
+            .iter()
+            .map(|s| s.rows - if drop_returns { s.negatives } else { 0 })
+            .collect(),
+        key_range,
+    })
+}
+
+/// Per-chunk results of the validation pass of [`check_columns`].
 struct ChunkStats {
+    rows: usize,
     first_bad: Option<usize>,
     zeros: usize,
     negatives: usize,
     negative_sum: f64,
+    keys: KeyRange,
+    inexact_key: bool,
+}
+
+impl Default for ChunkStats {
+    fn default() -> Self {
+        ChunkStats {
+            rows: 0,
+            first_bad: None,
+            zeros: 0,
+            negatives: 0,
+            negative_sum: 0.0,
+            keys: KeyRange::EMPTY,
+            inexact_key: false,
+        }
+    }
 }
 
 /// Takes rows one at a time, validating each, and sorts them into a [`TransactionLog`].

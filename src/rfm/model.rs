@@ -1,5 +1,7 @@
 //! RFM scores: the values, the bin edges fitted on one snapshot, and scoring.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -233,21 +235,13 @@ impl Fit for RfmParams {
             return Err(Error::EmptyInput { what: "customers" });
         }
         let (fb, mb) = (self.frequency_basis, self.monetary_basis);
-        validate_all(customers, fb, mb)?;
-        // Validated above, so the values are finite; NaN cannot reach the selections.
-        let values: Vec<RfmValues> = customers
-            .par_iter()
-            .map(|s| values_unchecked(s, fb, mb))
-            .collect();
+        let values = checked_values(customers, fb, mb, |_, v| v)?;
         let probs: Vec<f64> = (1..self.scores)
             .map(|i| i as f64 / self.scores as f64)
             .collect();
         let edges_of = |b: &Binning, pick: fn(&RfmValues) -> f64| match b {
             Binning::Thresholds(t) => t.clone(),
-            Binning::Quantiles => {
-                let mut v: Vec<f64> = values.par_iter().map(pick).collect();
-                quantiles(&mut v, &probs)
-            }
+            Binning::Quantiles => quantiles(&values, pick, &probs),
         };
         let model = RfmModel {
             scores: self.scores,
@@ -274,6 +268,38 @@ impl Fit for RfmParams {
     }
 }
 
+/// `f(summary, its RFM values)` for every summary, in parallel and in input order, checking
+/// each summary on the way (one pass instead of a check pass and a compute pass): the error of
+/// the first invalid one, in input order, if any is. Values are finite once checked, so NaN
+/// cannot reach a selection or a bin.
+fn checked_values<T: Send>(
+    customers: &[CustomerSummary],
+    fb: FrequencyBasis,
+    mb: MonetaryBasis,
+    f: impl Fn(&CustomerSummary, RfmValues) -> T + Sync,
+) -> Result<Vec<T>> {
+    let invalid = AtomicBool::new(false);
+    // An indexed collect writes the results straight into place.
+    let out: Vec<T> = customers
+        .par_iter()
+        .map(|s| {
+            let v = values_of(s, fb, mb).unwrap_or_else(|_| {
+                invalid.store(true, Ordering::Relaxed);
+                RfmValues {
+                    recency_days: 0.0,
+                    frequency: 0.0,
+                    monetary: 0.0,
+                }
+            });
+            f(s, v)
+        })
+        .collect();
+    if invalid.load(Ordering::Relaxed) {
+        validate_all(customers, fb, mb)?;
+    }
+    Ok(out)
+}
+
 /// Checks every summary, reporting the first invalid one in input order.
 fn validate_all(
     customers: &[CustomerSummary],
@@ -291,45 +317,142 @@ fn validate_all(
     }
 }
 
-/// The type-7 quantiles of `v` at `probs` (ascending), by selection rather than a full sort:
-/// only the order statistics around each quantile's position are placed.
-fn quantiles(v: &mut [f64], probs: &[f64]) -> Vec<f64> {
-    let n = v.len();
-    let mut needed: Vec<usize> = probs
+/// The type-7 quantiles at `probs` (ascending) of one value of every customer, from the
+/// order statistics around each quantile's position (see [`order_statistics`]): the same
+/// edges a full sort gives, to the bit.
+fn quantiles(values: &[RfmValues], pick: fn(&RfmValues) -> f64, probs: &[f64]) -> Vec<f64> {
+    let n = values.len();
+    let ranks: Vec<usize> = probs
         .iter()
         .flat_map(|p| {
             let lo = (p * (n - 1) as f64).floor() as usize;
             [lo, (lo + 1).min(n - 1)]
         })
         .collect();
-    needed.sort_unstable();
-    needed.dedup();
-    let mut start = 0;
-    for &k in &needed {
-        // Everything right of an earlier selected index is at least its value, so each
-        // selection only needs the part after it.
-        v[start..].select_nth_unstable_by(k - start, f64::total_cmp);
-        start = k + 1;
-    }
-    probs.iter().map(|&p| quantile_sorted(v, p)).collect()
+    let stats = order_statistics(values, pick, &ranks);
+    probs
+        .iter()
+        .zip(stats.chunks(2))
+        .map(|(&p, ab)| interpolate(ab[0], ab[1], p * (n - 1) as f64))
+        .collect()
 }
 
-/// Linear-interpolation quantile (R type 7) of values whose order statistics at ⌊h⌋ and
-/// ⌊h⌋ + 1 are in place (a sorted slice, or one prepared by [`quantiles`]): position h = p·(n − 1), between
-/// a = v[⌊h⌋] and b = v[⌊h⌋ + 1] at fraction g. Interpolating from the nearer end —
-/// a + (b − a)·g below one half, b − (b − a)·(1 − g) above — is exact at both ends and is
-/// numpy's formulation, so edges agree with numpy to the last bit (14.37, not
-/// 14.370000000000001), which matters when many customers sit exactly on an edge.
-fn quantile_sorted(v: &[f64], p: f64) -> f64 {
-    let h = p * (v.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(v.len() - 1);
-    let (a, b, g) = (v[lo], v[hi], h - lo as f64);
+/// `f64::total_cmp`'s order as an unsigned integer: equal keys for equal values, and the
+/// keys' order is the values' order.
+#[inline(always)]
+fn order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    (b ^ ((((b as i64) >> 63) as u64) >> 1)) ^ (1 << 63)
+}
+
+/// The values of rank `ranks[i]` (counted from 0 in `f64::total_cmp` order) among
+/// `pick(values[j])`, by a radix selection: one parallel pass counts the values per bucket of
+/// their 16 highest key bits, which places every rank in a bucket; a second pass gathers the
+/// few buckets holding a wanted rank, and a selection inside each finds it. Two reads of the
+/// values instead of a sort or a selection per rank, and the result is exact: an order
+/// statistic is one value, whatever the method that finds it.
+fn order_statistics(
+    values: &[RfmValues],
+    pick: fn(&RfmValues) -> f64,
+    ranks: &[usize],
+) -> Vec<f64> {
+    const BUCKETS: usize = 1 << 16;
+    let bucket = |v: &RfmValues| (order_key(pick(v)) >> 48) as usize;
+    // Integer counts: the sum is the same in any grouping, so the split does not matter.
+    let counts = values
+        .par_chunks(1 << 14)
+        .fold(
+            || vec![0usize; BUCKETS],
+            |mut h, chunk| {
+                for v in chunk {
+                    h[bucket(v)] += 1;
+                }
+                h
+            },
+        )
+        .reduce(
+            || vec![0usize; BUCKETS],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    // Each rank's bucket and its rank within the bucket.
+    let mut starts = Vec::with_capacity(BUCKETS + 1);
+    let mut acc = 0usize;
+    starts.push(0);
+    for c in &counts {
+        acc += c;
+        starts.push(acc);
+    }
+    let placed: Vec<(usize, usize)> = ranks
+        .iter()
+        .map(|&r| {
+            let b = starts.partition_point(|&s| s <= r) - 1;
+            (b, r - starts[b])
+        })
+        .collect();
+    let mut wanted: Vec<usize> = placed.iter().map(|p| p.0).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut slot_of = vec![u8::MAX; BUCKETS];
+    for (i, &b) in wanted.iter().enumerate() {
+        slot_of[b] = i as u8;
+    }
+    // The members of the wanted buckets; their order within a bucket does not matter.
+    let k = wanted.len();
+    let mut members = values
+        .par_chunks(1 << 14)
+        .fold(
+            || vec![Vec::new(); k],
+            |mut m: Vec<Vec<f64>>, chunk| {
+                for v in chunk {
+                    let i = slot_of[bucket(v)];
+                    if i != u8::MAX {
+                        m[i as usize].push(pick(v));
+                    }
+                }
+                m
+            },
+        )
+        .reduce(
+            || vec![Vec::new(); k],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| x.extend(y));
+                a
+            },
+        );
+    placed
+        .iter()
+        .map(|&(b, r)| {
+            let m = &mut members[slot_of[b] as usize];
+            *m.select_nth_unstable_by(r, f64::total_cmp).1
+        })
+        .collect()
+}
+
+/// The quantile at position `h` = p·(n − 1) between the order statistics a = v[⌊h⌋] and
+/// b = v[⌊h⌋ + 1] (see [`quantile_sorted`]).
+fn interpolate(a: f64, b: f64, h: f64) -> f64 {
+    let g = h - h.floor();
     if g < 0.5 {
         a + (b - a) * g
     } else {
         b - (b - a) * (1.0 - g)
     }
+}
+
+/// Linear-interpolation quantile (R type 7) of sorted values: position h = p·(n − 1), between
+/// a = v[⌊h⌋] and b = v[⌊h⌋ + 1] at fraction g. Interpolating from the nearer end —
+/// a + (b − a)·g below one half, b − (b − a)·(1 − g) above — is exact at both ends and is
+/// numpy's formulation, so edges agree with numpy to the last bit (14.37, not
+/// 14.370000000000001), which matters when many customers sit exactly on an edge.
+#[cfg(test)]
+fn quantile_sorted(v: &[f64], p: f64) -> f64 {
+    let h = p * (v.len() - 1) as f64;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    interpolate(v[lo], v[hi], h)
 }
 
 /// The RFM values of a summary.
@@ -652,20 +775,12 @@ impl Score for RfmModel {
     /// The error of the first invalid summary, in input order.
     fn score_batch(&self, customers: &[CustomerSummary]) -> Result<Vec<RfmScore>> {
         let (fb, mb) = (self.frequency_basis, self.monetary_basis);
-        validate_all(customers, fb, mb)?;
-        // An indexed collect writes the scores straight into place.
-        Ok(customers
-            .par_iter()
-            .map(|s| {
-                let values = values_unchecked(s, fb, mb);
-                RfmScore {
-                    customer_id: s.customer_id.clone(),
-                    values,
-                    revenue: s.total_spend,
-                    cell: self.cell(&values),
-                }
-            })
-            .collect())
+        checked_values(customers, fb, mb, |s, values| RfmScore {
+            customer_id: s.customer_id.clone(),
+            values,
+            revenue: s.total_spend,
+            cell: self.cell(&values),
+        })
     }
 }
 
@@ -685,19 +800,37 @@ mod tests {
     }
 
     #[test]
-    fn selection_quantiles_equal_sorted_quantiles() {
+    fn radix_selected_quantiles_equal_sorted_quantiles() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        for n in [1usize, 2, 3, 7, 100, 1001] {
+        for n in [1usize, 2, 3, 7, 100, 1001, 70_000] {
             for levels in [2u8, 5, 10] {
-                // Many ties, as in real RFM values.
-                let v: Vec<f64> = (0..n).map(|_| rng.gen_range(0..20) as f64 * 0.5).collect();
+                // Many ties, as in real RFM values; or amounts spread over many magnitudes.
+                let v: Vec<f64> = if n % 2 == 1 {
+                    (0..n).map(|_| rng.gen_range(0..20) as f64 * 0.5).collect()
+                } else {
+                    (0..n)
+                        .map(|_| (rng.gen_range(0.0..12.0f64)).exp2() * rng.gen_range(0.0..1.0))
+                        .collect()
+                };
                 let probs: Vec<f64> = (1..levels).map(|i| i as f64 / levels as f64).collect();
                 let mut sorted = v.clone();
                 sorted.sort_by(f64::total_cmp);
                 let expected: Vec<f64> =
                     probs.iter().map(|&p| quantile_sorted(&sorted, p)).collect();
-                assert_eq!(quantiles(&mut v.clone(), &probs), expected, "n = {n}");
+                let values: Vec<RfmValues> = v
+                    .iter()
+                    .map(|&x| RfmValues {
+                        recency_days: 0.0,
+                        frequency: 0.0,
+                        monetary: x,
+                    })
+                    .collect();
+                assert_eq!(
+                    quantiles(&values, |v| v.monetary, &probs),
+                    expected,
+                    "n = {n}"
+                );
             }
         }
     }

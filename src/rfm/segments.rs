@@ -2,6 +2,7 @@
 
 use std::ops::RangeInclusive;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::model::{MAX_SCORES, RfmCell, RfmScore};
@@ -411,7 +412,16 @@ impl SegmentScheme {
     /// As [`SegmentScheme::segment_of`], for the first score out of range (scores from a
     /// model with more levels than the scheme).
     pub fn assign(&self, scores: &[RfmScore]) -> Result<Vec<SegmentId>> {
-        scores.iter().map(|s| self.segment_of(s.cell)).collect()
+        // In parallel, marking a score out of range with an id no scheme has (segment ids are
+        // below `SegmentId::MAX`); the first such score, in order, gives the error.
+        let ids: Vec<SegmentId> = scores
+            .par_iter()
+            .map(|s| self.segment_of(s.cell).unwrap_or(SegmentId::MAX))
+            .collect();
+        if let Some(i) = ids.par_iter().position_first(|&id| id == SegmentId::MAX) {
+            self.segment_of(scores[i].cell)?;
+        }
+        Ok(ids)
     }
 
     /// Per segment: customers, share, mean values and scores, revenue and revenue share.

@@ -7,6 +7,7 @@ mod clv;
 mod clv_api;
 mod clv_columns;
 mod clv_numerics;
+mod columnar_summaries;
 mod errors;
 mod experiment;
 mod fuzz;
