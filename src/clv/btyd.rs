@@ -157,31 +157,6 @@ macro_rules! beta_geometric_nbd {
                 bg_total(Self::OFFSET, &self.values(), data)
             }
 
-            /// P(X(t) = n): the probability that a new customer makes n repeat purchases in
-            /// (0, t] (FHL 2005 eq. 8; for MBG/NBD every b + n becomes b + n + 1 and the
-            /// dropout term is present for n = 0 too).
-            ///
-            /// # Errors
-            /// [`Error::InvalidParameter`] when `t` is negative or not finite.
-            pub fn probability_of_purchases(&self, t: f64, n: u32) -> Result<f64> {
-                check_horizon(t)?;
-                if t == 0.0 {
-                    return Ok(if n == 0 { 1.0 } else { 0.0 });
-                }
-                let (r, alpha, a, b, d) = (self.r, self.alpha, self.a, self.b, Self::OFFSET);
-                let nf = n as f64;
-                let first = (ln_beta(a, b + nf + d) - ln_beta(a, b) + ln_nb(r, alpha, t, n)).exp();
-                if d == 0.0 && n == 0 {
-                    return $crate::clv::btyd::probability(first);
-                }
-                let tail = nb_upper_tail(r, alpha, t, n).ok_or_else(|| Error::Solver {
-                    model: Self::NAME,
-                    reason: format!("P(X({t}) ≥ {n}) did not converge"),
-                })?;
-                let second = (ln_beta(a + 1.0, b + (nf - 1.0 + d)) - ln_beta(a, b)).exp() * tail;
-                $crate::clv::btyd::probability(first + second)
-            }
-
             fn values(&self) -> [f64; 4] {
                 [self.r, self.alpha, self.a, self.b]
             }
@@ -282,6 +257,47 @@ macro_rules! beta_geometric_nbd {
                     (self.alpha + c.big_t()) / (self.r + x - 1.0) * (self.a + b_post - 1.0)
                         / (self.a - 1.0)
                 })
+            }
+
+            fn probability_of_purchases_new(&self, t: f64, n: u32) -> Result<f64> {
+                check_horizon(t)?;
+                $crate::clv::btyd::bg_probability_of_purchases(
+                    Self::NAME,
+                    [self.r, self.alpha, self.a, self.b],
+                    Self::OFFSET,
+                    t,
+                    n,
+                )
+            }
+
+            // Alive at T, the customer drops out at their next purchase with probability p:
+            // still alive at T + t with probability E[exp(−λpt)] over the posterior.
+            fn survival_if_alive(&self, c: &Rft, t: f64) -> f64 {
+                let x = c.x() as f64;
+                $crate::clv::btyd::bg_survival(
+                    self.r + x,
+                    t / (self.alpha + c.big_t()),
+                    self.a,
+                    self.b + x + Self::OFFSET,
+                )
+            }
+
+            // Alive at T, the future is a new BG/NBD customer's (no dropout at T itself, so
+            // offset 0) with the posterior parameters.
+            fn probability_of_purchases_if_alive(&self, c: &Rft, t: f64, n: u32) -> Result<f64> {
+                let x = c.x() as f64;
+                $crate::clv::btyd::bg_probability_of_purchases(
+                    Self::NAME,
+                    [
+                        self.r + x,
+                        self.alpha + c.big_t(),
+                        self.a,
+                        self.b + x + Self::OFFSET,
+                    ],
+                    0.0,
+                    t,
+                    n,
+                )
             }
 
             fn expected_purchases_new(&self, t: f64) -> Result<f64> {
@@ -616,6 +632,47 @@ const PATH_SERIES_Z: f64 = 0.99;
 
 /// Terms the path series may take: enough for 1e-16 at z = 0.99 with room to spare.
 const PATH_SERIES_TERMS: usize = 40_000;
+
+/// P(X(t) = n) of a new beta-geometric customer with parameters [r, α, a, b] and offset d
+/// (FHL 2005 eq. 8; for d = 1 every b + n becomes b + n + 1 and the dropout term is present
+/// for n = 0 too); `t` already checked.
+pub(crate) fn bg_probability_of_purchases(
+    model: &'static str,
+    [r, alpha, a, b]: [f64; 4],
+    d: f64,
+    t: f64,
+    n: u32,
+) -> Result<f64> {
+    if t == 0.0 {
+        return Ok(if n == 0 { 1.0 } else { 0.0 });
+    }
+    let nf = n as f64;
+    let first = (ln_beta(a, b + nf + d) - ln_beta(a, b) + ln_nb(r, alpha, t, n)).exp();
+    if d == 0.0 && n == 0 {
+        return probability(first);
+    }
+    let tail = nb_upper_tail(r, alpha, t, n).ok_or_else(|| crate::error::Error::Solver {
+        model,
+        reason: format!("P(X({t}) ≥ {n}) did not converge"),
+    })?;
+    let second = (ln_beta(a + 1.0, b + (nf - 1.0 + d)) - ln_beta(a, b)).exp() * tail;
+    probability(first + second)
+}
+
+/// The probability that a beta-geometric customer alive now is still alive after t more,
+/// with λ ~ Gamma(k, α + T) and p ~ Beta(a, b_post) a posteriori and u = t / (α + T):
+/// E[exp(−λpt)] = E_p[(1 + pu)^(−k)] = ₂F₁(k, a; a + b_post; −u), evaluated as the integral
+/// over p by tanh-sinh quadrature (no series to stall as u grows).
+pub(crate) fn bg_survival(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
+    if u <= 0.0 {
+        return 1.0;
+    }
+    let ln_b = ln_beta(a, b_post);
+    let ln: f64 = tanh_sinh(0.0, 1.0, |p, from_0, to_1| {
+        -k * (p * u).ln_1p() + (a - 1.0) * from_0.ln() + (b_post - 1.0) * to_1.ln() - ln_b
+    });
+    ln.exp().min(1.0)
+}
 
 /// Horizons a path evaluates together (more fall back to one at a time).
 pub(crate) const MAX_PATH: usize = 64;

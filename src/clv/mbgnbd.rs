@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::btyd::{
     BetaGeometric, BgLikelihood, beta_geometric_nbd, bg_ll_one, bg_total, expected_alive,
-    expected_alive_path, ln_nb, nb_upper_tail,
+    expected_alive_path,
 };
 use super::check_positive;
 use super::data::{Rft, RftData};
@@ -17,7 +17,6 @@ use super::fit::{FitReport, MaxLikelihood, fit};
 use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result};
-use crate::special::ln_beta;
 
 /// A fitted MBG/NBD model.
 ///

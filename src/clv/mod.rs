@@ -50,6 +50,7 @@ mod bgnbd;
 pub(crate) mod btyd;
 pub(crate) mod columns;
 mod data;
+mod diagnostics;
 pub(crate) mod fit;
 mod gamma_gamma;
 mod mbgnbd;
@@ -62,6 +63,9 @@ pub use bgbb::{BgBb, BgBbHistory};
 pub use bgnbd::BgNbd;
 pub use columns::HistoryColumns;
 pub use data::{Rft, RftData};
+pub use diagnostics::{
+    AliveMatrix, ConditionalExpectations, FrequencyFit, FrequencyGroup, ModelComparison, Tracking,
+};
 pub use fit::{FitReport, MaxLikelihood};
 pub use gamma_gamma::{GammaGamma, SpendData};
 pub use mbgnbd::MbgNbd;

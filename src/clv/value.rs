@@ -207,6 +207,46 @@ impl<M: TransactionModel> Valuation<M> {
     }
 }
 
+impl<M: TransactionModel> Valuation<M> {
+    /// The expected discounted value of a customer not yet acquired, from their first
+    /// purchase on (which is not counted, as in every CLV here): the expected repeat purchases
+    /// of a new customer ([`TransactionModel::expected_purchases_new`]) per step of the
+    /// horizon, discounted as for existing customers, times the population's mean spend per
+    /// transaction ([`GammaGamma::population_mean_spend`]). What an acquisition campaign may
+    /// spend per customer won, before margin.
+    ///
+    /// ```
+    /// use custseg::clv::{BgNbd, Discounting, GammaGamma, Valuation};
+    /// use custseg::TimeUnit;
+    /// let valuation = Valuation::new(
+    ///     BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?.with_unit(TimeUnit::Weeks),
+    ///     GammaGamma::new(6.2488, 3.7446, 15.4477)?,
+    ///     Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?,
+    /// );
+    /// let new_customer = valuation.value_of_new_customer()?;
+    /// assert!(new_customer > 0.0);
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when the spend model has no finite population mean (q ≤ 1);
+    /// [`Error::Overflow`] when the value is not finite.
+    pub fn value_of_new_customer(&self) -> Result<f64> {
+        let spend = self.spend.population_mean_spend()?;
+        let d = &self.discounting;
+        let mut prev = 0.0;
+        let mut factor = 1.0;
+        let mut acc = 0.0;
+        for k in 1..=d.steps {
+            let e = self.model.expected_purchases_new(k as f64 * d.step)?;
+            factor /= 1.0 + d.rate;
+            acc += (e - prev) * factor;
+            prev = e;
+        }
+        crate::error::finite_or_overflow("value of a new customer", acc * spend)
+    }
+}
+
 /// Values of many customers as columns, one entry per row of the [`HistoryColumns`] scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValueColumns {

@@ -308,7 +308,7 @@ fn new_customer_predictions_match_lifetimes() {
         .skip(1)
     {
         let c: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
-        let got = bg.probability_of_purchases(c[0], c[1] as u32).unwrap();
+        let got = bg.probability_of_purchases_new(c[0], c[1] as u32).unwrap();
         assert!(
             close(got, c[2], 1e-6),
             "P(X({}) = {}): {got} vs {}",
@@ -339,15 +339,15 @@ fn new_customer_predictions_match_lifetimes() {
     // The probabilities of a new customer's purchases sum to one.
     for t in [1.0, 39.0, 78.0] {
         let total: f64 = (0..2_000)
-            .map(|n| bg.probability_of_purchases(t, n).unwrap())
+            .map(|n| bg.probability_of_purchases_new(t, n).unwrap())
             .sum();
         assert!((total - 1.0).abs() < 1e-9, "BG/NBD t = {t}: {total}");
         let total: f64 = (0..2_000)
-            .map(|n| mbg.probability_of_purchases(t, n).unwrap())
+            .map(|n| mbg.probability_of_purchases_new(t, n).unwrap())
             .sum();
         assert!((total - 1.0).abs() < 1e-9, "MBG/NBD t = {t}: {total}");
         let total: f64 = (0..400)
-            .map(|n| pnbd.probability_of_purchases(t, n).unwrap())
+            .map(|n| pnbd.probability_of_purchases_new(t, n).unwrap())
             .sum();
         assert!((total - 1.0).abs() < 1e-7, "Pareto/NBD t = {t}: {total}");
     }

@@ -229,7 +229,7 @@ fn fuzz_purchase_models_and_valuation() {
                 m.expected_purchases_batch(&customers, t)
             });
             call("BG/NBD P(X=n)", round, seed, || {
-                m.probability_of_purchases(t, n)
+                m.probability_of_purchases_new(t, n)
             });
             call("BG/NBD churn", round, seed, || {
                 ModelChurn::new(m).score_batch(&customers)
@@ -260,7 +260,7 @@ fn fuzz_purchase_models_and_valuation() {
                 m.p_alive_batch(&customers)
             });
             call("MBG/NBD P(X=n)", round, seed, || {
-                m.probability_of_purchases(t, n)
+                m.probability_of_purchases_new(t, n)
             });
         }
         if let Ok(m) = ParetoNbd::new(p[0], p[1], p[2], p[3]) {

@@ -265,13 +265,13 @@ fn fits_on_extreme_values_reload_or_refuse() {
 /// probability.
 #[test]
 fn purchase_probabilities_at_huge_horizons_return_at_once() {
-    use custseg::clv::{BgNbd, MbgNbd};
+    use custseg::clv::{BgNbd, MbgNbd, TransactionModel};
     let bg = BgNbd::new(1.0, 5.18e-6, 0.0909, 1.399).unwrap();
     let mbg = MbgNbd::new(1.0, 5.18e-6, 0.0909, 1.399).unwrap();
     for (t, n) in [(1e9, u32::MAX), (1e9, 1_000_000), (1e12, 0)] {
         for p in [
-            bg.probability_of_purchases(t, n),
-            mbg.probability_of_purchases(t, n),
+            bg.probability_of_purchases_new(t, n),
+            mbg.probability_of_purchases_new(t, n),
         ] {
             let p = p.unwrap();
             assert!((0.0..=1.0).contains(&p), "P(X({t}) = {n}) = {p}");
@@ -407,7 +407,7 @@ fn validity_indices_are_finite_or_errors() {
 fn single_customer_functions_agree_with_the_batch_forms() {
     use custseg::ErrorKind;
     use custseg::churn::ShiftedBetaGeometric;
-    use custseg::clv::{BgNbd, GammaGamma};
+    use custseg::clv::{BgNbd, GammaGamma, TransactionModel};
     let gg = GammaGamma::new(1e200, 2.0, 1e200).unwrap();
     for r in [
         gg.population_mean_spend(),
@@ -422,7 +422,7 @@ fn single_customer_functions_agree_with_the_batch_forms() {
         Err(e) => assert_eq!(e.kind(), ErrorKind::Model, "{e}"),
     }
     let bg = BgNbd::new(1e308, 2.0, 105.17, 0.5).unwrap();
-    match bg.probability_of_purchases(95.28, 2) {
+    match bg.probability_of_purchases_new(95.28, 2) {
         Ok(p) => assert!((0.0..=1.0).contains(&p)),
         Err(e) => assert_eq!(e.kind(), ErrorKind::Model, "{e}"),
     }

@@ -474,12 +474,12 @@ fn absurd_sizes_and_hand_built_scores_are_errors() {
 
 #[test]
 fn huge_counts_are_cheap_or_refused() {
-    use custseg::clv::{BgBbHistory, BgNbd};
+    use custseg::clv::{BgBbHistory, BgNbd, TransactionModel};
     let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
     // The tail sum stops once its terms stop counting: u32::MAX costs what 100 does.
-    let p = bg.probability_of_purchases(39.0, u32::MAX).unwrap();
+    let p = bg.probability_of_purchases_new(39.0, u32::MAX).unwrap();
     assert!((0.0..1e-12).contains(&p), "{p}");
-    let p3 = bg.probability_of_purchases(39.0, 3).unwrap();
+    let p3 = bg.probability_of_purchases_new(39.0, 3).unwrap();
     assert!(p3 > 0.0 && p3 < 1.0);
     assert!(BgBbHistory::new(0, 0, u32::MAX).is_err());
     assert!(BgBbHistory::new(0, 0, BgBbHistory::MAX_OPPORTUNITIES).is_ok());
