@@ -315,6 +315,25 @@ pub enum Error {
         log_likelihood: f64,
     },
 
+    /// A model fit ran off to the edge of the parameter space: the likelihood kept rising as a
+    /// parameter went to 0 or past 1e10, where it can no longer be computed reliably. The
+    /// data fit one of the model's limits (no heterogeneity, nobody dropping out); an L2
+    /// penalty keeps the parameters finite, more starts may find an interior maximum.
+    #[error(
+        "{model} fit diverged: {parameter} ran off to {value:e} (log-likelihood \
+         {log_likelihood}); add an L2 penalty (with_l2_penalty) or try more starts (with_starts)"
+    )]
+    Diverged {
+        /// The model.
+        model: &'static str,
+        /// The first parameter (in the model's order) that ran off.
+        parameter: &'static str,
+        /// Its value where the optimizer stopped (0 or infinite when it under- or overflowed).
+        value: f64,
+        /// The log-likelihood there, as computed.
+        log_likelihood: f64,
+    },
+
     /// A numerical routine of a dependency (linfa's solvers, an eigen-decomposition) failed on
     /// valid data and settings.
     #[error("{model} failed: {reason}")]
@@ -387,9 +406,10 @@ impl Error {
             | Error::UnitMismatch { .. }
             | Error::InvalidRecord { .. } => ErrorKind::Data,
             Error::InvalidWindow(_) | Error::InvalidParameter { .. } => ErrorKind::Parameter,
-            Error::Overflow { .. } | Error::NotConverged { .. } | Error::Solver { .. } => {
-                ErrorKind::Model
-            }
+            Error::Overflow { .. }
+            | Error::NotConverged { .. }
+            | Error::Diverged { .. }
+            | Error::Solver { .. } => ErrorKind::Model,
         }
     }
 

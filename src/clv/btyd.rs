@@ -181,6 +181,19 @@ macro_rules! beta_geometric_nbd {
             }
         }
 
+        impl $crate::clv::uncertainty::Parametric for $model {
+            fn parameters(&self) -> [f64; 4] {
+                self.values()
+            }
+
+            fn with_parameters(&self, [r, alpha, a, b]: [f64; 4]) -> Result<Self> {
+                Ok($model {
+                    unit: self.unit,
+                    ..$model::new(r, alpha, a, b)?
+                })
+            }
+        }
+
         impl TransactionModel for $model {
             fn name(&self) -> &'static str {
                 Self::NAME

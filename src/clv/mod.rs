@@ -28,6 +28,10 @@
 //! and exact gradients make it converge in a few dozen evaluations, Nelder–Mead because it
 //! cannot be misled by a poorly scaled line search. Identical histories are merged into
 //! weighted rows first. The fitted models are plain serde data, validated on deserialization.
+//! Seeded starts ([`MaxLikelihood::with_starts`], fitted in parallel) guard against local
+//! maxima, and every report's [`Convergence`] says whether to trust the optimum: a
+//! [`FitWarning`] for a flat likelihood, a parameter at a bound or starts that disagree, each
+//! with advice; a fit that did not converge or ran off is an error.
 //!
 //! ```
 //! use custseg::{Fit, Score};
@@ -57,6 +61,7 @@ mod mbgnbd;
 mod model;
 mod pareto_nbd;
 mod simple;
+pub(crate) mod uncertainty;
 mod value;
 
 pub use bgbb::{BgBb, BgBbHistory};
@@ -66,12 +71,13 @@ pub use data::{Rft, RftData};
 pub use diagnostics::{
     AliveMatrix, ConditionalExpectations, FrequencyFit, FrequencyGroup, ModelComparison, Tracking,
 };
-pub use fit::{FitReport, MaxLikelihood};
+pub use fit::{Convergence, FitReport, FitWarning, MaxLikelihood};
 pub use gamma_gamma::{GammaGamma, SpendData};
 pub use mbgnbd::MbgNbd;
 pub use model::TransactionModel;
 pub use pareto_nbd::ParetoNbd;
 pub use simple::{Lifetime, SimpleCltv};
+pub use uncertainty::{Bootstrap, BootstrapMethod, Interval, Parametric, Uncertainty};
 pub use value::{CustomerValue, Discounting, Valuation, ValueColumns};
 
 use crate::error::{Error, Result};

@@ -389,6 +389,19 @@ fn scaled_upper_gamma(a: f64, z: f64) -> Option<f64> {
     None
 }
 
+impl super::uncertainty::Parametric for ParetoNbd {
+    fn parameters(&self) -> [f64; 4] {
+        [self.r, self.alpha, self.s, self.beta]
+    }
+
+    fn with_parameters(&self, [r, alpha, s, beta]: [f64; 4]) -> Result<Self> {
+        Ok(ParetoNbd {
+            unit: self.unit,
+            ..ParetoNbd::new(r, alpha, s, beta)?
+        })
+    }
+}
+
 impl TransactionModel for ParetoNbd {
     fn name(&self) -> &'static str {
         "Pareto/NBD"

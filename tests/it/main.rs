@@ -8,6 +8,7 @@ mod clv_api;
 mod clv_columns;
 mod clv_numerics;
 mod columnar_summaries;
+mod convergence;
 mod diagnostics;
 mod errors;
 mod experiment;
@@ -26,6 +27,7 @@ mod segment;
 mod segment_models;
 mod summaries;
 mod synthetic;
+mod uncertainty;
 
 /// A clusterer fitted through the public contract, in the shape the algorithm tests read:
 /// the clustering, every point's segment (no noise: the algorithms tested this way label
