@@ -28,14 +28,16 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{Rft, RftData};
 use super::fit::{FitReport, MaxLikelihood};
+use super::gamma_gamma::GammaGamma;
 use super::model::TransactionModel;
+use super::value::{Discounting, Valuation};
 use crate::Fit;
 use crate::error::{Error, Result};
 use crate::special::normal_quantile;
 
 /// A model whose parameters are four positive numbers (BG/NBD, MBG/NBD, Pareto/NBD): what
 /// intervals need to perturb them.
-pub trait Parametric: TransactionModel + Sized {
+pub trait Parametric: TransactionModel + Clone {
     /// The parameters, in the order of [`FitReport::parameters`].
     fn parameters(&self) -> [f64; 4];
 
@@ -115,6 +117,31 @@ fn log_covariance(report: &FitReport) -> Result<[[f64; 4]; 4]> {
     }
     cholesky(&m).ok_or_else(flat)?;
     Ok(m)
+}
+
+/// The covariance of the Gamma-Gamma fit's log parameters (p, q, γ), checked.
+fn spend_covariance(report: &FitReport) -> Result<[[f64; 3]; 3]> {
+    let bad = || Error::InvalidParameter {
+        name: "spend_report",
+        value: report.model.clone(),
+        reason: "a Gamma-Gamma fit with a 3 × 3 positive definite covariance".into(),
+    };
+    let c = report.covariance.as_ref().ok_or_else(bad)?;
+    if c.len() != 3 || c.iter().any(|row| row.len() != 3) {
+        return Err(bad());
+    }
+    let m: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| c[i][j]));
+    // Positive definite: leading minors positive.
+    let d1 = m[0][0];
+    let d2 = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    let d3 = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if d1 > 0.0 && d2 > 0.0 && d3 > 0.0 && m.iter().flatten().all(|v| v.is_finite()) {
+        Ok(m)
+    } else {
+        Err(bad())
+    }
 }
 
 /// Scales on which a prediction's sampling distribution is close to normal.
@@ -203,6 +230,92 @@ impl<M: Parametric> Uncertainty<M> {
     /// As [`Uncertainty::p_alive`]; `f`'s errors.
     pub fn positive(&self, level: f64, f: impl Fn(&M) -> Result<f64>) -> Result<Interval> {
         self.delta(level, Scale::Log, f)
+    }
+
+    /// The interval of a customer's CLV, with the uncertainty of both fits: this model's
+    /// and the Gamma-Gamma `spend` model's (from `spend_report`, fitted on other data — the
+    /// repeaters' spend — so the two estimates are independent and their variances add), on
+    /// the log scale. `mean_spend` is the customer's mean repeat spend z̄.
+    ///
+    /// ```
+    /// use custseg::clv::{BgNbd, Discounting, GammaGamma, Rft, RftData, SpendData, Uncertainty};
+    /// use custseg::datasets::{cdnow_sample, cdnow_sample_config};
+    /// use custseg::{Fit, TimeUnit};
+    /// let s = cdnow_sample().summarise(&cdnow_sample_config())?;
+    /// let (model, report) = BgNbd::params().fit(&RftData::from_summaries(&s)?)?;
+    /// let (spend, spend_report) = GammaGamma::params().fit(&SpendData::from_summaries(&s)?)?;
+    /// let year = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks)?;
+    /// let u = Uncertainty::new(model, &report)?;
+    /// let clv = u.clv(&spend, &spend_report, &year, &Rft::new(2, 30.43, 38.86)?, 30.0, 0.9)?;
+    /// assert!(clv.lower < clv.estimate && clv.estimate < clv.upper);
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Uncertainty::p_alive`] and [`Valuation::clv_of`](super::Valuation::clv_of);
+    /// [`Error::InvalidParameter`] when `spend_report` has no 3 × 3 positive definite
+    /// covariance.
+    pub fn clv(
+        &self,
+        spend: &GammaGamma,
+        spend_report: &FitReport,
+        discounting: &Discounting,
+        c: &Rft,
+        mean_spend: f64,
+        level: f64,
+    ) -> Result<Interval> {
+        let spend_cov = spend_covariance(spend_report)?;
+        let clv = |m: &M, g: &GammaGamma| {
+            Valuation::new(m.clone(), *g, *discounting).clv_of(c, mean_spend)
+        };
+        let z = check_level(level)?;
+        let estimate = clv(&self.model, spend)?;
+        if !(estimate > 0.0) {
+            return Ok(Interval {
+                estimate,
+                lower: estimate,
+                upper: estimate,
+            });
+        }
+        let h: f64 = 1e-4;
+        let theta = self.model.parameters();
+        let mut var = 0.0;
+        let mut grad = [0.0; 4];
+        for (i, g) in grad.iter_mut().enumerate() {
+            let (mut up, mut down) = (theta, theta);
+            up[i] *= h.exp();
+            down[i] *= (-h).exp();
+            let fu = clv(&self.model.with_parameters(up)?, spend)?.ln();
+            let fd = clv(&self.model.with_parameters(down)?, spend)?.ln();
+            *g = (fu - fd) / (2.0 * h);
+        }
+        for i in 0..4 {
+            for j in 0..4 {
+                var += grad[i] * self.covariance[i][j] * grad[j];
+            }
+        }
+        let phi = [spend.p(), spend.q(), spend.gamma()];
+        let mut sgrad = [0.0; 3];
+        for (i, g) in sgrad.iter_mut().enumerate() {
+            let (mut up, mut down) = (phi, phi);
+            up[i] *= h.exp();
+            down[i] *= (-h).exp();
+            let fu = clv(&self.model, &GammaGamma::new(up[0], up[1], up[2])?)?.ln();
+            let fd = clv(&self.model, &GammaGamma::new(down[0], down[1], down[2])?)?.ln();
+            *g = (fu - fd) / (2.0 * h);
+        }
+        for i in 0..3 {
+            for j in 0..3 {
+                var += sgrad[i] * spend_cov[i][j] * sgrad[j];
+            }
+        }
+        let se = var.max(0.0).sqrt();
+        let g0 = estimate.ln();
+        Ok(Interval {
+            estimate,
+            lower: (g0 - z * se).exp(),
+            upper: (g0 + z * se).exp(),
+        })
     }
 
     fn delta(&self, level: f64, scale: Scale, f: impl Fn(&M) -> Result<f64>) -> Result<Interval> {

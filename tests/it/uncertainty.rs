@@ -53,7 +53,10 @@ fn covers(i: &Interval, truth: f64) -> bool {
 #[test]
 fn ninety_percent_intervals_cover_the_truth_about_ninety_percent_of_the_time() {
     let truth = BgNbd::new(TRUTH[0], TRUTH[1], TRUTH[2], TRUTH[3]).unwrap();
-    let histories = [Rft::new(2, 30.0, 45.0).unwrap(), Rft::new(6, 40.0, 50.0).unwrap()];
+    let histories = [
+        Rft::new(2, 30.0, 45.0).unwrap(),
+        Rft::new(6, 40.0, 50.0).unwrap(),
+    ];
     let sims = 200;
     // [delta P(alive), delta E, bootstrap P(alive), bootstrap E] per history.
     let mut hits = [[0usize; 4]; 2];
@@ -112,16 +115,23 @@ fn delta_and_bootstrap_intervals_agree_on_cdnow() {
             .unwrap();
         assert_eq!(draws.len(), 100);
         assert!(draws.iter().all(|d| d.unit() == Some(TimeUnit::Weeks)));
-        let boot =
-            Bootstrap::intervals(&m, &draws, &customers, 0.9, |m, c| m.expected_purchases(c, 39.0))
-                .unwrap();
+        let boot = Bootstrap::intervals(&m, &draws, &customers, 0.9, |m, c| {
+            m.expected_purchases(c, 39.0)
+        })
+        .unwrap();
         for (c, b) in customers.iter().zip(&boot) {
             let d = u.expected_purchases(c, 39.0, 0.9).unwrap();
             assert_eq!(b.estimate, d.estimate);
-            assert!(b.lower <= b.estimate && b.estimate <= b.upper, "{method:?} {b:?}");
+            assert!(
+                b.lower <= b.estimate && b.estimate <= b.upper,
+                "{method:?} {b:?}"
+            );
             assert!(d.lower < d.estimate && d.estimate < d.upper, "{d:?}");
             let ratio = (b.upper - b.lower) / (d.upper - d.lower);
-            assert!((1.0 / 1.6..1.6).contains(&ratio), "{method:?} {c:?}: {ratio}");
+            assert!(
+                (1.0 / 1.6..1.6).contains(&ratio),
+                "{method:?} {c:?}: {ratio}"
+            );
         }
     }
 }
@@ -172,4 +182,41 @@ fn bad_settings_are_errors() {
     // BG/NBD's one-time buyers are alive for sure: the interval is the point.
     let one_time = u.p_alive(&Rft::new(0, 0.0, 38.86).unwrap(), 0.9).unwrap();
     assert_eq!((one_time.lower, one_time.upper), (1.0, 1.0));
+}
+
+/// The CLV interval carries both fits' uncertainty: wider than with the spend model held
+/// fixed, and it holds the estimate, which is `Valuation::clv_of`'s.
+#[test]
+fn clv_intervals_add_the_spend_models_uncertainty() {
+    use custseg::clv::{Discounting, GammaGamma, SpendData, Valuation};
+    let s = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
+    let (m, report) = BgNbd::params()
+        .fit(&RftData::from_summaries(s.as_slice()).unwrap())
+        .unwrap();
+    let (spend, spend_report) = GammaGamma::params()
+        .fit(&SpendData::from_summaries(s.as_slice()).unwrap())
+        .unwrap();
+    let year = Discounting::lifetimes(12, 0.01, TimeUnit::Weeks).unwrap();
+    let u = Uncertainty::new(m, &report).unwrap();
+    let c = Rft::new(2, 30.43, 38.86).unwrap();
+    let both = u.clv(&spend, &spend_report, &year, &c, 30.0, 0.9).unwrap();
+    let fixed_spend = u
+        .positive(0.9, |m| Valuation::new(*m, spend, year).clv_of(&c, 30.0))
+        .unwrap();
+    assert_eq!(
+        both.estimate,
+        Valuation::new(m, spend, year).clv_of(&c, 30.0).unwrap()
+    );
+    assert_eq!(both.estimate, fixed_spend.estimate);
+    assert!(both.lower < fixed_spend.lower && fixed_spend.upper < both.upper);
+    // A report without a covariance is refused.
+    let mut flat = spend_report.clone();
+    flat.covariance = None;
+    assert!(matches!(
+        u.clv(&spend, &flat, &year, &c, 30.0, 0.9),
+        Err(Error::InvalidParameter {
+            name: "spend_report",
+            ..
+        })
+    ));
 }
