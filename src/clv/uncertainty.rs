@@ -270,7 +270,7 @@ impl<M: Parametric> Uncertainty<M> {
         };
         let z = check_level(level)?;
         let estimate = clv(&self.model, spend)?;
-        if !(estimate > 0.0) {
+        if !(estimate.is_finite() && estimate > 0.0) {
             return Ok(Interval {
                 estimate,
                 lower: estimate,
