@@ -113,6 +113,8 @@ pub mod experiment;
 pub mod geo;
 mod optim;
 mod par;
+#[cfg(feature = "plots")]
+pub mod plot;
 pub mod report;
 pub mod rfm;
 pub mod segment;

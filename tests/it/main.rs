@@ -16,6 +16,7 @@ mod fuzz;
 mod geographic;
 mod hostile;
 mod live;
+mod plots;
 mod portrait;
 mod predictions;
 mod psychographic;
