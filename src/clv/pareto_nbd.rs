@@ -342,32 +342,8 @@ fn scaled_upper_gamma(a: f64, z: f64) -> Option<f64> {
         return None;
     }
     if z >= 0.05 {
-        // Γ(a, z) = e^−z z^a / (z + 1 − a − 1·(1 − a)/(z + 3 − a − 2·(2 − a)/(z + 5 − a − …))),
-        // by the modified Lentz method (Numerical Recipes' gcf, any real a).
-        let tiny = 1e-300;
-        let mut b = z + 1.0 - a;
-        let mut c = 1.0 / tiny;
-        let mut d = 1.0 / b;
-        let mut h = d;
-        for i in 1..2_000_000u32 {
-            let an = -(i as f64) * (i as f64 - a);
-            b += 2.0;
-            d = an * d + b;
-            if d.abs() < tiny {
-                d = tiny;
-            }
-            c = b + an / c;
-            if c.abs() < tiny {
-                c = tiny;
-            }
-            d = 1.0 / d;
-            let delta = d * c;
-            h *= delta;
-            if (delta - 1.0).abs() < 1e-15 {
-                return Some(z * h);
-            }
-        }
-        return None;
+        // Γ(a, z) = e^−z z^a h, so z^(1−a) e^z Γ(a, z) = z h.
+        return crate::special::upper_gamma_fraction(a, z, 2_000_000).map(|h| z * h);
     }
     // Γ(a, z) = Γ(a) − z^a Σ_k (−z)^k / (k! (a + k)), a not an integer ≤ 0.
     if a <= 0.0 && (a - a.round()).abs() < 1e-6 {

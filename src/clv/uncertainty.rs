@@ -277,38 +277,13 @@ impl<M: Parametric> Uncertainty<M> {
                 upper: estimate,
             });
         }
-        let h: f64 = 1e-4;
         let theta = self.model.parameters();
-        let mut var = 0.0;
-        let mut grad = [0.0; 4];
-        for (i, g) in grad.iter_mut().enumerate() {
-            let (mut up, mut down) = (theta, theta);
-            up[i] *= h.exp();
-            down[i] *= (-h).exp();
-            let fu = clv(&self.model.with_parameters(up)?, spend)?.ln();
-            let fd = clv(&self.model.with_parameters(down)?, spend)?.ln();
-            *g = (fu - fd) / (2.0 * h);
-        }
-        for i in 0..4 {
-            for j in 0..4 {
-                var += grad[i] * self.covariance[i][j] * grad[j];
-            }
-        }
         let phi = [spend.p(), spend.q(), spend.gamma()];
-        let mut sgrad = [0.0; 3];
-        for (i, g) in sgrad.iter_mut().enumerate() {
-            let (mut up, mut down) = (phi, phi);
-            up[i] *= h.exp();
-            down[i] *= (-h).exp();
-            let fu = clv(&self.model, &GammaGamma::new(up[0], up[1], up[2])?)?.ln();
-            let fd = clv(&self.model, &GammaGamma::new(down[0], down[1], down[2])?)?.ln();
-            *g = (fu - fd) / (2.0 * h);
-        }
-        for i in 0..3 {
-            for j in 0..3 {
-                var += sgrad[i] * spend_cov[i][j] * sgrad[j];
-            }
-        }
+        let var = variance(&self.covariance, theta, |p| {
+            Ok(clv(&self.model.with_parameters(p)?, spend)?.ln())
+        })? + variance(&spend_cov, phi, |p| {
+            Ok(clv(&self.model, &GammaGamma::new(p[0], p[1], p[2])?)?.ln())
+        })?;
         let se = var.max(0.0).sqrt();
         let g0 = estimate.ln();
         Ok(Interval {
@@ -331,26 +306,9 @@ impl<M: Parametric> Uncertainty<M> {
                 upper: estimate,
             });
         }
-        // Central differences in ln θ: step 1e-4 balances truncation (∝ h²) against the
-        // rounding of predictions computed to ~1e-13.
-        let h: f64 = 1e-4;
-        let theta = self.model.parameters();
-        let mut grad = [0.0; 4];
-        for (i, g) in grad.iter_mut().enumerate() {
-            let mut up = theta;
-            let mut down = theta;
-            up[i] *= h.exp();
-            down[i] *= (-h).exp();
-            let fu = scale.to(f(&self.model.with_parameters(up)?)?);
-            let fd = scale.to(f(&self.model.with_parameters(down)?)?);
-            *g = (fu - fd) / (2.0 * h);
-        }
-        let mut var = 0.0;
-        for i in 0..4 {
-            for j in 0..4 {
-                var += grad[i] * self.covariance[i][j] * grad[j];
-            }
-        }
+        let var = variance(&self.covariance, self.model.parameters(), |p| {
+            Ok(scale.to(f(&self.model.with_parameters(p)?)?))
+        })?;
         let se = var.max(0.0).sqrt();
         if !se.is_finite() {
             return Err(Error::Overflow {
@@ -365,6 +323,31 @@ impl<M: Parametric> Uncertainty<M> {
             upper: scale.back(g0 + z * se),
         })
     }
+}
+
+/// gᵀ Σ g for the gradient g of `f` in the log parameters at `theta` (central differences:
+/// a step of 1e-4 in ln θ balances truncation, ∝ h², against the rounding of predictions
+/// computed to ~1e-13) and Σ their covariance.
+fn variance<const N: usize>(
+    covariance: &[[f64; N]; N],
+    theta: [f64; N],
+    f: impl Fn([f64; N]) -> Result<f64>,
+) -> Result<f64> {
+    let h: f64 = 1e-4;
+    let mut grad = [0.0; N];
+    for (i, g) in grad.iter_mut().enumerate() {
+        let (mut up, mut down) = (theta, theta);
+        up[i] *= h.exp();
+        down[i] *= (-h).exp();
+        *g = (f(up)? - f(down)?) / (2.0 * h);
+    }
+    let mut var = 0.0;
+    for i in 0..N {
+        for j in 0..N {
+            var += grad[i] * covariance[i][j] * grad[j];
+        }
+    }
+    Ok(var)
 }
 
 /// How bootstrap draws of the parameters are made.

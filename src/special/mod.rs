@@ -76,12 +76,22 @@ pub(crate) fn gamma_q(a: f64, x: f64) -> f64 {
         }
         return (1.0 - sum * ln_prefix.exp()).clamp(0.0, 1.0);
     }
+    // For x ≥ a + 1 the fraction settles in O(√a) steps; NaN says it did not.
+    let h = upper_gamma_fraction(a, x, 100_000).unwrap_or(f64::NAN);
+    (ln_prefix.exp() * h).clamp(0.0, 1.0)
+}
+
+/// The Legendre continued fraction of the upper incomplete gamma function,
+/// Γ(a, x) = e^−x x^a · h with h = 1/(x + 1 − a − 1·(1 − a)/(x + 3 − a − 2·(2 − a)/(x + 5 − a − …))),
+/// by the modified Lentz method (Numerical Recipes' gcf): h for any real a and x > 0, or
+/// `None` when `max_steps` steps do not settle it (it converges slowly for x ≪ 1).
+pub(crate) fn upper_gamma_fraction(a: f64, x: f64, max_steps: u32) -> Option<f64> {
     let tiny = 1e-300;
     let mut b = x + 1.0 - a;
     let mut c = 1.0 / tiny;
     let mut d = 1.0 / b;
     let mut h = d;
-    for i in 1..100_000 {
+    for i in 1..max_steps {
         let an = -(i as f64) * (i as f64 - a);
         b += 2.0;
         d = an * d + b;
@@ -96,10 +106,10 @@ pub(crate) fn gamma_q(a: f64, x: f64) -> f64 {
         let delta = d * c;
         h *= delta;
         if (delta - 1.0).abs() < 1e-15 {
-            break;
+            return Some(h);
         }
     }
-    (ln_prefix.exp() * h).clamp(0.0, 1.0)
+    None
 }
 
 /// P(χ²(df) ≥ x), the upper tail of the chi-square distribution.
