@@ -23,8 +23,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::fit::FitReport;
-use super::model::TransactionModel;
-use crate::data::{CustomerSummary, Date, PurchasePeriod, SummaryConfig, TransactionLog};
+use super::model::{TransactionModel, check_summaries};
+use crate::data::period_start;
+use crate::data::{CustomerSummary, Date, SummaryConfig, TransactionLog};
 use crate::error::{Error, Result, finite_or_overflow};
 
 /// Repeat purchases of the whole base per period, actual and expected: the tracking curves.
@@ -201,13 +202,6 @@ fn increments(cumulative: &[f64]) -> Vec<f64> {
             d
         })
         .collect()
-}
-
-fn period_start(period: PurchasePeriod, d: Date) -> Date {
-    match period {
-        PurchasePeriod::Day => d,
-        other => other.start_of(d),
-    }
 }
 
 fn check_unit<M: TransactionModel + ?Sized>(model: &M, cfg: &SummaryConfig) -> Result<()> {
@@ -394,14 +388,7 @@ impl FrequencyFit {
                 reason: "1 to 10,000 groups".into(),
             });
         }
-        if let Some(u) = model.unit()
-            && let Some(s) = customers.iter().find(|s| s.unit() != u)
-        {
-            return Err(Error::UnitMismatch {
-                model: u,
-                data: s.unit(),
-            });
-        }
+        check_summaries(model.unit(), customers)?;
         let k = pool_from as usize;
         let mut actual = vec![0.0; k + 1];
         // Customers share their age T often: the distribution per distinct T.

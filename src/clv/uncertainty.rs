@@ -73,9 +73,9 @@ fn check_level(level: f64) -> Result<f64> {
 }
 
 /// Lower-triangular L with L Lᵀ = `a`, or `None` when `a` is not positive definite.
-fn cholesky(a: &[[f64; 4]; 4]) -> Option<[[f64; 4]; 4]> {
-    let mut l = [[0.0; 4]; 4];
-    for i in 0..4 {
+fn cholesky<const N: usize>(a: &[[f64; N]; N]) -> Option<[[f64; N]; N]> {
+    let mut l = [[0.0; N]; N];
+    for i in 0..N {
         for j in 0..=i {
             let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
             if i == j {
@@ -92,56 +92,41 @@ fn cholesky(a: &[[f64; 4]; 4]) -> Option<[[f64; 4]; 4]> {
     Some(l)
 }
 
-/// The covariance of the log parameters from a fit report, checked.
-fn log_covariance(report: &FitReport) -> Result<[[f64; 4]; 4]> {
-    let flat = || Error::InvalidParameter {
-        name: "report",
-        value: report.model.clone(),
-        reason: "the fit has no covariance (a flat likelihood or a parameter at a bound; see \
-                 its convergence report): no interval can be computed from it"
-            .into(),
-    };
-    let c = report.covariance.as_ref().ok_or_else(flat)?;
-    if c.len() != 4 || c.iter().any(|row| row.len() != 4) {
-        return Err(Error::InvalidParameter {
-            name: "report",
-            value: format!("{} × {} covariance", c.len(), c.first().map_or(0, Vec::len)),
-            reason: "a four-parameter model's fit has a 4 × 4 covariance".into(),
-        });
-    }
-    let mut m = [[0.0; 4]; 4];
-    for i in 0..4 {
-        for j in 0..4 {
-            m[i][j] = c[i][j];
-        }
-    }
-    cholesky(&m).ok_or_else(flat)?;
-    Ok(m)
-}
+/// A covariance matrix and its Cholesky factor.
+type Covariance<const N: usize> = ([[f64; N]; N], [[f64; N]; N]);
 
-/// The covariance of the Gamma-Gamma fit's log parameters (p, q, γ), checked.
-fn spend_covariance(report: &FitReport) -> Result<[[f64; 3]; 3]> {
-    let bad = || Error::InvalidParameter {
-        name: "spend_report",
-        value: report.model.clone(),
-        reason: "a Gamma-Gamma fit with a 3 × 3 positive definite covariance".into(),
+/// A fit's covariance of its N log parameters and its Cholesky factor (what the bootstrap
+/// draws with), or [`Error::InvalidParameter`] named `name` when the report has none, not an
+/// N × N one, or one that is not positive definite (a flat likelihood or a parameter at a
+/// bound: the report's convergence record says which).
+fn checked_covariance<const N: usize>(
+    report: &FitReport,
+    name: &'static str,
+) -> Result<Covariance<N>> {
+    let bad = |value: String| Error::InvalidParameter {
+        name,
+        value,
+        reason: format!(
+            "a fit with an {N} × {N} positive definite covariance of its log parameters (a \
+             flat likelihood or a parameter at a bound has none; see the fit's convergence \
+             report): no interval can be computed without it"
+        ),
     };
-    let c = report.covariance.as_ref().ok_or_else(bad)?;
-    if c.len() != 3 || c.iter().any(|row| row.len() != 3) {
-        return Err(bad());
+    let c = report
+        .covariance
+        .as_ref()
+        .ok_or_else(|| bad(format!("{}: no covariance", report.model)))?;
+    if c.len() != N || c.iter().any(|row| row.len() != N) {
+        return Err(bad(format!(
+            "{}: {} × {} covariance",
+            report.model,
+            c.len(),
+            c.first().map_or(0, Vec::len)
+        )));
     }
-    let m: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| c[i][j]));
-    // Positive definite: leading minors positive.
-    let d1 = m[0][0];
-    let d2 = m[0][0] * m[1][1] - m[0][1] * m[1][0];
-    let d3 = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    if d1 > 0.0 && d2 > 0.0 && d3 > 0.0 && m.iter().flatten().all(|v| v.is_finite()) {
-        Ok(m)
-    } else {
-        Err(bad())
-    }
+    let m: [[f64; N]; N] = std::array::from_fn(|i| std::array::from_fn(|j| c[i][j]));
+    let l = cholesky(&m).ok_or_else(|| bad(format!("{}: not positive definite", report.model)))?;
+    Ok((m, l))
 }
 
 /// Scales on which a prediction's sampling distribution is close to normal.
@@ -198,7 +183,7 @@ impl<M: Parametric> Uncertainty<M> {
     pub fn new(model: M, report: &FitReport) -> Result<Self> {
         Ok(Uncertainty {
             model,
-            covariance: log_covariance(report)?,
+            covariance: checked_covariance::<4>(report, "report")?.0,
         })
     }
 
@@ -264,7 +249,7 @@ impl<M: Parametric> Uncertainty<M> {
         mean_spend: f64,
         level: f64,
     ) -> Result<Interval> {
-        let spend_cov = spend_covariance(spend_report)?;
+        let (spend_cov, _) = checked_covariance::<3>(spend_report, "spend_report")?;
         let clv = |m: &M, g: &GammaGamma| {
             Valuation::new(m.clone(), *g, *discounting).clv_of(c, mean_spend)
         };
@@ -425,7 +410,7 @@ impl Bootstrap {
     {
         match self.method {
             BootstrapMethod::Parametric => {
-                let l = cholesky(&log_covariance(report)?).expect("checked positive definite");
+                let (_, l) = checked_covariance::<4>(report, "report")?;
                 let theta = model.parameters();
                 (0..self.draws)
                     .into_par_iter()

@@ -12,6 +12,7 @@ mod date;
 mod grouping;
 mod history;
 mod summary;
+pub(crate) use summary::period_start;
 mod time;
 mod transactions;
 

@@ -794,7 +794,7 @@ impl FoldedDays {
 /// [`PurchasePeriod::start_of`], with the daily period (the default, and the identity) kept
 /// inline in the folds' hot loops.
 #[inline(always)]
-fn period_start(period: PurchasePeriod, date: Date) -> Date {
+pub(crate) fn period_start(period: PurchasePeriod, date: Date) -> Date {
     match period {
         PurchasePeriod::Day => date,
         other => other.start_of(date),
