@@ -33,7 +33,7 @@ use crate::error::{Error, Result, finite_or_overflow};
 /// Periods of `period_days` days run from the first day of the log; the last ends on or
 /// before the end of the window (the holdout end, or the observation end without a holdout).
 /// A customer's first purchase day is not a repeat purchase; later purchase days are, one per
-/// [`PurchasePeriod`] as in the summaries. The expected repeat purchases by the end of a
+/// [`PurchasePeriod`](crate::PurchasePeriod) as in the summaries. The expected repeat purchases by the end of a
 /// period are, for every customer acquired by then, the model's expectation for a new
 /// customer ([`TransactionModel::expected_purchases_new`]) over the time from their first
 /// purchase to the period's last day — the summaries' convention, in which a customer first
