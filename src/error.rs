@@ -353,6 +353,14 @@ pub enum Error {
         data: crate::TimeUnit,
     },
 
+    /// A value was missing (null) where one is required, e.g. a null amount in an Arrow
+    /// column: never silently dropped.
+    #[error("{}the value is missing (null)", .at.prefix())]
+    Missing {
+        /// Where: the row and column.
+        at: Position,
+    },
+
     /// A record's values are out of range or contradict each other (e.g. recency larger than
     /// age, an answer outside a survey's scale, a label naming no segment).
     #[error("{}{reason}", .at.prefix())]
@@ -377,6 +385,7 @@ macro_rules! position_of {
             | Error::EmptyCustomerId { at }
             | Error::Parse { at, .. }
             | Error::DuplicateCustomer { at, .. }
+            | Error::Missing { at }
             | Error::InvalidRecord { at, .. } => Some(at),
             _ => None,
         }
@@ -404,6 +413,7 @@ impl Error {
             | Error::Parse { .. }
             | Error::DuplicateCustomer { .. }
             | Error::UnitMismatch { .. }
+            | Error::Missing { .. }
             | Error::InvalidRecord { .. } => ErrorKind::Data,
             Error::InvalidWindow(_) | Error::InvalidParameter { .. } => ErrorKind::Parameter,
             Error::Overflow { .. }

@@ -95,6 +95,10 @@
 //! # Ok::<(), custseg::Error>(())
 //! ```
 //!
+//! With the `arrow` feature, `custseg::arrow` reads transactions from Arrow arrays and record
+//! batches (Parquet readers, query engines, pandas and polars frames) and writes summaries and
+//! scores back as record batches.
+//!
 //! Build a log from your own data with [`TransactionLog::from_columns`] (columns of keys,
 //! [`Date`]s and amounts), [`TransactionLog::from_transactions`] (an iterator of
 //! [`Transaction`]s) or [`TransactionLog::builder`] (row by row). [`datasets::synthetic`]
@@ -103,6 +107,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod churn;
 pub mod clv;
 mod contract;

@@ -2,6 +2,8 @@
 //! crate once, so one binary instead of fifteen is most of a cold `cargo test`'s time saved.
 //! Fixtures computed by the peers live in `tests/data/` (scripts in `benches/peers/`).
 
+#[cfg(feature = "arrow")]
+mod arrow;
 mod churn;
 mod clv;
 mod clv_api;
