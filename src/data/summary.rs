@@ -938,6 +938,13 @@ where
 }
 
 /// Collapses a customer's date-sorted rows into purchase days.
+///
+/// A day's spend is the sum of its amounts rounded once, not a running sum rounded after
+/// each row: Knuth's two-sum keeps each addition's rounding error, and the errors are added
+/// back at the end (Ogita, Rump & Oishi's cascaded summation). For amounts of ordinary
+/// magnitudes the errors sum exactly, so the result is the correctly rounded sum and does
+/// not depend on the order of the day's rows — which is what lets a query engine that
+/// meets the rows in any order, over any partitioning, give the same summary to the bit.
 pub(crate) fn days_of_rows<'a>(
     dates: &'a [Date],
     amounts: &'a [f64],
@@ -945,18 +952,29 @@ pub(crate) fn days_of_rows<'a>(
     let mut i = 0;
     std::iter::from_fn(move || {
         let date = *dates.get(i)?;
-        let mut day = PurchaseDay {
-            date,
-            spend: 0.0,
-            transactions: 0,
-        };
+        let (mut hi, mut lo) = (0.0, 0.0);
+        let mut transactions = 0;
         while i < dates.len() && dates[i] == date {
-            day.spend += amounts[i];
-            day.transactions += 1;
+            let (s, e) = two_sum(hi, amounts[i]);
+            (hi, lo) = (s, lo + e);
+            transactions += 1;
             i += 1;
         }
-        Some(day)
+        Some(PurchaseDay {
+            date,
+            spend: hi + lo,
+            transactions,
+        })
     })
+}
+
+/// `(s, e)` with `s = fl(a + b)` and `s + e = a + b` exactly (Knuth's two-sum: no branch,
+/// any order of magnitudes).
+#[inline(always)]
+pub(crate) fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
 }
 
 impl TransactionLog {

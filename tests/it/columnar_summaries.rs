@@ -324,9 +324,10 @@ fn every_integer_key_type_including_negative_keys() {
 }
 
 #[test]
-fn same_day_rows_are_summed_in_input_order_before_the_days() {
-    // Amounts whose sum depends on the order of the additions: the day's rows first, in
-    // input order, then the days.
+fn same_day_rows_are_summed_exactly_before_the_days() {
+    // Amounts whose running sum depends on the order of the additions: a day's sum is
+    // rounded once (so the order of its rows does not matter), then the days are added in
+    // date order.
     let keys = [1u64, 1, 2, 1, 1, 2, 1];
     let dates = [
         d("2024-01-01"),
@@ -350,12 +351,27 @@ fn same_day_rows_are_summed_in_input_order_before_the_days() {
         )
         .unwrap();
         assert_eq!(s[0].transactions(), 5);
-        // The log path's sum: each day's rows in input order from zero, then the days. Near
-        // 1e16 a single 1.0 is lost to rounding, two added together are not.
-        let day1: f64 = (0.0 + 0.1) + 0.2;
-        let day2: f64 = ((0.0 + 1e16) + 1.0) + 1.0;
+        // Near 1e16 a running sum loses each 1.0 to rounding; the exact day sum 1e16 + 2 is
+        // representable, and is what every order of the rows gives.
+        let day1: f64 = 0.1 + 0.2;
+        let day2: f64 = 1e16 + 2.0;
+        assert_ne!(((0.0 + 1e16) + 1.0) + 1.0, day2);
         assert_eq!(s[0].total_spend().to_bits(), (day1 + day2).to_bits());
-        assert_ne!(day2, 1e16 + (1.0 + 1.0));
+        let reordered = [1.0, 1.0, 0.3, 1e16, 0.2, -0.0, 0.1];
+        let dates_reordered = [
+            dates[3], dates[6], dates[2], dates[1], dates[4], dates[5], dates[0],
+        ];
+        let keys_reordered = [1u64, 1, 2, 1, 1, 2, 1];
+        let r = check(
+            &keys_reordered,
+            &dates_reordered,
+            &reordered,
+            ReturnPolicy::Error,
+            &cfg,
+            "same day, reordered",
+        )
+        .unwrap();
+        assert_eq!(r[0].total_spend().to_bits(), s[0].total_spend().to_bits());
         // A day of 0.3 and −0.0 sums to 0.3.
         assert_eq!(s[1].total_spend(), 0.3);
     }
