@@ -1022,7 +1022,21 @@ pub fn summaries_from_record_batches(
             }
             Ok(a)
         };
-        let id = col("customer_id", DataType::Utf8)?.as_string::<i32>();
+        // Text ids in any of Arrow's three string layouts (engines differ in which they emit).
+        let id_column = batch.column_by_name("customer_id");
+        let id_type = id_column.map_or(DataType::Utf8, |c| c.data_type().clone());
+        let id_type = match id_type {
+            DataType::LargeUtf8 | DataType::Utf8View => id_type,
+            _ => DataType::Utf8,
+        };
+        let ids = col("customer_id", id_type)?;
+        let id = |i: usize| -> &str {
+            match ids.data_type() {
+                DataType::LargeUtf8 => ids.as_string::<i64>().value(i),
+                DataType::Utf8View => ids.as_string_view().value(i),
+                _ => ids.as_string::<i32>().value(i),
+            }
+        };
         let date = |n| Ok::<_, Error>(col(n, DataType::Date32)?.as_primitive::<Date32Type>());
         let count = |n| Ok::<_, Error>(col(n, DataType::UInt32)?.as_primitive::<UInt32Type>());
         let num = |n| Ok::<_, Error>(col(n, DataType::Float64)?.as_primitive::<Float64Type>());
@@ -1046,7 +1060,7 @@ pub fn summaries_from_record_batches(
                 })
             };
             let record = SummaryRecord {
-                customer_id: CustomerId::from(id.value(i)),
+                customer_id: CustomerId::from(id(i)),
                 first_purchase: day(first, "first_purchase")?,
                 last_purchase: day(last, "last_purchase")?,
                 frequency: x.value(i),

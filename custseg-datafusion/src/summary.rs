@@ -1,0 +1,634 @@
+//! `custseg_summary`: the per-customer summary as a SQL aggregate.
+//!
+//! ```sql
+//! SELECT customer_id,
+//!        custseg_summary(date, amount, DATE '1997-09-30', DATE '1998-06-30', 'weeks') AS s
+//! FROM transactions
+//! GROUP BY customer_id
+//! ```
+//!
+//! Arguments: the purchase date (cast to `Date32`; a timestamp with a time zone gives the
+//! date in that zone), the amount (cast to `Float64`), then constants: the observation end,
+//! optionally the holdout end (`NULL` for none), the unit of recency and age (`'days'`,
+//! `'weeks'` — the default — or `'months'`) and the purchase period (`'day'` — the default —,
+//! `'week'` or `'month'`: purchases in one period count once).
+//!
+//! The result is a struct with the fields of a [`CustomerSummary`](custseg::CustomerSummary)
+//! (see [`summary_fields`]), or `NULL` for a customer whose first purchase is after the
+//! observation end (not a customer yet then). Read a field with `s['frequency']`.
+//!
+//! **State.** The aggregate's partial state is the crate's mergeable per-customer state, a
+//! [`CustomerHistory`]: the customer's purchase days, each with its row count and its spend,
+//! as four list columns (`days`, `spend`, `residual`, `rows`). The spend travels as a pair —
+//! the running sum and the rounding errors so far — so a day's spend is the sum of its
+//! amounts rounded once, whatever the order in which the engine meets the rows and merges
+//! the partial states. Partitions summarise their rows, the states merge (days united,
+//! same-day spend and rows added), and the merged history is summarised once at the end: the
+//! result is the in-process [`TransactionLog::summarise`](custseg::TransactionLog::summarise)
+//! of the same rows, bit for bit, which rounds each day's sum once too. (For amounts of
+//! ordinary magnitudes; a day mixing amounts more than about 10¹⁵ apart in magnitude can
+//! differ in the last bit.)
+//!
+//! **Errors.** A null date or amount, a negative or non-finite amount, a date outside years
+//! 1–9999, and arguments that are not constants of the right kind are DataFusion errors
+//! (execution or plan errors) that name the function, the value and the argument.
+
+use std::sync::Arc;
+
+use custseg::{
+    CustomerHistory, CustomerId, Date, PurchaseDay, PurchasePeriod, SummaryConfig, TimeUnit,
+};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, ListArray, StringArray,
+    StructArray, UInt32Array,
+};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Field, FieldRef, Fields, Float64Type, UInt32Type,
+};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
+use datafusion::physical_expr::expressions::Literal;
+
+use crate::custseg_error;
+
+/// The aggregate's name in SQL.
+pub const NAME: &str = "custseg_summary";
+
+/// The fields of the summary struct, in order: `frequency` (UInt32, x: repeat purchase
+/// periods), `recency` (t_x), `age` (T), `monetary` (z̄, mean repeat spend), `total_spend`
+/// (Float64), `transactions` (UInt32, rows), `first_purchase`, `last_purchase` (Date32),
+/// `holdout_frequency` (UInt32), `holdout_spend` (Float64), `holdout_transactions` (UInt32),
+/// `unit` (Utf8: `days`, `weeks` or `months`, the unit of recency and age).
+pub fn summary_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("frequency", DataType::UInt32, false),
+        Field::new("recency", DataType::Float64, false),
+        Field::new("age", DataType::Float64, false),
+        Field::new("monetary", DataType::Float64, false),
+        Field::new("total_spend", DataType::Float64, false),
+        Field::new("transactions", DataType::UInt32, false),
+        Field::new("first_purchase", DataType::Date32, false),
+        Field::new("last_purchase", DataType::Date32, false),
+        Field::new("holdout_frequency", DataType::UInt32, false),
+        Field::new("holdout_spend", DataType::Float64, false),
+        Field::new("holdout_transactions", DataType::UInt32, false),
+        Field::new("unit", DataType::Utf8, false),
+    ])
+}
+
+/// The name of a unit as the struct's `unit` field and the SQL argument write it.
+pub(crate) fn unit_name(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Days => "days",
+        TimeUnit::Months => "months",
+        _ => "weeks",
+    }
+}
+
+/// The unit named by text (the SQL argument, the struct's field).
+pub(crate) fn parse_unit(text: &str) -> Option<TimeUnit> {
+    match text.to_ascii_lowercase().as_str() {
+        "days" | "day" => Some(TimeUnit::Days),
+        "weeks" | "week" => Some(TimeUnit::Weeks),
+        "months" | "month" => Some(TimeUnit::Months),
+        _ => None,
+    }
+}
+
+/// The per-customer summary aggregate (see the [module docs](self)).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct SummaryUdaf {
+    signature: Signature,
+}
+
+impl Default for SummaryUdaf {
+    fn default() -> Self {
+        SummaryUdaf {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+fn state_list(name: &str, item: DataType) -> FieldRef {
+    Arc::new(Field::new(
+        name,
+        DataType::List(Arc::new(Field::new_list_field(item, false))),
+        true,
+    ))
+}
+
+impl AggregateUDFImpl for SummaryUdaf {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if !(3..=6).contains(&arg_types.len()) {
+            return plan_err!(
+                "{NAME}(date, amount, observation_end [, holdout_end [, unit [, period]]]) takes 3 to 6 arguments, got {}",
+                arg_types.len()
+            );
+        }
+        let date_like = |t: &DataType| {
+            matches!(
+                t,
+                DataType::Date32
+                    | DataType::Date64
+                    | DataType::Timestamp(..)
+                    | DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Utf8View
+                    | DataType::Null
+            )
+        };
+        for (i, name) in [(0, "date"), (2, "observation_end")] {
+            if !date_like(&arg_types[i]) {
+                return plan_err!("{NAME}: {name} must be a date, got {}", arg_types[i]);
+            }
+        }
+        if arg_types.len() > 3 && !date_like(&arg_types[3]) {
+            return plan_err!(
+                "{NAME}: holdout_end must be a date or NULL, got {}",
+                arg_types[3]
+            );
+        }
+        if !(arg_types[1].is_numeric() || arg_types[1] == DataType::Null) {
+            return plan_err!("{NAME}: amount must be a number, got {}", arg_types[1]);
+        }
+        let mut out = vec![DataType::Date32, DataType::Float64, DataType::Date32];
+        if arg_types.len() > 3 {
+            out.push(DataType::Date32);
+        }
+        out.extend(arg_types[out.len()..].iter().map(|_| DataType::Utf8));
+        Ok(out)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(summary_fields()))
+    }
+
+    fn is_nullable(&self) -> bool {
+        true
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            state_list(&format!("{}[days]", args.name), DataType::Date32),
+            state_list(&format!("{}[spend]", args.name), DataType::Float64),
+            state_list(&format!("{}[residual]", args.name), DataType::Float64),
+            state_list(&format!("{}[rows]", args.name), DataType::UInt32),
+        ])
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(OneCustomer(Histories::new(config(&args)?))))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(Histories::new(config(&args)?)))
+    }
+}
+
+/// The constant arguments as a summary configuration, checked once per query.
+fn config(args: &AccumulatorArgs) -> Result<SummaryConfig> {
+    let literal = |i: usize, what: &str| -> Result<Option<ScalarValue>> {
+        let Some(expr) = args.exprs.get(i) else {
+            return Ok(None);
+        };
+        match expr.downcast_ref::<Literal>() {
+            Some(lit) if lit.value().is_null() => Ok(None),
+            Some(lit) => Ok(Some(lit.value().clone())),
+            None => plan_err!("{NAME}: {what} must be a constant, not a column or expression"),
+        }
+    };
+    let date = |i: usize, what: &str| -> Result<Option<Date>> {
+        match literal(i, what)? {
+            None => Ok(None),
+            Some(ScalarValue::Date32(Some(d))) => Date::from_days_since_epoch(i64::from(d))
+                .map(Some)
+                .map_err(|e| custseg_error(NAME, e)),
+            Some(other) => plan_err!("{NAME}: {what} must be a date, got {other}"),
+        }
+    };
+    let text = |i: usize, what: &str| -> Result<Option<String>> {
+        match literal(i, what)? {
+            None => Ok(None),
+            Some(v) => match v.try_as_str() {
+                Some(Some(s)) => Ok(Some(s.to_string())),
+                _ => plan_err!("{NAME}: {what} must be text, got {v}"),
+            },
+        }
+    };
+    let Some(end) = date(2, "observation_end")? else {
+        return plan_err!("{NAME}: observation_end must not be NULL");
+    };
+    let mut cfg = SummaryConfig::new(end);
+    if let Some(h) = date(3, "holdout_end")? {
+        cfg = cfg.with_holdout_end(h);
+    }
+    if let Some(u) = text(4, "unit")? {
+        let Some(unit) = parse_unit(&u) else {
+            return plan_err!("{NAME}: unit must be 'days', 'weeks' or 'months', got '{u}'");
+        };
+        cfg = cfg.with_unit(unit);
+    }
+    if let Some(p) = text(5, "period")? {
+        let period = match p.to_ascii_lowercase().as_str() {
+            "day" | "days" => PurchasePeriod::Day,
+            "week" | "weeks" => PurchasePeriod::Week,
+            "month" | "months" => PurchasePeriod::Month,
+            _ => return plan_err!("{NAME}: period must be 'day', 'week' or 'month', got '{p}'"),
+        };
+        cfg = cfg.with_period(period);
+    }
+    cfg.validate().map_err(|e| custseg_error(NAME, e))?;
+    Ok(cfg)
+}
+
+/// One customer's purchase days, each with its spend kept exactly as a pair (the rounded
+/// running sum and the rounding errors so far, Knuth's two-sum), so that a day's spend is
+/// its amounts' sum rounded once whatever the order in which rows and partial states
+/// arrive — the rounding the crate's in-process summaries use.
+#[derive(Debug, Clone, Default)]
+struct Days(Vec<Day>);
+
+#[derive(Debug, Clone, Copy)]
+struct Day {
+    date: Date,
+    spend: f64,
+    residual: f64,
+    rows: u32,
+}
+
+/// `(s, e)` with `s = fl(a + b)` and `s + e = a + b` exactly.
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+impl Days {
+    /// Adds one row.
+    fn record(&mut self, date: Date, amount: f64) -> Result<()> {
+        if !(amount.is_finite() && amount >= 0.0) {
+            return exec_err!(
+                "{NAME}: amount {amount} on {date} is negative or not finite; \
+                 filter returns out (WHERE amount >= 0) or net them first"
+            );
+        }
+        self.add(Day {
+            date,
+            spend: amount,
+            residual: 0.0,
+            rows: 1,
+        })
+    }
+
+    /// Adds a day (a row, or a day of another partition's state).
+    fn add(&mut self, d: Day) -> Result<()> {
+        match self.0.binary_search_by(|x| x.date.cmp(&d.date)) {
+            Ok(i) => {
+                let x = &mut self.0[i];
+                let (s, e) = two_sum(x.spend, d.spend);
+                let residual = x.residual + d.residual + e;
+                let Some(rows) = x.rows.checked_add(d.rows) else {
+                    return exec_err!("{NAME}: more than {} rows on {}", u32::MAX, d.date);
+                };
+                if !(s + residual).is_finite() {
+                    return exec_err!("{NAME}: the spend on {} is not finite", d.date);
+                }
+                (x.spend, x.residual, x.rows) = (s, residual, rows);
+            }
+            Err(i) => self.0.insert(i, d),
+        }
+        Ok(())
+    }
+
+    /// The crate's history: each day's spend rounded once.
+    fn history(&self) -> Result<CustomerHistory> {
+        let days = self
+            .0
+            .iter()
+            .map(|d| PurchaseDay {
+                date: d.date,
+                spend: d.spend + d.residual,
+                transactions: d.rows,
+            })
+            .collect();
+        CustomerHistory::from_days(days).map_err(|e| custseg_error(NAME, e))
+    }
+}
+
+/// One customer's days per group.
+#[derive(Debug)]
+struct Histories {
+    cfg: SummaryConfig,
+    histories: Vec<Days>,
+}
+
+impl Histories {
+    fn new(cfg: SummaryConfig) -> Self {
+        Histories {
+            cfg,
+            histories: Vec::new(),
+        }
+    }
+
+    fn grow(&mut self, total_num_groups: usize) {
+        if self.histories.len() < total_num_groups {
+            self.histories.resize_with(total_num_groups, Days::default);
+        }
+    }
+}
+
+/// The date and amount columns, nulls refused.
+fn rows(values: &[ArrayRef]) -> Result<(&Date32Array, &Float64Array)> {
+    let (dates, amounts) = (&values[0], &values[1]);
+    for (a, what) in [(dates, "date"), (amounts, "amount")] {
+        if let Some(i) = a.logical_nulls().and_then(|n| n.iter().position(|v| !v)) {
+            return exec_err!("{NAME}: {what} is NULL in row {i} of a batch; filter or fill it");
+        }
+    }
+    Ok((
+        dates.as_primitive::<Date32Type>(),
+        amounts.as_primitive::<Float64Type>(),
+    ))
+}
+
+fn day_of(days: i32) -> Result<Date> {
+    Date::from_days_since_epoch(i64::from(days)).map_err(|e| custseg_error(NAME, e))
+}
+
+fn included(filter: Option<&BooleanArray>, i: usize) -> bool {
+    filter.is_none_or(|f| f.is_valid(i) && f.value(i))
+}
+
+impl GroupsAccumulator for Histories {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let (dates, amounts) = rows(values)?;
+        for (i, &g) in group_indices.iter().enumerate() {
+            if !included(opt_filter, i) {
+                continue;
+            }
+            self.histories[g].record(day_of(dates.value(i))?, amounts.value(i))?;
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let days = emit_to.take_needed(&mut self.histories);
+        let histories = days.iter().map(Days::history).collect::<Result<Vec<_>>>()?;
+        summaries_array(&histories, &self.cfg)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let days = emit_to.take_needed(&mut self.histories);
+        state_arrays(&days)
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let lists: Vec<_> = values.iter().map(|v| v.as_list::<i32>()).collect();
+        let [days, spend, residual, rows] = lists[..] else {
+            return exec_err!(
+                "{NAME}: a partial state has {} columns, not 4",
+                values.len()
+            );
+        };
+        for (i, &g) in group_indices.iter().enumerate() {
+            if days.is_null(i) {
+                continue;
+            }
+            let (d, s, r, n) = (
+                days.value(i),
+                spend.value(i),
+                residual.value(i),
+                rows.value(i),
+            );
+            let (d, s, r, n) = (
+                d.as_primitive::<Date32Type>(),
+                s.as_primitive::<Float64Type>(),
+                r.as_primitive::<Float64Type>(),
+                n.as_primitive::<UInt32Type>(),
+            );
+            if s.len() != d.len() || r.len() != d.len() || n.len() != d.len() {
+                return exec_err!("{NAME}: a partial state's lists differ in length");
+            }
+            for k in 0..d.len() {
+                let (spend, residual) = (s.value(k), r.value(k));
+                if !(spend.is_finite() && residual.is_finite() && spend >= 0.0 && n.value(k) > 0) {
+                    return exec_err!("{NAME}: a partial state holds an invalid day");
+                }
+                self.histories[g].add(Day {
+                    date: day_of(d.value(k))?,
+                    spend,
+                    residual,
+                    rows: n.value(k),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        // Each row its own one-day history (an empty one where the filter drops the row),
+        // checked as recording it would check it.
+        let (dates, amounts) = rows(values)?;
+        let mut histories = Vec::with_capacity(dates.len());
+        for i in 0..dates.len() {
+            let mut h = Days::default();
+            if included(opt_filter, i) {
+                h.record(day_of(dates.value(i))?, amounts.value(i))?;
+            }
+            histories.push(h);
+        }
+        state_arrays(&histories)
+    }
+
+    fn size(&self) -> usize {
+        self.histories.capacity() * std::mem::size_of::<Days>()
+            + self
+                .histories
+                .iter()
+                .map(|h| h.0.capacity() * std::mem::size_of::<Day>())
+                .sum::<usize>()
+    }
+}
+
+/// Days as the four list columns of the partial state.
+fn state_arrays(histories: &[Days]) -> Result<Vec<ArrayRef>> {
+    let mut lengths = Vec::with_capacity(histories.len());
+    let (mut days, mut spend, mut residual, mut rows) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for h in histories {
+        lengths.push(h.0.len());
+        for d in &h.0 {
+            days.push(d.date.days_since_epoch());
+            spend.push(d.spend);
+            residual.push(d.residual);
+            rows.push(d.rows);
+        }
+    }
+    let offsets = OffsetBuffer::<i32>::from_lengths(lengths);
+    let list = |item: DataType, values: ArrayRef| -> Result<ArrayRef> {
+        Ok(Arc::new(ListArray::try_new(
+            Arc::new(Field::new_list_field(item, false)),
+            offsets.clone(),
+            values,
+            None,
+        )?))
+    };
+    Ok(vec![
+        list(DataType::Date32, Arc::new(Date32Array::from(days)))?,
+        list(DataType::Float64, Arc::new(Float64Array::from(spend)))?,
+        list(DataType::Float64, Arc::new(Float64Array::from(residual)))?,
+        list(DataType::UInt32, Arc::new(UInt32Array::from(rows)))?,
+    ])
+}
+
+/// The summaries of histories as the struct column (null for a customer not acquired by the
+/// observation end, or a group with no rows).
+fn summaries_array(histories: &[CustomerHistory], cfg: &SummaryConfig) -> Result<ArrayRef> {
+    let n = histories.len();
+    let mut valid = Vec::with_capacity(n);
+    let mut x = Vec::with_capacity(n);
+    let (mut t_x, mut big_t, mut z, mut total) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut tx = Vec::with_capacity(n);
+    let (mut first, mut last) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut hx, mut hspend, mut htx) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    // A history does not carry its key (the GROUP BY column does); an error names none.
+    let nobody = CustomerId::from("(this group)");
+    for h in histories {
+        let acquired = h
+            .days()
+            .first()
+            .is_some_and(|d| d.date <= cfg.observation_end);
+        let s = if acquired {
+            Some(
+                h.summarise(&nobody, cfg)
+                    .map_err(|e| custseg_error(NAME, e))?,
+            )
+        } else {
+            None
+        };
+        valid.push(s.is_some());
+        x.push(s.as_ref().map_or(0, |s| s.frequency()));
+        t_x.push(s.as_ref().map_or(0.0, |s| s.recency()));
+        big_t.push(s.as_ref().map_or(0.0, |s| s.age()));
+        z.push(s.as_ref().map_or(0.0, |s| s.monetary()));
+        total.push(s.as_ref().map_or(0.0, |s| s.total_spend()));
+        tx.push(s.as_ref().map_or(0, |s| s.transactions()));
+        first.push(
+            s.as_ref()
+                .map_or(0, |s| s.first_purchase().days_since_epoch()),
+        );
+        last.push(
+            s.as_ref()
+                .map_or(0, |s| s.last_purchase().days_since_epoch()),
+        );
+        hx.push(s.as_ref().map_or(0, |s| s.holdout_frequency()));
+        hspend.push(s.as_ref().map_or(0.0, |s| s.holdout_spend()));
+        htx.push(s.as_ref().map_or(0, |s| s.holdout_transactions()));
+    }
+    let unit = unit_name(cfg.unit);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from(x)),
+        Arc::new(Float64Array::from(t_x)),
+        Arc::new(Float64Array::from(big_t)),
+        Arc::new(Float64Array::from(z)),
+        Arc::new(Float64Array::from(total)),
+        Arc::new(UInt32Array::from(tx)),
+        Arc::new(Date32Array::from(first)),
+        Arc::new(Date32Array::from(last)),
+        Arc::new(UInt32Array::from(hx)),
+        Arc::new(Float64Array::from(hspend)),
+        Arc::new(UInt32Array::from(htx)),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(unit, n))),
+    ];
+    Ok(Arc::new(StructArray::try_new(
+        summary_fields(),
+        columns,
+        Some(NullBuffer::from(valid)),
+    )?))
+}
+
+/// The aggregate without grouping (`SELECT custseg_summary(...) FROM t`): one group.
+#[derive(Debug)]
+struct OneCustomer(Histories);
+
+impl Accumulator for OneCustomer {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let groups = vec![0; values[0].len()];
+        self.0.update_batch(values, &groups, None, 1)
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        // Evaluating does not consume: a single-group aggregate may be asked twice.
+        self.0.grow(1);
+        let histories = self
+            .0
+            .histories
+            .iter()
+            .map(Days::history)
+            .collect::<Result<Vec<_>>>()?;
+        let a = summaries_array(&histories, &self.0.cfg)?;
+        ScalarValue::try_from_array(&a, 0)
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>() + self.0.size()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        self.0.grow(1);
+        state_arrays(&self.0.histories)?
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let groups = vec![0; states[0].len()];
+        self.0.merge_batch(states, &groups, 1)
+    }
+}
