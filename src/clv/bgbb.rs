@@ -261,7 +261,7 @@ impl BgBb {
         )
     }
 
-    /// Expected transactions of a new customer in n opportunities (FHS 2010 eq. 7).
+    /// Expected transactions of a new customer in n opportunities (FHS 2010 eq. 8).
     ///
     /// # Errors
     /// [`Error::Overflow`] when the value is not finite (extreme parameters).
@@ -272,6 +272,82 @@ impl BgBb {
             "expected purchases",
             ln_front.exp() * self.horizon_factor(0.0, n as f64),
         )
+    }
+
+    /// P(X(n) = x): the probability that a new customer makes exactly `x` transactions in
+    /// their first `n` opportunities (FHS 2010 eq. 7), the model's frequency distribution.
+    ///
+    /// In plain words: either the customer is still alive after the n-th opportunity and
+    /// made x transactions in those n, or they dropped out right after some opportunity
+    /// i < n, having made x transactions in the i before (so i ≥ x). Each case averaged over
+    /// the population's transaction probabilities p ~ Beta(α, β) and dropout probabilities
+    /// θ ~ Beta(γ, δ) is one of the two terms below.
+    ///
+    /// # Formula
+    /// P(X(n) = x) = C(n, x) B(α+x, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ)
+    ///   + Σᵢ₌ₓⁿ⁻¹ C(i, x) B(α+x, β+i−x)/B(α, β) · B(γ+1, δ+i)/B(γ, δ),
+    ///
+    /// zero for x > n. The sum walks the ratios of successive terms (a few multiplications
+    /// each), so the cost grows with n − x.
+    ///
+    /// ```
+    /// use custseg::clv::BgBb;
+    /// let m = BgBb::new(1.204, 0.750, 0.657, 2.783)?;
+    /// let pmf: Vec<f64> = (0..=6)
+    ///     .map(|x| m.probability_of_purchases_new(x, 6))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert!((pmf.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    /// // Its mean is the expected number of transactions.
+    /// let mean: f64 = pmf.iter().enumerate().map(|(x, p)| x as f64 * p).sum();
+    /// assert!((mean - m.expected_purchases_new(6)?).abs() < 1e-12);
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for n above [`BgBbHistory::MAX_OPPORTUNITIES`];
+    /// [`Error::Overflow`] when extreme parameters leave it undefined.
+    pub fn probability_of_purchases_new(&self, x: u32, n: u32) -> Result<f64> {
+        check_opportunities(n)?;
+        Ok(self.pmf_at(x, &[n])?[0])
+    }
+
+    /// P(X(n) = x) for one x and every n of `ns` (ascending, each ≤
+    /// [`BgBbHistory::MAX_OPPORTUNITIES`]): the dropout sums of a smaller n are the first
+    /// terms of a larger one's, so one walk up to the largest n serves them all.
+    pub(crate) fn pmf_at(&self, x: u32, ns: &[u32]) -> Result<Vec<f64>> {
+        let (al, be, ga, de) = (self.alpha, self.beta, self.gamma, self.delta);
+        let norm = ln_beta(al, be) + ln_beta(ga, de);
+        let xf = f64::from(x);
+        // Σᵢ₌ₓ^(n−1) of the dropout terms, relative to the first (i = x): term_{i+1}/term_i
+        // = (i+1)/(i+1−x) · (β+i−x)/(α+β+i) · (δ+i)/(γ+δ+1+i).
+        let ln_first = ln_beta(al + xf, be) + ln_beta(ga + 1.0, de + xf) - norm;
+        let (mut i, mut term, mut sum) = (x, 1.0, 0.0);
+        let mut out = Vec::with_capacity(ns.len());
+        for &n in ns {
+            if x > n {
+                out.push(0.0);
+                continue;
+            }
+            while i < n {
+                sum += term;
+                let f = f64::from(i);
+                term *= (f + 1.0) / (f + 1.0 - xf) * (be + f - xf) / (al + be + f) * (de + f)
+                    / (ga + de + 1.0 + f);
+                i += 1;
+            }
+            let nf = f64::from(n);
+            let ln_alive = ln_gamma(nf + 1.0) - ln_gamma(xf + 1.0) - ln_gamma(nf - xf + 1.0)
+                + ln_beta(al + xf, be + nf - xf)
+                + ln_beta(ga, de + nf)
+                - norm;
+            let dropped = if sum > 0.0 {
+                (ln_first + sum.ln()).exp()
+            } else {
+                0.0
+            };
+            out.push(finite("P(X(n) = x)", ln_alive.exp() + dropped)?);
+        }
+        Ok(out)
     }
 
     /// P(alive) of many histories, in parallel, in input order.
@@ -322,6 +398,22 @@ impl BgBb {
     }
 }
 
+/// n within [`BgBbHistory::MAX_OPPORTUNITIES`], or the parameter error naming it.
+pub(crate) fn check_opportunities(n: u32) -> Result<()> {
+    if n <= BgBbHistory::MAX_OPPORTUNITIES {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "n",
+            value: n.to_string(),
+            reason: format!(
+                "at most {} opportunities (the frequency distribution sums over them)",
+                BgBbHistory::MAX_OPPORTUNITIES
+            ),
+        })
+    }
+}
+
 fn rows_finite(quantity: &'static str, values: Vec<f64>) -> Result<Vec<f64>> {
     match values.iter().position(|v| !v.is_finite()) {
         Some(row) => Err(Error::Overflow {
@@ -368,6 +460,49 @@ impl crate::Fit for MaxLikelihood<BgBb> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// P(X(n) = x) by the ratio walk is FHS (2010) eq. 7 summed term by term, for one n and
+    /// for several n in one walk, and 0 past n.
+    #[test]
+    fn pmf_walk_matches_the_summed_terms() {
+        let m = BgBb::new(1.204, 0.750, 0.657, 2.783).unwrap();
+        let (al, be, ga, de) = (m.alpha, m.beta, m.gamma, m.delta);
+        let ln_binom =
+            |n: f64, k: f64| ln_gamma(n + 1.0) - ln_gamma(k + 1.0) - ln_gamma(n - k + 1.0);
+        let direct = |x: u32, n: u32| -> f64 {
+            let (xf, nf) = (x as f64, n as f64);
+            let norm = ln_beta(al, be) + ln_beta(ga, de);
+            let mut p = (ln_binom(nf, xf) + ln_beta(al + xf, be + nf - xf) + ln_beta(ga, de + nf)
+                - norm)
+                .exp();
+            for i in x..n {
+                let i = i as f64;
+                p += (ln_binom(i, xf) + ln_beta(al + xf, be + i - xf) + ln_beta(ga + 1.0, de + i)
+                    - norm)
+                    .exp();
+            }
+            p
+        };
+        let ns = [0, 1, 6, 11, 200];
+        for x in [0, 1, 3, 6, 150] {
+            let walked = m.pmf_at(x, &ns).unwrap();
+            for (&n, &got) in ns.iter().zip(&walked) {
+                let want = if x > n { 0.0 } else { direct(x, n) };
+                assert!(
+                    (got - want).abs() <= 1e-12 * want,
+                    "x {x} n {n}: {got} vs {want}"
+                );
+                assert_eq!(got, m.probability_of_purchases_new(x, n).unwrap());
+            }
+        }
+        for n in [0, 1, 6, 40] {
+            let total: f64 = (0..=n)
+                .map(|x| m.probability_of_purchases_new(x, n).unwrap())
+                .sum();
+            assert!((total - 1.0).abs() < 1e-13, "n {n}: {total}");
+        }
+        assert!(m.probability_of_purchases_new(0, 10_001).is_err());
+    }
 
     /// The ratio walk gives the log-likelihood of FHS (2010) eq. 5 summed term by term.
     #[test]

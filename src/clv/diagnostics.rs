@@ -15,6 +15,12 @@
 //!   needs no holdout).
 //! * [`ModelComparison`] — AIC, BIC and the likelihood-ratio test between nested fits.
 //!
+//! BG/BB, whose histories count discrete opportunities rather than time, has the same checks
+//! through constructors named for it: [`DiscreteTracking::bgbb`] (the tracking curves per
+//! opportunity), [`ConditionalExpectations::bgbb`], [`FrequencyFit::bgbb`] (P(X(n) = x), FHS
+//! 2010 eq. 7) and [`AliveMatrix::bgbb`], checked on the donations data of Fader, Hardie &
+//! Shang (2010).
+//!
 //! Every record is serde data, the input of a report or a plot.
 
 use std::collections::BTreeMap;
@@ -22,11 +28,13 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::bgbb::{BgBb, BgBbHistory, check_opportunities};
+use super::data::check_weights;
 use super::fit::FitReport;
 use super::model::{TransactionModel, check_summaries};
 use crate::data::period_start;
 use crate::data::{CustomerSummary, Date, SummaryConfig, TransactionLog};
-use crate::error::{Error, Result, finite_or_overflow};
+use crate::error::{Error, Position, Result, finite_or_overflow};
 
 /// Repeat purchases of the whole base per period, actual and expected: the tracking curves.
 ///
@@ -296,34 +304,57 @@ impl ConditionalExpectations {
             });
         }
         let expected = model.expected_purchases_batch(customers, holdout_length)?;
+        Ok(ConditionalExpectations::from_rows(
+            holdout_length,
+            pool_from,
+            customers
+                .iter()
+                .zip(&expected)
+                .map(|(s, &e)| CustomerHoldout {
+                    frequency: s.frequency(),
+                    actual: s.holdout_frequency() as f64,
+                    expected: e,
+                    customers: 1.0,
+                }),
+        ))
+    }
+
+    /// The table and errors from customers' calibration frequencies, holdout counts and
+    /// expectations, each row standing for `customers` identical customers.
+    fn from_rows(
+        holdout_length: f64,
+        pool_from: u32,
+        rows: impl Iterator<Item = CustomerHoldout>,
+    ) -> ConditionalExpectations {
         let groups_n = pool_from as usize + 1;
-        let mut count = vec![0usize; groups_n];
+        let mut count = vec![0.0; groups_n];
         let mut actual_sum = vec![0.0; groups_n];
         let mut expected_sum = vec![0.0; groups_n];
-        let (mut se, mut ae, mut total_actual, mut total_expected) = (0.0, 0.0, 0.0, 0.0);
-        for (s, &e) in customers.iter().zip(&expected) {
-            let g = s.frequency().min(pool_from) as usize;
-            let a = s.holdout_frequency() as f64;
-            count[g] += 1;
-            actual_sum[g] += a;
-            expected_sum[g] += e;
-            se += (e - a) * (e - a);
-            ae += (e - a).abs();
-            total_actual += a;
-            total_expected += e;
+        let (mut n, mut se, mut ae, mut total_actual, mut total_expected) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
+        for r in rows {
+            let g = r.frequency.min(pool_from) as usize;
+            let (a, e, w) = (r.actual, r.expected, r.customers);
+            count[g] += w;
+            actual_sum[g] += w * a;
+            expected_sum[g] += w * e;
+            n += w;
+            se += w * (e - a) * (e - a);
+            ae += w * (e - a).abs();
+            total_actual += w * a;
+            total_expected += w * e;
         }
-        let n = customers.len() as f64;
         let groups = (0..groups_n)
-            .filter(|&g| count[g] > 0)
+            .filter(|&g| count[g] > 0.0)
             .map(|g| FrequencyGroup {
                 frequency: g as u32,
                 pooled: g == pool_from as usize,
-                customers: count[g],
-                mean_actual: actual_sum[g] / count[g] as f64,
-                mean_expected: expected_sum[g] / count[g] as f64,
+                customers: count[g].round() as usize,
+                mean_actual: actual_sum[g] / count[g],
+                mean_expected: expected_sum[g] / count[g],
             })
             .collect();
-        Ok(ConditionalExpectations {
+        ConditionalExpectations {
             holdout_length,
             groups,
             rmse: (se / n).sqrt(),
@@ -335,8 +366,17 @@ impl ConditionalExpectations {
             } else {
                 f64::INFINITY.copysign(total_expected)
             },
-        })
+        }
     }
+}
+
+/// One row of the calibration-vs-holdout comparison: `customers` customers with this
+/// calibration frequency, holdout count and expectation.
+struct CustomerHoldout {
+    frequency: u32,
+    actual: f64,
+    expected: f64,
+    customers: f64,
 }
 
 /// The calibration frequency distribution, actual against expected: how many customers made
@@ -585,6 +625,384 @@ impl AliveMatrix {
             age,
             frequency: (0..=max_frequency).collect(),
             recency,
+            p_alive,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// BG/BB: the same checks in discrete time. A history is (x transactions, the last at
+// opportunity t_x, out of n) rather than a summary with dates, and time is counted in
+// opportunities, so the checks take histories and opportunity counts where the continuous
+// ones take summaries, a transaction log and lengths of time.
+
+/// Opportunities a discrete tracking curve may have: 100,000.
+const MAX_OPPORTUNITY_PERIODS: usize = 100_000;
+
+/// Cells a BG/BB P(alive) grid may have: 10,000,000 (each is one P(alive), whose likelihood
+/// walks the opportunities after t_x).
+const MAX_ALIVE_CELLS: u64 = 10_000_000;
+
+/// Repeat transactions per transaction opportunity, actual and expected: the tracking curves
+/// of a discrete-time model (BG/BB), the sibling of [`Tracking`] for data whose periods are
+/// opportunities (a yearly gala, a weekly newsletter) rather than days of a calendar.
+///
+/// Opportunity k = 1, 2, … N; a customer acquired at opportunity c (their first transaction,
+/// which is not a repeat one) has the opportunities c + 1, c + 2, … after it. The expected
+/// repeat transactions up to opportunity k are, for every cohort acquired before k, its size
+/// times the model's expectation for a new customer over its k − c opportunities
+/// ([`BgBb::expected_purchases_new`]); per opportunity, the differences. The same shape as
+/// [`Tracking`] without its calendar: `opportunities` in place of `period_days` and
+/// `period_ends`.
+///
+/// ```
+/// use custseg::clv::{BgBb, DiscreteTracking};
+/// let m = BgBb::new(1.204, 0.750, 0.657, 2.783)?;
+/// // FHS (2010): 11,104 donors acquired in 1995; repeat donations 1996–2006.
+/// let actual = [5652.0, 4674.0, 4019.0, 3552.0, 3555.0, 3163.0, 3110.0, 2938.0, 2703.0,
+///     2573.0, 1936.0];
+/// let t = DiscreteTracking::bgbb(&m, &[11_104.0], &actual, 6)?;
+/// assert_eq!(t.opportunities, (1..=11).collect::<Vec<u32>>());
+/// // The model tracks the 37,875 repeat donations within 1 %.
+/// assert!((t.cumulative_expected[10] / t.cumulative_actual[10] - 1.0).abs() < 0.01);
+/// # Ok::<(), custseg::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscreteTracking {
+    /// The opportunities 1 … N.
+    pub opportunities: Vec<u32>,
+    /// How many opportunities are in the calibration period (the rest are holdout).
+    pub calibration_periods: usize,
+    /// Repeat transactions made at each opportunity.
+    pub actual: Vec<f64>,
+    /// Repeat transactions the model expects at each opportunity.
+    pub expected: Vec<f64>,
+    /// Repeat transactions made up to each opportunity.
+    pub cumulative_actual: Vec<f64>,
+    /// Repeat transactions the model expects up to each opportunity.
+    pub cumulative_expected: Vec<f64>,
+}
+
+impl DiscreteTracking {
+    /// BG/BB tracking curves: `cohorts[c]` customers acquired at opportunity c (0: before the
+    /// first, the usual case of one cohort whose first transaction opens the data), the
+    /// repeat transactions `actual[k − 1]` made at opportunity k by all of them, and the first
+    /// `calibration_periods` opportunities the calibration period.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] for no opportunities or no cohort; [`Error::InvalidParameter`]
+    /// for more than 100,000 opportunities, more cohorts than opportunities, cohorts without
+    /// a customer, or more calibration opportunities than opportunities;
+    /// [`Error::InvalidRecord`] naming the row of a cohort size or an actual count that is
+    /// not finite and ≥ 0; [`Error::Overflow`] when the model's expectation is not finite.
+    pub fn bgbb(
+        model: &BgBb,
+        cohorts: &[f64],
+        actual: &[f64],
+        calibration_periods: usize,
+    ) -> Result<DiscreteTracking> {
+        let periods = actual.len();
+        if periods == 0 {
+            return Err(Error::EmptyInput {
+                what: "opportunities",
+            });
+        }
+        if cohorts.is_empty() {
+            return Err(Error::EmptyInput { what: "cohorts" });
+        }
+        let bad = |name: &'static str, value: String, reason: String| {
+            Err(Error::InvalidParameter {
+                name,
+                value,
+                reason,
+            })
+        };
+        if periods > MAX_OPPORTUNITY_PERIODS {
+            return bad(
+                "actual",
+                format!("{periods} opportunities"),
+                format!("at most {MAX_OPPORTUNITY_PERIODS} opportunities"),
+            );
+        }
+        if cohorts.len() > periods {
+            return bad(
+                "cohorts",
+                format!("{} cohorts", cohorts.len()),
+                format!(
+                    "a cohort acquired at opportunity {periods} or later has no opportunity in the {periods}"
+                ),
+            );
+        }
+        if calibration_periods > periods {
+            return bad(
+                "calibration_periods",
+                calibration_periods.to_string(),
+                format!("at most the {periods} opportunities"),
+            );
+        }
+        for (what, values) in [
+            ("cohort size", cohorts),
+            ("actual repeat transactions", actual),
+        ] {
+            if let Some(row) = values.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(Error::InvalidRecord {
+                    at: Position::at_row(row),
+                    reason: format!("{what} {} must be finite and ≥ 0", values[row]),
+                });
+            }
+        }
+        if cohorts.iter().all(|&c| c == 0.0) {
+            return bad(
+                "cohorts",
+                "no customer".into(),
+                "at least one customer in a cohort".into(),
+            );
+        }
+        // E[X(j)] of a new customer for every j the cohorts need, then each opportunity's
+        // sum over the cohorts acquired before it, in cohort order.
+        let new_customer = (1..=periods as u32)
+            .into_par_iter()
+            .map(|j| model.expected_purchases_new(j))
+            .collect::<Result<Vec<f64>>>()?;
+        let cumulative_expected = (1..=periods)
+            .into_par_iter()
+            .map(|k| {
+                let sum: f64 = cohorts
+                    .iter()
+                    .take(k)
+                    .enumerate()
+                    .map(|(c, &size)| size * new_customer[k - c - 1])
+                    .sum();
+                finite_or_overflow("expected repeat transactions", sum)
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        let cumulative_actual: Vec<f64> = actual
+            .iter()
+            .scan(0.0, |acc, &a| {
+                *acc += a;
+                Some(*acc)
+            })
+            .collect();
+        Ok(DiscreteTracking {
+            opportunities: (1..=periods as u32).collect(),
+            calibration_periods,
+            actual: actual.to_vec(),
+            expected: increments(&cumulative_expected),
+            cumulative_actual,
+            cumulative_expected,
+        })
+    }
+}
+
+impl ConditionalExpectations {
+    /// The calibration-vs-holdout comparison for BG/BB: each row of `customers` is a
+    /// calibration history, the customer's transactions in the `n_star` holdout
+    /// opportunities that followed it, and how many customers share both (a weight, as in the
+    /// fit's data); the expectation is [`BgBb::expected_purchases`] over `n_star`. Customers
+    /// are grouped by calibration transactions x as [`ConditionalExpectations::new`] groups
+    /// them (`pool_from` and more pooled); `holdout_length` is `n_star`, and a group's
+    /// `customers` its weights summed (rounded to a whole number; the means use them as
+    /// they are).
+    ///
+    /// ```
+    /// use custseg::clv::{BgBb, BgBbHistory, ConditionalExpectations};
+    /// let m = BgBb::new(1.204, 0.750, 0.657, 2.783)?;
+    /// let rows = [
+    ///     (BgBbHistory::new(0, 0, 6)?, 0, 3_000.0), // no donation, none since
+    ///     (BgBbHistory::new(6, 6, 6)?, 4, 900.0),   // every year, 4 of the next 5
+    ///     (BgBbHistory::new(6, 6, 6)?, 2, 300.0),
+    /// ];
+    /// let check = ConditionalExpectations::bgbb(&m, &rows, 5, 7)?;
+    /// assert_eq!((check.holdout_length, check.total_actual), (5.0, 4_200.0));
+    /// assert_eq!(check.groups[1].frequency, 6);
+    /// assert_eq!(check.groups[1].mean_actual, 3.5);
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for `n_star` = 0 or `pool_from` =
+    /// 0; [`Error::InvalidRecord`] naming the row of a weight that is not finite and positive
+    /// or a holdout count above `n_star`; [`Error::Overflow`] naming the row of an
+    /// expectation that is not finite.
+    pub fn bgbb(
+        model: &BgBb,
+        customers: &[(BgBbHistory, u32, f64)],
+        n_star: u32,
+        pool_from: u32,
+    ) -> Result<ConditionalExpectations> {
+        if customers.is_empty() {
+            return Err(Error::EmptyInput { what: "customers" });
+        }
+        if n_star == 0 {
+            return Err(Error::InvalidParameter {
+                name: "n_star",
+                value: "0".into(),
+                reason: "the holdout must have at least one opportunity".into(),
+            });
+        }
+        if pool_from == 0 {
+            return Err(Error::InvalidParameter {
+                name: "pool_from",
+                value: "0".into(),
+                reason: "at least the group of customers without repeat transactions".into(),
+            });
+        }
+        check_weights(customers.iter().map(|r| r.2))?;
+        if let Some(row) = customers.iter().position(|r| r.1 > n_star) {
+            return Err(Error::InvalidRecord {
+                at: Position::at_row(row).with_column("holdout transactions"),
+                reason: format!(
+                    "{} holdout transactions in {n_star} opportunities",
+                    customers[row].1
+                ),
+            });
+        }
+        let expected = customers
+            .par_iter()
+            .enumerate()
+            .map(|(row, (h, _, _))| {
+                model
+                    .expected_purchases(h, n_star)
+                    .map_err(|e| e.amend(|at| at.with_row(row)))
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        Ok(ConditionalExpectations::from_rows(
+            f64::from(n_star),
+            pool_from,
+            customers
+                .iter()
+                .zip(&expected)
+                .map(|(&(h, a, w), &e)| CustomerHoldout {
+                    frequency: h.x(),
+                    actual: f64::from(a),
+                    expected: e,
+                    customers: w,
+                }),
+        ))
+    }
+}
+
+impl FrequencyFit {
+    /// The distribution of calibration transactions for BG/BB: how many customers (weights)
+    /// made x = 0 … `pool_from − 1` and `pool_from`+ transactions in their n opportunities,
+    /// against Σ weight · P(X(n) = x) ([`BgBb::probability_of_purchases_new`]) over the
+    /// histories, each at its own n. With the pooled group past every n the data has, its
+    /// expected count is 0 (up to rounding) and its actual count too.
+    ///
+    /// ```
+    /// use custseg::clv::{BgBb, BgBbHistory, FrequencyFit};
+    /// let m = BgBb::new(1.204, 0.750, 0.657, 2.783)?;
+    /// let data = [(BgBbHistory::new(0, 0, 6)?, 3_464.0), (BgBbHistory::new(6, 6, 6)?, 1_203.0)];
+    /// let fit = FrequencyFit::bgbb(&m, &data, 6)?; // 0 … 5, then 6+
+    /// assert_eq!((fit.actual[0], fit.actual[6]), (3_464.0, 1_203.0));
+    /// assert!((fit.expected.iter().sum::<f64>() - 4_667.0).abs() < 1e-9);
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`]; [`Error::InvalidParameter`] for `pool_from` = 0 or above
+    /// 10,000; [`Error::InvalidRecord`] naming the row of a weight that is not finite and
+    /// positive; [`Error::Overflow`] when a probability is not finite.
+    pub fn bgbb(
+        model: &BgBb,
+        histories: &[(BgBbHistory, f64)],
+        pool_from: u32,
+    ) -> Result<FrequencyFit> {
+        if histories.is_empty() {
+            return Err(Error::EmptyInput { what: "customers" });
+        }
+        if pool_from == 0 || pool_from > 10_000 {
+            return Err(Error::InvalidParameter {
+                name: "pool_from",
+                value: pool_from.to_string(),
+                reason: "1 to 10,000 groups".into(),
+            });
+        }
+        check_weights(histories.iter().map(|r| r.1))?;
+        let k = pool_from as usize;
+        let mut actual = vec![0.0; k + 1];
+        // Customers by their number of opportunities n: one walk per x serves every n.
+        let mut by_n: BTreeMap<u32, f64> = BTreeMap::new();
+        let mut total = 0.0;
+        for &(h, w) in histories {
+            actual[(h.x() as usize).min(k)] += w;
+            *by_n.entry(h.n()).or_default() += w;
+            total += w;
+        }
+        let (ns, weights): (Vec<u32>, Vec<f64>) = by_n.into_iter().unzip();
+        let mut expected = (0..pool_from)
+            .into_par_iter()
+            .map(|x| {
+                let p = model.pmf_at(x, &ns)?;
+                Ok(p.iter().zip(&weights).map(|(p, w)| p * w).sum::<f64>())
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        let below: f64 = expected.iter().sum();
+        expected.push((total - below).max(0.0));
+        let chi_square = actual
+            .iter()
+            .zip(&expected)
+            .filter(|(_, e)| **e > 0.0)
+            .map(|(a, e)| (a - e) * (a - e) / e)
+            .sum();
+        Ok(FrequencyFit {
+            frequency: (0..=pool_from).collect(),
+            actual,
+            expected,
+            chi_square,
+        })
+    }
+}
+
+impl AliveMatrix {
+    /// P(alive) over BG/BB's frequency–recency grid for customers observed over `n`
+    /// opportunities: `p_alive[t_x][x]` is [`BgBb::p_alive`] of the history (x, t_x, n) —
+    /// alive at opportunity n + 1 — for x = 0 … `max_frequency` and t_x = 0 … n; `age` is n.
+    ///
+    /// In discrete time x transactions need x opportunities, so a cell with x > t_x is a
+    /// history no customer can have: it holds 0 (as BTYD's heat map does), never a number
+    /// read as a probability. Cells with x = 0 ignore the recency (t_x = 0), as in
+    /// [`AliveMatrix::new`].
+    ///
+    /// ```
+    /// use custseg::clv::{AliveMatrix, BgBb};
+    /// let m = BgBb::new(1.204, 0.750, 0.657, 2.783)?;
+    /// let grid = AliveMatrix::bgbb(&m, 6, 6)?;
+    /// assert_eq!((grid.p_alive.len(), grid.p_alive[0].len()), (7, 7));
+    /// assert!(grid.p_alive[6][3] > grid.p_alive[3][3]); // gave last year: likely alive
+    /// assert_eq!(grid.p_alive[2][3], 0.0); // 3 donations by opportunity 2: impossible
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for n above [`BgBbHistory::MAX_OPPORTUNITIES`] or a grid
+    /// of more than 10,000,000 cells; [`Error::Overflow`] when a P(alive) is not finite.
+    pub fn bgbb(model: &BgBb, max_frequency: u32, n: u32) -> Result<AliveMatrix> {
+        check_opportunities(n)?;
+        let cells = (u64::from(n) + 1) * (u64::from(max_frequency) + 1);
+        if cells > MAX_ALIVE_CELLS {
+            return Err(Error::InvalidParameter {
+                name: "max_frequency",
+                value: format!("{max_frequency} with n = {n}"),
+                reason: format!("at most {MAX_ALIVE_CELLS} cells"),
+            });
+        }
+        let p_alive = (0..=n)
+            .into_par_iter()
+            .map(|t_x| {
+                (0..=max_frequency)
+                    .map(|x| match x {
+                        0 => model.p_alive(&BgBbHistory::new(0, 0, n)?),
+                        x if x > t_x => Ok(0.0),
+                        x => model.p_alive(&BgBbHistory::new(x, t_x, n)?),
+                    })
+                    .collect::<Result<Vec<f64>>>()
+            })
+            .collect::<Result<Vec<Vec<f64>>>>()?;
+        Ok(AliveMatrix {
+            age: f64::from(n),
+            frequency: (0..=max_frequency).collect(),
+            recency: (0..=n).map(f64::from).collect(),
             p_alive,
         })
     }

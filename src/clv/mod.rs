@@ -69,7 +69,8 @@ pub use bgnbd::BgNbd;
 pub use columns::HistoryColumns;
 pub use data::{Rft, RftData};
 pub use diagnostics::{
-    AliveMatrix, ConditionalExpectations, FrequencyFit, FrequencyGroup, ModelComparison, Tracking,
+    AliveMatrix, ConditionalExpectations, DiscreteTracking, FrequencyFit, FrequencyGroup,
+    ModelComparison, Tracking,
 };
 pub use fit::{Convergence, FitReport, FitWarning, MaxLikelihood};
 pub use gamma_gamma::{GammaGamma, SpendData};

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "arrow")]
 mod arrow;
+mod bgbb_diagnostics;
 mod churn;
 mod clv;
 mod clv_api;
