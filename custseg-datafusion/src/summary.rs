@@ -285,18 +285,24 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
 impl Days {
     /// Adds one row.
     fn record(&mut self, date: Date, amount: f64) -> Result<()> {
-        if !(amount.is_finite() && amount >= 0.0) {
-            return exec_err!(
-                "{NAME}: amount {amount} on {date} is negative or not finite; \
-                 filter returns out (WHERE amount >= 0) or net them first"
-            );
-        }
+        Self::check_amount(date, amount)?;
         self.add(Day {
             date,
             spend: amount,
             residual: 0.0,
             rows: 1,
         })
+    }
+
+    /// A row's amount must be finite and not negative.
+    fn check_amount(date: Date, amount: f64) -> Result<()> {
+        if !(amount.is_finite() && amount >= 0.0) {
+            return exec_err!(
+                "{NAME}: amount {amount} on {date} is negative or not finite; \
+                 filter returns out (WHERE amount >= 0) or net them first"
+            );
+        }
+        Ok(())
     }
 
     /// Adds a day (a row, or a day of another partition's state).
@@ -422,26 +428,27 @@ impl GroupsAccumulator for Histories {
                 values.len()
             );
         };
+        // The lists' flat values and offsets, read once: slicing a list per row allocates,
+        // and merging one-day states row by row is the aggregate's hot path when DataFusion
+        // skips partial aggregation.
+        let offsets = days.value_offsets();
+        if [spend, residual, rows]
+            .iter()
+            .any(|l| l.value_offsets() != offsets)
+        {
+            return exec_err!("{NAME}: a partial state's lists differ in length");
+        }
+        let (d, s, r, n) = (
+            days.values().as_primitive::<Date32Type>(),
+            spend.values().as_primitive::<Float64Type>(),
+            residual.values().as_primitive::<Float64Type>(),
+            rows.values().as_primitive::<UInt32Type>(),
+        );
         for (i, &g) in group_indices.iter().enumerate() {
             if days.is_null(i) {
                 continue;
             }
-            let (d, s, r, n) = (
-                days.value(i),
-                spend.value(i),
-                residual.value(i),
-                rows.value(i),
-            );
-            let (d, s, r, n) = (
-                d.as_primitive::<Date32Type>(),
-                s.as_primitive::<Float64Type>(),
-                r.as_primitive::<Float64Type>(),
-                n.as_primitive::<UInt32Type>(),
-            );
-            if s.len() != d.len() || r.len() != d.len() || n.len() != d.len() {
-                return exec_err!("{NAME}: a partial state's lists differ in length");
-            }
-            for k in 0..d.len() {
+            for k in offsets[i] as usize..offsets[i + 1] as usize {
                 let (spend, residual) = (s.value(k), r.value(k));
                 if !(spend.is_finite() && residual.is_finite() && spend >= 0.0 && n.value(k) > 0) {
                     return exec_err!("{NAME}: a partial state holds an invalid day");
@@ -463,17 +470,30 @@ impl GroupsAccumulator for Histories {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         // Each row its own one-day history (an empty one where the filter drops the row),
-        // checked as recording it would check it.
+        // checked as recording it would check it, written straight into the state's columns.
         let (dates, amounts) = rows(values)?;
-        let mut histories = Vec::with_capacity(dates.len());
-        for i in 0..dates.len() {
-            let mut h = Days::default();
-            if included(opt_filter, i) {
-                h.record(day_of(dates.value(i))?, amounts.value(i))?;
+        let n = dates.len();
+        let mut lengths = Vec::with_capacity(n);
+        let (mut days, mut spend) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            if !included(opt_filter, i) {
+                lengths.push(0);
+                continue;
             }
-            histories.push(h);
+            let (date, amount) = (day_of(dates.value(i))?, amounts.value(i));
+            Days::check_amount(date, amount)?;
+            lengths.push(1);
+            days.push(date.days_since_epoch());
+            spend.push(amount);
         }
-        state_arrays(&histories)
+        let kept = days.len();
+        state_columns(
+            OffsetBuffer::<i32>::from_lengths(lengths),
+            days,
+            spend,
+            vec![0.0; kept],
+            vec![1; kept],
+        )
     }
 
     fn size(&self) -> usize {
@@ -489,8 +509,8 @@ impl GroupsAccumulator for Histories {
 /// Days as the four list columns of the partial state.
 fn state_arrays(histories: &[Days]) -> Result<Vec<ArrayRef>> {
     let mut lengths = Vec::with_capacity(histories.len());
-    let (mut days, mut spend, mut residual, mut rows) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut days, mut spend) = (Vec::new(), Vec::new());
+    let (mut residual, mut rows) = (Vec::new(), Vec::new());
     for h in histories {
         lengths.push(h.0.len());
         for d in &h.0 {
@@ -500,7 +520,23 @@ fn state_arrays(histories: &[Days]) -> Result<Vec<ArrayRef>> {
             rows.push(d.rows);
         }
     }
-    let offsets = OffsetBuffer::<i32>::from_lengths(lengths);
+    state_columns(
+        OffsetBuffer::<i32>::from_lengths(lengths),
+        days,
+        spend,
+        residual,
+        rows,
+    )
+}
+
+/// The four list columns of the partial state from their flat values and shared offsets.
+fn state_columns(
+    offsets: OffsetBuffer<i32>,
+    days: Vec<i32>,
+    spend: Vec<f64>,
+    residual: Vec<f64>,
+    rows: Vec<u32>,
+) -> Result<Vec<ArrayRef>> {
     let list = |item: DataType, values: ArrayRef| -> Result<ArrayRef> {
         Ok(Arc::new(ListArray::try_new(
             Arc::new(Field::new_list_field(item, false)),

@@ -257,7 +257,7 @@ fn clv_intervals_add_the_spend_models_uncertainty() {
 /// Sizes, for ≤ 30 s in the test profile on 2 cores (measured 20 s): SIMS bases of CUSTOMERS
 /// customers, DRAWS draws each, SIMS × (DRAWS + 1) pairs of fits. The coverage estimate's
 /// Monte-Carlo standard error is √(0.9 · 0.1 / SIMS) = 2.1 points with SIMS = 200, so 85–95 %
-/// is ±2.4 standard errors around 90 %. 40 draws are few for a 90 % interval, but with the
+/// is ±2.4 standard errors around 90 %. 30 draws are few for a 90 % interval, but with the
 /// (B + 1)·p order statistics `Bootstrap::intervals` takes, few draws cost width and
 /// stability, not coverage (numpy's quantiles covered 85–86 % here at 40 draws).
 #[test]

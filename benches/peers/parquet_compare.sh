@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Per-customer summaries of one synthetic Parquet log by four engines in one run (issue 16):
+# custseg's aggregate in DataFusion (`custseg_summary` in GROUP BY), the crate in process
+# (Parquet → Arrow batches → custseg::arrow::Transactions), DuckDB (read_parquet) and polars
+# (scan_parquet) running summary_engines.py's equivalent query. Each engine runs in its own
+# process, reads the file inside the timed query, and reports rows/s and its peak resident
+# memory (VmHWM); best of REPEAT.
+#
+#   bash benches/peers/parquet_compare.sh [customers] [repeat]
+#
+# customers defaults to 10,000,000 (~100M rows, ~1.3 GB of Parquet, written once to
+# ${TMPDIR:-/tmp}/custseg_tx_<customers>.parquet by the example's `write` mode: one million
+# customers at a time, seeds 2024 + chunk). Needs the peer venv (benches/peers/README.md);
+# PEER_PYTHON overrides its path. Prints one JSON line per engine, then a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-10000000}
+REPEAT=${2:-2}
+PY=${PEER_PYTHON:-/work/peer-venv/bin/python}
+FILE=${TMPDIR:-/tmp}/custseg_tx_$N.parquet
+OUT=${TMPDIR:-/tmp}/custseg_compare
+mkdir -p "$OUT"
+
+cargo build --release -p custseg-datafusion --example parquet_summaries
+BIN=target/release/examples/parquet_summaries
+[ -n "${CARGO_TARGET_DIR:-}" ] && BIN=$CARGO_TARGET_DIR/release/examples/parquet_summaries
+if [ ! -f "$FILE" ]; then
+    "$BIN" write "$N" "$FILE.tmp" > "$FILE.end" && mv "$FILE.tmp" "$FILE"
+fi
+END=$(cat "$FILE.end")
+
+: > "$OUT/parquet.jsonl"
+for engine in datafusion in-process; do
+    "$BIN" "$engine" "$FILE" "$REPEAT" | tee -a "$OUT/parquet.jsonl"
+done
+for engine in duckdb polars; do
+    "$PY" benches/peers/parquet_engines.py --parquet "$FILE" --observation-end "$END" \
+        --engine "$engine" --repeat "$REPEAT" | tee -a "$OUT/parquet.jsonl"
+done
+
+"$PY" - "$OUT/parquet.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+best = min(r["seconds_best"] for r in rows)
+print(f"\n{rows[0]['rows']:,} rows, {max(r['customers'] for r in rows):,} customers\n")
+print("| engine | seconds (best) | rows/s | peak memory | vs fastest |")
+print("|---|---|---|---|---|")
+for r in rows:
+    name = r["engine"] + (f" {r['version']}" if "version" in r else "")
+    print(f"| {name} | {r['seconds_best']:.2f} | {r['rows_per_second']/1e6:.1f} M | "
+          f"{r['peak_rss_mb']/1024:.2f} GiB | {r['seconds_best']/best:.2f}× |")
+PY
