@@ -86,27 +86,17 @@ pub fn session_builder() -> SessionBuilder {
     Arc::new(scheduler_session)
 }
 
-/// The executor's function registry: DataFusion's built-in functions and custseg's (for
+/// The executor's function registry: the functions of the scheduler's session
+/// ([`scheduler_session`]: DataFusion's and Ballista's built-ins and custseg's), so an
+/// executor knows exactly the names the scheduler plans with (for
 /// `ExecutorProcessConfig::override_function_registry`, or a standalone executor).
-pub fn function_registry() -> BallistaFunctionRegistry {
-    let mut registry = BallistaFunctionRegistry::default();
-    for f in custseg_datafusion::udafs() {
-        let f = Arc::new(f);
-        for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
-            registry
-                .aggregate_functions
-                .insert(name.to_string(), Arc::clone(&f));
-        }
-    }
-    for f in custseg_datafusion::udfs() {
-        let f = Arc::new(f);
-        for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
-            registry
-                .scalar_functions
-                .insert(name.to_string(), Arc::clone(&f));
-        }
-    }
-    registry
+///
+/// # Errors
+/// As [`scheduler_session`].
+pub fn function_registry() -> Result<BallistaFunctionRegistry> {
+    Ok(BallistaFunctionRegistry::from(&scheduler_session(
+        SessionConfig::new_with_ballista(),
+    )?))
 }
 
 /// A client session of the Ballista cluster at `url` (`df://host:port`) that plans custseg's
@@ -175,6 +165,6 @@ pub async fn run_scheduler(config: SchedulerConfig, bind: SocketAddr) -> Result<
 /// # Errors
 /// When the executor cannot bind, reach its scheduler or fails.
 pub async fn run_executor(mut config: ExecutorProcessConfig) -> Result<(), BallistaError> {
-    config.override_function_registry = Some(Arc::new(function_registry()));
+    config.override_function_registry = Some(Arc::new(function_registry()?));
     start_executor_process(Arc::new(config)).await
 }

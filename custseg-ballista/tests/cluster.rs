@@ -300,7 +300,7 @@ fn every_node_knows_every_function() {
         )
         .collect();
     assert_eq!(names.len(), 8);
-    let registry = custseg_ballista::function_registry();
+    let registry = custseg_ballista::function_registry().unwrap();
     let scheduler =
         custseg_ballista::scheduler_session(SessionConfig::new_with_ballista()).unwrap();
     for name in &names {

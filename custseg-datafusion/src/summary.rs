@@ -430,14 +430,9 @@ impl GroupsAccumulator for Histories {
         };
         // The lists' flat values and offsets, read once: slicing a list per row allocates,
         // and merging one-day states row by row is the aggregate's hot path when DataFusion
-        // skips partial aggregation.
-        let offsets = days.value_offsets();
-        if [spend, residual, rows]
-            .iter()
-            .any(|l| l.value_offsets() != offsets)
-        {
-            return exec_err!("{NAME}: a partial state's lists differ in length");
-        }
+        // skips partial aggregation. Each list is read through its own offsets (an engine may
+        // rebuild the four columns separately); a row's four lists must have one length.
+        let offsets = [days, spend, residual, rows].map(|l| l.value_offsets());
         let (d, s, r, n) = (
             days.values().as_primitive::<Date32Type>(),
             spend.values().as_primitive::<Float64Type>(),
@@ -448,16 +443,22 @@ impl GroupsAccumulator for Histories {
             if days.is_null(i) {
                 continue;
             }
-            for k in offsets[i] as usize..offsets[i + 1] as usize {
-                let (spend, residual) = (s.value(k), r.value(k));
-                if !(spend.is_finite() && residual.is_finite() && spend >= 0.0 && n.value(k) > 0) {
+            let [od, os, or, on] = offsets.map(|o| (o[i] as usize, o[i + 1] as usize));
+            let len = od.1 - od.0;
+            if [os, or, on].iter().any(|o| o.1 - o.0 != len) {
+                return exec_err!("{NAME}: a partial state's lists differ in length");
+            }
+            for k in 0..len {
+                let (spend, residual, count) =
+                    (s.value(os.0 + k), r.value(or.0 + k), n.value(on.0 + k));
+                if !(spend.is_finite() && residual.is_finite() && spend >= 0.0 && count > 0) {
                     return exec_err!("{NAME}: a partial state holds an invalid day");
                 }
                 self.histories[g].add(Day {
-                    date: day_of(d.value(k))?,
+                    date: day_of(d.value(od.0 + k))?,
                     spend,
                     residual,
-                    rows: n.value(k),
+                    rows: count,
                 })?;
             }
         }

@@ -9,6 +9,8 @@ use custseg::clv::{
 use custseg::datasets::{cdnow_sample, cdnow_sample_config};
 use custseg::{Error, ErrorKind, Fit};
 
+use crate::with_threads;
+
 fn cdnow() -> RftData {
     let s = cdnow_sample().summarise(&cdnow_sample_config()).unwrap();
     RftData::from_summaries(s.as_slice()).unwrap()
@@ -216,14 +218,6 @@ fn in_days(rows: &[(u32, u32, u32)]) -> RftData {
         .map(|&(x, t_x, t)| (x, t_x as f64 / 7.0, t as f64 / 7.0))
         .collect();
     rfts(&rows)
-}
-
-fn with_threads<T: Send>(n: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 #[test]

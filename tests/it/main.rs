@@ -33,6 +33,15 @@ mod summaries;
 mod synthetic;
 mod uncertainty;
 
+/// `f` run on a rayon pool of `n` threads (for the thread-count invariance tests).
+fn with_threads<T: Send>(n: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
 /// A clusterer fitted through the public contract, in the shape the algorithm tests read:
 /// the clustering, every point's segment (no noise: the algorithms tested this way label
 /// every point) and the criterion the algorithm minimised.

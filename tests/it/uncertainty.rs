@@ -11,6 +11,8 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, Exp, Gamma};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::with_threads;
+
 /// The parameters the simulated bases are drawn from (CDNOW-like, weeks).
 const TRUTH: [f64; 4] = [0.25, 4.0, 0.8, 2.5];
 
@@ -173,16 +175,12 @@ fn bootstrap_draws_do_not_depend_on_the_thread_count() {
     let (m, report) = BgNbd::params().fit(&data).unwrap();
     for method in [BootstrapMethod::Parametric, BootstrapMethod::Nonparametric] {
         let run = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| {
-                    Bootstrap::new(24, 11, method)
-                        .unwrap()
-                        .draw(&m, &report, &data)
-                        .unwrap()
-                })
+            with_threads(threads, || {
+                Bootstrap::new(24, 11, method)
+                    .unwrap()
+                    .draw(&m, &report, &data)
+                    .unwrap()
+            })
         };
         assert_eq!(run(1), run(4), "{method:?}");
     }
@@ -346,14 +344,10 @@ fn valuation_draws_refit_both_models_and_do_not_depend_on_the_thread_count() {
     for method in [BootstrapMethod::Parametric, BootstrapMethod::Nonparametric] {
         let boot = Bootstrap::new(24, 11, method).unwrap();
         let run = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| {
-                    boot.draw_valuations(&valuation, &report, &spend_report, &customers)
-                        .unwrap()
-                })
+            with_threads(threads, || {
+                boot.draw_valuations(&valuation, &report, &spend_report, &customers)
+                    .unwrap()
+            })
         };
         let one = run(1);
         assert_eq!(one, run(4), "{method:?}");
