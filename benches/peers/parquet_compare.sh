@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Per-customer summaries of one synthetic Parquet log by four engines in one run (issue 16):
-# custseg's aggregate in DataFusion (`custseg_summary` in GROUP BY), the crate in process
+# Per-customer summaries of one synthetic Parquet log, every engine in one run (issue 16):
+# custseg's aggregate in DataFusion (`custseg_summary` in GROUP BY), DataFusion's own operators
+# running the peers' query (for reference: the engine without the aggregate), the crate in process
 # (Parquet → Arrow batches → custseg::arrow::Transactions), DuckDB (read_parquet) and polars
 # (scan_parquet) running summary_engines.py's equivalent query. Each engine runs in its own
 # process, reads the file inside the timed query, and reports rows/s and its peak resident
@@ -30,7 +31,7 @@ fi
 END=$(cat "$FILE.end")
 
 : > "$OUT/parquet.jsonl"
-for engine in datafusion in-process; do
+for engine in datafusion datafusion-sql in-process; do
     "$BIN" "$engine" "$FILE" "$REPEAT" | tee -a "$OUT/parquet.jsonl"
 done
 for engine in duckdb polars; do

@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p custseg-datafusion --example parquet_summaries -- write 10000000 /tmp/tx.parquet
 //! cargo run --release -p custseg-datafusion --example parquet_summaries -- datafusion /tmp/tx.parquet [repeat]
+//! cargo run --release -p custseg-datafusion --example parquet_summaries -- datafusion-sql /tmp/tx.parquet [repeat]
 //! cargo run --release -p custseg-datafusion --example parquet_summaries -- in-process /tmp/tx.parquet [repeat]
 //! ```
 //!
@@ -13,7 +14,9 @@
 //! `customer_id` (Int64), `date` (Date32), `amount` (Float64) in row groups of 1M rows; the
 //! last line printed is the observation end the queries use. `datafusion` runs
 //! `custseg_summary` in `GROUP BY customer_id` over the file (all cores, the file read
-//! inside the timed query); `in-process` reads the file into Arrow batches and summarises
+//! inside the timed query); `datafusion-sql` runs the peers' query (`SUMMARY_SQL` of
+//! `benches/peers/summary_engines.py`) in DataFusion's own operators, the engine without
+//! custseg's aggregate, for reference; `in-process` reads the file into Arrow batches and summarises
 //! them with `custseg::arrow::Transactions` (reading timed too). Each prints one JSON line:
 //! engine, rows, customers, seconds (best of `repeat`, default 3), all runs, rows per second
 //! and the process's peak resident memory (VmHWM).
@@ -37,7 +40,7 @@ const CHUNK: usize = 1_000_000;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: parquet_summaries write CUSTOMERS PATH | datafusion PATH [REPEAT] | in-process PATH [REPEAT]";
+    let usage = "usage: parquet_summaries write CUSTOMERS PATH | datafusion PATH [REPEAT] | datafusion-sql PATH [REPEAT] | in-process PATH [REPEAT]";
     let (mode, rest) = args.split_first().ok_or(usage)?;
     match mode.as_str() {
         "write" => {
@@ -45,7 +48,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             let path = rest.get(1).ok_or(usage)?;
             write(customers, path)
         }
-        "datafusion" | "in-process" => {
+        "datafusion" | "datafusion-sql" | "in-process" => {
             let path = rest.first().ok_or(usage)?;
             let repeat: usize = rest.get(1).map_or(Ok(3), |r| r.parse())?;
             let end = observation_end()?;
@@ -54,7 +57,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
             for _ in 0..repeat {
                 let t = Instant::now();
                 (rows, customers) = if mode == "datafusion" {
-                    datafusion_summaries(path, end).await?
+                    datafusion_summaries(path, end, false).await?
+                } else if mode == "datafusion-sql" {
+                    datafusion_summaries(path, end, true).await?
                 } else {
                     in_process_summaries(path, end)?
                 };
@@ -133,7 +138,25 @@ fn write(customers: usize, path: &str) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-async fn datafusion_summaries(path: &str, end: Date) -> Result<(usize, usize), Box<dyn Error>> {
+/// The peers' query (benches/peers/summary_engines.py's SUMMARY_SQL) in DataFusion's own
+/// operators: what the engine does without custseg's aggregate.
+fn builtin_sql(end: Date) -> String {
+    format!(
+        "WITH days AS (SELECT customer_id, date, sum(amount) AS spend FROM tx \
+         WHERE date <= DATE '{end}' GROUP BY customer_id, date) \
+         SELECT customer_id, count(*) - 1 AS frequency, \
+         (CAST(max(date) AS INT) - CAST(min(date) AS INT)) / 7.0 AS recency, \
+         (CAST(DATE '{end}' AS INT) - CAST(min(date) AS INT)) / 7.0 AS t, \
+         CASE WHEN count(*) > 1 THEN (sum(spend) - first_value(spend ORDER BY date)) \
+         / (count(*) - 1) ELSE 0.0 END AS monetary FROM days GROUP BY customer_id"
+    )
+}
+
+async fn datafusion_summaries(
+    path: &str,
+    end: Date,
+    builtin: bool,
+) -> Result<(usize, usize), Box<dyn Error>> {
     let ctx = SessionContext::new();
     custseg_datafusion::register(&ctx);
     ctx.register_parquet("tx", path, ParquetReadOptions::default())
@@ -153,12 +176,15 @@ async fn datafusion_summaries(path: &str, end: Date) -> Result<(usize, usize), B
         );
     }
     // Materialised in the engine and counted, as the peers materialise theirs.
-    let df = ctx
-        .sql(&format!(
+    let sql = if builtin {
+        builtin_sql(end)
+    } else {
+        format!(
             "SELECT customer_id, custseg_summary(date, amount, DATE '{end}') AS s \
              FROM tx GROUP BY customer_id"
-        ))
-        .await?;
+        )
+    };
+    let df = ctx.sql(&sql).await?;
     let batches = df.collect().await?;
     let customers = batches.iter().map(|b| b.num_rows()).sum();
     let rows = ctx

@@ -260,19 +260,59 @@ fn config(args: &AccumulatorArgs) -> Result<SummaryConfig> {
     Ok(cfg)
 }
 
-/// One customer's purchase days, each with its spend kept exactly as a pair (the rounded
-/// running sum and the rounding errors so far, Knuth's two-sum), so that a day's spend is
-/// its amounts' sum rounded once whatever the order in which rows and partial states
-/// arrive — the rounding the crate's in-process summaries use.
-#[derive(Debug, Clone, Default)]
-struct Days(Vec<Day>);
-
+/// One purchase day of one group: its spend kept exactly as a pair (the rounded running
+/// sum and the rounding errors so far, Knuth's two-sum), so that a day's spend is its
+/// amounts' sum rounded once whatever the order in which rows and partial states arrive —
+/// the rounding the crate's in-process summaries use.
 #[derive(Debug, Clone, Copy)]
 struct Day {
-    date: Date,
+    day: i32,
+    rows: u32,
     spend: f64,
     residual: f64,
-    rows: u32,
+}
+
+/// A row, or a day of a partial state, in the arena: 16 bytes. Nearly every entry is one
+/// row (one transaction, no residual), and the arena's size is what costs at scale (its
+/// fresh pages); a day that is more than one row is kept in the side table of
+/// [`Histories::extras`], its index written into `spend` as −(index + 1) (a spend is never
+/// negative).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    group: u32,
+    day: i32,
+    spend: f64,
+}
+
+impl Entry {
+    /// The entry of a day of group `group`, its details in `extras` unless it is one row.
+    fn new(group: u32, d: Day, extras: &mut Vec<Day>) -> Entry {
+        let spend = if d.rows == 1 && d.residual == 0.0 {
+            d.spend
+        } else {
+            extras.push(d);
+            -(extras.len() as f64)
+        };
+        Entry {
+            group,
+            day: d.day,
+            spend,
+        }
+    }
+
+    /// The day this entry stands for.
+    fn day(&self, extras: &[Day]) -> Day {
+        if self.spend >= 0.0 {
+            Day {
+                day: self.day,
+                rows: 1,
+                spend: self.spend,
+                residual: 0.0,
+            }
+        } else {
+            extras[(-self.spend) as usize - 1]
+        }
+    }
 }
 
 /// `(s, e)` with `s = fl(a + b)` and `s + e = a + b` exactly.
@@ -282,84 +322,161 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     (s, (a - (s - bb)) + (b - bb))
 }
 
-impl Days {
-    /// Adds one row.
-    fn record(&mut self, date: Date, amount: f64) -> Result<()> {
-        Self::check_amount(date, amount)?;
-        self.add(Day {
-            date,
-            spend: amount,
-            residual: 0.0,
-            rows: 1,
-        })
+/// A row's amount must be finite and not negative.
+fn check_amount(date: Date, amount: f64) -> Result<()> {
+    if !(amount.is_finite() && amount >= 0.0) {
+        return exec_err!(
+            "{NAME}: amount {amount} on {date} is negative or not finite; \
+             filter returns out (WHERE amount >= 0) or net them first"
+        );
     }
-
-    /// A row's amount must be finite and not negative.
-    fn check_amount(date: Date, amount: f64) -> Result<()> {
-        if !(amount.is_finite() && amount >= 0.0) {
-            return exec_err!(
-                "{NAME}: amount {amount} on {date} is negative or not finite; \
-                 filter returns out (WHERE amount >= 0) or net them first"
-            );
-        }
-        Ok(())
-    }
-
-    /// Adds a day (a row, or a day of another partition's state).
-    fn add(&mut self, d: Day) -> Result<()> {
-        match self.0.binary_search_by(|x| x.date.cmp(&d.date)) {
-            Ok(i) => {
-                let x = &mut self.0[i];
-                let (s, e) = two_sum(x.spend, d.spend);
-                let residual = x.residual + d.residual + e;
-                let Some(rows) = x.rows.checked_add(d.rows) else {
-                    return exec_err!("{NAME}: more than {} rows on {}", u32::MAX, d.date);
-                };
-                if !(s + residual).is_finite() {
-                    return exec_err!("{NAME}: the spend on {} is not finite", d.date);
-                }
-                (x.spend, x.residual, x.rows) = (s, residual, rows);
-            }
-            Err(i) => self.0.insert(i, d),
-        }
-        Ok(())
-    }
-
-    /// The crate's history: each day's spend rounded once.
-    fn history(&self) -> Result<CustomerHistory> {
-        let days = self
-            .0
-            .iter()
-            .map(|d| PurchaseDay {
-                date: d.date,
-                spend: d.spend + d.residual,
-                transactions: d.rows,
-            })
-            .collect();
-        CustomerHistory::from_days(days).map_err(|e| custseg_error(NAME, e))
-    }
+    Ok(())
 }
 
-/// One customer's days per group.
+/// Every group's days in one flat arena. Rows and merged states are appended as they come
+/// (no per-group allocation, no search per row: a group's days are a few among millions of
+/// groups, and the engine meets them in date order, group after group); the days are put in
+/// (group, date) order and same-day entries added only when a result or a state is asked
+/// for, by a counting sort on the group and a sort of each group's few days.
 #[derive(Debug)]
 struct Histories {
     cfg: SummaryConfig,
-    histories: Vec<Days>,
+    groups: usize,
+    entries: Vec<Entry>,
+    /// The days of entries that are more than one row.
+    extras: Vec<Day>,
+}
+
+/// Groups' days after [`Histories::take`]: the entries, and their indices in group order
+/// (group g's are `order[starts[g]..starts[g + 1]]`). Sorting 4-byte indices instead of
+/// moving the 32-byte entries spares a second arena, whose fresh pages cost more in the
+/// kernel's zeroing than the sort itself at 10M customers; each group's few days are
+/// gathered, put in date order and merged when its result is written.
+struct Grouped {
+    entries: Vec<Entry>,
+    extras: Vec<Day>,
+    starts: Vec<u32>,
+    order: Vec<u32>,
+}
+
+impl Grouped {
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Group g's days, ascending and distinct (same-day entries added), into `out`.
+    fn days_into(&self, g: usize, out: &mut Vec<Day>) -> Result<()> {
+        out.clear();
+        let (from, to) = (self.starts[g] as usize, self.starts[g + 1] as usize);
+        out.extend(
+            self.order[from..to]
+                .iter()
+                .map(|&i| self.entries[i as usize].day(&self.extras)),
+        );
+        if !out.is_sorted_by_key(|e| e.day) {
+            out.sort_by_key(|e| e.day);
+        }
+        let mut kept = 0;
+        for i in 0..out.len() {
+            let d = out[i];
+            if kept > 0 && out[kept - 1].day == d.day {
+                let x = &mut out[kept - 1];
+                let (s, e) = two_sum(x.spend, d.spend);
+                let residual = x.residual + d.residual + e;
+                let Some(rows) = x.rows.checked_add(d.rows) else {
+                    return exec_err!("{NAME}: more than {} rows on {}", u32::MAX, day_of(d.day)?);
+                };
+                if !(s + residual).is_finite() {
+                    return exec_err!("{NAME}: the spend on {} is not finite", day_of(d.day)?);
+                }
+                (x.spend, x.residual, x.rows) = (s, residual, rows);
+            } else {
+                out[kept] = d;
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
+        Ok(())
+    }
 }
 
 impl Histories {
     fn new(cfg: SummaryConfig) -> Self {
         Histories {
             cfg,
-            histories: Vec::new(),
+            groups: 0,
+            entries: Vec::new(),
+            extras: Vec::new(),
         }
     }
 
-    fn grow(&mut self, total_num_groups: usize) {
-        if self.histories.len() < total_num_groups {
-            self.histories.resize_with(total_num_groups, Days::default);
+    fn grow(&mut self, total_num_groups: usize) -> Result<()> {
+        if total_num_groups > u32::MAX as usize {
+            return exec_err!("{NAME}: more than {} groups in one partition", u32::MAX);
         }
+        self.groups = self.groups.max(total_num_groups);
+        Ok(())
     }
+
+    /// The first `n` groups' days (all of them for `EmitTo::All`), grouped and merged; the
+    /// groups left are renumbered from 0.
+    fn take(&mut self, emit_to: EmitTo) -> Result<Grouped> {
+        let n = match emit_to {
+            EmitTo::All => self.groups,
+            EmitTo::First(n) => n.min(self.groups),
+        };
+        let (entries, extras) = if n == self.groups {
+            (
+                std::mem::take(&mut self.entries),
+                std::mem::take(&mut self.extras),
+            )
+        } else {
+            // The groups left keep the side table (both halves index into it).
+            let (taken, kept): (Vec<Entry>, Vec<Entry>) =
+                self.entries.drain(..).partition(|e| (e.group as usize) < n);
+            self.entries = kept;
+            for e in &mut self.entries {
+                e.group -= n as u32;
+            }
+            (taken, self.extras.clone())
+        };
+        self.groups -= n;
+        group_days(entries, extras, n)
+    }
+
+    /// The groups' days without consuming them (a single-group aggregate may be evaluated
+    /// twice).
+    fn peek(&self) -> Result<Grouped> {
+        group_days(self.entries.clone(), self.extras.clone(), self.groups)
+    }
+}
+
+/// The entries' indices in group order: a counting sort (one pass to count, one to place;
+/// the placing writes are independent of each other, so their cache misses overlap).
+fn group_days(entries: Vec<Entry>, extras: Vec<Day>, groups: usize) -> Result<Grouped> {
+    if entries.len() > u32::MAX as usize {
+        return exec_err!("{NAME}: more than {} rows in one partition", u32::MAX);
+    }
+    let mut starts = vec![0u32; groups + 1];
+    for e in &entries {
+        starts[e.group as usize + 1] += 1;
+    }
+    for g in 0..groups {
+        starts[g + 1] += starts[g];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; entries.len()];
+    for (i, e) in entries.iter().enumerate() {
+        let slot = &mut next[e.group as usize];
+        order[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    Ok(Grouped {
+        entries,
+        extras,
+        starts,
+        order,
+    })
 }
 
 /// The date and amount columns, nulls refused.
@@ -392,26 +509,33 @@ impl GroupsAccumulator for Histories {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.grow(total_num_groups);
+        self.grow(total_num_groups)?;
         let (dates, amounts) = rows(values)?;
+        self.entries.reserve(group_indices.len());
         for (i, &g) in group_indices.iter().enumerate() {
             if !included(opt_filter, i) {
                 continue;
             }
-            self.histories[g].record(day_of(dates.value(i))?, amounts.value(i))?;
+            let (day, amount) = (dates.value(i), amounts.value(i));
+            check_amount(day_of(day)?, amount)?;
+            // One row: never a side-table entry (its amount is not negative).
+            self.entries.push(Entry {
+                group: g as u32,
+                day,
+                spend: amount,
+            });
         }
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let days = emit_to.take_needed(&mut self.histories);
-        let histories = days.iter().map(Days::history).collect::<Result<Vec<_>>>()?;
-        summaries_array(&histories, &self.cfg)
+        let grouped = self.take(emit_to)?;
+        summaries_array(&grouped, &self.cfg)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let days = emit_to.take_needed(&mut self.histories);
-        state_arrays(&days)
+        let grouped = self.take(emit_to)?;
+        state_arrays(&grouped)
     }
 
     fn merge_batch(
@@ -420,7 +544,7 @@ impl GroupsAccumulator for Histories {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.grow(total_num_groups);
+        self.grow(total_num_groups)?;
         let lists: Vec<_> = values.iter().map(|v| v.as_list::<i32>()).collect();
         let [days, spend, residual, rows] = lists[..] else {
             return exec_err!(
@@ -439,6 +563,7 @@ impl GroupsAccumulator for Histories {
             residual.values().as_primitive::<Float64Type>(),
             rows.values().as_primitive::<UInt32Type>(),
         );
+        self.entries.reserve(d.len());
         for (i, &g) in group_indices.iter().enumerate() {
             if days.is_null(i) {
                 continue;
@@ -449,17 +574,27 @@ impl GroupsAccumulator for Histories {
                 return exec_err!("{NAME}: a partial state's lists differ in length");
             }
             for k in 0..len {
-                let (spend, residual, count) =
-                    (s.value(os.0 + k), r.value(or.0 + k), n.value(on.0 + k));
+                let (day, spend, residual, count) = (
+                    d.value(od.0 + k),
+                    s.value(os.0 + k),
+                    r.value(or.0 + k),
+                    n.value(on.0 + k),
+                );
                 if !(spend.is_finite() && residual.is_finite() && spend >= 0.0 && count > 0) {
                     return exec_err!("{NAME}: a partial state holds an invalid day");
                 }
-                self.histories[g].add(Day {
-                    date: day_of(d.value(od.0 + k))?,
-                    spend,
-                    residual,
-                    rows: count,
-                })?;
+                day_of(day)?;
+                let entry = Entry::new(
+                    g as u32,
+                    Day {
+                        day,
+                        rows: count,
+                        spend,
+                        residual,
+                    },
+                    &mut self.extras,
+                );
+                self.entries.push(entry);
             }
         }
         Ok(())
@@ -482,7 +617,7 @@ impl GroupsAccumulator for Histories {
                 continue;
             }
             let (date, amount) = (day_of(dates.value(i))?, amounts.value(i));
-            Days::check_amount(date, amount)?;
+            check_amount(date, amount)?;
             lengths.push(1);
             days.push(date.days_since_epoch());
             spend.push(amount);
@@ -498,24 +633,24 @@ impl GroupsAccumulator for Histories {
     }
 
     fn size(&self) -> usize {
-        self.histories.capacity() * std::mem::size_of::<Days>()
-            + self
-                .histories
-                .iter()
-                .map(|h| h.0.capacity() * std::mem::size_of::<Day>())
-                .sum::<usize>()
+        self.entries.capacity() * std::mem::size_of::<Entry>()
+            + self.extras.capacity() * std::mem::size_of::<Day>()
     }
 }
 
-/// Days as the four list columns of the partial state.
-fn state_arrays(histories: &[Days]) -> Result<Vec<ArrayRef>> {
-    let mut lengths = Vec::with_capacity(histories.len());
-    let (mut days, mut spend) = (Vec::new(), Vec::new());
-    let (mut residual, mut rows) = (Vec::new(), Vec::new());
-    for h in histories {
-        lengths.push(h.0.len());
-        for d in &h.0 {
-            days.push(d.date.days_since_epoch());
+/// Grouped days as the four list columns of the partial state.
+fn state_arrays(grouped: &Grouped) -> Result<Vec<ArrayRef>> {
+    let n = grouped.len();
+    let mut lengths = Vec::with_capacity(n);
+    let kept = grouped.entries.len();
+    let (mut days, mut spend) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
+    let (mut residual, mut rows) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
+    let mut buffer = Vec::new();
+    for g in 0..n {
+        grouped.days_into(g, &mut buffer)?;
+        lengths.push(buffer.len());
+        for d in &buffer {
+            days.push(d.day);
             spend.push(d.spend);
             residual.push(d.residual);
             rows.push(d.rows);
@@ -556,8 +691,8 @@ fn state_columns(
 
 /// The summaries of histories as the struct column (null for a customer not acquired by the
 /// observation end, or a group with no rows).
-fn summaries_array(histories: &[CustomerHistory], cfg: &SummaryConfig) -> Result<ArrayRef> {
-    let n = histories.len();
+fn summaries_array(grouped: &Grouped, cfg: &SummaryConfig) -> Result<ArrayRef> {
+    let n = grouped.len();
     let mut valid = Vec::with_capacity(n);
     let mut x = Vec::with_capacity(n);
     let (mut t_x, mut big_t, mut z, mut total) = (
@@ -575,7 +710,20 @@ fn summaries_array(histories: &[CustomerHistory], cfg: &SummaryConfig) -> Result
     );
     // A history does not carry its key (the GROUP BY column does); an error names none.
     let nobody = CustomerId::from("(this group)");
-    for h in histories {
+    // One buffer of days lent to each group's history in turn: no allocation per group.
+    let mut buffer: Vec<PurchaseDay> = Vec::new();
+    let mut days = Vec::new();
+    for g in 0..n {
+        grouped.days_into(g, &mut days)?;
+        buffer.clear();
+        for e in &days {
+            buffer.push(PurchaseDay {
+                date: day_of(e.day)?,
+                spend: e.spend + e.residual,
+                transactions: e.rows,
+            });
+        }
+        let h = CustomerHistory::from_days(buffer).map_err(|e| custseg_error(NAME, e))?;
         let acquired = h
             .days()
             .first()
@@ -606,6 +754,7 @@ fn summaries_array(histories: &[CustomerHistory], cfg: &SummaryConfig) -> Result
         hx.push(s.as_ref().map_or(0, |s| s.holdout_frequency()));
         hspend.push(s.as_ref().map_or(0.0, |s| s.holdout_spend()));
         htx.push(s.as_ref().map_or(0, |s| s.holdout_transactions()));
+        buffer = h.into();
     }
     let unit = unit_name(cfg.unit);
     let columns: Vec<ArrayRef> = vec![
@@ -641,14 +790,8 @@ impl Accumulator for OneCustomer {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         // Evaluating does not consume: a single-group aggregate may be asked twice.
-        self.0.grow(1);
-        let histories = self
-            .0
-            .histories
-            .iter()
-            .map(Days::history)
-            .collect::<Result<Vec<_>>>()?;
-        let a = summaries_array(&histories, &self.0.cfg)?;
+        self.0.grow(1)?;
+        let a = summaries_array(&self.0.peek()?, &self.0.cfg)?;
         ScalarValue::try_from_array(&a, 0)
     }
 
@@ -657,8 +800,8 @@ impl Accumulator for OneCustomer {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        self.0.grow(1);
-        state_arrays(&self.0.histories)?
+        self.0.grow(1)?;
+        state_arrays(&self.0.peek()?)?
             .iter()
             .map(|a| ScalarValue::try_from_array(a, 0))
             .collect()

@@ -227,6 +227,84 @@ async fn synthetic_summaries_equal_the_crate_in_every_configuration() {
     }
 }
 
+/// The plan the query ran, with its metrics.
+async fn analyzed(ctx: &SessionContext, sql: &str) -> String {
+    let plan = query(ctx, &format!("EXPLAIN ANALYZE {sql}")).await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&[plan])
+        .unwrap()
+        .to_string()
+}
+
+/// The aggregate's two other paths: DataFusion skipping partial aggregation (each row its
+/// own one-day state, `convert_to_state`, what a date-ordered log of millions of customers
+/// gets) and a GROUP BY over input sorted on the key, which emits each finished group as it
+/// goes (`EmitTo::First`, the groups left renumbered). Both the same bits as in process;
+/// the plans' metrics show the paths ran.
+#[tokio::test]
+async fn skipped_partial_and_streamed_groups_equal_the_crate() {
+    let base = synthetic(&SyntheticConfig::new(2_000, 5)).unwrap();
+    let rows = base.export_rows();
+    let ids: Vec<i64> = rows.customer_keys.iter().map(|&k| k as i64).collect();
+    let cfg = base.config.summary_config().unwrap();
+    let want = CustomerSummaries::from_columns(
+        &ids,
+        &rows.dates,
+        &rows.amounts,
+        ReturnPolicy::Error,
+        &cfg,
+    )
+    .unwrap();
+
+    // Skipped: probe after one row, skip whatever the ratio of groups to rows.
+    let ctx = context(&ids, &rows.dates, &rows.amounts, 8);
+    ctx.sql("SET datafusion.execution.skip_partial_aggregation_probe_rows_threshold = 1")
+        .await
+        .unwrap();
+    ctx.sql("SET datafusion.execution.skip_partial_aggregation_probe_ratio_threshold = 0.0")
+        .await
+        .unwrap();
+    assert_same_columns(&sql_summaries(&ctx, &cfg).await, &expected_batch(&want));
+    let plan = analyzed(&ctx, &summary_sql(&cfg)).await;
+    let skipped = plan
+        .split("skipped_aggregation_rows=")
+        .nth(1)
+        .expect("the partial aggregate reports skipped rows");
+    assert!(!skipped.starts_with('0'), "nothing skipped: {plan}");
+
+    // Streamed: one partition, rows sorted by customer (then date, shuffled amounts kept
+    // with their rows), the table declaring that order.
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| (ids[i], rows.dates[i]));
+    let pick_ids: Vec<i64> = order.iter().map(|&i| ids[i]).collect();
+    let pick_dates: Vec<Date> = order.iter().map(|&i| rows.dates[i]).collect();
+    let pick_amounts: Vec<f64> = order.iter().map(|&i| rows.amounts[i]).collect();
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    register(&ctx);
+    let batches: Vec<RecordBatch> = (0..pick_ids.len())
+        .step_by(97)
+        .map(|from| {
+            let to = (from + 97).min(pick_ids.len());
+            batch(
+                &pick_ids[from..to],
+                &pick_dates[from..to],
+                &pick_amounts[from..to],
+            )
+        })
+        .collect();
+    let table = MemTable::try_new(batches[0].schema(), vec![batches])
+        .unwrap()
+        .with_sort_order(vec![vec![
+            datafusion::prelude::col("customer_id").sort(true, false),
+        ]]);
+    ctx.register_table("tx", Arc::new(table)).unwrap();
+    assert_same_columns(&sql_summaries(&ctx, &cfg).await, &expected_batch(&want));
+    let plan = analyzed(&ctx, &summary_sql(&cfg)).await;
+    assert!(
+        plan.contains("ordering_mode=Sorted"),
+        "not streamed: {plan}"
+    );
+}
+
 #[tokio::test]
 async fn one_group_without_group_by() {
     let (ids, dates, amounts) = cdnow_columns();
