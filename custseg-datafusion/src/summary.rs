@@ -18,8 +18,12 @@
 //! observation end (not a customer yet then). Read a field with `s['frequency']`.
 //!
 //! **State.** The aggregate's partial state is the crate's mergeable per-customer state, a
-//! [`CustomerHistory`]: the customer's purchase days, each with its row count and its spend,
-//! as four list columns (`days`, `spend`, `residual`, `rows`). The spend travels as a pair —
+//! [`CustomerHistory`]: the customer's purchase days, each with its row count and its spend.
+//! It travels as three columns: the first day and its spend as plain `Date32` / `Float64`
+//! values when that day is a single row (as every row is when DataFusion skips partial
+//! aggregation — then the state is the input columns themselves, no copy), and every other
+//! day in a list of structs (`day`, `spend`, `residual`, `rows`; null when there is none).
+//! The spend travels as a pair —
 //! the running sum and the rounding errors so far — so a day's spend is the sum of its
 //! amounts rounded once, whatever the order in which the engine meets the rows and merges
 //! the partial states. Partitions summarise their rows, the states merge (days united,
@@ -113,12 +117,22 @@ impl Default for SummaryUdaf {
     }
 }
 
-fn state_list(name: &str, item: DataType) -> FieldRef {
-    Arc::new(Field::new(
-        name,
-        DataType::List(Arc::new(Field::new_list_field(item, false))),
-        true,
-    ))
+/// The fields of a day in the state's list of further days.
+fn day_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("day", DataType::Date32, false),
+        Field::new("spend", DataType::Float64, false),
+        Field::new("residual", DataType::Float64, false),
+        Field::new("rows", DataType::UInt32, false),
+    ])
+}
+
+/// The type of the state's list of further days.
+fn days_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(
+        DataType::Struct(day_fields()),
+        false,
+    )))
 }
 
 impl AggregateUDFImpl for SummaryUdaf {
@@ -181,10 +195,21 @@ impl AggregateUDFImpl for SummaryUdaf {
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![
-            state_list(&format!("{}[days]", args.name), DataType::Date32),
-            state_list(&format!("{}[spend]", args.name), DataType::Float64),
-            state_list(&format!("{}[residual]", args.name), DataType::Float64),
-            state_list(&format!("{}[rows]", args.name), DataType::UInt32),
+            Arc::new(Field::new(
+                format!("{}[day]", args.name),
+                DataType::Date32,
+                true,
+            )),
+            Arc::new(Field::new(
+                format!("{}[spend]", args.name),
+                DataType::Float64,
+                true,
+            )),
+            Arc::new(Field::new(
+                format!("{}[days]", args.name),
+                days_type(),
+                true,
+            )),
         ])
     }
 
@@ -545,41 +570,48 @@ impl GroupsAccumulator for Histories {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups)?;
-        let lists: Vec<_> = values.iter().map(|v| v.as_list::<i32>()).collect();
-        let [days, spend, residual, rows] = lists[..] else {
+        let [first, first_spend, more] = values else {
             return exec_err!(
-                "{NAME}: a partial state has {} columns, not 4",
+                "{NAME}: a partial state has {} columns, not 3",
                 values.len()
             );
         };
-        // The lists' flat values and offsets, read once: slicing a list per row allocates,
-        // and merging one-day states row by row is the aggregate's hot path when DataFusion
-        // skips partial aggregation. Each list is read through its own offsets (an engine may
-        // rebuild the four columns separately); a row's four lists must have one length.
-        let offsets = [days, spend, residual, rows].map(|l| l.value_offsets());
-        let (d, s, r, n) = (
-            days.values().as_primitive::<Date32Type>(),
-            spend.values().as_primitive::<Float64Type>(),
-            residual.values().as_primitive::<Float64Type>(),
-            rows.values().as_primitive::<UInt32Type>(),
+        let (first, first_spend) = (
+            first.as_primitive::<Date32Type>(),
+            first_spend.as_primitive::<Float64Type>(),
         );
-        self.entries.reserve(d.len());
+        let more = more.as_list::<i32>();
+        let days = more.values().as_struct();
+        let [d, s, r, n] = days.columns() else {
+            return exec_err!("{NAME}: a partial state's days have the wrong fields");
+        };
+        let (d, s, r, n) = (
+            d.as_primitive::<Date32Type>(),
+            s.as_primitive::<Float64Type>(),
+            r.as_primitive::<Float64Type>(),
+            n.as_primitive::<UInt32Type>(),
+        );
+        let offsets = more.value_offsets();
+        self.entries.reserve(group_indices.len());
         for (i, &g) in group_indices.iter().enumerate() {
-            if days.is_null(i) {
+            if first.is_valid(i) {
+                let (day, spend) = (first.value(i), first_spend.value(i));
+                if first_spend.is_null(i) || !(spend.is_finite() && spend >= 0.0) {
+                    return exec_err!("{NAME}: a partial state holds an invalid day");
+                }
+                day_of(day)?;
+                self.entries.push(Entry {
+                    group: g as u32,
+                    day,
+                    spend,
+                });
+            }
+            if more.is_null(i) {
                 continue;
             }
-            let [od, os, or, on] = offsets.map(|o| (o[i] as usize, o[i + 1] as usize));
-            let len = od.1 - od.0;
-            if [os, or, on].iter().any(|o| o.1 - o.0 != len) {
-                return exec_err!("{NAME}: a partial state's lists differ in length");
-            }
-            for k in 0..len {
-                let (day, spend, residual, count) = (
-                    d.value(od.0 + k),
-                    s.value(os.0 + k),
-                    r.value(or.0 + k),
-                    n.value(on.0 + k),
-                );
+            for k in offsets[i] as usize..offsets[i + 1] as usize {
+                let (day, spend, residual, count) =
+                    (d.value(k), s.value(k), r.value(k), n.value(k));
                 if !(spend.is_finite() && residual.is_finite() && spend >= 0.0 && count > 0) {
                     return exec_err!("{NAME}: a partial state holds an invalid day");
                 }
@@ -605,31 +637,34 @@ impl GroupsAccumulator for Histories {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        // Each row its own one-day history (an empty one where the filter drops the row),
-        // checked as recording it would check it, written straight into the state's columns.
+        // Each row its own one-day history, checked as recording it would check it: the
+        // input columns are the state's first day and spend as they are (a row the filter
+        // drops becomes a null), and there are no further days.
         let (dates, amounts) = rows(values)?;
-        let n = dates.len();
-        let mut lengths = Vec::with_capacity(n);
-        let (mut days, mut spend) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for i in 0..n {
-            if !included(opt_filter, i) {
-                lengths.push(0);
-                continue;
+        for i in 0..dates.len() {
+            if included(opt_filter, i) {
+                check_amount(day_of(dates.value(i))?, amounts.value(i))?;
             }
-            let (date, amount) = (day_of(dates.value(i))?, amounts.value(i));
-            check_amount(date, amount)?;
-            lengths.push(1);
-            days.push(date.days_since_epoch());
-            spend.push(amount);
         }
-        let kept = days.len();
-        state_columns(
-            OffsetBuffer::<i32>::from_lengths(lengths),
-            days,
+        let (first, spend): (ArrayRef, ArrayRef) = match opt_filter {
+            None => (Arc::new(dates.clone()), Arc::new(amounts.clone())),
+            Some(_) => {
+                let keep = |i: usize| included(opt_filter, i);
+                (
+                    Arc::new(Date32Array::from_iter(
+                        (0..dates.len()).map(|i| keep(i).then(|| dates.value(i))),
+                    )),
+                    Arc::new(Float64Array::from_iter(
+                        (0..amounts.len()).map(|i| keep(i).then(|| amounts.value(i))),
+                    )),
+                )
+            }
+        };
+        Ok(vec![
+            first,
             spend,
-            vec![0.0; kept],
-            vec![1; kept],
-        )
+            datafusion::arrow::array::new_null_array(&days_type(), dates.len()),
+        ])
     }
 
     fn size(&self) -> usize {
@@ -638,54 +673,46 @@ impl GroupsAccumulator for Histories {
     }
 }
 
-/// Grouped days as the four list columns of the partial state.
+/// Grouped days as the partial state's three columns: each group's first day inline when
+/// it is a single row, every other day in the list.
 fn state_arrays(grouped: &Grouped) -> Result<Vec<ArrayRef>> {
     let n = grouped.len();
+    let mut first = Vec::with_capacity(n);
+    let mut first_spend = Vec::with_capacity(n);
     let mut lengths = Vec::with_capacity(n);
-    let kept = grouped.entries.len();
-    let (mut days, mut spend) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
-    let (mut residual, mut rows) = (Vec::with_capacity(kept), Vec::with_capacity(kept));
+    let (mut days, mut spend) = (Vec::new(), Vec::new());
+    let (mut residual, mut rows) = (Vec::new(), Vec::new());
     let mut buffer = Vec::new();
     for g in 0..n {
         grouped.days_into(g, &mut buffer)?;
-        lengths.push(buffer.len());
-        for d in &buffer {
+        let inline = buffer.first().filter(|d| d.rows == 1 && d.residual == 0.0);
+        first.push(inline.map(|d| d.day));
+        first_spend.push(inline.map(|d| d.spend));
+        let rest = &buffer[usize::from(inline.is_some())..];
+        lengths.push(rest.len());
+        for d in rest {
             days.push(d.day);
             spend.push(d.spend);
             residual.push(d.residual);
             rows.push(d.rows);
         }
     }
-    state_columns(
+    let children: Vec<ArrayRef> = vec![
+        Arc::new(Date32Array::from(days)),
+        Arc::new(Float64Array::from(spend)),
+        Arc::new(Float64Array::from(residual)),
+        Arc::new(UInt32Array::from(rows)),
+    ];
+    let more = ListArray::try_new(
+        Arc::new(Field::new_list_field(DataType::Struct(day_fields()), false)),
         OffsetBuffer::<i32>::from_lengths(lengths),
-        days,
-        spend,
-        residual,
-        rows,
-    )
-}
-
-/// The four list columns of the partial state from their flat values and shared offsets.
-fn state_columns(
-    offsets: OffsetBuffer<i32>,
-    days: Vec<i32>,
-    spend: Vec<f64>,
-    residual: Vec<f64>,
-    rows: Vec<u32>,
-) -> Result<Vec<ArrayRef>> {
-    let list = |item: DataType, values: ArrayRef| -> Result<ArrayRef> {
-        Ok(Arc::new(ListArray::try_new(
-            Arc::new(Field::new_list_field(item, false)),
-            offsets.clone(),
-            values,
-            None,
-        )?))
-    };
+        Arc::new(StructArray::try_new(day_fields(), children, None)?),
+        None,
+    )?;
     Ok(vec![
-        list(DataType::Date32, Arc::new(Date32Array::from(days)))?,
-        list(DataType::Float64, Arc::new(Float64Array::from(spend)))?,
-        list(DataType::Float64, Arc::new(Float64Array::from(residual)))?,
-        list(DataType::UInt32, Arc::new(UInt32Array::from(rows)))?,
+        Arc::new(Date32Array::from(first)),
+        Arc::new(Float64Array::from(first_spend)),
+        Arc::new(more),
     ])
 }
 

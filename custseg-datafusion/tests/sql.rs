@@ -98,14 +98,19 @@ fn summary_sql(cfg: &SummaryConfig) -> String {
 
 /// The SQL summaries as the crate's record batch of summaries, in customer-id order.
 async fn sql_summaries(ctx: &SessionContext, cfg: &SummaryConfig) -> RecordBatch {
+    summaries_of(ctx, &summary_sql(cfg)).await
+}
+
+/// The summaries of a query with `customer_id` and summary `s` columns, as
+/// [`sql_summaries`] gives them.
+async fn summaries_of(ctx: &SessionContext, inner: &str) -> RecordBatch {
     let sql = format!(
         "SELECT CAST(customer_id AS VARCHAR) AS customer_id, s['first_purchase'] AS first_purchase, \
          s['last_purchase'] AS last_purchase, s['frequency'] AS frequency, s['recency'] AS recency, \
          s['age'] AS age, s['monetary'] AS monetary, s['total_spend'] AS total_spend, \
          s['transactions'] AS transactions, s['holdout_frequency'] AS holdout_frequency, \
          s['holdout_spend'] AS holdout_spend, s['holdout_transactions'] AS holdout_transactions \
-         FROM ({}) WHERE s IS NOT NULL ORDER BY CAST(customer_id AS BIGINT)",
-        summary_sql(cfg)
+         FROM ({inner}) WHERE s IS NOT NULL ORDER BY CAST(customer_id AS BIGINT)"
     );
     let b = query(ctx, &sql).await.unwrap();
     // VARCHAR may come back as a string view; compare as plain strings.
@@ -270,6 +275,24 @@ async fn skipped_partial_and_streamed_groups_equal_the_crate() {
         .nth(1)
         .expect("the partial aggregate reports skipped rows");
     assert!(!skipped.starts_with('0'), "nothing skipped: {plan}");
+    // With a FILTER clause the rows it drops are null states.
+    let kept: Vec<usize> = (0..ids.len())
+        .filter(|&i| rows.amounts[i] >= 10.0)
+        .collect();
+    let want_kept = CustomerSummaries::from_columns(
+        &kept.iter().map(|&i| ids[i]).collect::<Vec<_>>(),
+        &kept.iter().map(|&i| rows.dates[i]).collect::<Vec<_>>(),
+        &kept.iter().map(|&i| rows.amounts[i]).collect::<Vec<_>>(),
+        ReturnPolicy::Error,
+        &cfg,
+    )
+    .unwrap();
+    assert!(want_kept.len() < want.len());
+    let filtered = summary_sql(&cfg).replace(") AS s", ") FILTER (WHERE amount >= 10) AS s");
+    assert_same_columns(
+        &summaries_of(&ctx, &filtered).await,
+        &expected_batch(&want_kept),
+    );
 
     // Streamed: one partition, rows sorted by customer (then date, shuffled amounts kept
     // with their rows), the table declaring that order.
