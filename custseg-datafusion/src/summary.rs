@@ -374,9 +374,9 @@ struct Histories {
 
 /// Groups' days after [`Histories::take`]: the entries, and their indices in group order
 /// (group g's are `order[starts[g]..starts[g + 1]]`). Sorting 4-byte indices instead of
-/// moving the 32-byte entries spares a second arena, whose fresh pages cost more in the
-/// kernel's zeroing than the sort itself at 10M customers; each group's few days are
-/// gathered, put in date order and merged when its result is written.
+/// moving the entries spares a second arena as large as the first, whose fresh pages cost
+/// more in the kernel's zeroing than the sort itself at 10M customers; each group's few days
+/// are gathered, put in date order and merged when its result is written.
 struct Grouped {
     entries: Vec<Entry>,
     extras: Vec<Day>,
