@@ -576,21 +576,30 @@ impl GroupsAccumulator for Histories {
                 values.len()
             );
         };
-        let (first, first_spend) = (
-            first.as_primitive::<Date32Type>(),
-            first_spend.as_primitive::<Float64Type>(),
-        );
-        let more = more.as_list::<i32>();
-        let days = more.values().as_struct();
-        let [d, s, r, n] = days.columns() else {
-            return exec_err!("{NAME}: a partial state's days have the wrong fields");
+        // A state of another layout (a node running another version, say) is an error,
+        // not a panic on a downcast.
+        let bad = || exec_err!("{NAME}: a partial state is not of this version's layout");
+        let (Some(first), Some(first_spend), Some(more)) = (
+            first.as_primitive_opt::<Date32Type>(),
+            first_spend.as_primitive_opt::<Float64Type>(),
+            more.as_list_opt::<i32>(),
+        ) else {
+            return bad();
         };
-        let (d, s, r, n) = (
-            d.as_primitive::<Date32Type>(),
-            s.as_primitive::<Float64Type>(),
-            r.as_primitive::<Float64Type>(),
-            n.as_primitive::<UInt32Type>(),
-        );
+        let Some(days) = more.values().as_struct_opt() else {
+            return bad();
+        };
+        let [d, s, r, n] = days.columns() else {
+            return bad();
+        };
+        let (Some(d), Some(s), Some(r), Some(n)) = (
+            d.as_primitive_opt::<Date32Type>(),
+            s.as_primitive_opt::<Float64Type>(),
+            r.as_primitive_opt::<Float64Type>(),
+            n.as_primitive_opt::<UInt32Type>(),
+        ) else {
+            return bad();
+        };
         let offsets = more.value_offsets();
         self.entries.reserve(group_indices.len());
         for (i, &g) in group_indices.iter().enumerate() {
@@ -835,7 +844,7 @@ impl Accumulator for OneCustomer {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let groups = vec![0; states[0].len()];
+        let groups = vec![0; states.first().map_or(0, |s| s.len())];
         self.0.merge_batch(states, &groups, 1)
     }
 }
