@@ -848,3 +848,85 @@ impl Accumulator for OneCustomer {
         self.0.merge_batch(states, &groups, 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int32Array;
+    use datafusion::arrow::datatypes::Int32Type;
+
+    fn histories() -> Histories {
+        Histories::new(SummaryConfig::new("2024-06-30".parse().unwrap()))
+    }
+
+    /// Rows of three groups; group 1 has two rows on one day.
+    fn rows_of(h: &mut Histories) {
+        let dates = Date32Array::from(vec![19_700, 19_705, 19_701, 19_701, 19_710]);
+        let amounts = Float64Array::from(vec![10.0, 5.5, 0.1, 0.2, 7.0]);
+        let values: Vec<ArrayRef> = vec![Arc::new(dates), Arc::new(amounts)];
+        h.update_batch(&values, &[0, 0, 1, 1, 2], None, 3).unwrap();
+    }
+
+    /// The state taken from one accumulator and merged into another gives the same
+    /// summaries; emitting the first group, then the rest, gives the same as all at once.
+    #[test]
+    fn states_and_partial_emits_round_trip() {
+        let mut all = histories();
+        rows_of(&mut all);
+        let want = all.evaluate(EmitTo::All).unwrap();
+
+        let mut source = histories();
+        rows_of(&mut source);
+        let state = source.state(EmitTo::All).unwrap();
+        // Group 1's day of two rows travels in the list, the others inline.
+        assert_eq!(state[0].null_count(), 1);
+        let mut merged = histories();
+        merged.merge_batch(&state, &[0, 1, 2], 3).unwrap();
+        assert_eq!(
+            merged.evaluate(EmitTo::All).unwrap().to_data(),
+            want.to_data()
+        );
+
+        let mut split = histories();
+        rows_of(&mut split);
+        let first = split.evaluate(EmitTo::First(1)).unwrap();
+        let rest = split.evaluate(EmitTo::All).unwrap();
+        assert_eq!(first.to_data(), want.slice(0, 1).to_data());
+        assert_eq!(rest.to_data(), want.slice(1, 2).to_data());
+    }
+
+    /// A state of another layout — a node on another version — is an error, not a panic.
+    #[test]
+    fn a_state_of_another_layout_is_an_error() {
+        let list_of_ints: ArrayRef =
+            Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+                Some(vec![Some(1)]),
+            ]));
+        let layouts: Vec<Vec<ArrayRef>> = vec![
+            vec![
+                Arc::new(Date32Array::from(vec![19_700])),
+                Arc::new(Float64Array::from(vec![1.0])),
+                list_of_ints.clone(),
+            ],
+            vec![
+                Arc::new(Int32Array::from(vec![19_700])),
+                Arc::new(Float64Array::from(vec![1.0])),
+                new_null_array_of_days(),
+            ],
+            vec![
+                list_of_ints.clone(),
+                list_of_ints.clone(),
+                list_of_ints.clone(),
+                list_of_ints,
+            ],
+        ];
+        for values in layouts {
+            let err = histories().merge_batch(&values, &[0], 1).unwrap_err();
+            assert!(err.to_string().contains(NAME), "{err}");
+        }
+    }
+
+    fn new_null_array_of_days() -> ArrayRef {
+        datafusion::arrow::array::new_null_array(&days_type(), 1)
+    }
+}
