@@ -161,12 +161,17 @@ async fn datafusion_summaries(
     custseg_datafusion::register(&ctx);
     ctx.register_parquet("tx", path, ParquetReadOptions::default())
         .await?;
+    let sql = if builtin {
+        builtin_sql(end)
+    } else {
+        format!(
+            "SELECT customer_id, custseg_summary(date, amount, DATE '{end}') AS s \
+             FROM tx GROUP BY customer_id"
+        )
+    };
     if std::env::var_os("CUSTSEG_EXPLAIN").is_some() {
         let plan = ctx
-            .sql(&format!(
-                "EXPLAIN ANALYZE SELECT customer_id, custseg_summary(date, amount, DATE '{end}') AS s \
-                 FROM tx GROUP BY customer_id"
-            ))
+            .sql(&format!("EXPLAIN ANALYZE {sql}"))
             .await?
             .collect()
             .await?;
@@ -176,14 +181,6 @@ async fn datafusion_summaries(
         );
     }
     // Materialised in the engine and counted, as the peers materialise theirs.
-    let sql = if builtin {
-        builtin_sql(end)
-    } else {
-        format!(
-            "SELECT customer_id, custseg_summary(date, amount, DATE '{end}') AS s \
-             FROM tx GROUP BY customer_id"
-        )
-    };
     let df = ctx.sql(&sql).await?;
     let batches = df.collect().await?;
     let customers = batches.iter().map(|b| b.num_rows()).sum();

@@ -297,6 +297,22 @@ struct Day {
     residual: f64,
 }
 
+impl Day {
+    /// A day read from a partial state, checked as a row is: a date the crate knows, a
+    /// finite spend and residual, a spend not negative, at least one row.
+    fn checked(self) -> Result<Day> {
+        day_of(self.day)?;
+        let fine = self.spend.is_finite()
+            && self.residual.is_finite()
+            && self.spend >= 0.0
+            && self.rows > 0;
+        if !fine {
+            return exec_err!("{NAME}: a partial state holds an invalid day");
+        }
+        Ok(self)
+    }
+}
+
 /// A row, or a day of a partial state, in the arena: 16 bytes. Nearly every entry is one
 /// row (one transaction, no residual), and the arena's size is what costs at scale (its
 /// fresh pages); a day that is more than one row is kept in the side table of
@@ -456,14 +472,22 @@ impl Histories {
                 std::mem::take(&mut self.extras),
             )
         } else {
-            // The groups left keep the side table (both halves index into it).
-            let (taken, kept): (Vec<Entry>, Vec<Entry>) =
-                self.entries.drain(..).partition(|e| (e.group as usize) < n);
-            self.entries = kept;
-            for e in &mut self.entries {
-                e.group -= n as u32;
+            // Each side gets its own side table, so that a streamed aggregation (one emit
+            // per batch of finished groups) neither keeps the emitted groups' days nor
+            // copies them at every emit.
+            let extras = std::mem::take(&mut self.extras);
+            let (mut taken, mut taken_extras) = (Vec::new(), Vec::new());
+            let mut kept = Vec::with_capacity(self.entries.len());
+            for e in self.entries.drain(..) {
+                let day = e.day(&extras);
+                if (e.group as usize) < n {
+                    taken.push(Entry::new(e.group, day, &mut taken_extras));
+                } else {
+                    kept.push(Entry::new(e.group - n as u32, day, &mut self.extras));
+                }
             }
-            (taken, self.extras.clone())
+            self.entries = kept;
+            (taken, taken_extras)
         };
         self.groups -= n;
         group_days(entries, extras, n)
@@ -603,38 +627,31 @@ impl GroupsAccumulator for Histories {
         let offsets = more.value_offsets();
         self.entries.reserve(group_indices.len());
         for (i, &g) in group_indices.iter().enumerate() {
+            let g = g as u32;
             if first.is_valid(i) {
-                let (day, spend) = (first.value(i), first_spend.value(i));
-                if first_spend.is_null(i) || !(spend.is_finite() && spend >= 0.0) {
-                    return exec_err!("{NAME}: a partial state holds an invalid day");
+                if first_spend.is_null(i) {
+                    return exec_err!("{NAME}: a partial state's first day has no spend");
                 }
-                day_of(day)?;
-                self.entries.push(Entry {
-                    group: g as u32,
-                    day,
-                    spend,
-                });
+                let day = Day {
+                    day: first.value(i),
+                    rows: 1,
+                    spend: first_spend.value(i),
+                    residual: 0.0,
+                };
+                let entry = Entry::new(g, day.checked()?, &mut self.extras);
+                self.entries.push(entry);
             }
             if more.is_null(i) {
                 continue;
             }
             for k in offsets[i] as usize..offsets[i + 1] as usize {
-                let (day, spend, residual, count) =
-                    (d.value(k), s.value(k), r.value(k), n.value(k));
-                if !(spend.is_finite() && residual.is_finite() && spend >= 0.0 && count > 0) {
-                    return exec_err!("{NAME}: a partial state holds an invalid day");
-                }
-                day_of(day)?;
-                let entry = Entry::new(
-                    g as u32,
-                    Day {
-                        day,
-                        rows: count,
-                        spend,
-                        residual,
-                    },
-                    &mut self.extras,
-                );
+                let day = Day {
+                    day: d.value(k),
+                    rows: n.value(k),
+                    spend: s.value(k),
+                    residual: r.value(k),
+                };
+                let entry = Entry::new(g, day.checked()?, &mut self.extras);
                 self.entries.push(entry);
             }
         }
@@ -893,6 +910,18 @@ mod tests {
         let rest = split.evaluate(EmitTo::All).unwrap();
         assert_eq!(first.to_data(), want.slice(0, 1).to_data());
         assert_eq!(rest.to_data(), want.slice(1, 2).to_data());
+
+        // The same with the day of two rows in the side table, on either side of a split.
+        for at in [1, 2] {
+            let mut split = histories();
+            split.merge_batch(&state, &[0, 1, 2], 3).unwrap();
+            assert_eq!(split.extras.len(), 1);
+            let first = split.evaluate(EmitTo::First(at)).unwrap();
+            assert_eq!(split.extras.len(), usize::from(at == 1));
+            let rest = split.evaluate(EmitTo::All).unwrap();
+            assert_eq!(first.to_data(), want.slice(0, at).to_data());
+            assert_eq!(rest.to_data(), want.slice(at, 3 - at).to_data());
+        }
     }
 
     /// A state of another layout — a node on another version — is an error, not a panic.
