@@ -95,9 +95,10 @@ use crate::data::SummaryRecord;
 use crate::error::{Error, Position, Result};
 use crate::rfm::RfmScore;
 use crate::{
-    CustomerId, CustomerSummaries, CustomerSummary, Date, ReturnPolicy, SummaryConfig, TimeUnit,
-    TransactionLog,
+    CustomerHistory, CustomerId, CustomerSummaries, CustomerSummary, Date, PurchaseDay,
+    PurchaseHistories, ReturnPolicy, SummaryConfig, TimeUnit, TransactionLog,
 };
+use rayon::prelude::*;
 
 /// The names of the three columns [`Transactions::from_record_batches`] reads.
 ///
@@ -1077,6 +1078,276 @@ pub fn summaries_from_record_batches(
             out.push(CustomerSummary::try_from(record).map_err(|e| e.amend(|p| p.with_row(row)))?);
         }
         base += batch.num_rows();
+    }
+    Ok(out)
+}
+
+/// The columns of a partial history: `customer_id` (Utf8), `date` (Date32), `spend` and
+/// `residual` (Float64: the day's running sum and its rounding errors, so a merge rounds
+/// once), `transactions` (Int64: rows that day; signed because engines such as Spark have no
+/// unsigned types).
+pub const PARTIAL_HISTORY_COLUMNS: [&str; 5] =
+    ["customer_id", "date", "spend", "residual", "transactions"];
+
+/// The mergeable per-customer state of one partition of a transaction log, as a record batch
+/// of one row per customer and purchase day ([`PARTIAL_HISTORY_COLUMNS`]).
+///
+/// This is the map side of a distributed summary (Spark's `mapInArrow`, a Flight service, any
+/// engine without the DataFusion aggregate): each partition of the rows, in any split, becomes
+/// a partial history; the partials are shuffled by customer and
+/// [`summaries_from_partial_histories`] merges them. The merged summaries equal
+/// [`Transactions::summarise`] over all the rows at once, to the bit: a day's spend travels as
+/// its running sum plus its rounding errors, so the merge still rounds once.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Date32Array, Float64Array, Int64Array, RecordBatch};
+/// use custseg::arrow::{partial_histories, summaries_from_partial_histories, Transactions};
+/// use custseg::{ReturnPolicy, SummaryConfig};
+///
+/// let part = |ids: Vec<i64>, days: Vec<i32>, amounts: Vec<f64>| {
+///     let (k, d, a) = (Int64Array::from(ids), Date32Array::from(days), Float64Array::from(amounts));
+///     let tx = Transactions::from_arrays(&k, &d, &a)?;
+///     partial_histories(&tx, ReturnPolicy::Error)
+/// };
+/// // Two partitions split row by row: customer 7 bought on day 19_800 in both.
+/// let a = part(vec![7, 8], vec![19_800, 19_801], vec![0.1, 5.0])?;
+/// let b = part(vec![7, 7], vec![19_800, 19_830], vec![0.2, 1.0])?;
+/// let cfg = SummaryConfig::new(custseg::Date::from_days_since_epoch(19_900)?);
+/// let merged = summaries_from_partial_histories(&[a, b], &cfg)?;
+/// let seven = merged.iter().find(|s| s.customer_id().as_str() == "7").unwrap();
+/// assert_eq!((seven.frequency(), seven.transactions()), (1, 3));
+/// assert_eq!(seven.total_spend(), 1.3); // 0.1 + 0.2 rounded once, then + 1.0
+/// # Ok::<(), custseg::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for [`ReturnPolicy::Net`]: netting a return against earlier
+/// purchases needs every row of the customer, so with returns to net, repartition the rows
+/// by customer and summarise each partition whole; then the errors of
+/// [`Transactions::to_log`].
+pub fn partial_histories(tx: &Transactions<'_>, returns: ReturnPolicy) -> Result<RecordBatch> {
+    if returns == ReturnPolicy::Net {
+        return Err(Error::InvalidParameter {
+            name: "returns",
+            value: "Net".into(),
+            reason: "netting needs every row of a customer in one partition: repartition by \
+                     customer and summarise whole partitions, or use Error or Drop"
+                .into(),
+        });
+    }
+    let log = tx.to_log(returns)?;
+    let (offsets, dates, amounts) = (log.offsets(), log.dates(), log.amounts());
+    let days = dates.len();
+    let mut ids = arrow_array::builder::StringBuilder::with_capacity(days, days * 8);
+    let (mut day, mut spend, mut residual, mut rows) = (
+        Vec::with_capacity(days),
+        Vec::with_capacity(days),
+        Vec::with_capacity(days),
+        Vec::with_capacity(days),
+    );
+    for (c, id) in log.customer_ids().iter().enumerate() {
+        let (lo, hi) = (offsets[c], offsets[c + 1]);
+        for (date, sum, errors, n) in
+            crate::data::day_sums_of_rows(&dates[lo..hi], &amounts[lo..hi])
+        {
+            ids.append_value(id.as_str());
+            day.push(date.days_since_epoch());
+            spend.push(sum);
+            residual.push(errors);
+            rows.push(i64::from(n));
+        }
+    }
+    batch(
+        vec![
+            ("customer_id", Arc::new(ids.finish()), false),
+            ("date", Arc::new(Date32Array::from(day)), false),
+            ("spend", Arc::new(Float64Array::from(spend)), false),
+            ("residual", Arc::new(Float64Array::from(residual)), false),
+            (
+                "transactions",
+                Arc::new(arrow_array::Int64Array::from(rows)),
+                false,
+            ),
+        ],
+        HashMap::new(),
+    )
+}
+
+/// One row of a partial history, read and checked.
+#[derive(Clone, Copy)]
+struct PartialDay {
+    day: i32,
+    spend: f64,
+    residual: f64,
+    rows: u64,
+}
+
+/// Merges partial histories ([`partial_histories`], from any partitioning of the rows) and
+/// summarises every customer at the configured observation end. Customers come out in the
+/// order they first appear in the batches.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a missing column or one of another type (`customer_id`
+/// as Utf8, LargeUtf8 or Utf8View; `transactions` as Int32, Int64 or UInt32); [`Error::Missing`]
+/// for a null; [`Error::InvalidRecord`] naming the row, customer and column of a negative or
+/// non-finite spend, a day outside years 1–9999 or fewer than one transaction;
+/// [`Error::Overflow`] for a day whose merged spend or row count overflows; then the errors
+/// of [`PurchaseHistories::summarise`](crate::PurchaseHistories::summarise).
+pub fn summaries_from_partial_histories(
+    batches: &[RecordBatch],
+    cfg: &SummaryConfig,
+) -> Result<CustomerSummaries> {
+    cfg.validate()?;
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<(CustomerId, Vec<PartialDay>)> = Vec::new();
+    let mut base = 0;
+    for batch in batches {
+        let column = |name: &str| -> Result<&ArrayRef> {
+            let a = batch
+                .column_by_name(name)
+                .ok_or_else(|| Error::InvalidParameter {
+                    name: "column",
+                    value: name.to_string(),
+                    reason: format!(
+                        "partial histories need it (the batch has {})",
+                        column_names(batch)
+                    ),
+                })?;
+            if let Some(i) = a.logical_nulls().and_then(|n| n.iter().position(|v| !v)) {
+                return Err(Error::Missing {
+                    at: Position::at_row(base + i).with_column(name),
+                });
+            }
+            Ok(a)
+        };
+        let typed = |name: &str, want: DataType| -> Result<&ArrayRef> {
+            let a = column(name)?;
+            if *a.data_type() != want {
+                return Err(Error::InvalidParameter {
+                    name: "column type",
+                    value: format!("{name}: {}", a.data_type()),
+                    reason: format!("partial histories store it as {want}"),
+                });
+            }
+            Ok(a)
+        };
+        let ids = column("customer_id")?;
+        if !matches!(
+            ids.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            return Err(unsupported(
+                "customer_id",
+                ids.data_type(),
+                "Utf8, LargeUtf8, Utf8View",
+            ));
+        }
+        let id = |i: usize| -> &str {
+            match ids.data_type() {
+                DataType::LargeUtf8 => ids.as_string::<i64>().value(i),
+                DataType::Utf8View => ids.as_string_view().value(i),
+                _ => ids.as_string::<i32>().value(i),
+            }
+        };
+        let days = typed("date", DataType::Date32)?.as_primitive::<Date32Type>();
+        let spend = typed("spend", DataType::Float64)?.as_primitive::<Float64Type>();
+        let residual = typed("residual", DataType::Float64)?.as_primitive::<Float64Type>();
+        let counts = column("transactions")?;
+        let count: Box<dyn Fn(usize) -> i64> = match counts.data_type() {
+            DataType::Int64 => Box::new(|i| counts.as_primitive::<Int64Type>().value(i)),
+            DataType::Int32 => Box::new(|i| i64::from(counts.as_primitive::<Int32Type>().value(i))),
+            DataType::UInt32 => {
+                Box::new(|i| i64::from(counts.as_primitive::<UInt32Type>().value(i)))
+            }
+            other => return Err(unsupported("transactions", other, "Int32, Int64, UInt32")),
+        };
+        for i in 0..batch.num_rows() {
+            let key = id(i);
+            let at = |column: &str| {
+                Position::at_row(base + i)
+                    .with_customer(key)
+                    .with_column(column)
+            };
+            let d = PartialDay {
+                day: days.value(i),
+                spend: spend.value(i),
+                residual: residual.value(i),
+                rows: u64::try_from(count(i)).unwrap_or(0),
+            };
+            if Date::from_days_since_epoch(i64::from(d.day)).is_err() {
+                return Err(Error::InvalidRecord {
+                    at: at("date"),
+                    reason: format!("day {} is outside years 1–9999", d.day),
+                });
+            }
+            if !(d.spend.is_finite() && d.residual.is_finite() && d.spend + d.residual >= 0.0) {
+                return Err(Error::InvalidRecord {
+                    at: at("spend"),
+                    reason: format!(
+                        "spend {} + residual {} (finite and ≥ 0)",
+                        d.spend, d.residual
+                    ),
+                });
+            }
+            if d.rows == 0 {
+                return Err(Error::InvalidRecord {
+                    at: at("transactions"),
+                    reason: format!("{} rows (at least one)", count(i)),
+                });
+            }
+            let g = match index.get(key) {
+                Some(&g) => g,
+                None => {
+                    index.insert(key.to_string(), groups.len());
+                    groups.push((CustomerId::from(key), Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            groups[g].1.push(d);
+        }
+        base += batch.num_rows();
+    }
+    let histories = groups
+        .into_par_iter()
+        .map(|(id, mut days)| {
+            let history = merge_partial_days(&mut days)
+                .and_then(CustomerHistory::from_days)
+                .map_err(|e| e.amend(|p| p.with_customer(&id)))?;
+            Ok((id, history))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    PurchaseHistories::try_from(histories)?.summarise(cfg)
+}
+
+/// One customer's partial days sorted and united: same-day sums added with their rounding
+/// errors kept, each day rounded once at the end.
+fn merge_partial_days(days: &mut [PartialDay]) -> Result<Vec<PurchaseDay>> {
+    days.sort_by_key(|d| d.day);
+    let mut out: Vec<PurchaseDay> = Vec::with_capacity(days.len());
+    let mut i = 0;
+    while i < days.len() {
+        let mut acc = days[i];
+        i += 1;
+        while i < days.len() && days[i].day == acc.day {
+            let d = days[i];
+            let (s, e) = crate::data::two_sum(acc.spend, d.spend);
+            (acc.spend, acc.residual) = (s, acc.residual + d.residual + e);
+            acc.rows = acc.rows.saturating_add(d.rows);
+            i += 1;
+        }
+        let date = Date::from_days_since_epoch(i64::from(acc.day))?;
+        let transactions = u32::try_from(acc.rows).map_err(|_| Error::Overflow {
+            at: Position::in_column("transactions"),
+            quantity: "rows of one day",
+            value: acc.rows as f64,
+        })?;
+        let spend = crate::error::finite_or_overflow("spend of one day", acc.spend + acc.residual)?;
+        out.push(PurchaseDay {
+            date,
+            spend,
+            transactions,
+        });
     }
     Ok(out)
 }

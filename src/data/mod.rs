@@ -13,6 +13,8 @@ mod grouping;
 mod history;
 mod summary;
 pub(crate) use summary::period_start;
+#[cfg(feature = "arrow")]
+pub(crate) use summary::{day_sums_of_rows, two_sum};
 mod time;
 mod transactions;
 

@@ -949,6 +949,20 @@ pub(crate) fn days_of_rows<'a>(
     dates: &'a [Date],
     amounts: &'a [f64],
 ) -> impl Iterator<Item = PurchaseDay> + 'a {
+    day_sums_of_rows(dates, amounts).map(|(date, hi, lo, transactions)| PurchaseDay {
+        date,
+        spend: hi + lo,
+        transactions,
+    })
+}
+
+/// The days of [`days_of_rows`] before the final rounding: each day's running sum, the sum
+/// of its rounding errors, and its row count. A partial state that is merged later (in
+/// another process) carries the two parts so the merge can still round once.
+pub(crate) fn day_sums_of_rows<'a>(
+    dates: &'a [Date],
+    amounts: &'a [f64],
+) -> impl Iterator<Item = (Date, f64, f64, u32)> + 'a {
     let mut i = 0;
     std::iter::from_fn(move || {
         let date = *dates.get(i)?;
@@ -960,11 +974,7 @@ pub(crate) fn days_of_rows<'a>(
             transactions += 1;
             i += 1;
         }
-        Some(PurchaseDay {
-            date,
-            spend: hi + lo,
-            transactions,
-        })
+        Some((date, hi, lo, transactions))
     })
 }
 

@@ -15,7 +15,8 @@ use custseg::arrow::arrow_array::{
 use custseg::arrow::arrow_buffer::i256;
 use custseg::arrow::arrow_schema::DataType;
 use custseg::arrow::{
-    ScoreBatch, ToRecordBatch, TransactionColumns, Transactions, UNIT_METADATA_KEY,
+    PARTIAL_HISTORY_COLUMNS, ScoreBatch, ToRecordBatch, TransactionColumns, Transactions,
+    UNIT_METADATA_KEY, partial_histories, summaries_from_partial_histories,
     summaries_from_record_batches,
 };
 use custseg::churn::ModelChurn;
@@ -669,4 +670,174 @@ fn scores_come_back_as_record_batches() {
             .with_segments("s", vec![Some(usize::MAX); p.len()])
             .is_err()
     );
+}
+
+/// Summaries sorted by customer id, so results whose customer order differs compare.
+fn by_id(s: &CustomerSummaries) -> Vec<custseg::CustomerSummary> {
+    let mut v = s.as_slice().to_vec();
+    v.sort_by(|a, b| a.customer_id().as_str().cmp(b.customer_id().as_str()));
+    v
+}
+
+/// Partial histories of any row split, merged in any order, give the one-pass summaries to
+/// the bit — also for days of many rows whose amounts round differently in every order.
+#[test]
+fn partial_histories_merge_to_the_one_pass_summaries() {
+    let (mut ids, mut dates, mut amounts) = cdnow_rows();
+    // Customer 9_999 buys 40 times on one day with amounts whose running sum depends on the
+    // order of the additions (small values lost beside 1e16 unless their errors are kept).
+    let busy: Date = "1997-03-03".parse().unwrap();
+    for i in 0..40 {
+        ids.push(9_999);
+        dates.push(busy);
+        amounts.push([1e16, 1.0, 0.3, 3.0][i % 4] * (1.0 + i as f64 / 7.0));
+    }
+    let cfg = cdnow_sample_config();
+    let one_pass =
+        CustomerSummaries::from_columns(&ids, &dates, &amounts, ReturnPolicy::Error, &cfg).unwrap();
+    let want = by_id(&one_pass);
+    for parts in [1_usize, 2, 5, 16] {
+        let mut partials = Vec::new();
+        for p in 0..parts {
+            // A row hash, not contiguous ranges: a customer-day is split across partitions.
+            let rows: Vec<usize> = (0..ids.len())
+                .filter(|&i| (i.wrapping_mul(2_654_435_761) >> 7) % parts == p)
+                .collect();
+            let k = Int64Array::from(rows.iter().map(|&i| ids[i]).collect::<Vec<_>>());
+            let d = Date32Array::from(
+                rows.iter()
+                    .map(|&i| dates[i].days_since_epoch())
+                    .collect::<Vec<_>>(),
+            );
+            let a = Float64Array::from(rows.iter().map(|&i| amounts[i]).collect::<Vec<_>>());
+            let tx = Transactions::from_arrays(&k, &d, &a).unwrap();
+            partials.push(partial_histories(&tx, ReturnPolicy::Error).unwrap());
+        }
+        assert_eq!(
+            partials[0]
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>(),
+            PARTIAL_HISTORY_COLUMNS
+        );
+        partials.reverse();
+        let merged = summaries_from_partial_histories(&partials, &cfg).unwrap();
+        assert_eq!(by_id(&merged), want, "{parts} partitions");
+    }
+    // The busy day's spend is order-dependent when summed naively: the test means something.
+    let naive: f64 = amounts[amounts.len() - 40..].iter().rev().sum();
+    let forward: f64 = amounts[amounts.len() - 40..].iter().sum();
+    assert_ne!(naive, forward);
+}
+
+#[test]
+fn bad_partial_histories_are_refused_with_their_position() {
+    let k = Int64Array::from(vec![1, 2]);
+    let d = Date32Array::from(vec![10_000, 10_001]);
+    let a = Float64Array::from(vec![1.0, -2.0]);
+    let tx = Transactions::from_arrays(&k, &d, &a).unwrap();
+    // Netting returns needs the whole customer.
+    let err = partial_histories(&tx, ReturnPolicy::Net).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidParameter {
+                name: "returns",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let good = partial_histories(&tx, ReturnPolicy::Drop).unwrap();
+    assert_eq!(good.num_rows(), 1);
+    let cfg = SummaryConfig::new(Date::from_days_since_epoch(10_100).unwrap());
+    // A negative spend: row, customer and column named.
+    let bad = RecordBatch::try_from_iter([
+        (
+            "customer_id",
+            Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+        ),
+        (
+            "date",
+            Arc::new(Date32Array::from(vec![10_000, 10_001])) as ArrayRef,
+        ),
+        (
+            "spend",
+            Arc::new(Float64Array::from(vec![1.0, -3.0])) as ArrayRef,
+        ),
+        (
+            "residual",
+            Arc::new(Float64Array::from(vec![0.0, 0.0])) as ArrayRef,
+        ),
+        (
+            "transactions",
+            Arc::new(Int64Array::from(vec![1, 1])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let err = summaries_from_partial_histories(&[good.clone(), bad.clone()], &cfg).unwrap_err();
+    let at = err.position().expect("a position");
+    assert_eq!(
+        (at.row(), at.customer(), at.column()),
+        (Some(2), Some("b"), Some("spend"))
+    );
+    // No transactions on a day; a null; a missing column; a column of another type.
+    let zero = bad.clone().with_schema(bad.schema()).unwrap();
+    let zero = RecordBatch::try_new(
+        zero.schema(),
+        vec![
+            zero.column(0).clone(),
+            zero.column(1).clone(),
+            Arc::new(Float64Array::from(vec![1.0, 3.0])),
+            zero.column(3).clone(),
+            Arc::new(Int64Array::from(vec![1, 0])),
+        ],
+    )
+    .unwrap();
+    let err = summaries_from_partial_histories(&[zero], &cfg).unwrap_err();
+    assert_eq!(
+        err.position().and_then(|p| p.column()),
+        Some("transactions")
+    );
+    let null = RecordBatch::try_from_iter([
+        ("customer_id", bad.column(0).clone()),
+        (
+            "date",
+            Arc::new(Date32Array::from(vec![Some(10_000), None])) as ArrayRef,
+        ),
+        (
+            "spend",
+            Arc::new(Float64Array::from(vec![1.0, 3.0])) as ArrayRef,
+        ),
+        ("residual", bad.column(3).clone()),
+        ("transactions", bad.column(4).clone()),
+    ])
+    .unwrap();
+    let err = summaries_from_partial_histories(&[null], &cfg).unwrap_err();
+    assert!(matches!(err, Error::Missing { .. }), "{err}");
+    assert_eq!(err.position().and_then(|p| p.row()), Some(1));
+    let err =
+        summaries_from_partial_histories(&[bad.project(&[0, 1, 2, 4]).unwrap()], &cfg).unwrap_err();
+    assert!(err.to_string().contains("residual"), "{err}");
+    let wrong = RecordBatch::try_new(
+        Arc::new(custseg::arrow::arrow_schema::Schema::new(vec![
+            custseg::arrow::arrow_schema::Field::new("customer_id", DataType::Int64, false),
+            bad.schema().field(1).clone(),
+            bad.schema().field(2).clone(),
+            bad.schema().field(3).clone(),
+            bad.schema().field(4).clone(),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2])),
+            bad.column(1).clone(),
+            bad.column(2).clone(),
+            bad.column(3).clone(),
+            bad.column(4).clone(),
+        ],
+    )
+    .unwrap();
+    let err = summaries_from_partial_histories(&[wrong], &cfg).unwrap_err();
+    assert!(err.to_string().contains("customer_id"), "{err}");
 }
