@@ -237,3 +237,48 @@ def test_the_gil_is_released_while_rust_computes():
     # With the GIL held for the whole call, the counter could not run in between at all.
     assert end - start > 0.05
     assert len(during) > 10, (len(during), end - start)
+
+
+def test_the_stubs_describe_the_module():
+    """Every public name of the compiled module has a stub, every stub a name, and every
+    stubbed class's public methods exist."""
+    import ast
+    import pathlib
+
+    from custseg import _native
+
+    stub = pathlib.Path(custseg.__file__).with_name("_native.pyi")
+    tree = ast.parse(stub.read_text())
+    stubbed = {
+        n.name: n
+        for n in tree.body
+        if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and not n.name.startswith("_")
+    }
+    public = {n for n in dir(_native) if not n.startswith("_")}
+    assert public == set(stubbed), public ^ set(stubbed)
+    bases = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    for name, node in stubbed.items():
+        if not isinstance(node, ast.ClassDef):
+            continue
+        methods = {m.name for m in node.body if isinstance(m, ast.FunctionDef)}
+        for base in node.bases:
+            if isinstance(base, ast.Name) and base.id in bases:
+                methods |= {m.name for m in bases[base.id].body if isinstance(m, ast.FunctionDef)}
+        cls = getattr(_native, name)
+        for m in methods - {"__init__"}:
+            assert hasattr(cls, m), f"{name}.{m}"
+        # Every documented public method of the class is stubbed.
+        real = {m for m in dir(cls) if not m.startswith("_")} - set(dir(ValueError))
+        assert real <= methods, f"{name}: {real - methods} not stubbed"
+
+
+def test_the_readme_example_runs(data_dir):
+    """The package README's first example, as written."""
+    import re
+
+    readme = (data_dir.parents[1] / "python" / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["values"].num_rows == 2357
+    assert scope["bg"].params["r"] == pytest.approx(0.2426, abs=1e-4)

@@ -26,7 +26,8 @@ def read_csv(path):
 @pytest.fixture(scope="module")
 def summaries():
     # lifetimes: summary_data_from_transaction_data(tx, "customer_id", "date",
-    #     monetary_value_col="amount", observation_period_end="1997-09-30", freq="W")
+    #     monetary_value_col="amount", observation_period_end="1997-09-30", freq="D",
+    #     freq_multiplier=7)
     # (calibration_and_holdout_data for the holdout columns)
     return custseg.summarise(custseg.cdnow_sample(), END, holdout_end=HOLDOUT, unit="weeks")
 
