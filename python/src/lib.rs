@@ -32,11 +32,13 @@ use custseg::clv::{
 use custseg::rfm::{Binning, FrequencyBasis, MonetaryBasis, RfmModel, RfmParams, SegmentScheme};
 use custseg::segment::{
     BehavioralModel, BehavioralRecord, BehavioralSegmenter, Clustering, DbscanParams,
-    GaussianMixtureParams, KMeansParams, Points, Strategy,
+    DemographicField, DemographicModel, DemographicRecord, DemographicSegmenter,
+    GaussianMixtureParams, GeoMode, GeoRecord, GeographicModel, GeographicSegmenter, KMeansParams,
+    Points, PsychographicModel, PsychographicSegmenter, Strategy, SurveyItem, SurveyResponse,
 };
 use custseg::{
-    Assign, CustomerSummary, Date, Error, ErrorKind, Fit, Position, PurchasePeriod, ReturnPolicy,
-    Score, SummaryConfig, TimeUnit,
+    Assign, CustomerId, CustomerSummary, Date, Error, ErrorKind, Fit, Position, PurchasePeriod,
+    ReturnPolicy, Score, SummaryConfig, TimeUnit,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -1785,6 +1787,335 @@ impl PyBehavioral {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Demographic, geographic and psychographic segments
+
+/// A table-like object as a pyarrow Table (`pyarrow.table` takes pandas, polars, dicts).
+fn pa_table<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    obj.py().import("pyarrow")?.call_method1("table", (obj,))
+}
+
+/// A column of a pyarrow Table cast to `pa_type`, nulls kept; None when the table lacks it.
+fn column_of(table: &Bound<'_, PyAny>, name: &str, pa_type: &str) -> PyResult<Option<ArrayRef>> {
+    let names: Vec<String> = table.getattr("column_names")?.extract()?;
+    if !names.iter().any(|n| n == name) {
+        return Ok(None);
+    }
+    let pa = table.py().import("pyarrow")?;
+    let col = table
+        .call_method1("column", (name,))?
+        .call_method0("combine_chunks")?
+        .call_method1("cast", (pa.call_method0(pa_type)?,))?;
+    Ok(Some(make_array(ArrayData::from_pyarrow_bound(&col)?)))
+}
+
+fn required_f64s(table: &Bound<'_, PyAny>, name: &str) -> PyResult<ArrayRef> {
+    let col = column_of(table, name, "float64")?
+        .ok_or_else(|| parameter("column", name, "the table needs it (a numeric column)"))?;
+    if let Some(row) = col.logical_nulls().and_then(|n| n.iter().position(|v| !v)) {
+        return Err(py_err(Error::Missing {
+            at: Position::at_row(row).with_column(name),
+        }));
+    }
+    Ok(col)
+}
+
+/// The customer ids of a table's `customer_id` column as text, or the row numbers.
+fn ids_of(table: &Bound<'_, PyAny>, rows: usize) -> PyResult<Vec<CustomerId>> {
+    match column_of(table, "customer_id", "string")? {
+        Some(ids) => {
+            let ids = ids.as_string::<i32>();
+            (0..ids.len())
+                .map(|i| {
+                    if ids.is_null(i) {
+                        Err(py_err(Error::Missing {
+                            at: Position::at_row(i).with_column("customer_id"),
+                        }))
+                    } else {
+                        Ok(CustomerId::from(ids.value(i)))
+                    }
+                })
+                .collect()
+        }
+        None => Ok((0..rows)
+            .map(|i| CustomerId::from(i.to_string().as_str()))
+            .collect()),
+    }
+}
+
+fn opt_f64(col: &Option<ArrayRef>, i: usize) -> Option<f64> {
+    col.as_ref()
+        .filter(|c| c.is_valid(i))
+        .map(|c| c.as_primitive::<Float64Type>().value(i))
+}
+
+fn opt_text(col: &Option<ArrayRef>, i: usize) -> Option<String> {
+    col.as_ref()
+        .filter(|c| c.is_valid(i))
+        .map(|c| c.as_string::<i32>().value(i).to_string())
+}
+
+fn option<'py, T: FromPyObjectOwned<'py>>(
+    options: Option<&Bound<'py, PyDict>>,
+    name: &str,
+) -> PyResult<Option<T>> {
+    match options.map(|o| o.get_item(name)).transpose()?.flatten() {
+        Some(v) if !v.is_none() => Ok(Some(v.extract().map_err(Into::into)?)),
+        _ => Ok(None),
+    }
+}
+
+use pyo3::conversion::FromPyObjectOwned;
+
+/// The common verbs of the segment models: labels, names, assign, JSON, pickling.
+macro_rules! segment_model {
+    ($py_name:literal, $ty:ident, $model:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[pyclass(module = "custseg", name = $py_name, frozen, skip_from_py_object)]
+        #[derive(Clone)]
+        struct $ty {
+            model: $model,
+            labels: Vec<Option<usize>>,
+        }
+
+        #[pymethods]
+        impl $ty {
+            /// Fits on `data` with the options documented in the class docstring; `segmenter`
+            /// (the Rust segmenter as JSON) overrides them all.
+            #[staticmethod]
+            #[pyo3(signature = (data, **options))]
+            fn fit(
+                py: Python<'_>,
+                data: &Bound<'_, PyAny>,
+                options: Option<&Bound<'_, PyDict>>,
+            ) -> PyResult<Self> {
+                let segmenter = match option::<String>(options, "segmenter")? {
+                    Some(json) => from_json(&json, "segmenter")?,
+                    None => Self::segmenter(data, options)?,
+                };
+                let records = Self::records(data, options)?;
+                let (model, report) = py.detach(|| segmenter.fit(&records[..])).or_py()?;
+                Ok($ty {
+                    model,
+                    labels: report.labels,
+                })
+            }
+
+            /// The segment of every training record (None: noise, or too few answers).
+            #[getter]
+            fn labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                labels_array(py, &self.labels)
+            }
+
+            /// The segment names, by segment number.
+            #[getter]
+            fn names(&self) -> Vec<String> {
+                (0..self.model.segments())
+                    .map(|s| self.model.segment_name(s).unwrap_or_default().to_string())
+                    .collect()
+            }
+
+            /// The segment of each record of `data` (the same layout as for `fit`).
+            #[pyo3(signature = (data, **options))]
+            fn assign<'py>(
+                &self,
+                py: Python<'py>,
+                data: &Bound<'py, PyAny>,
+                options: Option<&Bound<'py, PyDict>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let records = Self::records(data, options)?;
+                let labels = py.detach(|| self.model.assign_batch(&records)).or_py()?;
+                labels_array(py, &labels)
+            }
+
+            /// The model as the JSON the Rust crate reads and writes.
+            fn to_json(&self) -> PyResult<String> {
+                to_json(&self.model)
+            }
+
+            /// A model from its JSON, checked.
+            #[staticmethod]
+            fn from_json(text: &str) -> PyResult<Self> {
+                Ok($ty {
+                    model: from_json(text, $py_name)?,
+                    labels: Vec::new(),
+                })
+            }
+
+            fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+                reduce(slf, slf.get().to_json()?)
+            }
+
+            fn __repr__(&self) -> String {
+                format!("{}({:?})", $py_name, self.names())
+            }
+        }
+    };
+}
+
+segment_model!(
+    "DemographicModel",
+    PyDemographic,
+    DemographicModel,
+    "Demographic segments from a table with any of the columns age, income, household_size \
+     (numbers), gender, education, occupation, region (text), nulls allowed (imputed and \
+     counted), and customer_id. Options: `k` for k-prototypes over every field (seed 0), \
+     else age bands by 25/35/45/55/65 and income terciles; `segmenter` (JSON) for any other."
+);
+
+impl PyDemographic {
+    fn segmenter(
+        data: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<DemographicSegmenter> {
+        let s = match option::<usize>(options, "k")? {
+            Some(k) => DemographicSegmenter::kprototypes(k).or_py()?,
+            None => DemographicSegmenter::bands(),
+        };
+        // The fields are the table's columns among the standard ones.
+        let names: Vec<String> = pa_table(data)?.getattr("column_names")?.extract()?;
+        let fields: Vec<DemographicField> = DemographicField::ALL
+            .into_iter()
+            .filter(|f| names.iter().any(|n| n == f.name()))
+            .collect();
+        s.with_fields(&fields).or_py()
+    }
+
+    fn records(
+        data: &Bound<'_, PyAny>,
+        _options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<DemographicRecord>> {
+        let t = pa_table(data)?;
+        let rows: usize = t.getattr("num_rows")?.extract()?;
+        let ids = ids_of(&t, rows)?;
+        let num = |n| column_of(&t, n, "float64");
+        let text = |n| column_of(&t, n, "string");
+        let (age, income, household) = (num("age")?, num("income")?, num("household_size")?);
+        let (gender, education) = (text("gender")?, text("education")?);
+        let (occupation, region) = (text("occupation")?, text("region")?);
+        Ok(ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let mut r = DemographicRecord::new(id);
+                r.age = opt_f64(&age, i);
+                r.income = opt_f64(&income, i);
+                r.household_size = opt_f64(&household, i);
+                r.gender = opt_text(&gender, i);
+                r.education = opt_text(&education, i);
+                r.occupation = opt_text(&occupation, i);
+                r.region = opt_text(&region, i);
+                r
+            })
+            .collect())
+    }
+}
+
+segment_model!(
+    "GeographicModel",
+    PyGeographic,
+    GeographicModel,
+    "Geographic segments of customers' locations: a table with lat and lon (degrees) and \
+     customer_id. Options: `method` 'density' (DBSCAN on the sphere: `eps_km`, \
+     `min_points`) or 'kmeans' (`k`, `seed`); `segmenter` (JSON) for regions, urbanicity or \
+     trade areas."
+);
+
+impl PyGeographic {
+    fn segmenter(
+        _data: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<GeographicSegmenter> {
+        let method = option::<String>(options, "method")?.unwrap_or_else(|| "density".into());
+        let mode = match method.as_str() {
+            "density" => GeoMode::Density {
+                eps_km: option::<f64>(options, "eps_km")?
+                    .ok_or_else(|| parameter("eps_km", "None", "density needs eps_km"))?,
+                min_points: option::<usize>(options, "min_points")?.unwrap_or(5),
+            },
+            "kmeans" => {
+                let k = option::<usize>(options, "k")?
+                    .ok_or_else(|| parameter("k", "None", "kmeans needs k"))?;
+                let seed = option::<u64>(options, "seed")?.unwrap_or(0);
+                GeoMode::KMeans(KMeansParams::new(k).or_py()?.with_seed(seed))
+            }
+            other => return Err(parameter("method", other, "'density' or 'kmeans'")),
+        };
+        GeographicSegmenter::new(mode).or_py()
+    }
+
+    fn records(
+        data: &Bound<'_, PyAny>,
+        _options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<GeoRecord>> {
+        let t = pa_table(data)?;
+        let (lat, lon) = (required_f64s(&t, "lat")?, required_f64s(&t, "lon")?);
+        let ids = ids_of(&t, lat.len())?;
+        let (lat, lon) = (f64_values(&lat), f64_values(&lon));
+        Ok(ids
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| GeoRecord::new(id, lat[i], lon[i]))
+            .collect())
+    }
+}
+
+segment_model!(
+    "PsychographicModel",
+    PyPsychographic,
+    PsychographicModel,
+    "Psychographic segments from survey answers: a matrix (one row per respondent, one \
+     column per item; NaN for unanswered) and options `items` (names; a leading '-' marks a \
+     reverse-worded item), `scale` (min, max of the answer scale, default (1, 5)), `k` \
+     segments; answers are reduced to factors (as many as the parallel analysis keeps) and \
+     clustered."
+);
+
+impl PyPsychographic {
+    fn segmenter(
+        _data: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PsychographicSegmenter> {
+        let items: Vec<String> = option(options, "items")?
+            .ok_or_else(|| parameter("items", "None", "the item names, one per column"))?;
+        let (min, max) = option::<(f64, f64)>(options, "scale")?.unwrap_or((1.0, 5.0));
+        let k = option::<usize>(options, "k")?
+            .ok_or_else(|| parameter("k", "None", "the number of segments"))?;
+        let items = items
+            .iter()
+            .map(|n| match n.strip_prefix('-') {
+                Some(name) => SurveyItem {
+                    name: name.to_string(),
+                    reverse: true,
+                },
+                None => SurveyItem::new(n),
+            })
+            .collect();
+        PsychographicSegmenter::new(items, min, max, k).or_py()
+    }
+
+    fn records(
+        data: &Bound<'_, PyAny>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<SurveyResponse>> {
+        let (values, rows, cols) = matrix_of(data)?;
+        let ids: Option<Vec<String>> = option(options, "customer_ids")?;
+        Ok((0..rows)
+            .map(|r| SurveyResponse {
+                customer_id: ids.as_ref().and_then(|v| v.get(r)).map_or_else(
+                    || CustomerId::from(r.to_string().as_str()),
+                    |s| CustomerId::from(s.as_str()),
+                ),
+                answers: values[r * cols..(r + 1) * cols]
+                    .iter()
+                    .map(|v| v.is_finite().then_some(*v))
+                    .collect(),
+                tags: Vec::new(),
+            })
+            .collect())
+    }
+}
+
 /// Any per-customer numbers beside the customer ids of `summaries`, as a pyarrow Table
 /// (columns named by the dict's keys, in order).
 #[pyfunction]
@@ -1825,6 +2156,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRfm>()?;
     m.add_class::<PyClustering>()?;
     m.add_class::<PyBehavioral>()?;
+    m.add_class::<PyDemographic>()?;
+    m.add_class::<PyGeographic>()?;
+    m.add_class::<PyPsychographic>()?;
     m.add_function(wrap_pyfunction!(summarise, m)?)?;
     m.add_function(wrap_pyfunction!(partial_summaries, m)?)?;
     m.add_function(wrap_pyfunction!(summarise_partials, m)?)?;

@@ -282,3 +282,54 @@ def test_the_readme_example_runs(data_dir):
     exec(compile(code, "README.md", "exec"), scope)
     assert scope["values"].num_rows == 2357
     assert scope["bg"].params["r"] == pytest.approx(0.2426, abs=1e-4)
+
+
+def test_demographic_geographic_and_psychographic_segments(data_dir):
+    rng = np.random.default_rng(5)
+    n = 400
+    people = pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "age": pa.array([None if i % 37 == 0 else float(a) for i, a in enumerate(rng.integers(18, 80, n))]),
+            "income": rng.lognormal(10.5, 0.5, n),
+            "gender": rng.choice(["f", "m"], n),
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
+    bands = custseg.DemographicModel.fit(people)
+    assert len(bands.labels) == n and len(bands.names) >= 2
+    assert bands.assign(people).equals(bands.labels)
+    kp = custseg.DemographicModel.fit(people, k=3)
+    assert set(kp.labels.to_pylist()) == {0, 1, 2}
+    assert custseg.DemographicModel.from_json(kp.to_json()).to_json() == kp.to_json()
+
+    # Customers around Paris and Lyon, 390 km apart: two dense places.
+    lat = np.r_[48.85 + rng.normal(0, 0.05, 150), 45.76 + rng.normal(0, 0.05, 150)]
+    lon = np.r_[2.35 + rng.normal(0, 0.05, 150), 4.84 + rng.normal(0, 0.05, 150)]
+    places = pa.table({"lat": lat, "lon": lon})
+    dense = custseg.GeographicModel.fit(places, method="density", eps_km=10.0, min_points=5)
+    labels = dense.labels.to_numpy(zero_copy_only=False)
+    assert len(set(labels[:150])) == 1 and len(set(labels[150:])) == 1
+    assert labels[0] != labels[-1]
+    km = custseg.GeographicModel.fit(places, method="kmeans", k=2, seed=3)
+    assert km.assign(places).equals(km.labels)
+    with pytest.raises(custseg.ParameterError):
+        custseg.GeographicModel.fit(places, method="density")
+    with pytest.raises(custseg.ParameterError):
+        custseg.GeographicModel.fit(pa.table({"lat": lat}), method="kmeans", k=2)
+
+    # The Big Five sample survey (25 items on a 1-6 scale).
+    import csv
+
+    with open(data_dir / "bfi_big_five.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    items = [h for h in header if len(h) == 2 and h[0] in "AECNO" and h[1].isdigit()]
+    cols = [header.index(i) for i in items]
+    answers = np.array(
+        [[float(r[c]) if r[c] not in ("", "NA") else np.nan for c in cols] for r in body]
+    )
+    psy = custseg.PsychographicModel.fit(answers, items=items, scale=(1, 6), k=4)
+    assert len(psy.labels) == len(body) and len(psy.names) == 4
+    assert psy.assign(answers, items=items).equals(psy.labels)
+    assert pickle.loads(pickle.dumps(psy)).to_json() == psy.to_json()
