@@ -464,6 +464,8 @@ def compare_main(args):
         with tempfile.TemporaryDirectory(prefix="custseg_pymc_") as tmpdir:
             res["pymc"] = run_pymc(args, summ, n, tmpdir)
 
+    res["checks_ok"] = bool(res["summaries"]["check"]["ok"] and res["summaries"]["check_pandas_input"]["ok"]
+                            and score["check"]["p_alive"]["ok"] and score["check"]["clv_12_months"]["ok"])
     res["peak_rss_mb"] = peak_rss_mb()
     res["versions"] = {"python": platform.python_version(), "custseg": custseg.__version__,
                        "lifetimes": lifetimes.__version__, "pandas": pd.__version__,
@@ -471,7 +473,17 @@ def compare_main(args):
     line = json.dumps(res)
     log("ratios lifetimes/custseg: summaries {:.1f}x, fit {:.1f}x, p_alive+clv {:.1f}x".format(
         res["summaries"]["ratio_lifetimes_over_custseg"], res["fit"]["ratio_lifetimes_over_custseg"],
-        res["score"]["ratio_lifetimes_over_custseg"]))
+        res["score"]["ratio_lifetimes_over_custseg"]) + f"; checks_ok {res['checks_ok']}")
+    pm = res["pymc"]
+    if isinstance(pm, dict):
+        for name in ("flat", "default"):
+            if f"{name}_ratio_pymc_over_custseg" in pm:
+                log(f"pymc-marketing MAP ({name} priors, {pm['customers']} customers): "
+                    f"{pm['pymc'][name]['seconds_best']:.3f} s, pymc/custseg "
+                    f"{pm[f'{name}_ratio_pymc_over_custseg']:.1f}x, param rel diff "
+                    f"{max(pm[f'{name}_param_rel_diff'].values()):.2e}")
+        if "error" in pm:
+            log(f"pymc-marketing: {pm['error']}")
     print(line, flush=True)
 
 
