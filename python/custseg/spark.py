@@ -54,6 +54,15 @@ def _spark_summaries(summaries):
     return table.cast(_SUMMARY_TYPES).to_batches()
 
 
+def _table(batches):
+    """A partition's batches as one table; None for an empty partition."""
+    batches = list(batches)
+    if not batches:
+        return None
+    table = pa.Table.from_batches(batches)
+    return table if table.num_rows else None
+
+
 def _date_text(d):
     return d.isoformat()[:10] if hasattr(d, "isoformat") else str(d)
 
@@ -93,30 +102,23 @@ def summarise(
     if returns == "net":
 
         def whole(batches):
-            batches = list(batches)
-            if not batches:
+            table = _table(batches)
+            if table is None:
                 return
-            table = pa.Table.from_batches(batches)
             s = custseg.summarise(table, end, returns="net", **keys, **settings)
             yield from _spark_summaries(s)
 
         return by_customer(rows, customer_id).mapInArrow(whole, SUMMARY_SCHEMA)
 
     def partial(batches):
-        batches = list(batches)
-        if not batches:
-            return
-        table = pa.Table.from_batches(batches)
-        if table.num_rows == 0:
+        table = _table(batches)
+        if table is None:
             return
         yield from custseg.partial_summaries(table, returns=returns, **keys).to_batches()
 
     def merge(batches):
-        batches = list(batches)
-        if not batches:
-            return
-        table = pa.Table.from_batches(batches)
-        if table.num_rows == 0:
+        table = _table(batches)
+        if table is None:
             return
         yield from _spark_summaries(custseg.summarise_partials(table, end, **settings))
 
