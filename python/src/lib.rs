@@ -326,6 +326,13 @@ impl PySummaries {
         }
     }
 
+    /// Mean repeat spend z̄, one per customer.
+    fn monetary_column(&self) -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(
+            self.rows.iter().map(|c| c.monetary()),
+        ))
+    }
+
     fn columns(&self) -> Columns {
         let s = &self.rows;
         Columns {
@@ -337,9 +344,7 @@ impl PySummaries {
                 s.iter().map(|c| c.recency()),
             )),
             t: Arc::new(Float64Array::from_iter_values(s.iter().map(|c| c.age()))),
-            monetary: Some(Arc::new(Float64Array::from_iter_values(
-                s.iter().map(|c| c.monetary()),
-            ))),
+            monetary: Some(self.monetary_column()),
             unit: Some(self.unit),
         }
     }
@@ -396,8 +401,7 @@ impl PySummaries {
     /// Mean repeat spend z̄, as a pyarrow Float64 array.
     #[getter]
     fn monetary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.columns().monetary.expect("summaries have spend");
-        PyArrowType(m.to_data()).into_pyobject(py)
+        PyArrowType(self.monetary_column().to_data()).into_pyobject(py)
     }
 
     /// The customer ids, as a pyarrow string array.
@@ -891,8 +895,8 @@ fn spend_columns(
     monetary: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(ArrayRef, ArrayRef)> {
     if let Ok(s) = frequency.cast::<PySummaries>() {
-        let c = s.get().columns();
-        return Ok((c.x, c.monetary.expect("summaries have spend")));
+        let s = s.get();
+        return Ok((s.columns().x, s.monetary_column()));
     }
     let Some(monetary) = monetary else {
         return Err(parameter(
