@@ -42,7 +42,7 @@ pub struct HistoryColumns<'a> {
 }
 
 /// Rows checked per parallel task (and grouped per task when finding distinct (x, T)).
-const CHUNK: usize = 1 << 14;
+pub(crate) const CHUNK: usize = 1 << 14;
 
 impl<'a> HistoryColumns<'a> {
     /// Columns of repeat purchases x, recency t_x and age T.
@@ -177,70 +177,155 @@ impl Hasher for KeyHasher {
 
 type KeyMap<V> = HashMap<(u32, u64), V, BuildHasherDefault<KeyHasher>>;
 
-/// One chunk's rows numbered by key: each row's local key number, and the chunk's distinct
-/// keys (x, bits of T) in order of first appearance.
-type ChunkKeys = (Vec<u32>, Vec<(u32, u64)>);
+/// Ages (T) a chunk numbers directly, and the x below which their keys have a direct slot:
+/// real bases have few distinct ages (days since the first purchase) and small x, so most
+/// rows find their key number with one probe of a small table and one indexed load.
+const DENSE_AGES: usize = 256;
+/// See [`DENSE_AGES`].
+const DENSE_X: usize = 64;
+/// A direct slot not yet given a key number (a chunk has fewer than 2^16 − 1 keys).
+const NO_KEY: u16 = u16::MAX;
 
-/// `f` once per distinct (x, T) of the rows, and each row's value of it, in row order and
-/// independent of the thread count (the distinct keys are numbered in order of first
-/// appearance). Chunks number their own keys in parallel; the chunks' keys are then merged in
-/// chunk order, so each row costs one lookup in a table that stays in cache.
-pub(crate) fn per_x_and_age<T: Copy + Send + Sync>(
-    h: &HistoryColumns<'_>,
-    f: impl Fn(u32, f64) -> T + Sync,
-) -> Vec<T> {
-    let n = h.len();
-    // Per chunk: each row's local key number, and the chunk's keys in first-appearance order.
-    let locals: Vec<ChunkKeys> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let rows = c * CHUNK..((c + 1) * CHUNK).min(n);
-            let mut map: KeyMap<u32> = KeyMap::default();
-            let mut keys = Vec::new();
-            let idx = rows
-                .map(|i| {
-                    let key = (h.x[i], h.big_t[i].to_bits());
-                    *map.entry(key).or_insert_with(|| {
-                        keys.push(key);
-                        (keys.len() - 1) as u32
-                    })
-                })
-                .collect();
-            (idx, keys)
-        })
-        .collect();
-    let mut global: KeyMap<u32> = KeyMap::default();
-    let mut distinct: Vec<(u32, u64)> = Vec::new();
-    let remaps: Vec<Vec<u32>> = locals
-        .iter()
-        .map(|(_, keys)| {
-            keys.iter()
-                .map(|k| {
-                    *global.entry(*k).or_insert_with(|| {
-                        distinct.push(*k);
-                        (distinct.len() - 1) as u32
-                    })
-                })
-                .collect()
-        })
-        .collect();
-    let values: Vec<T> = distinct
-        .par_iter()
-        .map(|&(x, t)| f(x, f64::from_bits(t)))
-        .collect();
-    let Some(&first) = values.first() else {
-        return Vec::new();
-    };
-    let mut out = vec![first; n];
-    out.par_chunks_mut(CHUNK)
-        .zip(&locals)
-        .zip(&remaps)
-        .for_each(|((o, (idx, _)), remap)| {
-            for (o, &l) in o.iter_mut().zip(idx) {
-                *o = values[remap[l as usize] as usize];
+/// The first [`DENSE_AGES`] distinct ages of a chunk (their bits), numbered in order of
+/// first appearance: open addressing with linear probing, twice as many slots as ages.
+struct AgeSlots {
+    bits: Vec<u64>,
+    number: Vec<u16>,
+    len: usize,
+}
+
+impl AgeSlots {
+    /// No age in the table: the bits of a NaN, which a checked T never is.
+    const EMPTY: u64 = u64::MAX;
+    const SLOTS: usize = 2 * DENSE_AGES;
+
+    fn new() -> Self {
+        AgeSlots {
+            bits: vec![Self::EMPTY; Self::SLOTS],
+            number: vec![0; Self::SLOTS],
+            len: 0,
+        }
+    }
+
+    /// The number of the age with these bits, given one if there is room; `None` once
+    /// [`DENSE_AGES`] ages are numbered and this is another.
+    fn slot(&mut self, t: u64) -> Option<usize> {
+        let mut i = (t.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) as usize;
+        loop {
+            let b = self.bits[i];
+            if b == t {
+                return Some(self.number[i] as usize);
             }
-        });
-    out
+            if b == Self::EMPTY {
+                if self.len == DENSE_AGES {
+                    return None;
+                }
+                self.bits[i] = t;
+                self.number[i] = self.len as u16;
+                self.len += 1;
+                return Some(self.len - 1);
+            }
+            i = (i + 1) % Self::SLOTS;
+        }
+    }
+}
+
+// The age table's hash keeps the top 9 bits: one per slot.
+const _: () = assert!(AgeSlots::SLOTS == 1 << 9);
+// Key numbers stay below NO_KEY.
+const _: () = assert!(CHUNK < NO_KEY as usize);
+
+/// One chunk's rows numbered by key: each row's number among the chunk's keys, and the
+/// chunk's distinct keys (x, bits of T) in order of first appearance.
+type ChunkKeys = (Vec<u16>, Vec<(u32, u64)>);
+
+/// The distinct (x, T) of a table's rows, numbered in order of first appearance (so the
+/// numbering does not depend on the thread count), and each row's number. Chunks of
+/// [`CHUNK`] rows number their own keys in parallel, in a table that stays in cache (a
+/// chunk's numbers fit 16 bits); the chunks' keys are then merged in chunk order. A model
+/// whose answer for a live customer depends on x and T only computes it once per key
+/// ([`XAgeKeys::values`]) and reads it back per row ([`XAgeKeys::chunk`]).
+pub(crate) struct XAgeKeys {
+    /// Per chunk: each row's number among the chunk's keys, and those keys' global numbers.
+    chunks: Vec<(Vec<u16>, Vec<u32>)>,
+    /// The distinct keys (x, bits of T) in order of first appearance.
+    distinct: Vec<(u32, u64)>,
+}
+
+impl XAgeKeys {
+    /// The keys of the rows of `h`.
+    pub(crate) fn new(h: &HistoryColumns<'_>) -> Self {
+        let n = h.len();
+        let locals: Vec<ChunkKeys> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let rows = c * CHUNK..((c + 1) * CHUNK).min(n);
+                let mut ages = AgeSlots::new();
+                let mut dense = vec![NO_KEY; DENSE_AGES * DENSE_X];
+                let mut map: KeyMap<u16> = KeyMap::default();
+                let mut keys = Vec::new();
+                let idx = rows
+                    .map(|i| {
+                        let key = (h.x[i], h.big_t[i].to_bits());
+                        // Small x at one of the chunk's first ages: a direct slot; the rest
+                        // (many distinct ages, large x) through the hash table. A key always
+                        // takes the same way, so it has one number.
+                        let slot = match ages.slot(key.1) {
+                            Some(a) if (key.0 as usize) < DENSE_X => {
+                                Some(&mut dense[a * DENSE_X + key.0 as usize])
+                            }
+                            _ => None,
+                        };
+                        match slot {
+                            Some(s) if *s != NO_KEY => *s,
+                            Some(s) => {
+                                keys.push(key);
+                                *s = (keys.len() - 1) as u16;
+                                *s
+                            }
+                            None => *map.entry(key).or_insert_with(|| {
+                                keys.push(key);
+                                (keys.len() - 1) as u16
+                            }),
+                        }
+                    })
+                    .collect();
+                (idx, keys)
+            })
+            .collect();
+        let mut global: KeyMap<u32> = KeyMap::default();
+        let mut distinct: Vec<(u32, u64)> = Vec::new();
+        let chunks = locals
+            .into_iter()
+            .map(|(idx, keys)| {
+                let remap = keys
+                    .iter()
+                    .map(|k| {
+                        *global.entry(*k).or_insert_with(|| {
+                            distinct.push(*k);
+                            (distinct.len() - 1) as u32
+                        })
+                    })
+                    .collect();
+                (idx, remap)
+            })
+            .collect();
+        XAgeKeys { chunks, distinct }
+    }
+
+    /// `f(x, T)` for each distinct key, in parallel, in key order.
+    pub(crate) fn values<T: Send>(&self, f: impl Fn(u32, f64) -> T + Sync) -> Vec<T> {
+        self.distinct
+            .par_iter()
+            .map(|&(x, t)| f(x, f64::from_bits(t)))
+            .collect()
+    }
+
+    /// The key numbers of the rows of chunk `c` (rows `c · CHUNK ..`), in row order.
+    pub(crate) fn chunk(&self, c: usize) -> impl Iterator<Item = usize> + '_ {
+        let (idx, remap) = &self.chunks[c];
+        idx.iter().map(move |&l| remap[l as usize] as usize)
+    }
 }
 
 /// The column, or [`Error::Overflow`] naming its first non-finite row.

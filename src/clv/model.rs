@@ -3,7 +3,7 @@
 use ndarray::{Array1, ArrayView1};
 use rayon::prelude::*;
 
-use super::columns::{HistoryColumns, finite_or_row, per_x_and_age};
+use super::columns::{CHUNK, HistoryColumns, XAgeKeys, finite_or_row};
 use super::data::Rft;
 use crate::data::{CustomerSummary, TimeUnit};
 use crate::error::{Error, Position, Result, finite_or_overflow};
@@ -248,10 +248,15 @@ pub trait TransactionModel: Sync {
         check_horizon(t)?;
         let mut p = self.p_alive_columns(h)?;
         if self.alive_expectation_by_x_and_age() {
-            let alive = per_x_and_age(h, |x, big_t| {
+            let keys = XAgeKeys::new(h);
+            let alive = keys.values(|x, big_t| {
                 self.expected_purchases_if_alive(&Rft::new_unchecked(x, 0.0, big_t), t)
             });
-            p.par_iter_mut().zip(&alive).for_each(|(p, e)| *p *= e);
+            p.par_chunks_mut(CHUNK).enumerate().for_each(|(c, p)| {
+                for (p, k) in p.iter_mut().zip(keys.chunk(c)) {
+                    *p *= alive[k];
+                }
+            });
         } else {
             p.par_iter_mut().enumerate().for_each(|(i, p)| {
                 *p *= self.expected_purchases_if_alive(&h.rft(i), t);

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::columns::{HistoryColumns, finite_or_row, per_x_and_age};
+use super::columns::{CHUNK, HistoryColumns, XAgeKeys, finite_or_row};
 use super::data::Rft;
 use super::gamma_gamma::GammaGamma;
 use super::model::{TransactionModel, check_summaries, per_distinct_history};
@@ -326,28 +326,44 @@ impl<M: TransactionModel> Valuation<M> {
         }
         let p_alive = self.model.p_alive_columns(h)?;
         let model: &dyn TransactionModel = &self.model;
-        let paths: Vec<(f64, f64)> = if model.alive_expectation_by_x_and_age() {
-            per_x_and_age(h, |x, big_t| {
+        // Each row's expected purchases (P(alive) × the total if alive) and CLV (spend ×
+        // P(alive) × the discounted sum if alive), the path once per distinct (x, T) where the
+        // model allows.
+        let n = h.len();
+        let mut expected_purchases = vec![0.0; n];
+        let mut clv = vec![0.0; n];
+        let combine = |i: usize, (discounted, total): (f64, f64), e: &mut f64, v: &mut f64| {
+            let p = p_alive[i];
+            *e = p * total;
+            *v = spend[i] * p * discounted;
+        };
+        if model.alive_expectation_by_x_and_age() {
+            let keys = XAgeKeys::new(h);
+            let paths = keys.values(|x, big_t| {
                 let (_, discounted, total) =
                     discounted_path(model, &Rft::new_unchecked(x, 0.0, big_t), &self.discounting);
                 (discounted, total)
-            })
+            });
+            expected_purchases
+                .par_chunks_mut(CHUNK)
+                .zip(clv.par_chunks_mut(CHUNK))
+                .enumerate()
+                .for_each(|(c, (es, vs))| {
+                    for (j, ((e, v), k)) in es.iter_mut().zip(vs).zip(keys.chunk(c)).enumerate() {
+                        combine(c * CHUNK + j, paths[k], e, v);
+                    }
+                });
         } else {
-            (0..h.len())
-                .into_par_iter()
-                .map(|i| {
+            expected_purchases
+                .par_iter_mut()
+                .zip(&mut clv)
+                .enumerate()
+                .for_each(|(i, (e, v))| {
                     let (_, discounted, total) =
                         discounted_path(model, &h.rft(i), &self.discounting);
-                    (discounted, total)
-                })
-                .collect()
-        };
-        let (expected_purchases, clv): (Vec<f64>, Vec<f64>) = p_alive
-            .par_iter()
-            .zip(&paths)
-            .zip(&spend)
-            .map(|((&p, &(discounted, total)), &m)| (p * total, m * p * discounted))
-            .unzip();
+                    combine(i, (discounted, total), e, v);
+                });
+        }
         let expected_purchases = finite_or_row("expected_purchases", expected_purchases)?;
         let clv = finite_or_row("clv", clv)?;
         Ok(ValueColumns {

@@ -9,6 +9,7 @@
 //!   to integrands concentrated near an endpoint. The models fall back on it where a series
 //!   would converge too slowly.
 
+pub(crate) mod elementary;
 mod real;
 
 pub(crate) use real::{Dual, Real, ln_beta, log_add_exp, log_sub_exp};

@@ -2,7 +2,7 @@
 //! error says whether the data, the call or the model is at fault.
 
 use crate::cluster;
-use custseg::clv::{BgNbd, TransactionModel};
+use custseg::clv::{BgNbd, HistoryColumns, TransactionModel};
 use custseg::datasets::{cdnow_sample, cdnow_sample_config, parse_cdnow};
 use custseg::rfm::RfmParams;
 use custseg::segment::{KMeansParams, Points};
@@ -123,6 +123,21 @@ fn column_predictions_report_overflow_as_the_batch_form_does() {
         (e.kind(), e.position().unwrap().row()),
         (ErrorKind::Model, Some(1))
     );
+    // The columnar fast path (vectorised P(alive)) says the same of the same row.
+    let (xs, txs, ts) = ([1u32, 1], [1.0, 1e308], [2.0, 1.5e308]);
+    let columns = HistoryColumns::new(&xs, &txs, &ts).unwrap();
+    let e = m.p_alive_columns(&columns).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Overflow {
+                quantity: "P(alive)",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.position().unwrap().row(), Some(1));
     let e = m
         .expected_purchases_view(x.view(), t_x.view(), big_t.view(), 10.0)
         .unwrap_err();
