@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::HistoryColumns;
+use super::columns::{self, HistoryColumns};
 use super::data::{Rft, RftData};
 use super::fit::{LIKELIHOOD_CHUNK, Likelihood};
 use crate::error::Result;
@@ -222,12 +222,9 @@ macro_rules! beta_geometric_nbd {
 
             fn p_alive_columns(&self, h: &$crate::clv::HistoryColumns<'_>) -> Result<Vec<f64>> {
                 h.check_unit(self.unit())?;
-                $crate::clv::columns::finite_or_row(
-                    "P(alive)",
-                    $crate::clv::btyd::bg_p_alive_columns(
-                        &$crate::clv::btyd::AliveOdds::new(&self.values(), Self::OFFSET),
-                        h,
-                    ),
+                $crate::clv::btyd::bg_p_alive_columns(
+                    &$crate::clv::btyd::AliveOdds::new(&self.values(), Self::OFFSET),
+                    h,
                 )
             }
 
@@ -537,10 +534,8 @@ pub(crate) struct AliveOdds {
     b: f64,
     /// The offset d: the dropout odds are a / (b + x − 1 + d).
     d: f64,
-    /// b − 1 + d.
+    /// b − 1 + d, the loop's form of the dropout odds' denominator.
     b_shift: f64,
-    /// d = 0 (BG/NBD): a customer without repeat purchases cannot have dropped out.
-    no_repeats_alive: bool,
 }
 
 impl AliveOdds {
@@ -553,8 +548,12 @@ impl AliveOdds {
             b,
             d,
             b_shift: b - 1.0 + d,
-            no_repeats_alive: d == 0.0,
         }
+    }
+
+    /// d = 0 (BG/NBD): a customer without repeat purchases cannot have dropped out.
+    fn no_repeats_alive(&self) -> bool {
+        self.d == 0.0
     }
 }
 
@@ -564,7 +563,7 @@ impl AliveOdds {
 /// [`bg_p_alive_columns`], which agrees to about 1e-15.
 #[inline(always)]
 pub(crate) fn bg_p_alive(o: &AliveOdds, x: u32, t_x: f64, big_t: f64) -> f64 {
-    if o.no_repeats_alive && x == 0 {
+    if o.no_repeats_alive() && x == 0 {
         return 1.0;
     }
     let x = x as f64;
@@ -602,22 +601,32 @@ fn ratios_in_range(a: f64, b: f64, c: f64, d: f64) -> bool {
 /// where T ≈ t_x. A row the fast forms do not cover (a ratio or the log odds out of their
 /// range) is marked and redone by [`bg_p_alive`] after the loop. Agrees with [`bg_p_alive`]
 /// to about 1e-15 (a unit test bounds it by that form's own rounding).
-pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Vec<f64> {
+pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Result<Vec<f64>> {
     let (x, t_x, big_t) = (h.x(), h.t_x(), h.big_t());
     let mut out = vec![0.0; x.len()];
-    out.par_chunks_mut(P_ALIVE_CHUNK)
+    // The pass that redoes the marked rows also finds the first that is still not a number
+    // (an overflowing history): no second pass over the column to check it.
+    let first_bad = out
+        .par_chunks_mut(P_ALIVE_CHUNK)
         .enumerate()
-        .for_each(|(c, out)| {
-            let rows = c * P_ALIVE_CHUNK..c * P_ALIVE_CHUNK + out.len();
+        .filter_map(|(c, out)| {
+            let start = c * P_ALIVE_CHUNK;
+            let rows = start..start + out.len();
             let (x, t_x, big_t) = (&x[rows.clone()], &t_x[rows.clone()], &big_t[rows]);
             p_alive_chunk_dispatch(o, x, t_x, big_t, out);
-            for i in 0..out.len() {
+            let mut bad = None;
+            for i in (0..out.len()).rev() {
                 if out[i].is_nan() {
                     out[i] = bg_p_alive(o, x[i], t_x[i], big_t[i]);
+                    if !out[i].is_finite() {
+                        bad = Some(start + i);
+                    }
                 }
             }
-        });
-    out
+            bad
+        })
+        .min();
+    columns::column_or_overflow("P(alive)", out, first_bad)
 }
 
 /// Rows a task of [`bg_p_alive_columns`] takes (its columns stay in cache).
@@ -657,7 +666,7 @@ fn p_alive_chunk(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut
         let p = 1.0 / (1.0 + elementary::exp_core(zc));
         let held = ratios_in_range(o.a, b_x, age, recency) & (zc <= elementary::EXP_MAX);
         // A row with no repeat purchase under BG/NBD is alive whatever its odds say.
-        let sure = o.no_repeats_alive & (x[i] == 0);
+        let sure = o.no_repeats_alive() & (x[i] == 0);
         out[i] = if sure {
             1.0
         } else if held {
@@ -1135,7 +1144,7 @@ mod tests {
             ([0.5, 1e-310, 2.0, 3.0], 0.0),
         ] {
             let o = AliveOdds::new(&params, d);
-            let columns = bg_p_alive_columns(&o, &h);
+            let columns = bg_p_alive_columns(&o, &h).unwrap();
             let [r, alpha, ..] = params;
             for i in 0..x.len() {
                 let one = bg_p_alive(&o, x[i], t_x[i], big_t[i]);

@@ -330,7 +330,18 @@ impl XAgeKeys {
 
 /// The column, or [`Error::Overflow`] naming its first non-finite row.
 pub(crate) fn finite_or_row(quantity: &'static str, values: Vec<f64>) -> Result<Vec<f64>> {
-    match values.par_iter().position_first(|v| !v.is_finite()) {
+    let first = values.par_iter().position_first(|v| !v.is_finite());
+    column_or_overflow(quantity, values, first)
+}
+
+/// The column, or [`Error::Overflow`] naming `first_bad`, its first non-finite row, found by
+/// the caller (a pass that already reads every value).
+pub(crate) fn column_or_overflow(
+    quantity: &'static str,
+    values: Vec<f64>,
+    first_bad: Option<usize>,
+) -> Result<Vec<f64>> {
+    match first_bad {
         Some(row) => Err(Error::Overflow {
             at: Position::at_row(row),
             quantity,
