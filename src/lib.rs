@@ -117,6 +117,7 @@ pub mod datasets;
 mod error;
 pub mod experiment;
 pub mod geo;
+mod mem;
 mod optim;
 mod par;
 #[cfg(feature = "plots")]

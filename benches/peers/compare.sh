@@ -32,6 +32,8 @@ PY=${PEER_PYTHON:-/work/peer-venv/bin/python}
 CSV=${TMPDIR:-/tmp}/custseg_synthetic_$N.csv
 CMP=${TMPDIR:-/tmp}/custseg_compare
 mkdir -p "$CMP"
+# Where criterion writes its estimates: under the cargo target directory, wherever that is.
+export CRITERION_DIR=${CARGO_TARGET_DIR:-target}/criterion
 
 if [ "$WHAT" = all ] || [ "$WHAT" = table ]; then
     # `table` prints the table from the modes' last runs without running them again.
@@ -109,13 +111,13 @@ if [ "$WHAT" = geo ]; then
         --dbscan-points 100000 > "$PTS.peer.json"
     CUSTSEG_GEONAMES=$CITIES CUSTSEG_BENCH_CUSTOMERS=$N cargo bench --quiet --bench geo
     "$PY" - "$N" "$PTS.peer.json" "$CMP/geo.json" <<'PYEOF'
-import json, sys
+import json, os, sys
 n, peer = sys.argv[1], json.load(open(sys.argv[2]))
 out_rows = []
 def short(k):
     return f"{k / 1e6:.3g}M" if k >= 1e6 else f"{k / 1e3:.3g}k" if k >= 1e3 else str(k)
 def ours(name, size):
-    est = json.load(open(f"target/criterion/geo/{name}/{size}/new/estimates.json"))
+    est = json.load(open(f"{os.environ.get('CRITERION_DIR', 'target/criterion')}/geo/{name}/{size}/new/estimates.json"))
     return est["mean"]["point_estimate"] / 1e9
 o = ours("nearest_city", n)
 p = peer["build_and_query_seconds_best"]
@@ -199,7 +201,7 @@ def task(kind, algo, n, p):
                 "categorical), k = 8 (`cluster`)")
     return f"{kind} {algo}, {n} (`cluster`)"
 def ours(name, n):
-    path = f"target/criterion/segment/{name}/{n}/new/estimates.json"
+    path = f"{os.environ.get('CRITERION_DIR', 'target/criterion')}/segment/{name}/{n}/new/estimates.json"
     if not os.path.exists(path):
         return None
     return json.load(open(path))["mean"]["point_estimate"] / 1e9
@@ -245,13 +247,13 @@ if [ "$WHAT" = clv ]; then
     "$PY" benches/peers/clv_lifetimes.py --summaries "$SCORE_CSV" --mode score --repeat 3 > "$SCORE_CSV.peer.json"
     CUSTSEG_BENCH_CUSTOMERS=$N CUSTSEG_BENCH_SCORE_CUSTOMERS=$SCORE_N cargo bench --quiet --bench clv
     "$PY" - "$N" "$SCORE_N" "$FIT_CSV.peer.json" "$SCORE_CSV.peer.json" "$CMP/clv.json" <<'PYEOF'
-import json, sys
+import json, os, sys
 n, m, fit_path, score_path = sys.argv[1:5]
 out_rows = []
 def short(k):
     return f"{k / 1e6:.3g}M" if k >= 1e6 else f"{k / 1e3:.3g}k" if k >= 1e3 else str(k)
 def ours(name, size):
-    est = json.load(open(f"target/criterion/clv/{name}/{size}/new/estimates.json"))
+    est = json.load(open(f"{os.environ.get('CRITERION_DIR', 'target/criterion')}/clv/{name}/{size}/new/estimates.json"))
     return est["mean"]["point_estimate"] / 1e9
 fit, score = json.load(open(fit_path)), json.load(open(score_path))
 print(f"fits on {fit['customers']:,} customers (custseg: criterion mean; lifetimes: best run)")
@@ -316,10 +318,10 @@ rfm)
 esac
 CUSTSEG_BENCH_CUSTOMERS=$N cargo bench --quiet --bench "$WHAT" -- "$FILTER"
 "$PY" - "$WHAT" "$N" "$CSV.peer.json" "$CSV.peer2.json" "$CSV.engines.jsonl" "$CMP/$WHAT.json" <<'PYEOF'
-import json, sys
+import json, os, sys
 what, n, peer_path, peer2_path, engines_path, out_path = sys.argv[1:7]
 def ours(name):
-    est = json.load(open(f"target/criterion/{what}/{name}/{n}/new/estimates.json"))
+    est = json.load(open(f"{os.environ.get('CRITERION_DIR', 'target/criterion')}/{what}/{name}/{n}/new/estimates.json"))
     return est["mean"]["point_estimate"] / 1e9
 def short(k):
     return f"{k / 1e6:.3g}M" if k >= 1e6 else f"{k / 1e3:.3g}k" if k >= 1e3 else str(k)

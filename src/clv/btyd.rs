@@ -603,7 +603,8 @@ fn ratios_in_range(a: f64, b: f64, c: f64, d: f64) -> bool {
 /// to about 1e-15 (a unit test bounds it by that form's own rounding).
 pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Result<Vec<f64>> {
     let (x, t_x, big_t) = (h.x(), h.t_x(), h.big_t());
-    let mut out = vec![0.0; x.len()];
+    // A fresh column written once by the chunks: huge pages spare most of its page faults.
+    let mut out: Vec<f64> = crate::mem::zeros(x.len());
     // The pass that redoes the marked rows also finds the first that is still not a number
     // (an overflowing history): no second pass over the column to check it.
     let first_bad = out

@@ -230,10 +230,11 @@ pub trait TransactionModel: Sync {
     /// [`Error::Overflow`] naming the first row whose P(alive) is not finite.
     fn p_alive_columns(&self, h: &HistoryColumns<'_>) -> Result<Vec<f64>> {
         h.check_unit(self.unit())?;
-        let out = (0..h.len())
+        let mut out = crate::mem::with_capacity(h.len());
+        (0..h.len())
             .into_par_iter()
             .map(|i| self.p_alive_value(&h.rft(i)))
-            .collect();
+            .collect_into_vec(&mut out);
         finite_or_row("P(alive)", out)
     }
 

@@ -304,14 +304,15 @@ impl<M: TransactionModel> Valuation<M> {
             });
         }
         let x = h.x();
-        let spend: Vec<f64> = (0..h.len())
+        let mut spend: Vec<f64> = crate::mem::with_capacity(h.len());
+        (0..h.len())
             .into_par_iter()
             .map(|i| {
                 self.spend
                     .expected_spend(x[i], monetary[i])
                     .unwrap_or(f64::NAN)
             })
-            .collect();
+            .collect_into_vec(&mut spend);
         if let Some(row) = spend.par_iter().position_first(|v| v.is_nan()) {
             let m = monetary[row];
             if !(m.is_finite() && m >= 0.0) {
@@ -330,8 +331,8 @@ impl<M: TransactionModel> Valuation<M> {
         // P(alive) × the discounted sum if alive), the path once per distinct (x, T) where the
         // model allows.
         let n = h.len();
-        let mut expected_purchases = vec![0.0; n];
-        let mut clv = vec![0.0; n];
+        let mut expected_purchases: Vec<f64> = crate::mem::zeros(n);
+        let mut clv: Vec<f64> = crate::mem::zeros(n);
         let combine = |i: usize, (discounted, total): (f64, f64), e: &mut f64, v: &mut f64| {
             let p = p_alive[i];
             *e = p * total;

@@ -43,6 +43,7 @@ use super::summary::{
 };
 use super::transactions::{CustomerKey, KeyRange, ReturnPolicy, TransactionLog, check_columns};
 use crate::error::{Error, Result};
+use crate::mem;
 use crate::par::{offsets_from_counts, split_by_offsets_mut};
 
 impl CustomerSummaries {
@@ -333,8 +334,9 @@ impl<K: CustomerKey> Columns<'_, K> {
             .collect();
         let chunk_lo = offsets_from_counts(kept_per_unit.iter().copied());
         let kept = chunk_lo.last().copied().unwrap_or(0);
-        let mut meta: Vec<Meta> = vec![0; kept];
-        let mut amount = vec![0.0f64; kept];
+        // Written once by the partitioning threads: huge pages spare most of its page faults.
+        let mut meta: Vec<Meta> = mem::zeros(kept);
+        let mut amount: Vec<f64> = mem::zeros(kept);
         // Consecutive shares of the chunks, one per thread: each numbers the customers it sees
         // first in its own bitmap while it partitions its chunks.
         let chunks = kept_per_unit.len();
@@ -389,11 +391,12 @@ impl<K: CustomerKey> Columns<'_, K> {
         let cfg = rows.cfg;
         // One fold per slot, written straight into place; a run of slots that starts inside a
         // block folds that whole block (its counts are kept once).
-        let folds: Vec<FoldedDays> = (0..rows.range)
+        let mut folds: Vec<FoldedDays> = mem::with_capacity(rows.range);
+        (0..rows.range)
             .into_par_iter()
             .with_min_len(1 << rows.shift)
             .map_init(|| Cursor::new(&rows), |cur, slot| cur.fold_at(slot))
-            .collect();
+            .collect_into_vec(&mut folds);
         let mut report = SummaryReport::default();
         let mut late_slots: Vec<u64> = Vec::with_capacity(rows.range.div_ceil(64));
         let mut overflowed = false;
@@ -418,7 +421,8 @@ impl<K: CustomerKey> Columns<'_, K> {
         } else {
             customers
         };
-        let summaries: Vec<CustomerSummary> = (0..order.len())
+        let mut summaries: Vec<CustomerSummary> = mem::with_capacity(order.len());
+        (0..order.len())
             .into_par_iter()
             .map_init(
                 || Gather::new(order, &folds),
@@ -427,7 +431,7 @@ impl<K: CustomerKey> Columns<'_, K> {
                         .summary(self.keys[order[i].1 as usize].to_customer_id(), cfg)
                 },
             )
-            .collect();
+            .collect_into_vec(&mut summaries);
         let late: Vec<LateCustomer> = if any_late {
             customers
                 .iter()
