@@ -595,8 +595,8 @@ fn ratios_in_range(a: f64, b: f64, c: f64, d: f64) -> bool {
 
 /// P(alive) over columns, in parallel chunks: z = ln(a / (b + x − 1 + d)) + (r + x)·ln((α + T)
 /// / (α + t_x)) with [`elementary`]'s logarithm of a ratio and exponential, so the loop over
-/// a chunk has no call and no branch and vectorises (on x86-64 with AVX2 it runs a build for
-/// AVX2, which gives the same bits). Two logarithms of ratios rather than four logarithms:
+/// a chunk has no call and no branch and vectorises (on x86-64 it runs a build for AVX-512 or
+/// AVX2 where the CPU has one, which gives the same bits). Two logarithms of ratios rather than four logarithms:
 /// each costs one division, and the difference of ln(α + T) and ln(α + t_x) would cancel
 /// where T ≈ t_x. A row the fast forms do not cover (a ratio or the log odds out of their
 /// range) is marked and redone by [`bg_p_alive`] after the loop. Agrees with [`bg_p_alive`]
@@ -635,6 +635,13 @@ const P_ALIVE_CHUNK: usize = 1 << 13;
 
 fn p_alive_chunk_dispatch(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
+        // feature, checked on the line above.
+        unsafe { p_alive_chunk_avx512(o, x, t_x, big_t, out) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
         // feature, checked on the line above.
@@ -648,6 +655,13 @@ fn p_alive_chunk_dispatch(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn p_alive_chunk_avx2(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut [f64]) {
+    p_alive_chunk(o, x, t_x, big_t, out);
+}
+
+/// [`p_alive_chunk`] compiled for AVX-512 (eight rows a register).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn p_alive_chunk_avx512(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut [f64]) {
     p_alive_chunk(o, x, t_x, big_t, out);
 }
 
@@ -1169,6 +1183,13 @@ mod tests {
                 // SAFETY: the CPU has AVX2, checked on the line above.
                 unsafe { p_alive_chunk_avx2(&o, &x, &t_x, &big_t, &mut wide) };
                 assert_eq!(bits(&plain), bits(&wide), "d {d}");
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                let mut wider = vec![0.0; x.len()];
+                // SAFETY: the CPU has AVX-512F, checked on the line above.
+                unsafe { p_alive_chunk_avx512(&o, &x, &t_x, &big_t, &mut wider) };
+                assert_eq!(bits(&plain), bits(&wider), "d {d}");
             }
         }
     }

@@ -279,8 +279,10 @@ fn checked_values<T: Send>(
     f: impl Fn(&CustomerSummary, RfmValues) -> T + Sync,
 ) -> Result<Vec<T>> {
     let invalid = AtomicBool::new(false);
-    // An indexed collect writes the results straight into place.
-    let out: Vec<T> = customers
+    // An indexed collect writes the results straight into place, in memory mapped in huge
+    // pages where the system allows (a million scores are tens of megabytes).
+    let mut out: Vec<T> = crate::mem::with_capacity(customers.len());
+    customers
         .par_iter()
         .map(|s| {
             let v = values_of(s, fb, mb).unwrap_or_else(|_| {
@@ -293,7 +295,7 @@ fn checked_values<T: Send>(
             });
             f(s, v)
         })
-        .collect();
+        .collect_into_vec(&mut out);
     if invalid.load(Ordering::Relaxed) {
         validate_all(customers, fb, mb)?;
     }
