@@ -278,17 +278,23 @@ impl<K: CustomerKey> Columns<'_, K> {
         let date_bits = 32 - shift;
         let dates_fit = first > last || ((last as i64 - first as i64) >> date_bits) == 0;
         // Each kept row's slot, once; the count of each block's rows; the slots seen first.
-        let slots = &mut sightings.slots;
-        slots.clear();
+        // The loops work on plain slices: through `&mut Vec` the compiler reloads each
+        // vector's pointer and length after every store (a store might have changed them).
+        sightings.slots.clear();
+        sightings.slots.resize(hi - lo, 0);
+        let slots = &mut sightings.slots[..];
+        let mut kept = 0;
         let mut offsets = vec![0u32; blocks + 1];
-        let seen = &mut sightings.seen;
+        let counts = &mut offsets[..];
+        let seen = &mut sightings.seen[..];
         for (row, key) in (lo..hi).zip(&self.keys[lo..hi]) {
             if !self.kept(row) {
                 continue;
             }
             let k = self.dense.slot_of(key);
-            slots.push(k as u32);
-            offsets[(k >> shift) + 1] += 1;
+            slots[kept] = k as u32;
+            kept += 1;
+            counts[(k >> shift) + 1] += 1;
             let (w, bit) = (k / 64, 1u64 << (k % 64));
             if seen[w] & bit == 0 {
                 seen[w] |= bit;
@@ -300,9 +306,10 @@ impl<K: CustomerKey> Columns<'_, K> {
         }
         if dates_fit {
             let mut next = offsets[..blocks].to_vec();
+            let next = &mut next[..];
             let local = (1u32 << shift) - 1;
             let rows = (lo..hi).filter(|&row| self.kept(row));
-            for (row, &k) in rows.zip(slots.iter()) {
+            for (row, &k) in rows.zip(slots[..kept].iter()) {
                 let at = &mut next[(k >> shift) as usize];
                 let days = self.dates[row].days_since_epoch().wrapping_sub(first) as u32;
                 meta[*at as usize] = ((k & local) << date_bits) | days;
@@ -599,9 +606,11 @@ impl<'r, 'c> Cursor<'r, 'c> {
         let rows = self.rows;
         let cfg = rows.cfg;
         let count = (rows.range - (b << rows.shift)).min(1 << rows.shift);
-        let start = &mut self.start;
-        start.clear();
-        start.resize(count + 1, 0);
+        self.start.clear();
+        self.start.resize(count + 1, 0);
+        // Plain slices in the row loops: through `&mut Vec` the compiler reloads each
+        // vector's pointer and length after every store (a store might have changed them).
+        let start = &mut self.start[..];
         rows.for_each_slot(b, |i| start[i + 1] += 1);
         for i in 1..=count {
             start[i] += start[i - 1];
@@ -611,7 +620,11 @@ impl<'r, 'c> Cursor<'r, 'c> {
         self.amounts.resize(n, 0.0);
         self.next.clear();
         self.next.extend_from_slice(&start[..count]);
-        let (next, dates, amounts) = (&mut self.next, &mut self.dates, &mut self.amounts);
+        let (next, dates, amounts) = (
+            &mut self.next[..],
+            &mut self.dates[..],
+            &mut self.amounts[..],
+        );
         rows.for_each_row(b, |i, date, amount| {
             let at = next[i] as usize;
             dates[at] = date;
@@ -642,15 +655,10 @@ impl<'r, 'c> Cursor<'r, 'c> {
                     am[j] = a;
                 }
             }
-            let mut days = days_of_rows(ds, am);
-            let Some(first) = days.next() else {
+            let Some(fold) = fold_customer(ds, am, cfg) else {
                 self.folds.push(FoldedDays::EMPTY);
                 continue;
             };
-            let mut fold = DayFold::first_day(first, cfg);
-            for d in days {
-                fold.push(d, cfg);
-            }
             st.purchases_after_window += fold.after_window_periods() as usize;
             st.holdout_purchases += fold.holdout_periods() as usize;
             if fold.first_date() > obs {
@@ -664,4 +672,17 @@ impl<'r, 'c> Cursor<'r, 'c> {
         self.block = Some(b);
         rows.stats[b].get_or_init(|| st);
     }
+}
+
+/// One customer's rows, in date order, folded day by day. Kept out of line: inside the
+/// block's loop the fold's running sums were spilled to the stack, and each day's addition
+/// then waited on a store and a load.
+#[inline(never)]
+fn fold_customer(dates: &[Date], amounts: &[f64], cfg: &SummaryConfig) -> Option<DayFold> {
+    let mut days = days_of_rows(dates, amounts);
+    let mut fold = DayFold::first_day(days.next()?, cfg);
+    for d in days {
+        fold.push(d, cfg);
+    }
+    Some(fold)
 }

@@ -881,13 +881,21 @@ where
         }
         s
     };
-    // Indexed parallel collects write the summaries straight into place.
-    let summaries: Vec<CustomerSummary> = if late.is_empty() {
-        (0..n).into_par_iter().map(summarise).collect()
+    // Indexed parallel collects write the summaries straight into place, in memory mapped in
+    // huge pages where the system allows.
+    let mut summaries: Vec<CustomerSummary> = crate::mem::with_capacity(n - late.len());
+    if late.is_empty() {
+        (0..n)
+            .into_par_iter()
+            .map(summarise)
+            .collect_into_vec(&mut summaries);
     } else {
         let on_time: Vec<usize> = (0..n).filter(|c| late.binary_search(c).is_err()).collect();
-        on_time.into_par_iter().map(summarise).collect()
-    };
+        on_time
+            .into_par_iter()
+            .map(summarise)
+            .collect_into_vec(&mut summaries);
+    }
     if any_overflow.load(Ordering::Relaxed)
         && let Some(bad) = summaries.par_iter().find_first(|s| overflowed(s))
     {
@@ -966,6 +974,13 @@ pub(crate) fn day_sums_of_rows<'a>(
     let mut i = 0;
     std::iter::from_fn(move || {
         let date = *dates.get(i)?;
+        // Most days hold one row: its sum is the row's amount, and the error sum zero (what
+        // the two-sum from zero below gives for that row, −0 included), without the chain of
+        // dependent additions.
+        if dates.get(i + 1) != Some(&date) {
+            i += 1;
+            return Some((date, 0.0 + amounts[i - 1], 0.0, 1));
+        }
         let (mut hi, mut lo) = (0.0, 0.0);
         let mut transactions = 0;
         while i < dates.len() && dates[i] == date {
@@ -1021,5 +1036,54 @@ impl TransactionLog {
             let from = after.map_or(lo, |a| lo + dates[lo..hi].partition_point(|&d| d <= a));
             days_of_rows(&dates[from..hi], &amounts[from..hi])
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-row day's shortcut gives what the two-sum from zero gives for that row, to the
+    /// bit (−0 becomes +0 in both), and several-row days still sum exactly.
+    #[test]
+    fn one_row_days_take_the_shortcut_with_the_same_bits() {
+        let d = |n: i32| Date::from_epoch_days(n);
+        let amounts = [
+            -0.0,
+            0.0,
+            5e-324,
+            -5e-324,
+            1e-300,
+            3.7,
+            -2.25,
+            1e308,
+            -1e308,
+            f64::MAX,
+            0.1,
+        ];
+        let dates: Vec<Date> = (0..amounts.len() as i32).map(d).collect();
+        let days: Vec<_> = day_sums_of_rows(&dates, &amounts).collect();
+        assert_eq!(days.len(), amounts.len());
+        for ((date, hi, lo, rows), (&a, &want)) in days.into_iter().zip(amounts.iter().zip(&dates))
+        {
+            let (s, e) = two_sum(0.0, a);
+            let slow_lo = 0.0 + e;
+            assert_eq!((date, rows), (want, 1));
+            assert_eq!(
+                (hi.to_bits(), lo.to_bits()),
+                (s.to_bits(), slow_lo.to_bits()),
+                "{a:e}"
+            );
+        }
+        // Same-day rows: 1e16 + 1 + 1 is 1e16 + 2 exactly, through the error term.
+        let dates = [d(0), d(0), d(0), d(1)];
+        let amounts = [1e16, 1.0, 1.0, -0.0];
+        let days: Vec<_> = days_of_rows(&dates, &amounts).collect();
+        assert_eq!(days.len(), 2);
+        assert_eq!((days[0].spend, days[0].transactions), (1e16 + 2.0, 3));
+        assert_eq!(
+            (days[1].spend.to_bits(), days[1].transactions),
+            (0.0f64.to_bits(), 1)
+        );
     }
 }
