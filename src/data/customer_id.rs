@@ -81,22 +81,28 @@ impl From<String> for CustomerId {
     }
 }
 
+/// "00", "01", … "99" back to back.
+const DIGIT_PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 impl From<u64> for CustomerId {
     fn from(mut n: u64) -> Self {
-        // Formats without an intermediate String: a u64 has at most 20 digits.
+        // Formats in place, without an intermediate String (a u64 has at most 20 digits),
+        // two digits a division: a million integer keys become ids in every summary call.
         let mut bytes = [0u8; INLINE];
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+        let len = n.checked_ilog10().map_or(1, |d| d as usize + 1);
+        let mut i = len;
+        while n >= 100 {
+            let pair = 2 * (n % 100) as usize;
+            n /= 100;
+            i -= 2;
+            bytes[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
         }
-        let len = digits.len() - i;
-        bytes[..len].copy_from_slice(&digits[i..]);
+        if n >= 10 {
+            let pair = 2 * n as usize;
+            bytes[i - 2..i].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        } else {
+            bytes[i - 1] = b'0' + n as u8;
+        }
         CustomerId(Repr::Inline {
             len: len as u8,
             bytes,
@@ -172,6 +178,33 @@ impl<'de> Deserialize<'de> for CustomerId {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn integer_ids_print_as_decimal_text() {
+        let mut cases = vec![
+            0u64,
+            1,
+            9,
+            10,
+            11,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        let mut p = 1u64;
+        while let Some(q) = p.checked_mul(10) {
+            cases.extend([p - 1, p, p + 1, q / 2 + 7]);
+            p = q;
+        }
+        cases.extend((0..2000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        for n in cases {
+            assert_eq!(CustomerId::from(n).as_str(), n.to_string(), "{n}");
+        }
+    }
 
     #[test]
     fn inline_and_shared_ids_behave_like_their_text() {
