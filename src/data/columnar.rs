@@ -16,10 +16,10 @@
 //!    share of the units and, on the way, marks the slots it sees in a bitmap and lists the
 //!    first row of each; merged in row order, the lists number the customers by first
 //!    appearance, exactly as the log does.
-//! 3. **Fold** each block on its own, in a core's cache: its rows grouped by slot (input order
-//!    kept), each customer's rows read as purchase days in date order — sorted by (date, input
-//!    row), the log's order, only for a customer whose rows arrive out of date order — into
-//!    the [`DayFold`] the log path uses too.
+//! 3. **Fold** each block on its own, in a core's cache: its rows stream past once in input
+//!    order, each into its customer's open day (a running two-sum) and [`DayFold`] — the fold
+//!    the log path uses too. A customer one of whose rows arrives before the day already
+//!    open is folded again from its rows, sorted by (date, input row): the log's order.
 //! 4. **Write** the summaries in customer order, each from its customer's fold.
 //!
 //! Same-day rows are summed first, from zero, and the day sums then added day by day from the
@@ -38,8 +38,8 @@ use rayon::prelude::*;
 use super::date::Date;
 use super::grouping::{CHUNK, check_returns_total};
 use super::summary::{
-    CustomerSummaries, CustomerSummary, DayFold, FoldedDays, LateCustomer, SummaryConfig,
-    SummaryReport, days_of_rows, sums_overflowed,
+    CustomerSummaries, CustomerSummary, DayFold, FoldedDays, LateCustomer, PurchaseDay,
+    SummaryConfig, SummaryReport, days_of_rows, sums_overflowed, two_sum,
 };
 use super::transactions::{CustomerKey, KeyRange, ReturnPolicy, TransactionLog, check_columns};
 use crate::error::{Error, Result};
@@ -534,17 +534,6 @@ struct Partitioned<'c> {
 }
 
 impl Partitioned<'_> {
-    /// Calls `f(slot in block)` on each row of block `b`, in input order.
-    #[inline(always)]
-    fn for_each_slot(&self, b: usize, mut f: impl FnMut(usize)) {
-        let date_bits = 32 - self.shift;
-        for (r, &lo) in self.runs.iter().zip(&self.chunk_lo) {
-            for &m in &self.meta[lo + r.offsets[b] as usize..lo + r.offsets[b + 1] as usize] {
-                f((m >> date_bits) as usize);
-            }
-        }
-    }
-
     /// Calls `f(slot in block, date, amount)` on each row of block `b`, in input order.
     #[inline(always)]
     fn for_each_row(&self, b: usize, mut f: impl FnMut(usize, Date, f64)) {
@@ -566,13 +555,14 @@ impl Partitioned<'_> {
 struct Cursor<'r, 'c> {
     rows: &'r Partitioned<'c>,
     block: Option<usize>,
-    /// Where each slot's rows start in `dates` and `amounts` (one past the end for the last).
-    start: Vec<u32>,
-    next: Vec<u32>,
+    /// Each slot's state while the block's rows stream past.
+    streams: Vec<Stream>,
+    /// One unsorted customer's rows at a time (see [`Cursor::redo_unsorted`]).
     dates: Vec<Date>,
     amounts: Vec<f64>,
     folds: Vec<FoldedDays>,
-    unsorted: Vec<(Date, f64)>,
+    /// The rows of the block's unsorted slots: (slot in block, date, amount).
+    unsorted: Vec<(u32, Date, f64)>,
 }
 
 impl<'r, 'c> Cursor<'r, 'c> {
@@ -580,8 +570,7 @@ impl<'r, 'c> Cursor<'r, 'c> {
         Cursor {
             rows,
             block: None,
-            start: Vec::new(),
-            next: Vec::new(),
+            streams: Vec::new(),
             dates: Vec::new(),
             amounts: Vec::new(),
             folds: Vec::new(),
@@ -599,63 +588,36 @@ impl<'r, 'c> Cursor<'r, 'c> {
         self.folds[slot - (b << self.rows.shift)]
     }
 
-    /// Folds every slot of block `b` and records the block's counts: the block's rows are
-    /// grouped by slot (a counting sort that keeps input order), then each customer's rows
-    /// are read as purchase days, in date order, into a [`DayFold`].
+    /// Folds every slot of block `b` and records the block's counts. The block's rows stream
+    /// past once, in input order, each into its slot's [`Stream`]: a row of the open day is
+    /// added to its two-sum, a later day closes the open one into the slot's [`DayFold`].
+    /// Customers whose rows arrive in date order (a date-ordered export: all of them) are
+    /// folded in that one pass; a slot that meets a row earlier than its open day is redone
+    /// from its rows, sorted by (date, input row) — the log's order.
     fn fold_block(&mut self, b: usize) {
         let rows = self.rows;
         let cfg = rows.cfg;
         let count = (rows.range - (b << rows.shift)).min(1 << rows.shift);
-        self.start.clear();
-        self.start.resize(count + 1, 0);
-        // Plain slices in the row loops: through `&mut Vec` the compiler reloads each
-        // vector's pointer and length after every store (a store might have changed them).
-        let start = &mut self.start[..];
-        rows.for_each_slot(b, |i| start[i + 1] += 1);
-        for i in 1..=count {
-            start[i] += start[i - 1];
-        }
-        let n = start[count] as usize;
-        self.dates.resize(n, Date::MIN);
-        self.amounts.resize(n, 0.0);
-        self.next.clear();
-        self.next.extend_from_slice(&start[..count]);
-        let (next, dates, amounts) = (
-            &mut self.next[..],
-            &mut self.dates[..],
-            &mut self.amounts[..],
-        );
+        self.streams.clear();
+        self.streams.resize(count, Stream::NONE);
+        // A plain slice in the row loop: through `&mut Vec` the compiler reloads the vector's
+        // pointer and length after every store (a store might have changed them).
+        let streams = &mut self.streams[..];
+        let mut any_unsorted = false;
         rows.for_each_row(b, |i, date, amount| {
-            let at = next[i] as usize;
-            dates[at] = date;
-            amounts[at] = amount;
-            next[i] += 1;
+            any_unsorted |= streams[i].add(date, amount, cfg);
         });
+        if any_unsorted {
+            self.redo_unsorted(b);
+        }
         let obs = cfg.observation_end;
         let mut st = BlockStats {
             late: vec![0; count.div_ceil(64)],
             ..BlockStats::default()
         };
         self.folds.clear();
-        for i in 0..count {
-            let (lo, hi) = (start[i] as usize, start[i + 1] as usize);
-            if lo == hi {
-                self.folds.push(FoldedDays::EMPTY);
-                continue;
-            }
-            let (ds, am) = (&mut dates[lo..hi], &mut amounts[lo..hi]);
-            if !ds.is_sorted() {
-                // Stable: same-day rows keep their input order.
-                self.unsorted.clear();
-                self.unsorted
-                    .extend(ds.iter().copied().zip(am.iter().copied()));
-                self.unsorted.sort_by_key(|r| r.0);
-                for (j, &(d, a)) in self.unsorted.iter().enumerate() {
-                    ds[j] = d;
-                    am[j] = a;
-                }
-            }
-            let Some(fold) = fold_customer(ds, am, cfg) else {
+        for (i, s) in self.streams.iter().enumerate() {
+            let Some(fold) = s.finish(cfg) else {
                 self.folds.push(FoldedDays::EMPTY);
                 continue;
             };
@@ -671,6 +633,135 @@ impl<'r, 'c> Cursor<'r, 'c> {
         }
         self.block = Some(b);
         rows.stats[b].get_or_init(|| st);
+    }
+
+    /// Folds the slots of block `b` whose rows came out of date order from their rows:
+    /// gathered in input order, sorted stably by (slot, date), folded slot by slot.
+    fn redo_unsorted(&mut self, b: usize) {
+        let cfg = self.rows.cfg;
+        let streams = &self.streams;
+        let unsorted = &mut self.unsorted;
+        unsorted.clear();
+        self.rows.for_each_row(b, |i, date, amount| {
+            if streams[i].state == Stream::UNSORTED {
+                unsorted.push((i as u32, date, amount));
+            }
+        });
+        unsorted.sort_by_key(|r| (r.0, r.1));
+        for run in unsorted.chunk_by(|x, y| x.0 == y.0) {
+            self.dates.clear();
+            self.amounts.clear();
+            self.dates.extend(run.iter().map(|r| r.1));
+            self.amounts.extend(run.iter().map(|r| r.2));
+            let s = &mut self.streams[run[0].0 as usize];
+            // A slot is unsorted only after a row, so the fold is never empty.
+            if let Some(fold) = fold_customer(&self.dates, &self.amounts, cfg) {
+                s.fold = fold;
+                s.state = Stream::DONE;
+            }
+        }
+    }
+}
+
+/// A slot's state while its block's rows stream past: the day still open (its running
+/// two-sum from zero and its rows, as [`days_of_rows`] sums a day) and the fold of the days
+/// closed before it.
+#[derive(Debug, Clone, Copy)]
+struct Stream {
+    fold: DayFold,
+    day: Date,
+    hi: f64,
+    lo: f64,
+    rows: u32,
+    state: u8,
+}
+
+impl Stream {
+    /// No row yet.
+    const NONE_STATE: u8 = 0;
+    /// The first day open, nothing folded yet.
+    const FIRST_OPEN: u8 = 1;
+    /// A day open, the days before it folded.
+    const OPEN: u8 = 2;
+    /// A row came before the open day: the slot is folded again from its rows.
+    const UNSORTED: u8 = 3;
+    /// Folded from its rows (after [`Cursor::redo_unsorted`]).
+    const DONE: u8 = 4;
+
+    const NONE: Stream = Stream {
+        fold: DayFold::EMPTY,
+        day: Date::MIN,
+        hi: 0.0,
+        lo: 0.0,
+        rows: 0,
+        state: Stream::NONE_STATE,
+    };
+
+    /// Takes the slot's next row in input order; `true` when it comes before the open day
+    /// (the slot is then marked to be redone, and its later rows are ignored).
+    #[inline(always)]
+    fn add(&mut self, date: Date, amount: f64, cfg: &SummaryConfig) -> bool {
+        match self.state {
+            Stream::NONE_STATE => {
+                self.open(date, amount);
+                self.state = Stream::FIRST_OPEN;
+            }
+            Stream::UNSORTED => {}
+            _ if date == self.day => {
+                let (s, e) = two_sum(self.hi, amount);
+                self.hi = s;
+                self.lo += e;
+                self.rows = self.rows.saturating_add(1);
+            }
+            _ if date > self.day => {
+                let day = self.open_day();
+                if self.state == Stream::FIRST_OPEN {
+                    self.fold = DayFold::first_day(day, cfg);
+                    self.state = Stream::OPEN;
+                } else {
+                    self.fold.push(day, cfg);
+                }
+                self.open(date, amount);
+            }
+            _ => {
+                self.state = Stream::UNSORTED;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Opens a day with its first row: the two-sum from zero of one amount is the amount
+    /// (+0 for −0) with a zero error.
+    #[inline(always)]
+    fn open(&mut self, date: Date, amount: f64) {
+        self.day = date;
+        self.hi = 0.0 + amount;
+        self.lo = 0.0;
+        self.rows = 1;
+    }
+
+    #[inline(always)]
+    fn open_day(&self) -> PurchaseDay {
+        PurchaseDay {
+            date: self.day,
+            spend: self.hi + self.lo,
+            transactions: self.rows,
+        }
+    }
+
+    /// The slot's fold with its open day closed; `None` for a slot without rows.
+    fn finish(&self, cfg: &SummaryConfig) -> Option<DayFold> {
+        match self.state {
+            Stream::FIRST_OPEN => Some(DayFold::first_day(self.open_day(), cfg)),
+            Stream::OPEN => {
+                let mut fold = self.fold;
+                fold.push(self.open_day(), cfg);
+                Some(fold)
+            }
+            Stream::DONE => Some(self.fold),
+            _ => None,
+        }
     }
 }
 
