@@ -57,6 +57,12 @@ macro_rules! zero {
 }
 zero!(u8, u16, u32, u64, usize, f64);
 
+impl<const N: usize> Zero for [u64; N] {
+    fn zeros(n: usize) -> Vec<Self> {
+        vec![[0u64; N]; n]
+    }
+}
+
 /// Hints that the whole 2 MiB pages inside `[start, start + len)` be huge pages.
 #[cfg(target_os = "linux")]
 fn advise(start: *const u8, len: usize) {

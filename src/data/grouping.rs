@@ -168,9 +168,13 @@ pub(crate) fn group_by_keys<K: CustomerKey, F: Fn(usize) -> bool + Sync>(
     }));
     let n = offsets.last().copied().unwrap_or(0);
     // Filled in parallel so that the pages are faulted in by several threads.
-    let mut out_dates: Vec<Date> = (0..n).into_par_iter().map(|_| Date::MIN).collect();
-    let mut out_amounts = vec![0.0f64; n];
-    let mut perm = vec![0u32; if want_rows { n } else { 0 }];
+    let mut out_dates: Vec<Date> = crate::mem::with_capacity(n);
+    (0..n)
+        .into_par_iter()
+        .map(|_| Date::MIN)
+        .collect_into_vec(&mut out_dates);
+    let mut out_amounts: Vec<f64> = crate::mem::zeros(n);
+    let mut perm: Vec<u32> = crate::mem::zeros(if want_rows { n } else { 0 });
     let block_offsets: Vec<usize> = offsets
         .iter()
         .step_by(COPY_BLOCK)
@@ -253,7 +257,7 @@ fn partition_entries<K: Sync, F: Fn(usize) -> bool + Sync, H: Fn(&K) -> u64 + Sy
     let seg_offsets =
         offsets_from_counts((0..PARTITIONS).flat_map(|p| hist.iter().map(move |h| h[p])));
     let part_offsets: Vec<usize> = (0..=PARTITIONS).map(|p| seg_offsets[p * chunks]).collect();
-    let mut entries: Vec<Entry> = vec![[0u64; 3]; seg_offsets[PARTITIONS * chunks]];
+    let mut entries: Vec<Entry> = crate::mem::zeros(seg_offsets[PARTITIONS * chunks]);
     let mut per_chunk: Vec<Vec<&mut [Entry]>> = (0..chunks)
         .map(|_| Vec::with_capacity(PARTITIONS))
         .collect();
