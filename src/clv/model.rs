@@ -350,11 +350,12 @@ pub(crate) fn per_distinct_history<T: Copy + Send + Sync>(
     rfts: &[Rft],
     f: impl Fn(&Rft) -> T + Sync,
 ) -> Vec<T> {
-    let mut keys: Vec<(u32, u64, u64, u32)> = rfts
-        .par_iter()
+    // Buffers of millions of rows: in huge-page memory where the system allows (src/mem.rs).
+    let mut keys: Vec<(u32, u64, u64, u32)> = crate::mem::with_capacity(rfts.len());
+    rfts.par_iter()
         .enumerate()
         .map(|(i, r)| (r.x(), r.t_x().to_bits(), r.big_t().to_bits(), i as u32))
-        .collect();
+        .collect_into_vec(&mut keys);
     keys.par_sort_unstable();
     // Group starts: where (x, t_x, T) changes along the sorted keys.
     let starts: Vec<usize> = (0..keys.len())
@@ -370,7 +371,7 @@ pub(crate) fn per_distinct_history<T: Copy + Send + Sync>(
         .par_iter()
         .map(|&s| f(&rfts[keys[s].3 as usize]))
         .collect();
-    let mut group = vec![0u32; rfts.len()];
+    let mut group: Vec<u32> = crate::mem::zeros(rfts.len());
     let mut g = 0usize;
     for (i, k) in keys.iter().enumerate() {
         if g + 1 < starts.len() && starts[g + 1] == i {
@@ -378,7 +379,12 @@ pub(crate) fn per_distinct_history<T: Copy + Send + Sync>(
         }
         group[k.3 as usize] = g as u32;
     }
-    group.par_iter().map(|&g| values[g as usize]).collect()
+    let mut out = crate::mem::with_capacity(group.len());
+    group
+        .par_iter()
+        .map(|&g| values[g as usize])
+        .collect_into_vec(&mut out);
+    out
 }
 
 /// Checks a prediction horizon.
@@ -404,7 +410,8 @@ pub(crate) fn one_pass(
     customers: &[CustomerSummary],
     f: impl Fn(&Rft) -> f64 + Sync,
 ) -> Result<Vec<f64>> {
-    let out: Vec<f64> = customers
+    let mut out: Vec<f64> = crate::mem::with_capacity(customers.len());
+    customers
         .par_iter()
         .map(|s| {
             if unit.is_some_and(|u| u != s.unit) {
@@ -413,7 +420,7 @@ pub(crate) fn one_pass(
                 f(&Rft::from(s))
             }
         })
-        .collect();
+        .collect_into_vec(&mut out);
     if out.par_iter().any(|v| !v.is_finite()) {
         check_summaries(unit, customers)?;
         // Every summary is in the model's unit: the model itself overflowed (extreme

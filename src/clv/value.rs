@@ -514,10 +514,12 @@ pub(crate) fn value_customers(
         unit.is_some_and(|u| u != s.unit) || spend.expected_spend(s.frequency, s.monetary).is_err()
     };
     let marker = Rft::new(u32::MAX, 0.0, 0.0)?;
-    let rfts: Vec<Rft> = customers
+    // Buffers of millions of rows: in huge-page memory where the system allows (src/mem.rs).
+    let mut rfts: Vec<Rft> = crate::mem::with_capacity(customers.len());
+    customers
         .par_iter()
         .map(|s| if invalid(s) { marker } else { Rft::from(s) })
-        .collect();
+        .collect_into_vec(&mut rfts);
     if rfts.par_iter().any(|r| r.x() == u32::MAX) {
         check_summaries(unit, customers)?;
         if let Some(s) = customers
@@ -537,7 +539,8 @@ pub(crate) fn value_customers(
             .all(|x| x.is_finite())
     };
     let any_broken = AtomicBool::new(false);
-    let values: Vec<CustomerValue> = customers
+    let mut values: Vec<CustomerValue> = crate::mem::with_capacity(customers.len());
+    customers
         .par_iter()
         .zip(paths.par_iter())
         .map(|(s, &(p, discounted, total))| {
@@ -555,7 +558,7 @@ pub(crate) fn value_customers(
             }
             v
         })
-        .collect();
+        .collect_into_vec(&mut values);
     if !any_broken.load(Ordering::Relaxed) {
         return Ok(values);
     }
