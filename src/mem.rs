@@ -55,7 +55,7 @@ macro_rules! zero {
         }
     )*};
 }
-zero!(u8, u16, u32, u64, usize, f64);
+zero!(u32, f64);
 
 impl<const N: usize> Zero for [u64; N] {
     fn zeros(n: usize) -> Vec<Self> {
@@ -104,6 +104,7 @@ mod tests {
         w.extend((0..n).map(|i| i as u32));
         assert_eq!((w[0], w[n - 1]), (0, (n - 1) as u32));
         // Small ones are left alone and behave the same.
-        assert_eq!(zeros::<u8>(5), vec![0u8; 5]);
+        assert_eq!(zeros::<u32>(5), vec![0u32; 5]);
+        assert_eq!(zeros::<[u64; 3]>(2), vec![[0u64; 3]; 2]);
     }
 }

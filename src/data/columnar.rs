@@ -38,8 +38,8 @@ use rayon::prelude::*;
 use super::date::Date;
 use super::grouping::{CHUNK, check_returns_total};
 use super::summary::{
-    CustomerSummaries, CustomerSummary, DayFold, FoldedDays, LateCustomer, PurchaseDay,
-    SummaryConfig, SummaryReport, days_of_rows, sums_overflowed, two_sum,
+    CustomerSummaries, CustomerSummary, DayFold, DaySum, FoldedDays, LateCustomer, SummaryConfig,
+    SummaryReport, sums_overflowed,
 };
 use super::transactions::{CustomerKey, KeyRange, ReturnPolicy, TransactionLog, check_columns};
 use crate::error::{Error, Result};
@@ -557,9 +557,6 @@ struct Cursor<'r, 'c> {
     block: Option<usize>,
     /// Each slot's state while the block's rows stream past.
     streams: Vec<Stream>,
-    /// One unsorted customer's rows at a time (see [`Cursor::redo_unsorted`]).
-    dates: Vec<Date>,
-    amounts: Vec<f64>,
     folds: Vec<FoldedDays>,
     /// The rows of the block's unsorted slots: (slot in block, date, amount).
     unsorted: Vec<(u32, Date, f64)>,
@@ -571,8 +568,6 @@ impl<'r, 'c> Cursor<'r, 'c> {
             rows,
             block: None,
             streams: Vec::new(),
-            dates: Vec::new(),
-            amounts: Vec::new(),
             folds: Vec::new(),
             unsorted: Vec::new(),
         }
@@ -599,7 +594,7 @@ impl<'r, 'c> Cursor<'r, 'c> {
         let cfg = rows.cfg;
         let count = (rows.range - (b << rows.shift)).min(1 << rows.shift);
         self.streams.clear();
-        self.streams.resize(count, Stream::NONE);
+        self.streams.resize(count, Stream::EMPTY);
         // A plain slice in the row loop: through `&mut Vec` the compiler reloads the vector's
         // pointer and length after every store (a store might have changed them).
         let streams = &mut self.streams[..];
@@ -616,7 +611,7 @@ impl<'r, 'c> Cursor<'r, 'c> {
             ..BlockStats::default()
         };
         self.folds.clear();
-        for (i, s) in self.streams.iter().enumerate() {
+        for (i, &s) in self.streams.iter().enumerate() {
             let Some(fold) = s.finish(cfg) else {
                 self.folds.push(FoldedDays::EMPTY);
                 continue;
@@ -635,145 +630,103 @@ impl<'r, 'c> Cursor<'r, 'c> {
         rows.stats[b].get_or_init(|| st);
     }
 
-    /// Folds the slots of block `b` whose rows came out of date order from their rows:
-    /// gathered in input order, sorted stably by (slot, date), folded slot by slot.
+    /// Folds again, from their rows, the slots of block `b` that met a row out of date order:
+    /// their rows gathered in input order, sorted stably by (slot, date) — the log's order
+    /// within a customer — and streamed into a fresh [`Stream`] each.
     fn redo_unsorted(&mut self, b: usize) {
         let cfg = self.rows.cfg;
         let streams = &self.streams;
         let unsorted = &mut self.unsorted;
         unsorted.clear();
         self.rows.for_each_row(b, |i, date, amount| {
-            if streams[i].state == Stream::UNSORTED {
+            if streams[i].phase == Phase::Unsorted {
                 unsorted.push((i as u32, date, amount));
             }
         });
         unsorted.sort_by_key(|r| (r.0, r.1));
         for run in unsorted.chunk_by(|x, y| x.0 == y.0) {
-            self.dates.clear();
-            self.amounts.clear();
-            self.dates.extend(run.iter().map(|r| r.1));
-            self.amounts.extend(run.iter().map(|r| r.2));
-            let s = &mut self.streams[run[0].0 as usize];
-            // A slot is unsorted only after a row, so the fold is never empty.
-            if let Some(fold) = fold_customer(&self.dates, &self.amounts, cfg) {
-                s.fold = fold;
-                s.state = Stream::DONE;
+            let mut s = Stream::EMPTY;
+            for &(_, date, amount) in run {
+                // In date order now: never out of order again.
+                s.add(date, amount, cfg);
             }
+            self.streams[run[0].0 as usize] = s;
         }
     }
 }
 
-/// A slot's state while its block's rows stream past: the day still open (its running
-/// two-sum from zero and its rows, as [`days_of_rows`] sums a day) and the fold of the days
-/// closed before it.
+/// Where a slot stands while its block's rows stream past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No row yet.
+    Empty,
+    /// The first day open, nothing folded yet.
+    First,
+    /// A day open, the days before it folded.
+    Open,
+    /// A row came before the open day: the slot is folded again from its rows.
+    Unsorted,
+}
+
+/// A slot's state while its block's rows stream past: the day still open, summed as
+/// [`day_sums_of_rows`](super::summary::day_sums_of_rows) sums a day, and the fold of the
+/// days closed before it.
 #[derive(Debug, Clone, Copy)]
 struct Stream {
     fold: DayFold,
-    day: Date,
-    hi: f64,
-    lo: f64,
-    rows: u32,
-    state: u8,
+    day: DaySum,
+    phase: Phase,
 }
 
 impl Stream {
-    /// No row yet.
-    const NONE_STATE: u8 = 0;
-    /// The first day open, nothing folded yet.
-    const FIRST_OPEN: u8 = 1;
-    /// A day open, the days before it folded.
-    const OPEN: u8 = 2;
-    /// A row came before the open day: the slot is folded again from its rows.
-    const UNSORTED: u8 = 3;
-    /// Folded from its rows (after [`Cursor::redo_unsorted`]).
-    const DONE: u8 = 4;
-
-    const NONE: Stream = Stream {
+    const EMPTY: Stream = Stream {
         fold: DayFold::EMPTY,
-        day: Date::MIN,
-        hi: 0.0,
-        lo: 0.0,
-        rows: 0,
-        state: Stream::NONE_STATE,
+        day: DaySum::first(Date::MIN, 0.0),
+        phase: Phase::Empty,
     };
 
     /// Takes the slot's next row in input order; `true` when it comes before the open day
     /// (the slot is then marked to be redone, and its later rows are ignored).
     #[inline(always)]
     fn add(&mut self, date: Date, amount: f64, cfg: &SummaryConfig) -> bool {
-        match self.state {
-            Stream::NONE_STATE => {
-                self.open(date, amount);
-                self.state = Stream::FIRST_OPEN;
+        match self.phase {
+            Phase::Empty => {
+                self.day = DaySum::first(date, amount);
+                self.phase = Phase::First;
             }
-            Stream::UNSORTED => {}
-            _ if date == self.day => {
-                let (s, e) = two_sum(self.hi, amount);
-                self.hi = s;
-                self.lo += e;
-                self.rows = self.rows.saturating_add(1);
-            }
-            _ if date > self.day => {
-                let day = self.open_day();
-                if self.state == Stream::FIRST_OPEN {
-                    self.fold = DayFold::first_day(day, cfg);
-                    self.state = Stream::OPEN;
-                } else {
-                    self.fold.push(day, cfg);
-                }
-                self.open(date, amount);
+            Phase::Unsorted => {}
+            _ if date == self.day.date => self.day.add(amount),
+            _ if date > self.day.date => {
+                self.close_day(cfg);
+                self.day = DaySum::first(date, amount);
             }
             _ => {
-                self.state = Stream::UNSORTED;
+                self.phase = Phase::Unsorted;
                 return true;
             }
         }
         false
     }
 
-    /// Opens a day with its first row: the two-sum from zero of one amount is the amount
-    /// (+0 for −0) with a zero error.
+    /// Folds the open day.
     #[inline(always)]
-    fn open(&mut self, date: Date, amount: f64) {
-        self.day = date;
-        self.hi = 0.0 + amount;
-        self.lo = 0.0;
-        self.rows = 1;
-    }
-
-    #[inline(always)]
-    fn open_day(&self) -> PurchaseDay {
-        PurchaseDay {
-            date: self.day,
-            spend: self.hi + self.lo,
-            transactions: self.rows,
+    fn close_day(&mut self, cfg: &SummaryConfig) {
+        if self.phase == Phase::First {
+            self.fold = DayFold::first_day(self.day.day(), cfg);
+            self.phase = Phase::Open;
+        } else {
+            self.fold.push(self.day.day(), cfg);
         }
     }
 
     /// The slot's fold with its open day closed; `None` for a slot without rows.
-    fn finish(&self, cfg: &SummaryConfig) -> Option<DayFold> {
-        match self.state {
-            Stream::FIRST_OPEN => Some(DayFold::first_day(self.open_day(), cfg)),
-            Stream::OPEN => {
-                let mut fold = self.fold;
-                fold.push(self.open_day(), cfg);
-                Some(fold)
+    fn finish(mut self, cfg: &SummaryConfig) -> Option<DayFold> {
+        match self.phase {
+            Phase::First | Phase::Open => {
+                self.close_day(cfg);
+                Some(self.fold)
             }
-            Stream::DONE => Some(self.fold),
-            _ => None,
+            Phase::Empty | Phase::Unsorted => None,
         }
     }
-}
-
-/// One customer's rows, in date order, folded day by day. Out of line, with few values live:
-/// inlined into the block's loop, a profile showed the fold's running sums spilled to the
-/// stack, each day's addition waiting on a store and a load.
-#[inline(never)]
-fn fold_customer(dates: &[Date], amounts: &[f64], cfg: &SummaryConfig) -> Option<DayFold> {
-    let mut days = days_of_rows(dates, amounts);
-    let mut fold = DayFold::first_day(days.next()?, cfg);
-    for d in days {
-        fold.push(d, cfg);
-    }
-    Some(fold)
 }

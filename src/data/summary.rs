@@ -974,23 +974,64 @@ pub(crate) fn day_sums_of_rows<'a>(
     let mut i = 0;
     std::iter::from_fn(move || {
         let date = *dates.get(i)?;
-        // Most days hold one row: its sum is the row's amount, and the error sum zero (what
-        // the two-sum from zero below gives for that row, −0 included), without the chain of
-        // dependent additions.
-        if dates.get(i + 1) != Some(&date) {
-            i += 1;
-            return Some((date, 0.0 + amounts[i - 1], 0.0, 1));
-        }
-        let (mut hi, mut lo) = (0.0, 0.0);
-        let mut transactions = 0;
+        let mut day = DaySum::first(date, amounts[i]);
+        i += 1;
         while i < dates.len() && dates[i] == date {
-            let (s, e) = two_sum(hi, amounts[i]);
-            (hi, lo) = (s, lo + e);
-            transactions += 1;
+            day.add(amounts[i]);
             i += 1;
         }
-        Some((date, hi, lo, transactions))
+        Some(day.parts())
     })
+}
+
+/// One customer's day summed row by row as the rows come: the running two-sum from zero,
+/// the sum of its rounding errors and the rows so far. [`day_sums_of_rows`] and the columnar
+/// path's streaming fold both sum a day through it, so their days agree to the bit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DaySum {
+    pub(crate) date: Date,
+    hi: f64,
+    lo: f64,
+    rows: u32,
+}
+
+impl DaySum {
+    /// A day with its first row. The two-sum from zero of one amount is the amount (+0 for
+    /// −0) with a zero error, so most days — one row each — cost no addition chain.
+    #[inline(always)]
+    pub(crate) const fn first(date: Date, amount: f64) -> Self {
+        DaySum {
+            date,
+            hi: 0.0 + amount,
+            lo: 0.0,
+            rows: 1,
+        }
+    }
+
+    /// Adds the day's next row.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, amount: f64) {
+        let (s, e) = two_sum(self.hi, amount);
+        self.hi = s;
+        self.lo += e;
+        // A day's rows are at most the input's rows, which fit a u32.
+        self.rows = self.rows.saturating_add(1);
+    }
+
+    /// The day, its running sum, the sum of its rounding errors and its rows.
+    pub(crate) fn parts(&self) -> (Date, f64, f64, u32) {
+        (self.date, self.hi, self.lo, self.rows)
+    }
+
+    /// The day as a purchase: its sum rounded once.
+    #[inline(always)]
+    pub(crate) fn day(&self) -> PurchaseDay {
+        PurchaseDay {
+            date: self.date,
+            spend: self.hi + self.lo,
+            transactions: self.rows,
+        }
+    }
 }
 
 /// `(s, e)` with `s = fl(a + b)` and `s + e = a + b` exactly (Knuth's two-sum: no branch,
@@ -1043,10 +1084,10 @@ impl TransactionLog {
 mod tests {
     use super::*;
 
-    /// The one-row day's shortcut gives what the two-sum from zero gives for that row, to the
-    /// bit (−0 becomes +0 in both), and several-row days still sum exactly.
+    /// A day's first row taken without a two-sum gives what the two-sum from zero gives, to
+    /// the bit (−0 becomes +0 in both), and several-row days still sum exactly.
     #[test]
-    fn one_row_days_take_the_shortcut_with_the_same_bits() {
+    fn a_days_first_row_needs_no_two_sum() {
         let d = |n: i32| Date::from_epoch_days(n);
         let amounts = [
             -0.0,
