@@ -15,6 +15,21 @@
 //! farthest from its centre. Every random draw comes from the seed and the restart's index,
 //! and every sum is reduced over fixed chunks in order, so the result does not depend on the
 //! number of threads.
+//!
+//! Where the time goes, and what keeps it down:
+//!
+//! - **Seeding** is most of a restart on well-separated data (Lloyd then stops after one or
+//!   two rounds). Each new centre costs one pass over the data: the pass that scores the
+//!   candidates also folds the previous pick into every point's nearest distance, and the
+//!   sampling that needs the folded distances recomputes them for the one chunk it lands in.
+//! - **Whole passes** (seeding, the first assignment) measure a few centres against every
+//!   point, four points side by side in a vector register ([`Centres`]); a point whose
+//!   bounds fail measures itself against all k centres, four centres side by side
+//!   ([`Panel`]). Both sum in [`sq_dist`]'s order, so every distance is the same to the bit,
+//!   and both loops run in an AVX2 build where the CPU has it ([`wide`]).
+//! - **Centres** are the means of per-block sums (blocks of at least 256 points) kept from
+//!   one round to the next: only a block where some point changed cluster is summed again,
+//!   so the points the bounds settle are not read at all.
 
 use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
@@ -23,6 +38,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Position, Result, finite_non_negative};
+use crate::mem;
+
+use super::panel::{Centres, Kernel, Panel, W, nearest_two_of, wide};
 use crate::par::ordered_sum;
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
@@ -202,7 +220,7 @@ pub(crate) struct KMeansFit {
     pub iterations: usize,
 }
 
-#[inline]
+#[inline(always)]
 pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     // Four independent accumulators: a strict left-to-right sum cannot be vectorised
     // (floating-point addition is not associative), four lanes can. The order is fixed, so
@@ -232,7 +250,13 @@ pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
 pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeansFit> {
     let n = data.nrows();
     check_k(params.k, n)?;
-    if let Some(((i, j), v)) = data.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    let bad_row = (0..n)
+        .into_par_iter()
+        .with_min_len(CHUNK)
+        .find_first(|&i| data.row(i).iter().any(|v| !v.is_finite()));
+    if let Some(i) = bad_row
+        && let Some((j, v)) = data.row(i).iter().enumerate().find(|(_, v)| !v.is_finite())
+    {
         return Err(Error::NonFinite {
             at: Position::at_row(i).with_column(j.to_string()),
             value: *v,
@@ -241,23 +265,24 @@ pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result
     let data = data.as_standard_layout();
     let d = data.ncols();
     let flat = data.as_slice().unwrap_or(&[]);
-    let x = |i: usize| &flat[i * d..(i + 1) * d];
+    let x = Rows { flat, d };
     // scikit-learn's absolute tolerance: tol times the mean of the columns' variances.
-    let variance_mean = (0..d)
-        .map(|j| {
-            let col = data.column(j);
-            let mean = col.mean().unwrap_or(0.0);
-            col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64
-        })
-        .sum::<f64>()
-        / d.max(1) as f64;
-    let tol = params.tol * variance_mean;
+    let tol = params.tol * variance_mean(flat, n, d);
     let mut ws = Workspace::new(n);
     let mut best: Option<(Run, Vec<u32>)> = None;
     for run in 0..params.n_init {
         let seed = params.seed ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let centers = kmeans_plus_plus(&x, n, d, params.k, seed, &mut ws);
-        let fit = lloyd_hamerly(&x, n, d, centers, params.max_iter, tol, &mut ws);
+        let t0 = std::time::Instant::now();
+        let centers = kmeans_plus_plus(x, n, d, params.k, seed, &mut ws);
+        let t1 = std::time::Instant::now();
+        let fit = lloyd_hamerly(x, n, d, centers, params.max_iter, tol, &mut ws);
+        if std::env::var("KMT").is_ok() {
+            eprintln!(
+                "seed {:.1} ms lloyd {:.1} ms",
+                (t1 - t0).as_secs_f64() * 1e3,
+                t1.elapsed().as_secs_f64() * 1e3
+            );
+        }
         match &mut best {
             Some((b, labels)) if fit.inertia < b.inertia => {
                 labels.copy_from_slice(&ws.labels);
@@ -276,18 +301,78 @@ pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result
     })
 }
 
+/// The mean of the columns' variances (divided by n) of the `n` rows of `flat`, `d` columns:
+/// two passes over the rows (the means, then the squared deviations), each summed per chunk
+/// and the chunks in order. Row by row rather than column by column: a column of a
+/// row-major matrix is a strided walk that reads the whole matrix once per column.
+fn variance_mean(flat: &[f64], n: usize, d: usize) -> f64 {
+    if n == 0 || d == 0 {
+        return 0.0;
+    }
+    // Each chunk's column sums of the rows' values, less `centre` and squared when `square`.
+    let column_sums = |centre: &[f64], square: bool| -> Vec<f64> {
+        let parts: Vec<Vec<f64>> = flat
+            .par_chunks(CHUNK * d)
+            .map(|rows| {
+                let mut s = vec![0.0; d];
+                for row in rows.chunks_exact(d) {
+                    for ((acc, &v), &c) in s.iter_mut().zip(row).zip(centre) {
+                        let t = v - c;
+                        *acc += if square { t * t } else { t };
+                    }
+                }
+                s
+            })
+            .collect();
+        parts.iter().fold(vec![0.0; d], |mut t, p| {
+            t.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+            t
+        })
+    };
+    let means: Vec<f64> = column_sums(&vec![0.0; d], false)
+        .into_iter()
+        .map(|s| s / n as f64)
+        .collect();
+    let squares = column_sums(&means, true);
+    squares.iter().map(|s| s / n as f64).sum::<f64>() / d as f64
+}
+
 /// k-means++ seeds for the `n` rows of `flat` (row-major, `d` columns): the same greedy
 /// seeding the full k-means uses, for callers that seed on a sample (mini-batch k-means).
 pub(super) fn seed_centers(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Array2<f64> {
-    let x = |i: usize| &flat[i * d..(i + 1) * d];
-    kmeans_plus_plus(&x, n, d, k, seed, &mut Workspace::new(n))
+    let x = Rows { flat, d };
+    kmeans_plus_plus(x, n, d, k, seed, &mut Workspace::new(n))
 }
 
 /// The rows the k-means++ seeding of [`seed_centers`] picks, in the order picked (the
 /// Gaussian mixture's k-means++ start makes each seed alone responsible for its component).
 pub(super) fn seed_rows(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
-    let x = |i: usize| &flat[i * d..(i + 1) * d];
-    plus_plus_rows(&x, n, k, seed, &mut Workspace::new(n))
+    let x = Rows { flat, d };
+    plus_plus_rows(x, n, d, k, seed, &mut Workspace::new(n))
+}
+
+/// The points, row-major: row i is `flat[i·d..(i + 1)·d]`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rows<'a> {
+    pub(super) flat: &'a [f64],
+    pub(super) d: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// Row `i`.
+    #[inline(always)]
+    pub(super) fn at(self, i: usize) -> &'a [f64] {
+        &self.flat[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Rows `lo..hi`, as their own `Rows`.
+    #[inline(always)]
+    pub(super) fn range(self, lo: usize, hi: usize) -> Rows<'a> {
+        Rows {
+            flat: &self.flat[lo * self.d..hi * self.d],
+            d: self.d,
+        }
+    }
 }
 
 /// Buffers reused by every restart: fresh multi-megabyte buffers would cost page faults on
@@ -301,11 +386,12 @@ struct Workspace {
 
 impl Workspace {
     fn new(n: usize) -> Self {
+        // Tens of megabytes at a million points: huge pages spare most of the page faults.
         Workspace {
-            closest: vec![0.0; n],
-            labels: vec![0; n],
-            upper: vec![0.0; n],
-            lower: vec![0.0; n],
+            closest: mem::zeros(n),
+            labels: mem::zeros(n),
+            upper: mem::zeros(n),
+            lower: mem::zeros(n),
         }
     }
 }
@@ -325,25 +411,28 @@ struct Run {
 /// candidate at once, one that updates the distances to the nearest centre in place. Sums
 /// run over fixed chunks in a fixed order, so the result does not depend on the threads.
 fn kmeans_plus_plus<'a>(
-    x: &(impl Fn(usize) -> &'a [f64] + Sync),
+    x: Rows<'a>,
     n: usize,
     d: usize,
     k: usize,
     seed: u64,
     ws: &mut Workspace,
 ) -> Array2<f64> {
-    let rows = plus_plus_rows(x, n, k, seed, ws);
+    let rows = plus_plus_rows(x, n, d, k, seed, ws);
     let mut centers = Array2::zeros((k, d));
     for (c, &r) in rows.iter().enumerate() {
-        centers.row_mut(c).assign(&ndarray::ArrayView1::from(x(r)));
+        centers
+            .row_mut(c)
+            .assign(&ndarray::ArrayView1::from(x.at(r)));
     }
     centers
 }
 
 /// The rows greedy k-means++ picks, in the order picked (see [`kmeans_plus_plus`]).
 fn plus_plus_rows<'a>(
-    x: &(impl Fn(usize) -> &'a [f64] + Sync),
+    x: Rows<'a>,
     n: usize,
+    d: usize,
     k: usize,
     seed: u64,
     ws: &mut Workspace,
@@ -360,35 +449,48 @@ fn plus_plus_rows<'a>(
     closest.fill(f64::INFINITY);
     let mut chunk_potential = vec![0.0; n.div_ceil(CHUNK)];
     let mut potential = absorb_center(x, closest, &mut chunk_potential, first);
+    // The centre chosen last, not yet folded into `closest`: the scoring pass that picks a
+    // centre already has every chunk's potential with it (the candidate's column), so the
+    // next step samples from those sums and folds the centre in while it scores its own
+    // candidates — one pass over the data per centre instead of two. The values and the
+    // order of every sum are those of folding first, so the seeds are the same.
+    let mut pending: Option<usize> = None;
     for _ in 1..k {
         let candidates: Vec<usize> = (0..trials)
-            .map(|_| sample_d2(closest, &chunk_potential, potential, rng.r#gen::<f64>()))
-            .collect();
-        // The potential after adding each candidate, all candidates in one pass.
-        let per_chunk: Vec<Vec<f64>> = closest
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(ch, cl)| {
-                let mut s = vec![0.0; trials];
-                for (j, &v) in cl.iter().enumerate() {
-                    let xi = x(ch * CHUNK + j);
-                    for (acc, &cand) in s.iter_mut().zip(&candidates) {
-                        *acc += v.min(sq_dist(xi, x(cand)));
-                    }
-                }
-                s
+            .map(|_| {
+                let u = rng.r#gen::<f64>();
+                sample_d2(x, closest, &chunk_potential, potential, u, pending)
             })
             .collect();
-        let mut best = (f64::INFINITY, candidates[0]);
-        for (t, &cand) in candidates.iter().enumerate() {
+        // The potential after adding each candidate, all candidates in one pass; the pending
+        // centre rides in the panel after them.
+        let centres = Centres::new(candidates.iter().chain(&pending).map(|&r| x.at(r)), d);
+        let per_chunk: Vec<Vec<f64>> = closest
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(ch, closest)| {
+                wide(Score {
+                    x: x.range(ch * CHUNK, ch * CHUNK + closest.len()),
+                    closest,
+                    centres: &centres,
+                    trials,
+                    pending: pending.is_some(),
+                })
+            })
+            .collect();
+        let mut best = (f64::INFINITY, 0);
+        for t in 0..trials {
             let pot: f64 = per_chunk.iter().map(|s| s[t]).sum();
-            if pot < best.0 {
-                best = (pot, cand);
+            if pot < best.0 || t == 0 {
+                best = (pot, t);
             }
         }
-        let new = best.1;
-        rows.push(new);
-        potential = absorb_center(x, closest, &mut chunk_potential, new);
+        for (cp, s) in chunk_potential.iter_mut().zip(&per_chunk) {
+            *cp = s[best.1];
+        }
+        potential = best.0;
+        rows.push(candidates[best.1]);
+        pending = Some(candidates[best.1]);
     }
     rows
 }
@@ -397,29 +499,43 @@ fn plus_plus_rows<'a>(
 /// (a point at infinity takes the distance outright) and returns the new potential, the
 /// sum of those distances, kept per chunk for [`sample_d2`].
 fn absorb_center<'a>(
-    x: &(impl Fn(usize) -> &'a [f64] + Sync),
+    x: Rows<'a>,
     closest: &mut [f64],
     chunk_potential: &mut [f64],
     new: usize,
 ) -> f64 {
+    let centre = Centres::new([x.at(new)], x.d);
     closest
         .par_chunks_mut(CHUNK)
         .zip(chunk_potential.par_iter_mut())
         .enumerate()
-        .for_each(|(ch, (cl, cp))| {
-            let mut s = 0.0;
-            for (j, v) in cl.iter_mut().enumerate() {
-                *v = v.min(sq_dist(x(ch * CHUNK + j), x(new)));
-                s += *v;
-            }
-            *cp = s;
+        .for_each(|(ch, (closest, cp))| {
+            *cp = wide(Absorb {
+                x: x.range(ch * CHUNK, ch * CHUNK + closest.len()),
+                closest,
+                centre: &centre,
+            });
         });
     chunk_potential.iter().sum()
 }
 
 /// The index whose cumulative weight first exceeds u · total, found through the chunk sums
-/// (all points weight 0: index 0).
-fn sample_d2(weights: &[f64], chunk_sums: &[f64], total: f64, u: f64) -> usize {
+/// (all points weight 0: index 0). A point's weight is its entry of `closest`, lowered by
+/// its distance to `pending` (a centre the chunk sums include but `closest` does not yet):
+/// only the one chunk the walk ends in needs those distances.
+fn sample_d2<'a>(
+    x: Rows<'a>,
+    closest: &[f64],
+    chunk_sums: &[f64],
+    total: f64,
+    u: f64,
+    pending: Option<usize>,
+) -> usize {
+    let weight = |i: usize| match pending {
+        Some(p) => closest[i].min(sq_dist(x.at(i), x.at(p))),
+        None => closest[i],
+    };
+    let last_positive = |from: usize, to: usize| (from..to).rev().find(|&i| weight(i) > 0.0);
     if total <= 0.0 {
         return 0;
     }
@@ -427,54 +543,87 @@ fn sample_d2(weights: &[f64], chunk_sums: &[f64], total: f64, u: f64) -> usize {
     let mut acc = 0.0;
     for (ch, &cs) in chunk_sums.iter().enumerate() {
         if acc + cs > target {
-            let chunk = &weights[ch * CHUNK..((ch + 1) * CHUNK).min(weights.len())];
-            for (j, w) in chunk.iter().enumerate() {
-                acc += w;
+            let end = ((ch + 1) * CHUNK).min(closest.len());
+            for i in ch * CHUNK..end {
+                acc += weight(i);
                 if acc > target {
-                    return ch * CHUNK + j;
+                    return i;
                 }
             }
             // Rounding: the running sum fell just short of the chunk sum.
-            return ch * CHUNK + chunk.iter().rposition(|&w| w > 0.0).unwrap_or(0);
+            return last_positive(ch * CHUNK, end).unwrap_or(ch * CHUNK);
         }
         acc += cs;
     }
-    weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
+    last_positive(0, closest.len()).unwrap_or(0)
 }
 
-/// Per-chunk result of an assignment pass: coordinate sums and counts per cluster of the
-/// chunk's points (for the next centres), and how many points changed cluster.
-struct ChunkPass {
+/// Points per block of cached cluster sums: a power of two dividing [`CHUNK`], at least four
+/// points per cluster so the cache stays under a quarter of the data's size.
+fn sum_block(k: usize) -> usize {
+    (4 * k).next_power_of_two().clamp(256, CHUNK)
+}
+
+/// Each block's per-cluster coordinate sums and counts, kept from one pass to the next: a
+/// block none of whose points changed cluster has the sums it had, so its data need not be
+/// read again.
+struct BlockSums {
     sums: Vec<f64>,
-    counts: Vec<usize>,
-    changed: usize,
+    counts: Vec<u32>,
 }
 
-/// Reduces chunk results in chunk order (so the sums do not depend on the threads).
-fn reduce_passes(parts: Vec<ChunkPass>, k: usize, d: usize) -> (Vec<f64>, Vec<usize>, usize) {
-    let mut sums = vec![0.0; k * d];
-    let mut counts = vec![0usize; k];
-    let mut changed = 0;
-    for p in parts {
-        for (a, b) in sums.iter_mut().zip(p.sums) {
-            *a += b;
+impl BlockSums {
+    /// The sums of every cluster over all blocks, added block by block in order (so they do
+    /// not depend on the threads), and the counts.
+    fn totals(&self, k: usize, d: usize) -> (Vec<f64>, Vec<usize>) {
+        let mut sums = vec![0.0; k * d];
+        let mut counts = vec![0usize; k];
+        for (bs, bc) in self
+            .sums
+            .chunks_exact(k * d)
+            .zip(self.counts.chunks_exact(k))
+        {
+            for (a, b) in sums.iter_mut().zip(bs) {
+                *a += b;
+            }
+            for (a, &b) in counts.iter_mut().zip(bc) {
+                *a += b as usize;
+            }
         }
-        for (a, b) in counts.iter_mut().zip(p.counts) {
-            *a += b;
-        }
-        changed += p.changed;
+        (sums, counts)
     }
-    (sums, counts, changed)
+}
+
+/// Sums the points of one block (rows from `first`) into their clusters' sums and counts.
+fn sum_into<'a>(
+    x: Rows<'a>,
+    first: usize,
+    labels: &[u32],
+    sums: &mut [f64],
+    counts: &mut [u32],
+    d: usize,
+) {
+    sums.fill(0.0);
+    counts.fill(0);
+    for (j, &l) in labels.iter().enumerate() {
+        let l = l as usize;
+        counts[l] += 1;
+        for (acc, v) in sums[l * d..(l + 1) * d].iter_mut().zip(x.at(first + j)) {
+            *acc += v;
+        }
+    }
 }
 
 /// Lloyd iterations with Hamerly's bounds from the given centres.
 ///
-/// Each iteration is one pass over the data: it reassigns the points whose bounds do not
-/// rule a change out and, in the same pass, sums every point into its cluster for the next
-/// centres. On overlapping clusters, where the bounds rarely prune and Lloyd needs dozens of
-/// rounds, the pass is memory-bound, so fusing the two halves halves the traffic.
+/// Each iteration is one pass over the bounds: it reassigns the points whose bounds do not
+/// rule a change out. The next centres are the means of the clusters, summed per block of
+/// points and kept: only a block where some point changed cluster is summed again. On
+/// overlapping clusters, where Lloyd needs dozens of rounds, the passes are memory-bound and
+/// most points keep their cluster, so reading the data only for the points the bounds do not
+/// settle and for the blocks that changed saves most of the traffic.
 fn lloyd_hamerly<'a>(
-    x: &(impl Fn(usize) -> &'a [f64] + Sync),
+    x: Rows<'a>,
     n: usize,
     d: usize,
     centers: Array2<f64>,
@@ -483,39 +632,42 @@ fn lloyd_hamerly<'a>(
     ws: &mut Workspace,
 ) -> Run {
     let k = centers.nrows();
+    let kd = k * d;
     let mut c: Vec<f64> = centers.iter().copied().collect();
     let (labels, upper, lower) = (&mut ws.labels, &mut ws.upper, &mut ws.lower);
-    let accumulate = |sums: &mut [f64], counts: &mut [usize], l: usize, p: &[f64]| {
-        counts[l] += 1;
-        for (acc, v) in sums[l * d..(l + 1) * d].iter_mut().zip(p) {
-            *acc += v;
-        }
+    let size = sum_block(k);
+    let blocks = n.div_ceil(size);
+    let mut cache = BlockSums {
+        sums: vec![0.0; blocks * kd],
+        counts: vec![0; blocks * k],
     };
+    let per_chunk = CHUNK / size;
+    let centres = Centres::new(c.chunks_exact(d.max(1)), d);
     // Exact first assignment, with the sums of the first clusters.
-    let parts: Vec<ChunkPass> = labels
+    labels
         .par_chunks_mut(CHUNK)
         .zip(upper.par_chunks_mut(CHUNK))
         .zip(lower.par_chunks_mut(CHUNK))
+        .zip(cache.sums.par_chunks_mut(per_chunk * kd))
+        .zip(cache.counts.par_chunks_mut(per_chunk * k))
         .enumerate()
-        .map(|(ch, ((lab, up), lo))| {
-            let mut sums = vec![0.0; k * d];
-            let mut counts = vec![0usize; k];
-            for j in 0..lab.len() {
-                let p = x(ch * CHUNK + j);
-                let (a, d1, d2) = nearest_two(p, &c, d);
-                lab[j] = a as u32;
-                up[j] = d1;
-                lo[j] = d2;
-                accumulate(&mut sums, &mut counts, a, p);
+        .for_each(|(ch, ((((lab, up), lo), bs), bc))| {
+            wide(Assign {
+                x: x.range(ch * CHUNK, ch * CHUNK + lab.len()),
+                centres: &centres,
+                labels: lab,
+                upper: up,
+                lower: lo,
+            });
+            let blocks = lab
+                .chunks(size)
+                .zip(bs.chunks_mut(kd))
+                .zip(bc.chunks_mut(k));
+            for (b, ((lb, s), m)) in blocks.enumerate() {
+                sum_into(x, ch * CHUNK + b * size, lb, s, m, d);
             }
-            ChunkPass {
-                sums,
-                counts,
-                changed: 0,
-            }
-        })
-        .collect();
-    let (mut sums, mut counts, _) = reduce_passes(parts, k, d);
+        });
+    let (mut sums, mut counts) = cache.totals(k, d);
     let mut iterations = 0;
     for it in 1..=max_iter {
         iterations = it;
@@ -536,12 +688,12 @@ fn lloyd_hamerly<'a>(
                 .into_par_iter()
                 .map(|i| {
                     let l = labels[i] as usize;
-                    (sq_dist(x(i), &c[l * d..(l + 1) * d]), i)
+                    (sq_dist(x.at(i), &c[l * d..(l + 1) * d]), i)
                 })
                 .collect();
             far.par_sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             for (cl, &(_, i)) in empty.iter().zip(&far) {
-                new_c[cl * d..(cl + 1) * d].copy_from_slice(x(i));
+                new_c[cl * d..(cl + 1) * d].copy_from_slice(x.at(i));
             }
         }
         let shifts: Vec<f64> = (0..k)
@@ -571,43 +723,37 @@ fn lloyd_hamerly<'a>(
                     / 2.0
             })
             .collect();
-        let parts: Vec<ChunkPass> = labels
+        let panel = Panel::of_rows(&c, d);
+        let moves = Moves {
+            shifts,
+            half_gap,
+            arg1,
+            max1,
+            max2,
+        };
+        let changed: usize = labels
             .par_chunks_mut(CHUNK)
             .zip(upper.par_chunks_mut(CHUNK))
             .zip(lower.par_chunks_mut(CHUNK))
+            .zip(cache.sums.par_chunks_mut(per_chunk * kd))
+            .zip(cache.counts.par_chunks_mut(per_chunk * k))
             .enumerate()
-            .map(|(ch, ((lab, up), lo))| {
-                let mut sums = vec![0.0; k * d];
-                let mut counts = vec![0usize; k];
-                let mut changed = 0;
-                for j in 0..lab.len() {
-                    let p = x(ch * CHUNK + j);
-                    let l = lab[j] as usize;
-                    up[j] += shifts[l];
-                    lo[j] -= if l == arg1 { max2 } else { max1 };
-                    let m = half_gap[l].max(lo[j]);
-                    if up[j] > m {
-                        up[j] = sq_dist(p, &c[l * d..(l + 1) * d]).sqrt();
-                        if up[j] > m {
-                            let (a, d1, d2) = nearest_two(p, &c, d);
-                            changed += usize::from(a != l);
-                            lab[j] = a as u32;
-                            up[j] = d1;
-                            lo[j] = d2;
-                        }
-                    }
-                    accumulate(&mut sums, &mut counts, lab[j] as usize, p);
-                }
-                ChunkPass {
-                    sums,
-                    counts,
-                    changed,
-                }
+            .map(|(ch, ((((lab, up), lo), bs), bc))| {
+                wide(Reassign {
+                    x: x.range(ch * CHUNK, ch * CHUNK + lab.len()),
+                    panel: &panel,
+                    centers: &c,
+                    moves: &moves,
+                    block: size,
+                    labels: lab,
+                    upper: up,
+                    lower: lo,
+                    block_sums: bs,
+                    block_counts: bc,
+                })
             })
-            .collect();
-        let (s, m, changed) = reduce_passes(parts, k, d);
-        sums = s;
-        counts = m;
+            .sum();
+        (sums, counts) = cache.totals(k, d);
         if changed == 0 || total_shift <= tol {
             break;
         }
@@ -616,7 +762,7 @@ fn lloyd_hamerly<'a>(
     // distance to the own centre.
     let inertia = ordered_sum(n, CHUNK, |i| {
         let l = labels[i] as usize;
-        sq_dist(x(i), &c[l * d..(l + 1) * d])
+        sq_dist(x.at(i), &c[l * d..(l + 1) * d])
     });
     Run {
         centers: Array2::from_shape_vec((k, d), c).unwrap_or_else(|_| Array2::zeros((k, d))),
@@ -625,8 +771,188 @@ fn lloyd_hamerly<'a>(
     }
 }
 
+/// One chunk of a k-means++ scoring pass: folds the pending centre (the panel's lane after
+/// the candidates, when `pending`) into each point's distance to its nearest centre, and
+/// sums per candidate the distances the points would have with it added.
+struct Score<'a, 'b> {
+    x: Rows<'a>,
+    closest: &'b mut [f64],
+    centres: &'b Centres,
+    trials: usize,
+    pending: bool,
+}
+
+impl Kernel for Score<'_, '_> {
+    type Out = Vec<f64>;
+
+    #[inline(always)]
+    fn run(self) -> Vec<f64> {
+        let (trials, pending) = (self.trials, self.pending);
+        let mut s = vec![0.0; trials];
+        let closest = self.closest;
+        self.centres
+            .for_each_block(self.x, closest.len(), |first, w, out| {
+                let v = &mut closest[first..first + w];
+                if pending {
+                    for (v, &dp) in v.iter_mut().zip(&out[trials]) {
+                        *v = v.min(dp);
+                    }
+                }
+                // Four candidates' running sums side by side in one register, each still
+                // added one point after another: the additions of four candidates overlap
+                // instead of waiting on each other. (Distances are sums of squares, never
+                // NaN, so `<` picks what `f64::min` would.)
+                for (sums, group) in s.chunks_mut(W).zip(out[..trials].chunks(W)) {
+                    let mut acc = [0.0f64; W];
+                    acc[..sums.len()].copy_from_slice(sums);
+                    let mut tile = [[0.0f64; W]; W];
+                    for (c, dc) in group.iter().enumerate() {
+                        for (p, &dp) in dc.iter().enumerate() {
+                            tile[p][c] = dp;
+                        }
+                    }
+                    for (&v, row) in v.iter().zip(&tile) {
+                        for c in 0..W {
+                            acc[c] += if row[c] < v { row[c] } else { v };
+                        }
+                    }
+                    sums.copy_from_slice(&acc[..sums.len()]);
+                }
+            });
+        s
+    }
+}
+
+/// One chunk of an absorbing pass: each point's distance to its nearest centre lowered by
+/// its distance to the one centre, and their sum.
+struct Absorb<'a, 'b> {
+    x: Rows<'a>,
+    closest: &'b mut [f64],
+    centre: &'b Centres,
+}
+
+impl Kernel for Absorb<'_, '_> {
+    type Out = f64;
+
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let mut s = 0.0;
+        let closest = self.closest;
+        self.centre
+            .for_each_block(self.x, closest.len(), |first, w, out| {
+                for (v, &dc) in closest[first..first + w].iter_mut().zip(&out[0]) {
+                    *v = v.min(dc);
+                    s += *v;
+                }
+            });
+        s
+    }
+}
+
+/// One chunk of the exact first assignment: each point's nearest centre and its distances
+/// to the nearest and second-nearest (Hamerly's first bounds).
+struct Assign<'a, 'b> {
+    x: Rows<'a>,
+    centres: &'b Centres,
+    labels: &'b mut [u32],
+    upper: &'b mut [f64],
+    lower: &'b mut [f64],
+}
+
+impl Kernel for Assign<'_, '_> {
+    type Out = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let (labels, upper, lower) = (self.labels, self.upper, self.lower);
+        self.centres
+            .for_each_point(self.x, labels.len(), |j, dist| {
+                let (a, d1, d2) = nearest_two_of(dist);
+                labels[j] = a as u32;
+                upper[j] = d1;
+                lower[j] = d2;
+            });
+    }
+}
+
+/// How far the centres moved in one iteration, as Hamerly's bounds need it.
+struct Moves {
+    /// Each centre's move.
+    shifts: Vec<f64>,
+    /// Half the distance from each (moved) centre to its nearest other centre.
+    half_gap: Vec<f64>,
+    /// The centre that moved most, its move, and the largest move of the others.
+    arg1: usize,
+    max1: f64,
+    max2: f64,
+}
+
+/// One chunk of a Hamerly iteration: moves each point's bounds with the centres, measures
+/// the points the bounds do not settle, and sums again the blocks where a point changed
+/// cluster. Returns how many changed.
+struct Reassign<'a, 'b> {
+    x: Rows<'a>,
+    panel: &'b Panel,
+    centers: &'b [f64],
+    moves: &'b Moves,
+    block: usize,
+    labels: &'b mut [u32],
+    upper: &'b mut [f64],
+    lower: &'b mut [f64],
+    block_sums: &'b mut [f64],
+    block_counts: &'b mut [u32],
+}
+
+impl Kernel for Reassign<'_, '_> {
+    type Out = usize;
+
+    #[inline(always)]
+    fn run(self) -> usize {
+        let (x, d, size) = (self.x, self.x.d, self.block);
+        let k = self.moves.shifts.len();
+        let mv = self.moves;
+        let mut changed = 0;
+        let mut dist = vec![0.0; self.panel.padded()];
+        let blocks = self
+            .labels
+            .chunks_mut(size)
+            .zip(self.upper.chunks_mut(size))
+            .zip(self.lower.chunks_mut(size))
+            .zip(self.block_sums.chunks_mut(k * d))
+            .zip(self.block_counts.chunks_mut(k));
+        for (b, ((((lab, up), lo), s), m)) in blocks.enumerate() {
+            let first = b * size;
+            let mut moved = false;
+            for j in 0..lab.len() {
+                let l = lab[j] as usize;
+                up[j] += mv.shifts[l];
+                lo[j] -= if l == mv.arg1 { mv.max2 } else { mv.max1 };
+                let bound = mv.half_gap[l].max(lo[j]);
+                if up[j] > bound {
+                    let p = x.at(first + j);
+                    up[j] = sq_dist(p, &self.centers[l * d..(l + 1) * d]).sqrt();
+                    if up[j] > bound {
+                        let (a, d1, d2) = self.panel.nearest_two(p, &mut dist);
+                        moved |= a != l;
+                        changed += usize::from(a != l);
+                        lab[j] = a as u32;
+                        up[j] = d1;
+                        lo[j] = d2;
+                    }
+                }
+            }
+            if moved {
+                sum_into(x, first, lab, s, m, d);
+            }
+        }
+        changed
+    }
+}
+
 /// The nearest centre of a point, and the distances (not squared) to the nearest and the
-/// second-nearest centre; ties go to the lower index. `centers` is k rows of d values.
+/// second-nearest centre; ties go to the lower index. `centers` is k rows of d values. The
+/// one-distance-at-a-time form [`Panel::nearest_two`] must equal.
+#[cfg(test)]
 pub(super) fn nearest_two(p: &[f64], centers: &[f64], d: usize) -> (usize, f64, f64) {
     let (mut a, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
     for (c, row) in centers.chunks_exact(d.max(1)).enumerate() {
@@ -652,10 +978,10 @@ mod tests {
     fn hamerly_equals_plain_lloyd() {
         let b = blobs(&BlobsConfig::new(3_000, 5, 6).with_spread(2.5).with_seed(9)).unwrap();
         let flat = b.data.as_slice().unwrap();
-        let x = |i: usize| &flat[i * 5..(i + 1) * 5];
+        let x = Rows { flat, d: 5 };
         let mut ws = Workspace::new(3_000);
-        let init = kmeans_plus_plus(&x, 3_000, 5, 6, 42, &mut ws);
-        let fast = lloyd_hamerly(&x, 3_000, 5, init.clone(), 500, 0.0, &mut ws);
+        let init = kmeans_plus_plus(x, 3_000, 5, 6, 42, &mut ws);
+        let fast = lloyd_hamerly(x, 3_000, 5, init.clone(), 500, 0.0, &mut ws);
         // Plain Lloyd, written out.
         let mut c = init;
         for _ in 0..500 {
@@ -664,13 +990,13 @@ mod tests {
             for i in 0..3_000 {
                 let l = (0..6)
                     .min_by(|&a, &b| {
-                        sq_dist(x(i), c.row(a).as_slice().unwrap())
-                            .total_cmp(&sq_dist(x(i), c.row(b).as_slice().unwrap()))
+                        sq_dist(x.at(i), c.row(a).as_slice().unwrap())
+                            .total_cmp(&sq_dist(x.at(i), c.row(b).as_slice().unwrap()))
                     })
                     .unwrap();
                 counts[l] += 1;
                 for j in 0..5 {
-                    sums[l * 5 + j] += x(i)[j];
+                    sums[l * 5 + j] += x.at(i)[j];
                 }
             }
             let mut next = c.clone();

@@ -65,6 +65,7 @@ mod kprototypes;
 mod minibatch;
 mod mixture;
 mod model;
+mod panel;
 mod profile;
 mod psychographic;
 mod rules;

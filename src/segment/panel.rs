@@ -1,0 +1,351 @@
+//! Squared distances from one point to several centres at once, bit for bit those of
+//! [`sq_dist`](super::kmeans::sq_dist).
+//!
+//! k-means spends its time measuring each point against a handful of centres: the k centres
+//! when it assigns, the k-means++ candidates when it seeds. One distance at a time, an
+//! 8-coordinate distance is a short loop ending in a sum across vector lanes, and most of the
+//! work is that ending. Laying the centres out coordinate-major, four centres side by side,
+//! puts one centre in each lane instead: every step is one subtraction, multiplication and
+//! addition on four centres, and no lane is ever summed with another.
+//!
+//! The sums are those of `sq_dist`, in its order (coordinate j into accumulator j mod 4, the
+//! four accumulators added as (0 + 1) + (2 + 3), the coordinates after the last full four
+//! added one by one), so the distances — and the clusterings built on them — are the same to
+//! the last bit.
+
+/// A loop over many points worth compiling for wider vectors: [`wide`] runs it. `run` is
+/// `#[inline(always)]` in every implementation, so each build compiles the loop itself
+/// (a closure would be compiled once, for the baseline CPU, and only called).
+pub(super) trait Kernel {
+    /// What the loop returns.
+    type Out;
+    /// The loop.
+    fn run(self) -> Self::Out;
+}
+
+/// Runs a kernel compiled for AVX2 where the CPU has it (x86-64), as it is elsewhere: four
+/// centres then fill one register instead of two. Rust never fuses a multiplication and an
+/// addition, so both builds give the same bits. The check is made once per call, and a
+/// kernel is a loop over thousands of points.
+#[inline(always)]
+pub(super) fn wide<K: Kernel>(kernel: K) -> K::Out {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
+        // feature, checked on the line above.
+        return unsafe { avx2(kernel) };
+    }
+    kernel.run()
+}
+
+/// A kernel compiled for AVX2 (see [`wide`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn avx2<K: Kernel>(kernel: K) -> K::Out {
+    kernel.run()
+}
+
+use super::kmeans::Rows;
+
+/// Centres side by side in one group.
+pub(super) const LANES: usize = 4;
+
+/// Centres laid out for [`Panel::sq_dists`]: groups of [`LANES`] centres, each group
+/// coordinate-major (coordinate j of the group's centres in consecutive lanes). Lanes past
+/// the last centre hold zeros; their distances are computed and never read.
+#[derive(Debug, Clone)]
+pub(super) struct Panel {
+    d: usize,
+    m: usize,
+    /// Group g's coordinate j at `t[g·d + j]`, one lane per centre.
+    t: Vec<[f64; LANES]>,
+}
+
+impl Panel {
+    /// The panel of `centres`, rows of `d` coordinates.
+    pub(super) fn new<'a>(centres: impl IntoIterator<Item = &'a [f64]>, d: usize) -> Panel {
+        let mut t = Vec::new();
+        let mut m = 0;
+        for c in centres {
+            let (g, lane) = (m / LANES, m % LANES);
+            if lane == 0 {
+                t.resize(t.len() + d, [0.0; LANES]);
+            }
+            for (j, &v) in c[..d].iter().enumerate() {
+                t[g * d + j][lane] = v;
+            }
+            m += 1;
+        }
+        Panel { d, m, t }
+    }
+
+    /// The panel of the rows of `flat` (row-major, `d` columns).
+    pub(super) fn of_rows(flat: &[f64], d: usize) -> Panel {
+        Panel::new(flat.chunks_exact(d.max(1)), d)
+    }
+
+    /// Room [`sq_dists`](Self::sq_dists) writes: the centres rounded up to whole groups.
+    pub(super) fn padded(&self) -> usize {
+        self.m.div_ceil(LANES) * LANES
+    }
+
+    /// The squared distances from `p` to every centre, into `out[..self.padded()]` (centre
+    /// c at `out[c]`).
+    #[inline(always)]
+    pub(super) fn sq_dists(&self, p: &[f64], out: &mut [f64]) {
+        // Indices rather than `chunks_exact`: its count is a division per call, and a call
+        // is a few dozen operations.
+        let d = self.d;
+        let full = d - d % 4;
+        let p = &p[..d];
+        let groups = self.padded() / LANES;
+        for g in 0..groups {
+            let block = &self.t[g * d..(g + 1) * d];
+            let mut acc = [[0.0f64; LANES]; 4];
+            let mut j = 0;
+            while j < full {
+                for (l, a) in acc.iter_mut().enumerate() {
+                    let (pj, row) = (p[j + l], &block[j + l]);
+                    for c in 0..LANES {
+                        let t = pj - row[c];
+                        a[c] += t * t;
+                    }
+                }
+                j += 4;
+            }
+            let mut s = [0.0f64; LANES];
+            for c in 0..LANES {
+                s[c] = (acc[0][c] + acc[1][c]) + (acc[2][c] + acc[3][c]);
+            }
+            for j in full..d {
+                let (pj, row) = (p[j], &block[j]);
+                for c in 0..LANES {
+                    let t = pj - row[c];
+                    s[c] += t * t;
+                }
+            }
+            out[g * LANES..(g + 1) * LANES].copy_from_slice(&s);
+        }
+    }
+
+    /// The nearest centre of `p` and the distances (not squared) to the nearest and the
+    /// second-nearest, ties to the lower index: what the tests' one-distance-at-a-time
+    /// `nearest_two` gives over the same centres. `scratch` has room for [`padded`](Self::padded) values.
+    #[inline(always)]
+    pub(super) fn nearest_two(&self, p: &[f64], scratch: &mut [f64]) -> (usize, f64, f64) {
+        self.sq_dists(p, scratch);
+        nearest_two_of(&scratch[..self.m])
+    }
+}
+
+/// The index of the smallest of squared distances and the square roots of the smallest and
+/// the second smallest, ties to the lower index.
+#[inline(always)]
+pub(super) fn nearest_two_of(sq_dists: &[f64]) -> (usize, f64, f64) {
+    let (mut a, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
+    for (c, &dist) in sq_dists.iter().enumerate() {
+        if dist < d1 {
+            d2 = d1;
+            d1 = dist;
+            a = c;
+        } else if dist < d2 {
+            d2 = dist;
+        }
+    }
+    (a, d1.sqrt(), d2.sqrt())
+}
+
+/// Points per block of [`Centres::for_each_block`].
+pub(super) const W: usize = 4;
+
+/// Centres measured against every point of a pass, points side by side: each block of [`W`]
+/// points is turned coordinate-major (in a buffer that stays in registers and L1), and each
+/// centre is then measured against all of them at once, one point per lane. The other way
+/// round from [`Panel`], which suits one point against few centres; this suits a pass over
+/// every point, where the centres are fixed and the points stream past.
+#[derive(Debug, Clone)]
+pub(super) struct Centres {
+    d: usize,
+    m: usize,
+    flat: Vec<f64>,
+}
+
+impl Centres {
+    /// The centres `rows` of `d` coordinates.
+    pub(super) fn new<'a>(rows: impl IntoIterator<Item = &'a [f64]>, d: usize) -> Centres {
+        let mut flat = Vec::new();
+        let mut m = 0;
+        for r in rows {
+            flat.extend_from_slice(&r[..d]);
+            m += 1;
+        }
+        Centres { d, m, flat }
+    }
+
+    /// Calls `f(i, dists)` for each of the `n` points of `x` in order, `dists[c]` the squared
+    /// distance from point i to centre c — [`sq_dist`](super::kmeans::sq_dist)'s value to the
+    /// bit.
+    #[inline(always)]
+    pub(super) fn for_each_point(&self, x: Rows<'_>, n: usize, mut f: impl FnMut(usize, &[f64])) {
+        let mut dists = vec![0.0; self.m];
+        self.for_each_block(x, n, |first, w, out| {
+            for p in 0..w {
+                for (dc, o) in dists.iter_mut().zip(out) {
+                    *dc = o[p];
+                }
+                f(first + p, &dists);
+            }
+        });
+    }
+
+    /// Calls `f(first, w, out)` for each block of `w` ≤ [`W`] consecutive points of the `n`
+    /// points of `x`, in order, from point `first`: `out[c][p]` is the squared distance from
+    /// point `first + p` to centre c, [`sq_dist`](super::kmeans::sq_dist)'s value to the bit.
+    /// A caller that sums over the points can keep its running sums in registers for a
+    /// block rather than in memory from one point to the next.
+    #[inline(always)]
+    pub(super) fn for_each_block(
+        &self,
+        x: Rows<'_>,
+        n: usize,
+        mut f: impl FnMut(usize, usize, &[[f64; W]]),
+    ) {
+        let (d, m) = (self.d, self.m);
+        let full = d - d % 4;
+        let mut tmp = vec![[0.0f64; W]; d];
+        let mut out = vec![[0.0f64; W]; m];
+        let mut i = 0;
+        while i < n {
+            let w = (n - i).min(W);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let ahead = ((i + 64) * d).min(x.flat.len().saturating_sub(1));
+                if let Some(v) = x.flat.get(ahead) {
+                    // SAFETY: a prefetch only hints the cache; SSE is part of x86-64.
+                    unsafe {
+                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                            (v as *const f64).cast(),
+                        )
+                    };
+                }
+            }
+            for (p, r) in (i..i + w).map(|row| x.at(row)).enumerate() {
+                for (col, &v) in tmp.iter_mut().zip(r) {
+                    col[p] = v;
+                }
+            }
+            if w < W {
+                // The last, partial block: its empty lanes are measured and never read.
+                for col in tmp.iter_mut() {
+                    col[w..].fill(0.0);
+                }
+            }
+            for (c, o) in out.iter_mut().enumerate() {
+                let cc = &self.flat[c * d..(c + 1) * d];
+                let mut acc = [[0.0f64; W]; 4];
+                let mut j = 0;
+                while j < full {
+                    for (l, a) in acc.iter_mut().enumerate() {
+                        let (cj, col) = (cc[j + l], &tmp[j + l]);
+                        for p in 0..W {
+                            let t = col[p] - cj;
+                            a[p] += t * t;
+                        }
+                    }
+                    j += 4;
+                }
+                for p in 0..W {
+                    o[p] = (acc[0][p] + acc[1][p]) + (acc[2][p] + acc[3][p]);
+                }
+                for (&cj, col) in cc[full..].iter().zip(&tmp[full..]) {
+                    for p in 0..W {
+                        let t = col[p] - cj;
+                        o[p] += t * t;
+                    }
+                }
+            }
+            f(i, w, &out);
+            i += w;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::kmeans::{Rows, nearest_two, sq_dist};
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Every dimension from 1 to 13 (whole groups of four coordinates and remainders), 1 to 11
+    /// centres (whole and partial groups), values over twelve orders of magnitude.
+    #[test]
+    fn panel_distances_are_sq_dist_to_the_bit() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        for d in 1..14 {
+            for m in 1..12 {
+                let mut draw = |n: usize| -> Vec<f64> {
+                    (0..n)
+                        .map(|_| rng.gen_range(-1.0..1.0) * 10f64.powi(rng.gen_range(-6..6)))
+                        .collect()
+                };
+                let centres = draw(m * d);
+                let panel = Panel::of_rows(&centres, d);
+                let mut out = vec![f64::NAN; panel.padded()];
+                for _ in 0..20 {
+                    let p = draw(d);
+                    panel.sq_dists(&p, &mut out);
+                    for c in 0..m {
+                        let want = sq_dist(&p, &centres[c * d..(c + 1) * d]);
+                        assert_eq!(out[c].to_bits(), want.to_bits(), "d {d} m {m} c {c}");
+                    }
+                    let got = panel.nearest_two(&p, &mut out);
+                    let want = nearest_two(&p, &centres, d);
+                    assert_eq!(got.0, want.0);
+                    assert_eq!(got.1.to_bits(), want.1.to_bits());
+                    assert_eq!(got.2.to_bits(), want.2.to_bits());
+                }
+            }
+        }
+    }
+
+    /// Points in blocks: every count of points (whole and partial blocks), dimensions 1 to 13.
+    #[test]
+    fn block_distances_are_sq_dist_to_the_bit() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
+        for d in 1..14 {
+            for (m, n) in [(1, 1), (3, 7), (5, 8), (8, 13)] {
+                let mut draw = |n: usize| -> Vec<f64> {
+                    (0..n)
+                        .map(|_| rng.gen_range(-1.0..1.0) * 10f64.powi(rng.gen_range(-6..6)))
+                        .collect()
+                };
+                let centres = draw(m * d);
+                let points = draw(n * d);
+                let x = Rows { flat: &points, d };
+                let cs = Centres::new(centres.chunks_exact(d), d);
+                let mut seen = 0;
+                cs.for_each_point(x, n, |i, dists| {
+                    assert_eq!(i, seen);
+                    seen += 1;
+                    for c in 0..m {
+                        let want = sq_dist(x.at(i), &centres[c * d..(c + 1) * d]);
+                        assert_eq!(dists[c].to_bits(), want.to_bits(), "d {d} m {m} i {i}");
+                    }
+                });
+                assert_eq!(seen, n);
+            }
+        }
+    }
+
+    /// Ties go to the lower index, as in the scalar form.
+    #[test]
+    fn ties_go_to_the_first_centre() {
+        let centres = [1.0, 1.0, -1.0, -1.0, 1.0, 1.0];
+        let panel = Panel::of_rows(&centres, 2);
+        let mut out = vec![0.0; panel.padded()];
+        let (a, d1, d2) = panel.nearest_two(&[0.9, 0.9], &mut out);
+        assert_eq!(a, 0);
+        assert_eq!(d1, d2);
+    }
+}
