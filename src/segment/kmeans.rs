@@ -23,10 +23,12 @@
 //!   candidates also folds the previous pick into every point's nearest distance, and the
 //!   sampling that needs the folded distances recomputes them for the one chunk it lands in.
 //! - **Whole passes** (seeding, the first assignment) measure a few centres against every
-//!   point, four points side by side in a vector register ([`Centres`]); a point whose
+//!   point, eight points side by side in vector registers ([`Centres`]); a point whose
 //!   bounds fail measures itself against all k centres, four centres side by side
 //!   ([`Panel`]). Both sum in [`sq_dist`]'s order, so every distance is the same to the bit,
-//!   and both loops run in an AVX2 build where the CPU has it ([`wide`]).
+//!   and both loops run in an AVX2 build where the CPU has it ([`wide`]). The passes ask
+//!   the cache for the rows ahead of them ([`prefetch`]): at a few dozen operations a row
+//!   the hardware's own prefetching fell behind.
 //! - **Centres** are the means of per-block sums (blocks of at least 256 points) kept from
 //!   one round to the next: only a block where some point changed cluster is summed again,
 //!   so the points the bounds settle are not read at all.
@@ -40,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Position, Result, finite_non_negative};
 use crate::mem;
 
-use super::panel::{Centres, Kernel, Panel, W, nearest_two_of, wide};
+use super::panel::{AHEAD, Centres, Kernel, Panel, W, nearest_two_of, prefetch, wide};
 use crate::par::ordered_sum;
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
@@ -924,6 +926,7 @@ impl Kernel for Reassign<'_, '_> {
             let first = b * size;
             let mut moved = false;
             for j in 0..lab.len() {
+                prefetch(x, first + j + AHEAD / 4, first + j + AHEAD / 4 + 1);
                 let l = lab[j] as usize;
                 up[j] += mv.shifts[l];
                 lo[j] -= if l == mv.arg1 { mv.max2 } else { mv.max1 };
