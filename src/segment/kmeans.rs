@@ -274,17 +274,8 @@ pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result
     let mut best: Option<(Run, Vec<u32>)> = None;
     for run in 0..params.n_init {
         let seed = params.seed ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let t0 = std::time::Instant::now();
         let centers = kmeans_plus_plus(x, n, d, params.k, seed, &mut ws);
-        let t1 = std::time::Instant::now();
         let fit = lloyd_hamerly(x, n, d, centers, params.max_iter, tol, &mut ws);
-        if std::env::var("KMT").is_ok() {
-            eprintln!(
-                "seed {:.1} ms lloyd {:.1} ms",
-                (t1 - t0).as_secs_f64() * 1e3,
-                t1.elapsed().as_secs_f64() * 1e3
-            );
-        }
         match &mut best {
             Some((b, labels)) if fit.inertia < b.inertia => {
                 labels.copy_from_slice(&ws.labels);
