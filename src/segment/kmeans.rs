@@ -1009,6 +1009,111 @@ mod tests {
         assert!((&fast.centers - &c).iter().all(|v| v.abs() < 1e-9));
     }
 
+    /// The one-pass-per-centre seeding picks the rows the two-pass form picks (score the
+    /// candidates; then fold the winner into every point's distance), written out here the
+    /// plain way: the same draws, the same sums in the same order.
+    #[test]
+    fn fused_seeding_equals_the_two_pass_form() {
+        fn two_pass(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
+            let x = |i: usize| &flat[i * d..(i + 1) * d];
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+            let trials = 2 + (k as f64).ln().floor() as usize;
+            let first = rng.gen_range(0..n);
+            let mut rows = vec![first];
+            let mut closest = vec![f64::INFINITY; n];
+            let chunk_sums = |closest: &[f64]| -> Vec<f64> {
+                closest
+                    .chunks(CHUNK)
+                    .map(|c| c.iter().fold(0.0, |s, v| s + v))
+                    .collect()
+            };
+            let absorb = |closest: &mut Vec<f64>, c: usize| {
+                for (i, v) in closest.iter_mut().enumerate() {
+                    *v = v.min(sq_dist(x(i), x(c)));
+                }
+            };
+            absorb(&mut closest, first);
+            for _ in 1..k {
+                let sums = chunk_sums(&closest);
+                let total: f64 = sums.iter().sum();
+                let candidates: Vec<usize> = (0..trials)
+                    .map(|_| {
+                        let target = rng.r#gen::<f64>() * total;
+                        let mut acc = 0.0;
+                        for (ch, &cs) in sums.iter().enumerate() {
+                            if acc + cs > target {
+                                let end = ((ch + 1) * CHUNK).min(n);
+                                for (i, &w) in closest.iter().enumerate().take(end).skip(ch * CHUNK)
+                                {
+                                    acc += w;
+                                    if acc > target {
+                                        return i;
+                                    }
+                                }
+                                return (ch * CHUNK..end)
+                                    .rev()
+                                    .find(|&i| closest[i] > 0.0)
+                                    .unwrap_or(ch * CHUNK);
+                            }
+                            acc += cs;
+                        }
+                        (0..n).rev().find(|&i| closest[i] > 0.0).unwrap_or(0)
+                    })
+                    .collect();
+                let mut best = (f64::INFINITY, candidates[0]);
+                for &cand in &candidates {
+                    let with: Vec<f64> = closest
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| v.min(sq_dist(x(i), x(cand))))
+                        .collect();
+                    let pot: f64 = chunk_sums(&with).iter().sum();
+                    if pot < best.0 {
+                        best = (pot, cand);
+                    }
+                }
+                rows.push(best.1);
+                absorb(&mut closest, best.1);
+            }
+            rows
+        }
+        for (n, d, k, seed) in [(9_000, 3, 8, 1), (20_000, 5, 12, 2), (500, 2, 30, 3)] {
+            let b = blobs(&BlobsConfig::new(n, d, 6).with_spread(2.0).with_seed(seed)).unwrap();
+            let flat = b.data.as_slice().unwrap();
+            let fused = plus_plus_rows(Rows { flat, d }, n, d, k, seed, &mut Workspace::new(n));
+            assert_eq!(fused, two_pass(flat, n, d, k, seed), "n {n} d {d} k {k}");
+        }
+    }
+
+    /// Several chunks of points (the parallel split), blocks of sums dirtied and kept over
+    /// many rounds (overlapping clusters): the same centres, labels and inertia to the bit at
+    /// 1, 2 and 16 threads.
+    #[test]
+    fn many_chunks_are_thread_invariant() {
+        let b = blobs(&BlobsConfig::new(20_000, 5, 6).with_spread(3.0).with_seed(4)).unwrap();
+        let p = KMeansParams::new(6).unwrap().with_n_init(2).unwrap();
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| kmeans(b.data.view(), &p).unwrap())
+        };
+        let one = run(1);
+        assert!(one.iterations > 3, "{} rounds", one.iterations);
+        for t in [2, 16] {
+            let other = run(t);
+            assert_eq!(other.labels, one.labels, "{t} threads");
+            assert_eq!(
+                other.inertia.to_bits(),
+                one.inertia.to_bits(),
+                "{t} threads"
+            );
+            let bits = |c: &Array2<f64>| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&other.centers), bits(&one.centers), "{t} threads");
+        }
+    }
+
     #[test]
     fn invalid_inputs_are_errors() {
         let b = blobs(&BlobsConfig::new(10, 2, 2).with_seed(1)).unwrap();
