@@ -791,10 +791,10 @@ impl Kernel for Score<'_, '_> {
                         *v = v.min(dp);
                     }
                 }
-                // Four candidates' running sums side by side in one register, each still
-                // added one point after another: the additions of four candidates overlap
-                // instead of waiting on each other. (Distances are sums of squares, never
-                // NaN, so `<` picks what `f64::min` would.)
+                // Up to W candidates' running sums side by side in registers, each still
+                // added one point after another: the candidates' additions overlap instead
+                // of waiting on each other. (Distances are sums of squares, never NaN, so
+                // `<` picks what `f64::min` would.)
                 for (sums, group) in s.chunks_mut(W).zip(out[..trials].chunks(W)) {
                     let mut acc = [0.0f64; W];
                     acc[..sums.len()].copy_from_slice(sums);
