@@ -39,11 +39,12 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Position, Result, finite_non_negative};
+use crate::error::{Error, Result, finite_non_negative};
 use crate::mem;
+use crate::par::ordered_sum;
 
 use super::panel::{AHEAD, Centres, Kernel, Panel, W, nearest_two_of, prefetch, wide};
-use crate::par::ordered_sum;
+use super::strategy::check_rows;
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
 pub(super) const CHUNK: usize = 4_096;
@@ -252,18 +253,7 @@ pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
 pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result<KMeansFit> {
     let n = data.nrows();
     check_k(params.k, n)?;
-    let bad_row = (0..n)
-        .into_par_iter()
-        .with_min_len(CHUNK)
-        .find_first(|&i| data.row(i).iter().any(|v| !v.is_finite()));
-    if let Some(i) = bad_row
-        && let Some((j, v)) = data.row(i).iter().enumerate().find(|(_, v)| !v.is_finite())
-    {
-        return Err(Error::NonFinite {
-            at: Position::at_row(i).with_column(j.to_string()),
-            value: *v,
-        });
-    }
+    check_rows(data, false)?;
     let data = data.as_standard_layout();
     let d = data.ncols();
     let flat = data.as_slice().unwrap_or(&[]);
@@ -400,9 +390,10 @@ struct Run {
 /// 2 + ⌊ln k⌋ candidates per step, keeping the one that lowers the potential most).
 ///
 /// Seeding dominates k-means on well-separated data (Lloyd then converges in a couple of
-/// iterations), so each step makes two passes over the data: one that scores every
-/// candidate at once, one that updates the distances to the nearest centre in place. Sums
-/// run over fixed chunks in a fixed order, so the result does not depend on the threads.
+/// iterations), so each step makes one pass over the data, scoring every candidate at once
+/// and folding the previous pick into the distances to the nearest centre (see
+/// [`plus_plus_rows`]). Sums run over fixed chunks in a fixed order, so the result does not
+/// depend on the threads.
 fn kmeans_plus_plus<'a>(
     x: Rows<'a>,
     n: usize,
@@ -456,7 +447,7 @@ fn plus_plus_rows<'a>(
             })
             .collect();
         // The potential after adding each candidate, all candidates in one pass; the pending
-        // centre rides in the panel after them.
+        // centre is measured with them, after the last candidate.
         let centres = Centres::new(candidates.iter().chain(&pending).map(|&r| x.at(r)), d);
         let per_chunk: Vec<Vec<f64>> = closest
             .par_chunks_mut(CHUNK)
@@ -471,13 +462,12 @@ fn plus_plus_rows<'a>(
                 })
             })
             .collect();
-        let mut best = (f64::INFINITY, 0);
-        for t in 0..trials {
-            let pot: f64 = per_chunk.iter().map(|s| s[t]).sum();
-            if pot < best.0 || t == 0 {
-                best = (pot, t);
-            }
-        }
+        // The first candidate of least potential.
+        let potential_with = |t: usize| -> f64 { per_chunk.iter().map(|s| s[t]).sum() };
+        let best = (1..trials).fold((potential_with(0), 0), |b, t| {
+            let pot = potential_with(t);
+            if pot < b.0 { (pot, t) } else { b }
+        });
         for (cp, s) in chunk_potential.iter_mut().zip(&per_chunk) {
             *cp = s[best.1];
         }
@@ -948,18 +938,11 @@ impl Kernel for Reassign<'_, '_> {
 /// one-distance-at-a-time form [`Panel::nearest_two`] must equal.
 #[cfg(test)]
 pub(super) fn nearest_two(p: &[f64], centers: &[f64], d: usize) -> (usize, f64, f64) {
-    let (mut a, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
-    for (c, row) in centers.chunks_exact(d.max(1)).enumerate() {
-        let dist = sq_dist(p, row);
-        if dist < d1 {
-            d2 = d1;
-            d1 = dist;
-            a = c;
-        } else if dist < d2 {
-            d2 = dist;
-        }
-    }
-    (a, d1.sqrt(), d2.sqrt())
+    let dists: Vec<f64> = centers
+        .chunks_exact(d.max(1))
+        .map(|row| sq_dist(p, row))
+        .collect();
+    nearest_two_of(&dists)
 }
 
 #[cfg(test)]

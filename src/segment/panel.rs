@@ -19,6 +19,8 @@
 //! the last bit. The passes ask the cache for the rows ahead of them ([`prefetch`]) and run
 //! in an AVX2 build where the CPU has it ([`wide`]).
 
+use super::kmeans::Rows;
+
 /// A loop over many points worth compiling for wider vectors: [`wide`] runs it. `run` is
 /// `#[inline(always)]` in every implementation, so each build compiles the loop itself
 /// (a closure would be compiled once, for the baseline CPU, and only called).
@@ -29,8 +31,8 @@ pub(super) trait Kernel {
     fn run(self) -> Self::Out;
 }
 
-/// Runs a kernel compiled for AVX2 where the CPU has it (x86-64), as it is elsewhere: four
-/// centres then fill one register instead of two. Rust never fuses a multiplication and an
+/// Runs a kernel compiled for AVX2 where the CPU has it (x86-64), as it is elsewhere: a
+/// register then holds four lanes instead of two. Rust never fuses a multiplication and an
 /// addition, so both builds give the same bits. The check is made once per call, and a
 /// kernel is a loop over thousands of points.
 #[inline(always)]
@@ -50,8 +52,6 @@ pub(super) fn wide<K: Kernel>(kernel: K) -> K::Out {
 fn avx2<K: Kernel>(kernel: K) -> K::Out {
     kernel.run()
 }
-
-use super::kmeans::Rows;
 
 /// Centres side by side in one group.
 pub(super) const LANES: usize = 4;
