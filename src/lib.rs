@@ -125,6 +125,7 @@ pub mod plot;
 pub mod report;
 pub mod rfm;
 pub mod segment;
+mod simd;
 mod special;
 mod stats;
 

@@ -308,13 +308,27 @@ impl<K: CustomerKey> Columns<'_, K> {
             let mut next = offsets[..blocks].to_vec();
             let next = &mut next[..];
             let local = (1u32 << shift) - 1;
-            let rows = (lo..hi).filter(|&row| self.kept(row));
-            for (row, &k) in rows.zip(slots[..kept].iter()) {
+            // Each kept row to the end of its block's run. Every row kept (no returns dropped:
+            // the common case) walks the three columns in step, which the compiler keeps in
+            // registers; otherwise the kept rows are picked out first.
+            let mut put = |k: u32, date: &Date, a: f64| {
                 let at = &mut next[(k >> shift) as usize];
-                let days = self.dates[row].days_since_epoch().wrapping_sub(first) as u32;
-                meta[*at as usize] = ((k & local) << date_bits) | days;
-                amount[*at as usize] = self.amounts[row];
+                let days = date.days_since_epoch().wrapping_sub(first) as u32;
+                let i = *at as usize;
+                meta[i] = ((k & local) << date_bits) | days;
+                amount[i] = a;
                 *at += 1;
+            };
+            let (dates, amounts) = (&self.dates[lo..hi], &self.amounts[lo..hi]);
+            if kept == hi - lo {
+                for ((&k, date), &a) in slots.iter().zip(dates).zip(amounts) {
+                    put(k, date, a);
+                }
+            } else {
+                let rows = (0..hi - lo).filter(|&j| self.kept(lo + j));
+                for (j, &k) in rows.zip(&slots[..kept]) {
+                    put(k, &dates[j], amounts[j]);
+                }
             }
         }
         ChunkRuns {

@@ -17,41 +17,9 @@
 //! four accumulators added as (0 + 1) + (2 + 3), the coordinates after the last full four
 //! added one by one), so the distances — and the clusterings built on them — are the same to
 //! the last bit. The passes ask the cache for the rows ahead of them ([`prefetch`]) and run
-//! in an AVX2 build where the CPU has it ([`wide`]).
+//! in an AVX2 build where the CPU has it ([`wide`](crate::simd::wide)).
 
 use super::kmeans::Rows;
-
-/// A loop over many points worth compiling for wider vectors: [`wide`] runs it. `run` is
-/// `#[inline(always)]` in every implementation, so each build compiles the loop itself
-/// (a closure would be compiled once, for the baseline CPU, and only called).
-pub(super) trait Kernel {
-    /// What the loop returns.
-    type Out;
-    /// The loop.
-    fn run(self) -> Self::Out;
-}
-
-/// Runs a kernel compiled for AVX2 where the CPU has it (x86-64), as it is elsewhere: a
-/// register then holds four lanes instead of two. Rust never fuses a multiplication and an
-/// addition, so both builds give the same bits. The check is made once per call, and a
-/// kernel is a loop over thousands of points.
-#[inline(always)]
-pub(super) fn wide<K: Kernel>(kernel: K) -> K::Out {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
-        // feature, checked on the line above.
-        return unsafe { avx2(kernel) };
-    }
-    kernel.run()
-}
-
-/// A kernel compiled for AVX2 (see [`wide`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn avx2<K: Kernel>(kernel: K) -> K::Out {
-    kernel.run()
-}
 
 /// Centres side by side in one group.
 pub(super) const LANES: usize = 4;
@@ -298,6 +266,7 @@ impl Centres {
 mod tests {
     use super::super::kmeans::{Rows, nearest_two, sq_dist};
     use super::*;
+    use crate::simd::{Kernel, wide};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
 
