@@ -13,6 +13,10 @@
 //!   grouping and summarising, without building a log. It is what
 //!   `benches/peers/compare.sh summaries` sets against lifetimes, polars and DuckDB on the same
 //!   rows (columns in, calibration summaries out).
+//! * `end_to_end_reused_workspace` is the same call through
+//!   [`CustomerSummaries::from_columns_in`] with one `SummaryWorkspace` kept across the
+//!   iterations, as a service summarising repeatedly would: the partition's buffers are not
+//!   mapped and cleared by the kernel again each time.
 //! * `log_then_summarise` is the same result through a [`TransactionLog`]:
 //!   `TransactionLog::from_columns` (validate, intern, sort by customer and date), then
 //!   `summarise`. `build_log_*` and `summarise_*` are its two halves.
@@ -20,7 +24,10 @@
 //!   the log path inside (hashing, not direct indexing).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use custseg::{CustomerSummaries, PurchaseHistories, ReturnPolicy, SummaryConfig, TransactionLog};
+use custseg::{
+    CustomerSummaries, PurchaseHistories, ReturnPolicy, SummaryConfig, SummaryWorkspace,
+    TransactionLog,
+};
 use std::hint::black_box;
 
 mod common;
@@ -55,6 +62,22 @@ fn bench(c: &mut Criterion) {
                 &rows.amounts,
                 ReturnPolicy::Error,
                 &calibration,
+            )
+            .expect("valid rows")
+        })
+    });
+    // A service summarising again and again keeps one workspace: the partition's buffers
+    // stay mapped from one call to the next (the summaries returned are fresh every time).
+    let mut workspace = SummaryWorkspace::new();
+    g.bench_function(BenchmarkId::new("end_to_end_reused_workspace", n), |b| {
+        b.iter(|| {
+            CustomerSummaries::from_columns_in(
+                black_box(&rows.customer_keys),
+                &rows.dates,
+                &rows.amounts,
+                ReturnPolicy::Error,
+                &calibration,
+                &mut workspace,
             )
             .expect("valid rows")
         })

@@ -133,8 +133,8 @@ pub use contract::{Assign, Fit, Score};
 pub use data::{
     CustomerHistory, CustomerId, CustomerKey, CustomerSummaries, CustomerSummary,
     CustomerTransactions, Date, LateCustomer, LogReport, PurchaseDay, PurchaseHistories,
-    PurchasePeriod, ReturnPolicy, SummaryConfig, SummaryRecord, SummaryReport, TimeUnit,
-    Transaction, TransactionLog, TransactionLogBuilder,
+    PurchasePeriod, ReturnPolicy, SummaryConfig, SummaryRecord, SummaryReport, SummaryWorkspace,
+    TimeUnit, Transaction, TransactionLog, TransactionLogBuilder,
 };
 pub use error::{Error, ErrorKind, Position, Result};
 

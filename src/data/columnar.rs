@@ -96,6 +96,50 @@ impl CustomerSummaries {
         returns: ReturnPolicy,
         cfg: &SummaryConfig,
     ) -> Result<CustomerSummaries> {
+        let mut workspace = SummaryWorkspace::new();
+        Self::from_columns_in(customer_ids, dates, amounts, returns, cfg, &mut workspace)
+    }
+
+    /// [`CustomerSummaries::from_columns`] with its working memory kept in `workspace` from
+    /// one call to the next: the same result, bit for bit, for a service that summarises
+    /// again and again (every few minutes, or one shard after another).
+    ///
+    /// A call with integer keys partitions every row by customer into buffers about as large
+    /// as the columns themselves (12 bytes a row, 48 bytes a customer), used once and freed.
+    /// Fresh memory is not free: the operating system hands it over a page at a time and
+    /// clears every page first, which costs about as much as writing the buffers — and more,
+    /// and less predictably, when it cannot find huge pages. A workspace keeps the buffers,
+    /// already mapped, for the next call; it grows to the largest input it has seen and
+    /// holds that memory until it is dropped ([`SummaryWorkspace::bytes`] says how much).
+    /// Text keys and the other inputs that take the log path do not use it.
+    ///
+    /// ```
+    /// use custseg::{CustomerSummaries, Date, ReturnPolicy, SummaryConfig, SummaryWorkspace};
+    /// let d = |s: &str| s.parse::<Date>().unwrap();
+    /// let cfg = SummaryConfig::new(d("2024-03-31"));
+    /// let mut workspace = SummaryWorkspace::new();
+    /// for day in ["2024-01-05", "2024-02-05"] {
+    ///     let (keys, dates, amounts) = ([1u64, 2, 1], [d("2024-01-02"), d(day), d(day)], [3.0, 4.0, 5.0]);
+    ///     let again = CustomerSummaries::from_columns_in(
+    ///         &keys, &dates, &amounts, ReturnPolicy::Error, &cfg, &mut workspace,
+    ///     )?;
+    ///     let fresh = CustomerSummaries::from_columns(&keys, &dates, &amounts, ReturnPolicy::Error, &cfg)?;
+    ///     assert_eq!(again, fresh);
+    /// }
+    /// assert!(workspace.bytes() > 0);
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Those of [`CustomerSummaries::from_columns`].
+    pub fn from_columns_in<K: CustomerKey>(
+        customer_ids: &[K],
+        dates: &[Date],
+        amounts: &[f64],
+        returns: ReturnPolicy,
+        cfg: &SummaryConfig,
+        workspace: &mut SummaryWorkspace,
+    ) -> Result<CustomerSummaries> {
         let checked = check_columns(customer_ids, dates, amounts, returns, true)?;
         let netting = returns == ReturnPolicy::Net && checked.negatives > 0;
         let dense = checked
@@ -118,7 +162,7 @@ impl CustomerSummaries {
                 drop_returns: checked.drop_returns,
                 dense,
             };
-            if let Some(summaries) = columns.summarise(&checked.kept_per_chunk, cfg) {
+            if let Some(summaries) = columns.summarise(&checked.kept_per_chunk, cfg, workspace) {
                 return summaries;
             }
         }
@@ -161,6 +205,54 @@ impl Dense {
         // taken; it maps to slot 0 rather than out of range.
         let v = key.exact_u64().unwrap_or(self.base ^ self.flip);
         ((v ^ self.flip).wrapping_sub(self.base)) as usize
+    }
+}
+
+/// The working memory of [`CustomerSummaries::from_columns_in`], kept from one call to the
+/// next: the rows partitioned by customer and each customer's folded days. Create one with
+/// [`SummaryWorkspace::new`] (it holds nothing until its first call) and pass it to every
+/// call; drop it to give the memory back.
+#[derive(Default)]
+pub struct SummaryWorkspace {
+    meta: Vec<Meta>,
+    amount: Vec<f64>,
+    folds: Vec<FoldedDays>,
+}
+
+impl SummaryWorkspace {
+    /// An empty workspace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The bytes of memory the workspace holds.
+    pub fn bytes(&self) -> usize {
+        self.meta.capacity() * size_of::<Meta>()
+            + self.amount.capacity() * size_of::<f64>()
+            + self.folds.capacity() * size_of::<FoldedDays>()
+    }
+
+    /// Room for `rows` partitioned rows: the buffers of an earlier call when they are large
+    /// enough (their old contents are overwritten, never read: the partition writes every
+    /// row's place once), otherwise fresh ones.
+    fn rows(&mut self, rows: usize) -> (&mut [Meta], &mut [f64]) {
+        if self.meta.len() < rows {
+            // The old buffers go first, so that both are never held at once.
+            (self.meta, self.amount) = (Vec::new(), Vec::new());
+            (self.meta, self.amount) = (mem::zeros(rows), mem::zeros(rows));
+        }
+        (&mut self.meta[..rows], &mut self.amount[..rows])
+    }
+}
+
+/// Sizes, not contents: the buffers hold millions of numbers.
+impl std::fmt::Debug for SummaryWorkspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SummaryWorkspace")
+            .field("rows", &self.meta.len())
+            .field("customers", &self.folds.capacity())
+            .field("bytes", &self.bytes())
+            .finish()
     }
 }
 
@@ -344,6 +436,7 @@ impl<K: CustomerKey> Columns<'_, K> {
         &self,
         kept_per_chunk: &[usize],
         cfg: &SummaryConfig,
+        workspace: &mut SummaryWorkspace,
     ) -> Option<Result<CustomerSummaries>> {
         let range = self.dense.range;
         let shift = block_shift(range);
@@ -355,17 +448,17 @@ impl<K: CustomerKey> Columns<'_, K> {
             .collect();
         let chunk_lo = offsets_from_counts(kept_per_unit.iter().copied());
         let kept = chunk_lo.last().copied().unwrap_or(0);
-        // Written once by the partitioning threads: huge pages spare most of its page faults.
-        let mut meta: Vec<Meta> = mem::zeros(kept);
-        let mut amount: Vec<f64> = mem::zeros(kept);
+        // Written once by the partitioning threads: fresh buffers are mapped in huge pages,
+        // which spares most of their page faults.
+        let (meta, amount) = workspace.rows(kept);
         // Consecutive shares of the chunks, one per thread: each numbers the customers it sees
         // first in its own bitmap while it partitions its chunks.
         let chunks = kept_per_unit.len();
         let shares = rayon::current_num_threads().clamp(1, chunks.max(1));
         let mut parts: Vec<Vec<UnitRows<'_>>> = (0..shares).map(|_| Vec::new()).collect();
-        let pieces = split_by_offsets_mut(&mut meta, &chunk_lo)
+        let pieces = split_by_offsets_mut(meta, &chunk_lo)
             .into_iter()
-            .zip(split_by_offsets_mut(&mut amount, &chunk_lo));
+            .zip(split_by_offsets_mut(amount, &chunk_lo));
         for (c, (m, a)) in pieces.enumerate() {
             parts[c * shares / chunks.max(1)].push((c, m, a));
         }
@@ -394,30 +487,45 @@ impl<K: CustomerKey> Columns<'_, K> {
         {
             return None;
         }
+        let SummaryWorkspace {
+            meta,
+            amount,
+            folds,
+        } = workspace;
         let rows = Partitioned {
             cfg,
             shift,
             range,
-            meta,
-            amount,
+            meta: &meta[..kept],
+            amount: &amount[..kept],
             chunk_lo,
             runs,
             stats: (0..blocks).map(|_| OnceLock::new()).collect(),
         };
-        Some(self.write(&customers, rows))
+        Some(self.write(&customers, rows, folds))
     }
 
     /// Folds every slot and writes the summaries in customer order.
-    fn write(&self, customers: &[(u32, u32)], rows: Partitioned<'_>) -> Result<CustomerSummaries> {
+    fn write(
+        &self,
+        customers: &[(u32, u32)],
+        rows: Partitioned<'_, '_>,
+        folds: &mut Vec<FoldedDays>,
+    ) -> Result<CustomerSummaries> {
         let cfg = rows.cfg;
-        // One fold per slot, written straight into place; a run of slots that starts inside a
-        // block folds that whole block (its counts are kept once).
-        let mut folds: Vec<FoldedDays> = mem::with_capacity(rows.range);
+        // One fold per slot, written straight into place (into the workspace's buffer when it
+        // is large enough: `collect_into_vec` keeps a vector's memory); a run of slots that
+        // starts inside a block folds that whole block (its counts are kept once).
+        if folds.capacity() < rows.range {
+            *folds = Vec::new();
+            *folds = mem::with_capacity(rows.range);
+        }
         (0..rows.range)
             .into_par_iter()
             .with_min_len(1 << rows.shift)
             .map_init(|| Cursor::new(&rows), |cur, slot| cur.fold_at(slot))
-            .collect_into_vec(&mut folds);
+            .collect_into_vec(folds);
+        let folds = &folds[..];
         let mut report = SummaryReport::default();
         let mut late_slots: Vec<u64> = Vec::with_capacity(rows.range.div_ceil(64));
         let mut overflowed = false;
@@ -446,7 +554,7 @@ impl<K: CustomerKey> Columns<'_, K> {
         (0..order.len())
             .into_par_iter()
             .map_init(
-                || Gather::new(order, &folds),
+                || Gather::new(order, folds),
                 |g, i| {
                     g.fold(i)
                         .summary(self.keys[order[i].1 as usize].to_customer_id(), cfg)
@@ -534,20 +642,20 @@ struct BlockStats {
 }
 
 /// Every kept row, partitioned by block of slots.
-struct Partitioned<'c> {
+struct Partitioned<'c, 'w> {
     cfg: &'c SummaryConfig,
     shift: u32,
     range: usize,
     /// Each row's slot within its block and date (see [`Meta`]), and its amount, chunk after
     /// chunk, each chunk's rows sorted by block.
-    meta: Vec<Meta>,
-    amount: Vec<f64>,
+    meta: &'w [Meta],
+    amount: &'w [f64],
     chunk_lo: Vec<usize>,
     runs: Vec<ChunkRuns>,
     stats: Vec<OnceLock<BlockStats>>,
 }
 
-impl Partitioned<'_> {
+impl Partitioned<'_, '_> {
     /// Calls `f(slot in block, date, amount)` on each row of block `b`, in input order.
     #[inline(always)]
     fn for_each_row(&self, b: usize, mut f: impl FnMut(usize, Date, f64)) {
@@ -567,7 +675,7 @@ impl Partitioned<'_> {
 /// A worker's view of one block at a time: the block's rows grouped by slot, and each
 /// slot's folded days, reused from block to block (all of it fits a core's cache).
 struct Cursor<'r, 'c> {
-    rows: &'r Partitioned<'c>,
+    rows: &'r Partitioned<'c, 'r>,
     block: Option<usize>,
     /// Each slot's state while the block's rows stream past.
     streams: Vec<Stream>,
@@ -577,7 +685,7 @@ struct Cursor<'r, 'c> {
 }
 
 impl<'r, 'c> Cursor<'r, 'c> {
-    fn new(rows: &'r Partitioned<'c>) -> Self {
+    fn new(rows: &'r Partitioned<'c, 'r>) -> Self {
         Cursor {
             rows,
             block: None,

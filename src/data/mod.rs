@@ -18,6 +18,7 @@ pub(crate) use summary::{day_sums_of_rows, two_sum};
 mod time;
 mod transactions;
 
+pub use columnar::SummaryWorkspace;
 pub use customer_id::CustomerId;
 pub use date::Date;
 pub use history::{CustomerHistory, PurchaseHistories};

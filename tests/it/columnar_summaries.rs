@@ -7,7 +7,7 @@
 use custseg::datasets::{SyntheticConfig, cdnow_sample, cdnow_sample_config, synthetic};
 use custseg::{
     CustomerKey, CustomerSummaries, Date, Error, PurchasePeriod, ReturnPolicy, SummaryConfig,
-    TimeUnit, TransactionLog,
+    SummaryWorkspace, TimeUnit, TransactionLog,
 };
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -582,55 +582,113 @@ fn late_customers_whose_rows_arrive_out_of_date_order() {
     assert_eq!(s.report().purchases_after_window, 1);
 }
 
-/// Random small inputs with a fixed seed: dense and sparse integer keys, text keys, any row
-/// order, same-day rows, zeros and returns under every policy, every unit and period, holdout
-/// or not, windows before, inside and after the data.
+/// Random small columns and configuration: dense and sparse integer keys, any row order,
+/// same-day rows, zeros and returns under every policy, every unit and period, holdout or
+/// not, windows before, inside and after the data.
+#[allow(clippy::type_complexity)]
+fn random_case(
+    rng: &mut Xoshiro256PlusPlus,
+) -> (Vec<u64>, Vec<Date>, Vec<f64>, ReturnPolicy, SummaryConfig) {
+    let start = d("2023-01-01");
+    let n = rng.gen_range(0..300);
+    let customers = rng.gen_range(1..40u64);
+    let spread = if rng.gen_bool(0.2) { 1_000_003 } else { 1 };
+    let keys: Vec<u64> = (0..n)
+        .map(|_| rng.gen_range(0..customers) * spread + 17)
+        .collect();
+    let span = rng.gen_range(1..500);
+    let mut dates: Vec<Date> = (0..n)
+        .map(|_| start.add_days(rng.gen_range(0..span)).unwrap())
+        .collect();
+    if rng.gen_bool(0.5) {
+        dates.sort();
+    }
+    let amounts: Vec<f64> = (0..n)
+        .map(|_| match rng.gen_range(0..10) {
+            0 => 0.0,
+            1 => -rng.gen_range(0.01..5.0),
+            2 => 1e15,
+            _ => (rng.gen_range(1..100_000) as f64) / 100.0,
+        })
+        .collect();
+    let returns = [ReturnPolicy::Error, ReturnPolicy::Drop, ReturnPolicy::Net][rng.gen_range(0..3)];
+    let obs = start.add_days(rng.gen_range(-10..span + 10)).unwrap();
+    let mut cfg = SummaryConfig::new(obs)
+        .with_unit([TimeUnit::Days, TimeUnit::Weeks, TimeUnit::Months][rng.gen_range(0..3)])
+        .with_period(
+            [
+                PurchasePeriod::Day,
+                PurchasePeriod::Week,
+                PurchasePeriod::Month,
+            ][rng.gen_range(0..3)],
+        );
+    if rng.gen_bool(0.5) {
+        cfg = cfg.with_holdout_end(obs.add_days(rng.gen_range(0..200)).unwrap());
+    }
+    (keys, dates, amounts, returns, cfg)
+}
+
+/// Random small inputs with a fixed seed ([`random_case`]), with integer and text keys.
 #[test]
 fn randomized_inputs_agree_with_the_log() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(20_240_101);
-    let start = d("2023-01-01");
     for case in 0..400 {
-        let n = rng.gen_range(0..300);
-        let customers = rng.gen_range(1..40u64);
-        let spread = if rng.gen_bool(0.2) { 1_000_003 } else { 1 };
-        let keys: Vec<u64> = (0..n)
-            .map(|_| rng.gen_range(0..customers) * spread + 17)
-            .collect();
-        let span = rng.gen_range(1..500);
-        let mut dates: Vec<Date> = (0..n)
-            .map(|_| start.add_days(rng.gen_range(0..span)).unwrap())
-            .collect();
-        if rng.gen_bool(0.5) {
-            dates.sort();
-        }
-        let amounts: Vec<f64> = (0..n)
-            .map(|_| match rng.gen_range(0..10) {
-                0 => 0.0,
-                1 => -rng.gen_range(0.01..5.0),
-                2 => 1e15,
-                _ => (rng.gen_range(1..100_000) as f64) / 100.0,
-            })
-            .collect();
-        let returns =
-            [ReturnPolicy::Error, ReturnPolicy::Drop, ReturnPolicy::Net][rng.gen_range(0..3)];
-        let obs = start.add_days(rng.gen_range(-10..span + 10)).unwrap();
-        let mut cfg = SummaryConfig::new(obs)
-            .with_unit([TimeUnit::Days, TimeUnit::Weeks, TimeUnit::Months][rng.gen_range(0..3)])
-            .with_period(
-                [
-                    PurchasePeriod::Day,
-                    PurchasePeriod::Week,
-                    PurchasePeriod::Month,
-                ][rng.gen_range(0..3)],
-            );
-        if rng.gen_bool(0.5) {
-            cfg = cfg.with_holdout_end(obs.add_days(rng.gen_range(0..200)).unwrap());
-        }
+        let (keys, dates, amounts, returns, cfg) = random_case(&mut rng);
         let what = format!("case {case}");
         check(&keys, &dates, &amounts, returns, &cfg, &what).ok();
         let text: Vec<String> = keys.iter().map(|k| format!("k{k}")).collect();
         check(&text, &dates, &amounts, returns, &cfg, &what).ok();
     }
+}
+
+/// One workspace carried through hundreds of calls — inputs larger and smaller than the one
+/// before, so its buffers hold an earlier call's rows; errors; inputs that take the log path —
+/// changes nothing: every result and error is that of a fresh call. Then the synthetic base,
+/// large enough for many blocks, after a small input and after a larger one.
+#[test]
+fn a_workspace_carried_across_calls_changes_nothing() {
+    let mut workspace = SummaryWorkspace::new();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(77);
+    let same = |a: &Result<CustomerSummaries, Error>,
+                b: &Result<CustomerSummaries, Error>,
+                what: &str| match (a, b) {
+        (Ok(a), Ok(b)) => assert_identical(a, b, what),
+        (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}"),
+        _ => panic!("{what}: {a:?} vs {b:?}"),
+    };
+    for case in 0..300 {
+        let (keys, dates, amounts, returns, cfg) = random_case(&mut rng);
+        let fresh = CustomerSummaries::from_columns(&keys, &dates, &amounts, returns, &cfg);
+        let reused = CustomerSummaries::from_columns_in(
+            &keys,
+            &dates,
+            &amounts,
+            returns,
+            &cfg,
+            &mut workspace,
+        );
+        same(&reused, &fresh, &format!("case {case}"));
+    }
+    let small = workspace.bytes();
+    for customers in [30_000, 2_000, 30_000] {
+        let base = synthetic(&SyntheticConfig::new(customers, 5)).unwrap();
+        let rows = base.export_rows();
+        let cfg = base.config.summary_config().unwrap();
+        let (keys, dates, amounts) = (&rows.customer_keys, &rows.dates, &rows.amounts);
+        let fresh =
+            CustomerSummaries::from_columns(keys, dates, amounts, ReturnPolicy::Error, &cfg);
+        let reused = CustomerSummaries::from_columns_in(
+            keys,
+            dates,
+            amounts,
+            ReturnPolicy::Error,
+            &cfg,
+            &mut workspace,
+        );
+        same(&reused, &fresh, &format!("synthetic {customers}"));
+    }
+    // It grew to the largest input and kept that memory.
+    assert!(workspace.bytes() > small, "{workspace:?}");
 }
 
 #[test]
