@@ -209,7 +209,8 @@ impl Dense {
 }
 
 /// The working memory of [`CustomerSummaries::from_columns_in`], kept from one call to the
-/// next: the rows partitioned by customer and each customer's folded days. Create one with
+/// next: the rows partitioned by customer and each customer's folded days, and the memory of
+/// summaries handed back with [`SummaryWorkspace::recycle`]. Create one with
 /// [`SummaryWorkspace::new`] (it holds nothing until its first call) and pass it to every
 /// call; drop it to give the memory back.
 #[derive(Default)]
@@ -217,6 +218,8 @@ pub struct SummaryWorkspace {
     meta: Vec<Meta>,
     amount: Vec<f64>,
     folds: Vec<FoldedDays>,
+    /// Empty, with the capacity of the largest summaries recycled.
+    summaries: Vec<CustomerSummary>,
 }
 
 impl SummaryWorkspace {
@@ -230,6 +233,40 @@ impl SummaryWorkspace {
         self.meta.capacity() * size_of::<Meta>()
             + self.amount.capacity() * size_of::<f64>()
             + self.folds.capacity() * size_of::<FoldedDays>()
+            + self.summaries.capacity() * size_of::<CustomerSummary>()
+    }
+
+    /// Takes back summaries that are no longer needed (an earlier call's, once they have been
+    /// scored or stored): the next call writes its summaries into their memory rather than
+    /// into fresh memory, which the operating system would clear first — at a million
+    /// customers, about a tenth of a call. The summaries next returned then hold that memory
+    /// (their capacity can exceed their length).
+    ///
+    /// ```
+    /// use custseg::{CustomerSummaries, Date, ReturnPolicy, SummaryConfig, SummaryWorkspace};
+    /// let d = |s: &str| s.parse::<Date>().unwrap();
+    /// let cfg = SummaryConfig::new(d("2024-03-31"));
+    /// let (keys, dates, amounts) = ([7u64, 8, 7], [d("2024-01-02"), d("2024-01-09"), d("2024-02-01")], [3.0, 4.0, 5.0]);
+    /// let mut workspace = SummaryWorkspace::new();
+    /// let mut summaries = CustomerSummaries::from_columns_in(
+    ///     &keys, &dates, &amounts, ReturnPolicy::Error, &cfg, &mut workspace,
+    /// )?;
+    /// for _ in 0..3 {
+    ///     // ... score or store `summaries`, then hand them back for the next round.
+    ///     workspace.recycle(summaries);
+    ///     summaries = CustomerSummaries::from_columns_in(
+    ///         &keys, &dates, &amounts, ReturnPolicy::Error, &cfg, &mut workspace,
+    ///     )?;
+    /// }
+    /// assert_eq!(summaries[0].frequency(), 1);
+    /// # Ok::<(), custseg::Error>(())
+    /// ```
+    pub fn recycle(&mut self, summaries: CustomerSummaries) {
+        let mut v = summaries.into_vec();
+        v.clear();
+        if v.capacity() > self.summaries.capacity() {
+            self.summaries = v;
+        }
     }
 
     /// Room for `rows` partitioned rows: the buffers of an earlier call when they are large
@@ -491,6 +528,7 @@ impl<K: CustomerKey> Columns<'_, K> {
             meta,
             amount,
             folds,
+            summaries,
         } = workspace;
         let rows = Partitioned {
             cfg,
@@ -502,7 +540,7 @@ impl<K: CustomerKey> Columns<'_, K> {
             runs,
             stats: (0..blocks).map(|_| OnceLock::new()).collect(),
         };
-        Some(self.write(&customers, rows, folds))
+        Some(self.write(&customers, rows, folds, summaries))
     }
 
     /// Folds every slot and writes the summaries in customer order.
@@ -511,6 +549,7 @@ impl<K: CustomerKey> Columns<'_, K> {
         customers: &[(u32, u32)],
         rows: Partitioned<'_, '_>,
         folds: &mut Vec<FoldedDays>,
+        recycled: &mut Vec<CustomerSummary>,
     ) -> Result<CustomerSummaries> {
         let cfg = rows.cfg;
         // One fold per slot, written straight into place (into the workspace's buffer when it
@@ -550,7 +589,12 @@ impl<K: CustomerKey> Columns<'_, K> {
         } else {
             customers
         };
-        let mut summaries: Vec<CustomerSummary> = mem::with_capacity(order.len());
+        // Into recycled summaries' memory when there is enough of it (`collect_into_vec`
+        // keeps a vector's memory), otherwise into fresh memory.
+        let mut summaries = std::mem::take(recycled);
+        if summaries.capacity() < order.len() {
+            summaries = mem::with_capacity(order.len());
+        }
         (0..order.len())
             .into_par_iter()
             .map_init(

@@ -642,9 +642,10 @@ fn randomized_inputs_agree_with_the_log() {
 }
 
 /// One workspace carried through hundreds of calls — inputs larger and smaller than the one
-/// before, so its buffers hold an earlier call's rows; errors; inputs that take the log path —
-/// changes nothing: every result and error is that of a fresh call. Then the synthetic base,
-/// large enough for many blocks, after a small input and after a larger one.
+/// before, so its buffers hold an earlier call's rows; errors; inputs that take the log path;
+/// each result recycled into the next call — changes nothing: every result and error is that
+/// of a fresh call. Then the synthetic base, large enough for many blocks, after a small input
+/// and after a larger one.
 #[test]
 fn a_workspace_carried_across_calls_changes_nothing() {
     let mut workspace = SummaryWorkspace::new();
@@ -668,6 +669,9 @@ fn a_workspace_carried_across_calls_changes_nothing() {
             &mut workspace,
         );
         same(&reused, &fresh, &format!("case {case}"));
+        if let Ok(r) = reused {
+            workspace.recycle(r);
+        }
     }
     let small = workspace.bytes();
     for customers in [30_000, 2_000, 30_000] {
@@ -686,6 +690,7 @@ fn a_workspace_carried_across_calls_changes_nothing() {
             &mut workspace,
         );
         same(&reused, &fresh, &format!("synthetic {customers}"));
+        workspace.recycle(reused.unwrap());
     }
     // It grew to the largest input and kept that memory.
     assert!(workspace.bytes() > small, "{workspace:?}");
