@@ -378,7 +378,7 @@ for p in engines:
 if reused is not None:
     for p in engines:
         out_rows.append({"key": f"{what}/{p['peer']}/reused",
-                         "task": task.replace("(`summaries`)", "repeated with one `SummaryWorkspace`"),
+                         "task": task.replace("(`summaries`)", "(`summaries`, repeated with one `SummaryWorkspace`)"),
                          "peer": names[p["peer"]],
                          "peer_note": f"{p['versions'][p['peer']]}, {p['threads']} threads",
                          "peer_seconds": p["seconds_best"], "custseg_seconds": reused})

@@ -22,6 +22,10 @@
 //!    open is folded again from its rows, sorted by (date, input row): the log's order.
 //! 4. **Write** the summaries in customer order, each from its customer's fold.
 //!
+//! The partitioned rows and the folds are the call's working memory, about as large as the
+//! columns; a [`SummaryWorkspace`] keeps them from one call to the next, with the memory of
+//! summaries handed back, so that repeated calls do not make the kernel map and clear it anew.
+//!
 //! Same-day rows are summed first, from zero, and the day sums then added day by day from the
 //! customer's first day: the additions of the log path in the same order, which is what makes
 //! the sums bit-identical. Chunks and blocks are fixed by the input and every reduction runs
@@ -105,13 +109,17 @@ impl CustomerSummaries {
     /// again and again (every few minutes, or one shard after another).
     ///
     /// A call with integer keys partitions every row by customer into buffers about as large
-    /// as the columns themselves (12 bytes a row, 48 bytes a customer), used once and freed.
-    /// Fresh memory is not free: the operating system hands it over a page at a time and
-    /// clears every page first, which costs about as much as writing the buffers — and more,
-    /// and less predictably, when it cannot find huge pages. A workspace keeps the buffers,
-    /// already mapped, for the next call; it grows to the largest input it has seen and
-    /// holds that memory until it is dropped ([`SummaryWorkspace::bytes`] says how much).
-    /// Text keys and the other inputs that take the log path do not use it.
+    /// as the columns themselves (12 bytes a row and 48 bytes a key in the keys' range), used
+    /// once and freed, and writes the summaries (about 100 bytes a customer) into fresh
+    /// memory. Fresh memory is not free: the operating system hands it over a page at a time
+    /// and clears every page first, which costs about as much as writing the buffers — and
+    /// more, and less predictably, when it cannot find huge pages. A workspace keeps the
+    /// buffers, already mapped, for the next call, and [`SummaryWorkspace::recycle`] hands it
+    /// the memory of summaries no longer needed. It grows to the largest input it has seen
+    /// and holds that memory until it is dropped ([`SummaryWorkspace::bytes`] says how much).
+    /// Inputs that take the log path (text keys, integer keys spread far wider than the
+    /// customers, netted returns, dates spread over centuries) leave it no larger than it
+    /// was.
     ///
     /// ```
     /// use custseg::{CustomerSummaries, Date, ReturnPolicy, SummaryConfig, SummaryWorkspace};
@@ -239,8 +247,10 @@ impl SummaryWorkspace {
     /// Takes back summaries that are no longer needed (an earlier call's, once they have been
     /// scored or stored): the next call writes its summaries into their memory rather than
     /// into fresh memory, which the operating system would clear first — at a million
-    /// customers, about a tenth of a call. The summaries next returned then hold that memory
-    /// (their capacity can exceed their length).
+    /// customers, about a tenth of a call. The memory goes with the summaries that call
+    /// returns, so it is used only by a call that needs at least half of it (a much smaller
+    /// call gets fresh memory and leaves the recycled memory in the workspace); of several
+    /// summaries handed back, the workspace keeps the largest.
     ///
     /// ```
     /// use custseg::{CustomerSummaries, Date, ReturnPolicy, SummaryConfig, SummaryWorkspace};
@@ -287,7 +297,8 @@ impl std::fmt::Debug for SummaryWorkspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SummaryWorkspace")
             .field("rows", &self.meta.len())
-            .field("customers", &self.folds.capacity())
+            .field("key_slots", &self.folds.capacity())
+            .field("recycled_summaries", &self.summaries.capacity())
             .field("bytes", &self.bytes())
             .finish()
     }
@@ -487,6 +498,7 @@ impl<K: CustomerKey> Columns<'_, K> {
         let kept = chunk_lo.last().copied().unwrap_or(0);
         // Written once by the partitioning threads: fresh buffers are mapped in huge pages,
         // which spares most of their page faults.
+        let grown = workspace.meta.len() < kept;
         let (meta, amount) = workspace.rows(kept);
         // Consecutive shares of the chunks, one per thread: each numbers the customers it sees
         // first in its own bitmap while it partitions its chunks.
@@ -522,6 +534,11 @@ impl<K: CustomerKey> Columns<'_, K> {
         if !runs.iter().all(|r| r.dates_fit)
             || range > customers.len() * MAX_SLOTS_PER_CUSTOMER + (1 << 16)
         {
+            // The log path takes over: buffers this call grew for nothing are not held
+            // through it (nor kept in the workspace).
+            if grown {
+                (workspace.meta, workspace.amount) = (Vec::new(), Vec::new());
+            }
             return None;
         }
         let SummaryWorkspace {
@@ -589,11 +606,20 @@ impl<K: CustomerKey> Columns<'_, K> {
         } else {
             customers
         };
-        // Into recycled summaries' memory when there is enough of it (`collect_into_vec`
-        // keeps a vector's memory), otherwise into fresh memory.
-        let mut summaries = std::mem::take(recycled);
-        if summaries.capacity() < order.len() {
-            summaries = mem::with_capacity(order.len());
+        // Into recycled summaries' memory when there is enough of it and not more than twice
+        // enough (the result keeps it: `collect_into_vec` keeps a vector's memory), otherwise
+        // into fresh memory; recycled memory too small for this call is let go first.
+        let n = order.len();
+        if recycled.capacity() < n {
+            *recycled = Vec::new();
+        }
+        let mut summaries = if recycled.capacity() <= n.saturating_mul(2) {
+            std::mem::take(recycled)
+        } else {
+            Vec::new()
+        };
+        if summaries.capacity() < n {
+            summaries = mem::with_capacity(n);
         }
         (0..order.len())
             .into_par_iter()

@@ -42,10 +42,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, finite_non_negative};
 use crate::mem;
 use crate::par::ordered_sum;
+use crate::simd::{Kernel, wide};
 
 use super::panel::{AHEAD, Centres, Panel, W, nearest_two_of, prefetch};
 use super::strategy::check_rows;
-use crate::simd::{Kernel, wide};
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
 pub(super) const CHUNK: usize = 4_096;

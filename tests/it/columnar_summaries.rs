@@ -64,13 +64,22 @@ fn check<K: CustomerKey>(
     let fast = CustomerSummaries::from_columns(keys, dates, amounts, returns, cfg);
     let slow =
         TransactionLog::from_columns(keys, dates, amounts, returns).and_then(|l| l.summarise(cfg));
-    match (&fast, &slow) {
+    assert_same_outcome(&fast, &slow, what);
+    fast
+}
+
+/// Equal results ([`assert_identical`]), or equal errors.
+fn assert_same_outcome(
+    a: &Result<CustomerSummaries, Error>,
+    b: &Result<CustomerSummaries, Error>,
+    what: &str,
+) {
+    match (a, b) {
         (Ok(a), Ok(b)) => assert_identical(a, b, what),
         // By their debug form: an error holding a NaN value is not equal to itself.
         (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}: errors"),
-        _ => panic!("{what}: columnar {fast:?} vs log {slow:?}"),
+        _ => panic!("{what}: {a:?} vs {b:?}"),
     }
-    fast
 }
 
 /// Every unit and purchase period, with and without a holdout.
@@ -644,19 +653,14 @@ fn randomized_inputs_agree_with_the_log() {
 /// One workspace carried through hundreds of calls — inputs larger and smaller than the one
 /// before, so its buffers hold an earlier call's rows; errors; inputs that take the log path;
 /// each result recycled into the next call — changes nothing: every result and error is that
-/// of a fresh call. Then the synthetic base, large enough for many blocks, after a small input
-/// and after a larger one.
+/// of a fresh call. Then the synthetic base, large enough for many blocks: its buffers are
+/// reused by a smaller call and by the same call again, recycled summaries are written into
+/// when they fit, and inputs that leave the columnar path after partitioning (dates spread
+/// over millennia, keys spread wider than the customers) leave the workspace no larger.
 #[test]
 fn a_workspace_carried_across_calls_changes_nothing() {
     let mut workspace = SummaryWorkspace::new();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(77);
-    let same = |a: &Result<CustomerSummaries, Error>,
-                b: &Result<CustomerSummaries, Error>,
-                what: &str| match (a, b) {
-        (Ok(a), Ok(b)) => assert_identical(a, b, what),
-        (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}"),
-        _ => panic!("{what}: {a:?} vs {b:?}"),
-    };
     for case in 0..300 {
         let (keys, dates, amounts, returns, cfg) = random_case(&mut rng);
         let fresh = CustomerSummaries::from_columns(&keys, &dates, &amounts, returns, &cfg);
@@ -668,17 +672,35 @@ fn a_workspace_carried_across_calls_changes_nothing() {
             &cfg,
             &mut workspace,
         );
-        same(&reused, &fresh, &format!("case {case}"));
+        assert_same_outcome(&reused, &fresh, &format!("case {case}"));
         if let Ok(r) = reused {
             workspace.recycle(r);
         }
+        let text: Vec<String> = keys.iter().map(|k| format!("k{k}")).collect();
+        let fresh = CustomerSummaries::from_columns(&text, &dates, &amounts, returns, &cfg);
+        let reused = CustomerSummaries::from_columns_in(
+            &text,
+            &dates,
+            &amounts,
+            returns,
+            &cfg,
+            &mut workspace,
+        );
+        assert_same_outcome(&reused, &fresh, &format!("case {case}, text keys"));
     }
-    let small = workspace.bytes();
-    for customers in [30_000, 2_000, 30_000] {
-        let base = synthetic(&SyntheticConfig::new(customers, 5)).unwrap();
-        let rows = base.export_rows();
-        let cfg = base.config.summary_config().unwrap();
-        let (keys, dates, amounts) = (&rows.customer_keys, &rows.dates, &rows.amounts);
+    let base = synthetic(&SyntheticConfig::new(30_000, 5)).unwrap();
+    let rows = base.export_rows();
+    let cfg = base.config.summary_config().unwrap();
+    let (keys, dates, amounts) = (&rows.customer_keys, &rows.dates, &rows.amounts);
+    assert!(keys.len() > 4 * (1 << 16), "more than one partition unit");
+    let small = synthetic(&SyntheticConfig::new(2_000, 5))
+        .unwrap()
+        .export_rows();
+    let call = |keys: &[u64],
+                dates: &[Date],
+                amounts: &[f64],
+                workspace: &mut SummaryWorkspace,
+                what: &str| {
         let fresh =
             CustomerSummaries::from_columns(keys, dates, amounts, ReturnPolicy::Error, &cfg);
         let reused = CustomerSummaries::from_columns_in(
@@ -687,13 +709,65 @@ fn a_workspace_carried_across_calls_changes_nothing() {
             amounts,
             ReturnPolicy::Error,
             &cfg,
-            &mut workspace,
+            workspace,
         );
-        same(&reused, &fresh, &format!("synthetic {customers}"));
-        workspace.recycle(reused.unwrap());
-    }
-    // It grew to the largest input and kept that memory.
-    assert!(workspace.bytes() > small, "{workspace:?}");
+        assert_same_outcome(&reused, &fresh, what);
+        reused.unwrap()
+    };
+    let first = call(keys, dates, amounts, &mut workspace, "synthetic");
+    let first_at = first.as_ptr();
+    workspace.recycle(first);
+    let held = workspace.bytes();
+    // A smaller input: the partition's buffers are reused, and the recycled summaries (far
+    // more than it needs) stay in the workspace; its own, recycled, are the smaller and go.
+    let second = call(
+        &small.customer_keys,
+        &small.dates,
+        &small.amounts,
+        &mut workspace,
+        "small",
+    );
+    assert_ne!(second.as_ptr(), first_at);
+    workspace.recycle(second);
+    assert_eq!(workspace.bytes(), held, "{workspace:?}");
+    // The first input again: written into the first result's memory.
+    let third = call(keys, dates, amounts, &mut workspace, "synthetic again");
+    assert_eq!(third.as_ptr(), first_at);
+    let held = workspace.bytes();
+    // Inputs that leave the columnar path after partitioning take the log path with the same
+    // result and leave the workspace as it was: two dates millennia apart in one partition
+    // unit, and a few customers whose keys span far more than four slots a customer…
+    let n = 200_000;
+    let spend = vec![1.0; n];
+    let dense: Vec<u64> = (0..n as u64).collect();
+    let mut days = vec![d("2024-01-01"); n];
+    (days[0], days[1]) = (d("0100-01-01"), d("9000-01-01"));
+    call(
+        &dense,
+        &days,
+        &spend,
+        &mut workspace,
+        "dates millennia apart",
+    );
+    assert_eq!(workspace.bytes(), held, "{workspace:?}");
+    let few: Vec<u64> = (0..n as u64).map(|i| (i % 4) * 100_000).collect();
+    let same_day = vec![d("2024-01-01"); n];
+    call(&few, &same_day, &spend, &mut workspace, "sparse keys");
+    assert_eq!(workspace.bytes(), held, "{workspace:?}");
+    // …and with more rows than the workspace holds, the buffers grown for them are let go.
+    let n = keys.len() + 100_000;
+    let spend = vec![1.0; n];
+    let dense: Vec<u64> = (0..n as u64).collect();
+    let mut days = vec![d("2024-01-01"); n];
+    (days[0], days[1]) = (d("0100-01-01"), d("9000-01-01"));
+    call(
+        &dense,
+        &days,
+        &spend,
+        &mut workspace,
+        "more rows, dates millennia apart",
+    );
+    assert!(workspace.bytes() <= held, "{workspace:?}");
 }
 
 #[test]
