@@ -737,35 +737,28 @@ fn a_workspace_carried_across_calls_changes_nothing() {
     // Inputs that leave the columnar path after partitioning take the log path with the same
     // result and leave the workspace as it was: two dates millennia apart in one partition
     // unit, and a few customers whose keys span far more than four slots a customer…
+    // n customers with one purchase each, all on one day but the first two, 8,900 years apart.
+    let millennia_apart = |n: usize| {
+        let mut days = vec![d("2024-01-01"); n];
+        (days[0], days[1]) = (d("0100-01-01"), d("9000-01-01"));
+        ((0..n as u64).collect::<Vec<u64>>(), days, vec![1.0; n])
+    };
     let n = 200_000;
-    let spend = vec![1.0; n];
-    let dense: Vec<u64> = (0..n as u64).collect();
-    let mut days = vec![d("2024-01-01"); n];
-    (days[0], days[1]) = (d("0100-01-01"), d("9000-01-01"));
-    call(
-        &dense,
-        &days,
-        &spend,
-        &mut workspace,
-        "dates millennia apart",
-    );
+    let (dense, days, spend) = millennia_apart(n);
+    call(&dense, &days, &spend, &mut workspace, "millennia apart");
     assert_eq!(workspace.bytes(), held, "{workspace:?}");
     let few: Vec<u64> = (0..n as u64).map(|i| (i % 4) * 100_000).collect();
     let same_day = vec![d("2024-01-01"); n];
     call(&few, &same_day, &spend, &mut workspace, "sparse keys");
     assert_eq!(workspace.bytes(), held, "{workspace:?}");
     // …and with more rows than the workspace holds, the buffers grown for them are let go.
-    let n = keys.len() + 100_000;
-    let spend = vec![1.0; n];
-    let dense: Vec<u64> = (0..n as u64).collect();
-    let mut days = vec![d("2024-01-01"); n];
-    (days[0], days[1]) = (d("0100-01-01"), d("9000-01-01"));
+    let (dense, days, spend) = millennia_apart(keys.len() + 100_000);
     call(
         &dense,
         &days,
         &spend,
         &mut workspace,
-        "more rows, dates millennia apart",
+        "more rows, millennia apart",
     );
     assert!(workspace.bytes() <= held, "{workspace:?}");
 }
