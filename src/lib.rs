@@ -101,7 +101,10 @@
 //!
 //! Build a log from your own data with [`TransactionLog::from_columns`] (columns of keys,
 //! [`Date`]s and amounts), [`TransactionLog::from_transactions`] (an iterator of
-//! [`Transaction`]s) or [`TransactionLog::builder`] (row by row). [`datasets::synthetic`]
+//! [`Transaction`]s) or [`TransactionLog::builder`] (row by row). When only the summaries are
+//! wanted, [`CustomerSummaries::from_columns`] gives them straight from the columns, faster;
+//! a service that summarises round after round keeps one [`SummaryWorkspace`] for
+//! [`CustomerSummaries::from_columns_in`]. [`datasets::synthetic`]
 //! generates realistic customer bases of any size from planted personas, for examples,
 //! tests and benchmarks.
 
