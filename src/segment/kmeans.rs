@@ -265,8 +265,8 @@ pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result
     let mut best: Option<(Run, Vec<u32>)> = None;
     for run in 0..params.n_init {
         let seed = params.seed ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let centers = kmeans_plus_plus(x, n, d, params.k, seed, &mut ws);
-        let fit = lloyd_hamerly(x, n, d, centers, params.max_iter, tol, &mut ws);
+        let centers = kmeans_plus_plus(x, n, params.k, seed, &mut ws);
+        let fit = lloyd_hamerly(x, n, centers, params.max_iter, tol, &mut ws);
         match &mut best {
             Some((b, labels)) if fit.inertia < b.inertia => {
                 labels.copy_from_slice(&ws.labels);
@@ -325,14 +325,14 @@ fn variance_mean(flat: &[f64], n: usize, d: usize) -> f64 {
 /// seeding the full k-means uses, for callers that seed on a sample (mini-batch k-means).
 pub(super) fn seed_centers(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Array2<f64> {
     let x = Rows { flat, d };
-    kmeans_plus_plus(x, n, d, k, seed, &mut Workspace::new(n))
+    kmeans_plus_plus(x, n, k, seed, &mut Workspace::new(n))
 }
 
 /// The rows the k-means++ seeding of [`seed_centers`] picks, in the order picked (the
 /// Gaussian mixture's k-means++ start makes each seed alone responsible for its component).
 pub(super) fn seed_rows(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
     let x = Rows { flat, d };
-    plus_plus_rows(x, n, d, k, seed, &mut Workspace::new(n))
+    plus_plus_rows(x, n, k, seed, &mut Workspace::new(n))
 }
 
 /// The points, row-major: row i is `flat[i·d..(i + 1)·d]`.
@@ -398,13 +398,12 @@ struct Run {
 fn kmeans_plus_plus<'a>(
     x: Rows<'a>,
     n: usize,
-    d: usize,
     k: usize,
     seed: u64,
     ws: &mut Workspace,
 ) -> Array2<f64> {
-    let rows = plus_plus_rows(x, n, d, k, seed, ws);
-    let mut centers = Array2::zeros((k, d));
+    let rows = plus_plus_rows(x, n, k, seed, ws);
+    let mut centers = Array2::zeros((k, x.d));
     for (c, &r) in rows.iter().enumerate() {
         centers
             .row_mut(c)
@@ -417,7 +416,6 @@ fn kmeans_plus_plus<'a>(
 fn plus_plus_rows<'a>(
     x: Rows<'a>,
     n: usize,
-    d: usize,
     k: usize,
     seed: u64,
     ws: &mut Workspace,
@@ -449,7 +447,7 @@ fn plus_plus_rows<'a>(
             .collect();
         // The potential after adding each candidate, all candidates in one pass; the pending
         // centre is measured with them, after the last candidate.
-        let centres = Centres::new(candidates.iter().chain(&pending).map(|&r| x.at(r)), d);
+        let centres = Centres::new(candidates.iter().chain(&pending).map(|&r| x.at(r)), x.d);
         let per_chunk: Vec<Vec<f64>> = closest
             .par_chunks_mut(CHUNK)
             .enumerate()
@@ -579,14 +577,8 @@ impl BlockSums {
 }
 
 /// Sums the points of one block (rows from `first`) into their clusters' sums and counts.
-fn sum_into<'a>(
-    x: Rows<'a>,
-    first: usize,
-    labels: &[u32],
-    sums: &mut [f64],
-    counts: &mut [u32],
-    d: usize,
-) {
+fn sum_into<'a>(x: Rows<'a>, first: usize, labels: &[u32], sums: &mut [f64], counts: &mut [u32]) {
+    let d = x.d;
     sums.fill(0.0);
     counts.fill(0);
     for (j, &l) in labels.iter().enumerate() {
@@ -609,13 +601,12 @@ fn sum_into<'a>(
 fn lloyd_hamerly<'a>(
     x: Rows<'a>,
     n: usize,
-    d: usize,
     centers: Array2<f64>,
     max_iter: usize,
     tol: f64,
     ws: &mut Workspace,
 ) -> Run {
-    let k = centers.nrows();
+    let (k, d) = (centers.nrows(), x.d);
     let kd = k * d;
     let mut c: Vec<f64> = centers.iter().copied().collect();
     let (labels, upper, lower) = (&mut ws.labels, &mut ws.upper, &mut ws.lower);
@@ -648,7 +639,7 @@ fn lloyd_hamerly<'a>(
                 .zip(bs.chunks_mut(kd))
                 .zip(bc.chunks_mut(k));
             for (b, ((lb, s), m)) in blocks.enumerate() {
-                sum_into(x, ch * CHUNK + b * size, lb, s, m, d);
+                sum_into(x, ch * CHUNK + b * size, lb, s, m);
             }
         });
     let (mut sums, mut counts) = cache.totals(k, d);
@@ -927,7 +918,7 @@ impl Kernel for Reassign<'_, '_> {
                 }
             }
             if moved {
-                sum_into(x, first, lab, s, m, d);
+                sum_into(x, first, lab, s, m);
             }
         }
         changed
@@ -958,8 +949,8 @@ mod tests {
         let flat = b.data.as_slice().unwrap();
         let x = Rows { flat, d: 5 };
         let mut ws = Workspace::new(3_000);
-        let init = kmeans_plus_plus(x, 3_000, 5, 6, 42, &mut ws);
-        let fast = lloyd_hamerly(x, 3_000, 5, init.clone(), 500, 0.0, &mut ws);
+        let init = kmeans_plus_plus(x, 3_000, 6, 42, &mut ws);
+        let fast = lloyd_hamerly(x, 3_000, init.clone(), 500, 0.0, &mut ws);
         // Plain Lloyd, written out.
         let mut c = init;
         for _ in 0..500 {
@@ -1064,7 +1055,7 @@ mod tests {
         for (n, d, k, seed) in [(9_000, 3, 8, 1), (20_000, 5, 12, 2), (500, 2, 30, 3)] {
             let b = blobs(&BlobsConfig::new(n, d, 6).with_spread(2.0).with_seed(seed)).unwrap();
             let flat = b.data.as_slice().unwrap();
-            let fused = plus_plus_rows(Rows { flat, d }, n, d, k, seed, &mut Workspace::new(n));
+            let fused = plus_plus_rows(Rows { flat, d }, n, k, seed, &mut Workspace::new(n));
             assert_eq!(fused, two_pass(flat, n, d, k, seed), "n {n} d {d} k {k}");
         }
     }

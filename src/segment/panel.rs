@@ -70,34 +70,14 @@ impl Panel {
         // Indices rather than `chunks_exact`: its count is a division per call, and a call
         // is a few dozen operations.
         let d = self.d;
-        let full = d - d % 4;
         let p = &p[..d];
         let groups = self.padded() / LANES;
         for g in 0..groups {
             let block = &self.t[g * d..(g + 1) * d];
-            let mut acc = [[0.0f64; LANES]; 4];
-            let mut j = 0;
-            while j < full {
-                for (l, a) in acc.iter_mut().enumerate() {
-                    let (pj, row) = (p[j + l], &block[j + l]);
-                    for c in 0..LANES {
-                        let t = pj - row[c];
-                        a[c] += t * t;
-                    }
-                }
-                j += 4;
-            }
-            let mut s = [0.0f64; LANES];
-            for c in 0..LANES {
-                s[c] = (acc[0][c] + acc[1][c]) + (acc[2][c] + acc[3][c]);
-            }
-            for j in full..d {
+            let s = lane_sq_dists::<LANES>(d, |j| {
                 let (pj, row) = (p[j], &block[j]);
-                for c in 0..LANES {
-                    let t = pj - row[c];
-                    s[c] += t * t;
-                }
-            }
+                std::array::from_fn(|c| pj - row[c])
+            });
             out[g * LANES..(g + 1) * LANES].copy_from_slice(&s);
         }
     }
@@ -127,6 +107,37 @@ pub(super) fn nearest_two_of(sq_dists: &[f64]) -> (usize, f64, f64) {
         }
     }
     (a, d1.sqrt(), d2.sqrt())
+}
+
+/// `L` squared distances side by side, one per lane, each summed in
+/// [`sq_dist`](super::kmeans::sq_dist)'s order: coordinate j's squared difference into
+/// accumulator j mod 4, the accumulators added as (0 + 1) + (2 + 3), then the coordinates
+/// after the last full four one by one. `diff(j)` gives coordinate j's `L` differences. The
+/// one place [`Panel`] (lanes across centres) and [`Centres`] (lanes across points) sum, so
+/// both stay `sq_dist` to the bit.
+#[inline(always)]
+fn lane_sq_dists<const L: usize>(d: usize, diff: impl Fn(usize) -> [f64; L]) -> [f64; L] {
+    let full = d - d % 4;
+    let mut acc = [[0.0f64; L]; 4];
+    let mut j = 0;
+    while j < full {
+        for (l, a) in acc.iter_mut().enumerate() {
+            let t = diff(j + l);
+            for c in 0..L {
+                a[c] += t[c] * t[c];
+            }
+        }
+        j += 4;
+    }
+    let mut s: [f64; L] =
+        std::array::from_fn(|c| (acc[0][c] + acc[1][c]) + (acc[2][c] + acc[3][c]));
+    for j in full..d {
+        let t = diff(j);
+        for c in 0..L {
+            s[c] += t[c] * t[c];
+        }
+    }
+    s
 }
 
 /// Rows ahead of the current one that a pass asks the cache for.
@@ -214,7 +225,6 @@ impl Centres {
         mut f: impl FnMut(usize, usize, &[[f64; W]]),
     ) {
         let (d, m) = (self.d, self.m);
-        let full = d - d % 4;
         let mut tmp = vec![[0.0f64; W]; d];
         let mut out = vec![[0.0f64; W]; m];
         let mut i = 0;
@@ -234,27 +244,10 @@ impl Centres {
             }
             for (c, o) in out.iter_mut().enumerate() {
                 let cc = &self.flat[c * d..(c + 1) * d];
-                let mut acc = [[0.0f64; W]; 4];
-                let mut j = 0;
-                while j < full {
-                    for (l, a) in acc.iter_mut().enumerate() {
-                        let (cj, col) = (cc[j + l], &tmp[j + l]);
-                        for p in 0..W {
-                            let t = col[p] - cj;
-                            a[p] += t * t;
-                        }
-                    }
-                    j += 4;
-                }
-                for p in 0..W {
-                    o[p] = (acc[0][p] + acc[1][p]) + (acc[2][p] + acc[3][p]);
-                }
-                for (&cj, col) in cc[full..].iter().zip(&tmp[full..]) {
-                    for p in 0..W {
-                        let t = col[p] - cj;
-                        o[p] += t * t;
-                    }
-                }
+                *o = lane_sq_dists(d, |j| {
+                    let (cj, col) = (cc[j], &tmp[j]);
+                    std::array::from_fn(|p| col[p] - cj)
+                });
             }
             f(i, w, &out);
             i += w;
