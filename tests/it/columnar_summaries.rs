@@ -650,6 +650,19 @@ fn randomized_inputs_agree_with_the_log() {
     }
 }
 
+/// `from_columns_in` through `workspace`, asserted to give what a fresh `from_columns` gives.
+fn through_workspace<K: CustomerKey>(
+    keys: &[K],
+    (dates, amounts, returns, cfg): (&[Date], &[f64], ReturnPolicy, &SummaryConfig),
+    workspace: &mut SummaryWorkspace,
+    what: &str,
+) -> Result<CustomerSummaries, Error> {
+    let fresh = CustomerSummaries::from_columns(keys, dates, amounts, returns, cfg);
+    let reused = CustomerSummaries::from_columns_in(keys, dates, amounts, returns, cfg, workspace);
+    assert_same_outcome(&reused, &fresh, what);
+    reused
+}
+
 /// One workspace carried through hundreds of calls — inputs larger and smaller than the one
 /// before, so its buffers hold an earlier call's rows; errors; inputs that take the log path;
 /// each result recycled into the next call — changes nothing: every result and error is that
@@ -663,30 +676,19 @@ fn a_workspace_carried_across_calls_changes_nothing() {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(77);
     for case in 0..300 {
         let (keys, dates, amounts, returns, cfg) = random_case(&mut rng);
-        let fresh = CustomerSummaries::from_columns(&keys, &dates, &amounts, returns, &cfg);
-        let reused = CustomerSummaries::from_columns_in(
-            &keys,
-            &dates,
-            &amounts,
-            returns,
-            &cfg,
-            &mut workspace,
-        );
-        assert_same_outcome(&reused, &fresh, &format!("case {case}"));
-        if let Ok(r) = reused {
+        let columns = (&dates[..], &amounts[..], returns, &cfg);
+        let what = format!("case {case}");
+        if let Ok(r) = through_workspace(&keys, columns, &mut workspace, &what) {
             workspace.recycle(r);
         }
         let text: Vec<String> = keys.iter().map(|k| format!("k{k}")).collect();
-        let fresh = CustomerSummaries::from_columns(&text, &dates, &amounts, returns, &cfg);
-        let reused = CustomerSummaries::from_columns_in(
+        through_workspace(
             &text,
-            &dates,
-            &amounts,
-            returns,
-            &cfg,
+            columns,
             &mut workspace,
-        );
-        assert_same_outcome(&reused, &fresh, &format!("case {case}, text keys"));
+            &format!("{what}, text keys"),
+        )
+        .ok();
     }
     let base = synthetic(&SyntheticConfig::new(30_000, 5)).unwrap();
     let rows = base.export_rows();
@@ -696,23 +698,9 @@ fn a_workspace_carried_across_calls_changes_nothing() {
     let small = synthetic(&SyntheticConfig::new(2_000, 5))
         .unwrap()
         .export_rows();
-    let call = |keys: &[u64],
-                dates: &[Date],
-                amounts: &[f64],
-                workspace: &mut SummaryWorkspace,
-                what: &str| {
-        let fresh =
-            CustomerSummaries::from_columns(keys, dates, amounts, ReturnPolicy::Error, &cfg);
-        let reused = CustomerSummaries::from_columns_in(
-            keys,
-            dates,
-            amounts,
-            ReturnPolicy::Error,
-            &cfg,
-            workspace,
-        );
-        assert_same_outcome(&reused, &fresh, what);
-        reused.unwrap()
+    let call = |keys: &[u64], dates: &[Date], amounts: &[f64], workspace: &mut _, what: &str| {
+        let columns = (dates, amounts, ReturnPolicy::Error, &cfg);
+        through_workspace(keys, columns, workspace, what).unwrap()
     };
     let first = call(keys, dates, amounts, &mut workspace, "synthetic");
     let first_at = first.as_ptr();
