@@ -40,6 +40,27 @@ pub(crate) fn zeros<T: Zero>(n: usize) -> Vec<T> {
     v
 }
 
+/// Makes `v` hold at least `n` items for a caller that overwrites the ones it uses: `v` as it
+/// is when it holds enough (a buffer kept from an earlier call), otherwise fresh [`zeros`].
+/// The old memory is let go before the new is taken, so the two are never held at once.
+pub(crate) fn grow_zeros<T: Zero>(v: &mut Vec<T>, n: usize) {
+    if v.len() < n {
+        *v = Vec::new();
+        *v = zeros(n);
+    }
+}
+
+/// Makes `v` empty with room for at least `n` items: its own memory when it has enough (a
+/// buffer kept from an earlier call), otherwise fresh memory as from [`with_capacity`], the
+/// old let go first.
+pub(crate) fn reserve_fresh<T>(v: &mut Vec<T>, n: usize) {
+    v.clear();
+    if v.capacity() < n {
+        *v = Vec::new();
+        *v = with_capacity(n);
+    }
+}
+
 /// Number types whose `vec![0; n]` the standard library allocates zeroed, untouched.
 pub(crate) trait Zero: Sized {
     /// `vec![0; n]`.
@@ -103,6 +124,17 @@ mod tests {
         assert!(w.capacity() >= n && w.is_empty());
         w.extend((0..n).map(|i| i as u32));
         assert_eq!((w[0], w[n - 1]), (0, (n - 1) as u32));
+        // Kept when large enough, replaced when not.
+        let at = z.as_ptr();
+        grow_zeros(&mut z, n - 1);
+        assert_eq!((z.as_ptr(), z.len()), (at, n));
+        grow_zeros(&mut z, n + 1);
+        assert_eq!(z.len(), n + 1);
+        let at = w.as_ptr();
+        reserve_fresh(&mut w, n);
+        assert_eq!((w.as_ptr(), w.len()), (at, 0));
+        reserve_fresh(&mut w, 2 * n);
+        assert!(w.capacity() >= 2 * n && w.is_empty());
         // Small ones are left alone and behave the same.
         assert_eq!(zeros::<u32>(5), vec![0u32; 5]);
         assert_eq!(zeros::<[u64; 3]>(2), vec![[0u64; 3]; 2]);

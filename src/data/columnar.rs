@@ -283,11 +283,8 @@ impl SummaryWorkspace {
     /// enough (their old contents are overwritten, never read: the partition writes every
     /// row's place once), otherwise fresh ones.
     fn rows(&mut self, rows: usize) -> (&mut [Meta], &mut [f64]) {
-        if self.meta.len() < rows {
-            // The old buffers go first, so that both are never held at once.
-            (self.meta, self.amount) = (Vec::new(), Vec::new());
-            (self.meta, self.amount) = (mem::zeros(rows), mem::zeros(rows));
-        }
+        mem::grow_zeros(&mut self.meta, rows);
+        mem::grow_zeros(&mut self.amount, rows);
         (&mut self.meta[..rows], &mut self.amount[..rows])
     }
 }
@@ -572,10 +569,7 @@ impl<K: CustomerKey> Columns<'_, K> {
         // One fold per slot, written straight into place (into the workspace's buffer when it
         // is large enough: `collect_into_vec` keeps a vector's memory); a run of slots that
         // starts inside a block folds that whole block (its counts are kept once).
-        if folds.capacity() < rows.range {
-            *folds = Vec::new();
-            *folds = mem::with_capacity(rows.range);
-        }
+        mem::reserve_fresh(folds, rows.range);
         (0..rows.range)
             .into_par_iter()
             .with_min_len(1 << rows.shift)
@@ -610,17 +604,12 @@ impl<K: CustomerKey> Columns<'_, K> {
         // enough (the result keeps it: `collect_into_vec` keeps a vector's memory), otherwise
         // into fresh memory; recycled memory too small for this call is let go first.
         let n = order.len();
-        if recycled.capacity() < n {
-            *recycled = Vec::new();
-        }
         let mut summaries = if recycled.capacity() <= n.saturating_mul(2) {
             std::mem::take(recycled)
         } else {
             Vec::new()
         };
-        if summaries.capacity() < n {
-            summaries = mem::with_capacity(n);
-        }
+        mem::reserve_fresh(&mut summaries, n);
         (0..order.len())
             .into_par_iter()
             .map_init(
