@@ -226,7 +226,8 @@ pub struct SummaryWorkspace {
     meta: Vec<Meta>,
     amount: Vec<f64>,
     folds: Vec<FoldedDays>,
-    /// Empty, with the capacity of the largest summaries recycled.
+    /// The largest summaries handed back, overwritten in place by the next call that uses
+    /// their memory.
     summaries: Vec<CustomerSummary>,
 }
 
@@ -250,7 +251,10 @@ impl SummaryWorkspace {
     /// customers, about a tenth of a call. The memory goes with the summaries that call
     /// returns, so it is used only by a call that needs at least half of it (a much smaller
     /// call gets fresh memory and leaves the recycled memory in the workspace); of several
-    /// summaries handed back, the workspace keeps the largest.
+    /// summaries handed back, the workspace keeps the largest. They are kept as they are,
+    /// ids included, until a call overwrites them in place: dropping each old summary where
+    /// the new one is written costs nothing extra, where clearing them here would read them
+    /// all once more.
     ///
     /// ```
     /// use custseg::{CustomerSummaries, Date, ReturnPolicy, SummaryConfig, SummaryWorkspace};
@@ -272,8 +276,10 @@ impl SummaryWorkspace {
     /// # Ok::<(), custseg::Error>(())
     /// ```
     pub fn recycle(&mut self, summaries: CustomerSummaries) {
-        let mut v = summaries.into_vec();
-        v.clear();
+        // Kept as they are, not cleared: the next call drops each old summary where it writes
+        // the new one, in memory it loads anyway, where clearing them now would read all of
+        // it once more (a twentieth of a call at a million customers).
+        let v = summaries.into_vec();
         if v.capacity() > self.summaries.capacity() {
             self.summaries = v;
         }
@@ -601,25 +607,33 @@ impl<K: CustomerKey> Columns<'_, K> {
             customers
         };
         // Into recycled summaries' memory when there is enough of it and not more than twice
-        // enough (the result keeps it: `collect_into_vec` keeps a vector's memory), otherwise
-        // into fresh memory; recycled memory too small for this call is let go first.
+        // enough (the result keeps it), otherwise into fresh memory; recycled memory too small
+        // for this call is let go first. Recycled summaries are overwritten in place, each
+        // old one dropped where the new one is written, and the vector extended past them.
         let n = order.len();
         let mut summaries = if recycled.capacity() <= n.saturating_mul(2) {
             std::mem::take(recycled)
         } else {
             Vec::new()
         };
-        mem::reserve_fresh(&mut summaries, n);
-        (0..order.len())
-            .into_par_iter()
-            .map_init(
-                || Gather::new(order, folds),
-                |g, i| {
-                    g.fold(i)
-                        .summary(self.keys[order[i].1 as usize].to_customer_id(), cfg)
-                },
-            )
-            .collect_into_vec(&mut summaries);
+        if summaries.capacity() < n {
+            mem::reserve_fresh(&mut summaries, n);
+        }
+        summaries.truncate(n);
+        let summary = |g: &mut Gather<'_>, i: usize| {
+            g.fold(i)
+                .summary(self.keys[order[i].1 as usize].to_customer_id(), cfg)
+        };
+        let old = summaries.len();
+        summaries
+            .par_iter_mut()
+            .enumerate()
+            .for_each_init(|| Gather::new(order, folds), |g, (i, s)| *s = summary(g, i));
+        summaries.par_extend(
+            (old..n)
+                .into_par_iter()
+                .map_init(|| Gather::new(order, folds), |g, i| summary(g, i)),
+        );
         let late: Vec<LateCustomer> = if any_late {
             customers
                 .iter()
@@ -909,5 +923,73 @@ impl Stream {
             }
             Phase::Empty | Phase::Unsorted => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Summaries handed back are overwritten in place by a call that fits their memory: each
+    /// old summary is dropped where the new one is written (shared text ids let go), the ones
+    /// past the call's customers are dropped, the vector is extended past the old ones, and
+    /// every result is a fresh call's.
+    #[test]
+    fn recycled_summaries_are_dropped_where_they_are_overwritten() {
+        let cfg = SummaryConfig::new(Date::from_epoch_days(19_400));
+        // `n` customers with two purchases each, keys made by `key`.
+        fn rows<K>(n: usize, key: impl Fn(usize) -> K) -> (Vec<K>, Vec<Date>, Vec<f64>) {
+            let keys = (0..2 * n).map(|r| key(r % n)).collect();
+            let dates = (0..2 * n)
+                .map(|r| Date::from_epoch_days(19_000 + r as i32 / 7))
+                .collect();
+            let amounts = (0..2 * n).map(|r| (r % 13) as f64 + 0.25).collect();
+            (keys, dates, amounts)
+        }
+        let text = rows(1_000, |c| {
+            format!("an-account-code-too-long-to-inline-{c:05}")
+        });
+        let texts =
+            CustomerSummaries::from_columns(&text.0, &text.1, &text.2, ReturnPolicy::Error, &cfg)
+                .unwrap();
+        let (first, last) = (
+            texts[0].customer_id().clone(),
+            texts[999].customer_id().clone(),
+        );
+        assert_eq!((first.shared_by(), last.shared_by()), (Some(2), Some(2)));
+        let at = texts.as_ptr();
+        let mut workspace = SummaryWorkspace::new();
+        workspace.recycle(texts);
+        assert_eq!(first.shared_by(), Some(2), "held by the workspace");
+        let mut previous = None;
+        // Fewer customers than recycled (overwritten, the rest dropped), then more than the
+        // result left behind but within its memory (overwritten, then extended).
+        for n in [600, 900] {
+            if let Some(p) = previous.take() {
+                workspace.recycle(p);
+            }
+            let (keys, dates, amounts) = rows(n, |c| c as u64 * 3);
+            let again = CustomerSummaries::from_columns_in(
+                &keys,
+                &dates,
+                &amounts,
+                ReturnPolicy::Error,
+                &cfg,
+                &mut workspace,
+            )
+            .unwrap();
+            let fresh =
+                CustomerSummaries::from_columns(&keys, &dates, &amounts, ReturnPolicy::Error, &cfg)
+                    .unwrap();
+            assert_eq!(again, fresh, "{n} customers");
+            assert_eq!(again.len(), n);
+            assert_eq!(
+                again.as_ptr(),
+                at,
+                "{n} customers: written into the recycled memory"
+            );
+            previous = Some(again);
+        }
+        assert_eq!((first.shared_by(), last.shared_by()), (Some(1), Some(1)));
     }
 }

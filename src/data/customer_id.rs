@@ -174,6 +174,17 @@ impl<'de> Deserialize<'de> for CustomerId {
     }
 }
 
+impl CustomerId {
+    /// How many ids share this one's text: `None` for an inline id (tests of who drops ids).
+    #[cfg(test)]
+    pub(crate) fn shared_by(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Inline { .. } => None,
+            Repr::Shared(s) => Some(Arc::strong_count(s)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
