@@ -119,6 +119,54 @@ fn columns_are_thread_count_invariant() {
     assert_eq!(run(1), run(2));
 }
 
+/// In columns of 100,000 good histories, one or two bad rows — each rule broken, at the
+/// start, the end, a chunk boundary and a vector lane's every position — are found: the
+/// error names the first bad row and its column, as a row-by-row check would.
+#[test]
+fn the_first_bad_row_is_found_anywhere_in_long_columns() {
+    let n = 100_000;
+    let x: Vec<u32> = (0..n).map(|i| (i % 7) as u32).collect();
+    let t: Vec<f64> = (0..n).map(|i| 20.0 + (i % 13) as f64).collect();
+    let t_x: Vec<f64> = (0..n)
+        .map(|i| if x[i] == 0 { 0.0 } else { (i % 11) as f64 })
+        .collect();
+    assert!(HistoryColumns::new(&x, &t_x, &t).is_ok());
+    // (row, column and value made bad, the column the error names)
+    let breaks: [(&str, f64, &str); 5] = [
+        ("t_x", f64::NAN, "t_x"),
+        ("t_x", -1.0, "t_x"),
+        ("t_x", 1e9, "T"),
+        ("T", f64::INFINITY, "T"),
+        ("x", 0.0, "T"),
+    ];
+    let mut rows: Vec<usize> = (0..6).collect();
+    rows.extend([16_383, 16_384, 16_385, 65_537, n - 2, n - 1]);
+    for (k, &(column, value, named)) in breaks.iter().enumerate() {
+        for (j, &row) in rows.iter().enumerate() {
+            let (mut x, mut t_x, mut t) = (x.clone(), t_x.clone(), t.clone());
+            let mut spoil = |row: usize| match column {
+                "t_x" => t_x[row] = value,
+                "T" => t[row] = value,
+                // No repeat purchase but a positive recency.
+                _ => (x[row], t_x[row]) = (0, 3.0),
+            };
+            spoil(row);
+            // A second bad row later on changes nothing.
+            let later = rows[(j + 1 + k) % rows.len()];
+            if later > row {
+                spoil(later);
+            }
+            let err = HistoryColumns::new(&x, &t_x, &t).unwrap_err();
+            let at = err.position().unwrap();
+            assert_eq!(
+                (at.row(), at.column()),
+                (Some(row), Some(named)),
+                "{column} = {value} at row {row}: {err}"
+            );
+        }
+    }
+}
+
 /// Bad rows are refused with their row and column; extreme histories (log odds past the
 /// vectorised range) get the model's own answer; units are checked.
 #[test]
