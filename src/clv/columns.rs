@@ -49,6 +49,18 @@ fn history_holds(x: u32, t_x: f64, big_t: f64) -> bool {
     t_x.is_finite() & big_t.is_finite() & (t_x >= 0.0) & (t_x <= big_t) & ((x > 0) | (t_x == 0.0))
 }
 
+/// The column to name for a history that does not [hold](history_holds): t_x when it is no
+/// recency at all (not finite, negative) or not 0 without repeat purchases (the rule x = 0
+/// sets is on t_x), T when T is not finite or t_x exceeds it.
+fn broken_column(t_x: f64, big_t: f64) -> &'static str {
+    let t_broken = !big_t.is_finite() || t_x > big_t;
+    if t_x.is_finite() && t_x >= 0.0 && t_broken {
+        "T"
+    } else {
+        "t_x"
+    }
+}
+
 /// Whether every row of a chunk of columns (x, t_x, T) [holds](history_holds): a loop over
 /// the three slices in step (no index to check against their lengths), which an AVX2 build
 /// ([`wide`]) tests four rows a vector — the validation of ten million rows then reads the
@@ -111,11 +123,7 @@ impl<'a> HistoryColumns<'a> {
             Rft::new(x[row], t_x[row], big_t[row]).map_err(|e| {
                 e.amend(|at| {
                     at.with_row(row)
-                        .with_column(if t_x[row].is_finite() && t_x[row] >= 0.0 {
-                            "T"
-                        } else {
-                            "t_x"
-                        })
+                        .with_column(broken_column(t_x[row], big_t[row]))
                 })
             })?;
         }

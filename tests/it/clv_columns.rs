@@ -137,7 +137,7 @@ fn the_first_bad_row_is_found_anywhere_in_long_columns() {
         ("t_x", -1.0, "t_x"),
         ("t_x", 1e9, "T"),
         ("T", f64::INFINITY, "T"),
-        ("x", 0.0, "T"),
+        ("x", 0.0, "t_x"),
     ];
     let mut rows: Vec<usize> = (0..6).collect();
     rows.extend([16_383, 16_384, 16_385, 65_537, n - 2, n - 1]);
