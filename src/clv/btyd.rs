@@ -599,10 +599,13 @@ fn ratios_in_range(a: f64, b: f64, c: f64, d: f64) -> bool {
 /// AVX2 where the CPU has one, which gives the same bits). Two logarithms of ratios rather than four logarithms:
 /// each costs one division, and the difference of ln(α + T) and ln(α + t_x) would cancel
 /// where T ≈ t_x. A row the fast forms do not cover (a ratio or the log odds out of their
-/// range) is marked and redone by [`bg_p_alive`] after the loop. Agrees with [`bg_p_alive`]
-/// to about 1e-15 (a unit test bounds it by that form's own rounding).
+/// range) is marked and redone by [`bg_p_alive`] after the loop. The dropout odds depend on
+/// x alone: a chunk whose x are all small looks them up in a [`DropoutOdds`] table made once
+/// for the column (the same bits). Agrees with [`bg_p_alive`] to about 1e-15 (a unit test
+/// bounds it by that form's own rounding).
 pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Result<Vec<f64>> {
     let (x, t_x, big_t) = (h.x(), h.t_x(), h.big_t());
+    let dropout = DropoutOdds::new(o);
     // A fresh column written once by the chunks: huge pages spare most of its page faults.
     let mut out: Vec<f64> = crate::mem::zeros(x.len());
     // The pass that redoes the marked rows also finds the first that is still not a number
@@ -614,7 +617,12 @@ pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Resul
             let start = c * P_ALIVE_CHUNK;
             let rows = start..start + out.len();
             let (x, t_x, big_t) = (&x[rows.clone()], &t_x[rows.clone()], &big_t[rows]);
-            p_alive_chunk_dispatch(o, x, t_x, big_t, out);
+            p_alive_chunk_dispatch(o, Some(&dropout), x, t_x, big_t, out);
+            // Marked rows are rare: a test of the whole chunk (branch-free, so vectorised)
+            // before looking for them one by one.
+            if !out.iter().fold(false, |any, p| any | p.is_nan()) {
+                return None;
+            }
             let mut bad = None;
             for i in (0..out.len()).rev() {
                 if out[i].is_nan() {
@@ -633,48 +641,121 @@ pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Resul
 /// Rows a task of [`bg_p_alive_columns`] takes (its columns stay in cache).
 const P_ALIVE_CHUNK: usize = 1 << 13;
 
-fn p_alive_chunk_dispatch(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut [f64]) {
+fn p_alive_chunk_dispatch(
+    o: &AliveOdds,
+    dropout: Option<&DropoutOdds>,
+    x: &[u32],
+    t_x: &[f64],
+    big_t: &[f64],
+    out: &mut [f64],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
         // feature, checked on the line above.
-        unsafe { p_alive_chunk_avx512(o, x, t_x, big_t, out) };
+        unsafe { p_alive_chunk_avx512(o, dropout, x, t_x, big_t, out) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
         // feature, checked on the line above.
-        unsafe { p_alive_chunk_avx2(o, x, t_x, big_t, out) };
+        unsafe { p_alive_chunk_avx2(o, dropout, x, t_x, big_t, out) };
         return;
     }
-    p_alive_chunk(o, x, t_x, big_t, out);
+    p_alive_chunk(o, dropout, x, t_x, big_t, out);
 }
 
 /// [`p_alive_chunk`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn p_alive_chunk_avx2(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut [f64]) {
-    p_alive_chunk(o, x, t_x, big_t, out);
+fn p_alive_chunk_avx2(
+    o: &AliveOdds,
+    dropout: Option<&DropoutOdds>,
+    x: &[u32],
+    t_x: &[f64],
+    big_t: &[f64],
+    out: &mut [f64],
+) {
+    p_alive_chunk(o, dropout, x, t_x, big_t, out);
 }
 
 /// [`p_alive_chunk`] compiled for AVX-512 (eight rows a register).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn p_alive_chunk_avx512(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut [f64]) {
-    p_alive_chunk(o, x, t_x, big_t, out);
+fn p_alive_chunk_avx512(
+    o: &AliveOdds,
+    dropout: Option<&DropoutOdds>,
+    x: &[u32],
+    t_x: &[f64],
+    big_t: &[f64],
+    out: &mut [f64],
+) {
+    p_alive_chunk(o, dropout, x, t_x, big_t, out);
+}
+
+/// Rows of x below which [`DropoutOdds`] holds the dropout odds: almost every customer's.
+const DROPOUT_ROWS: usize = 256;
+
+/// The log dropout odds ln(a / (b + x − 1 + d)) for x = 0, 1, … 255, computed once for a
+/// column: they depend on x alone, and looking them up spares a chunk of customers with
+/// small x one of its two logarithms of a ratio (and its division) for every row. Computed
+/// by the loop's own [`elementary::ln_ratio_core`], so a row gets the same bits either way.
+struct DropoutOdds([f64; DROPOUT_ROWS]);
+
+impl DropoutOdds {
+    fn new(o: &AliveOdds) -> Self {
+        DropoutOdds(std::array::from_fn(|x| {
+            elementary::ln_ratio_core(o.a, o.b_shift + x as f64)
+        }))
+    }
 }
 
 /// P(alive) of a chunk of rows with the fast forms only; NaN for a row they do not cover
-/// (never a P(alive), which lies in [0, 1]).
+/// (never a P(alive), which lies in [0, 1]). A chunk whose x all lie in `dropout`'s table
+/// looks their dropout odds up; otherwise each row computes its own.
 #[inline(always)]
-fn p_alive_chunk(o: &AliveOdds, x: &[u32], t_x: &[f64], big_t: &[f64], out: &mut [f64]) {
+fn p_alive_chunk(
+    o: &AliveOdds,
+    dropout: Option<&DropoutOdds>,
+    x: &[u32],
+    t_x: &[f64],
+    big_t: &[f64],
+    out: &mut [f64],
+) {
+    let n = out.len();
+    let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
+    match dropout {
+        Some(table) if x.iter().fold(0, |m, &v| m.max(v)) < DROPOUT_ROWS as u32 => {
+            // Every index is below the table's length (the mask only says so to the
+            // compiler, which then checks no bound).
+            p_alive_rows(o, x, t_x, big_t, out, |x, _| {
+                table.0[x as usize % DROPOUT_ROWS]
+            });
+        }
+        _ => p_alive_rows(o, x, t_x, big_t, out, |_, b_x| {
+            elementary::ln_ratio_core(o.a, b_x)
+        }),
+    }
+}
+
+/// The loop of [`p_alive_chunk`], with the log dropout odds of a row's x (and b + x − 1 + d)
+/// from `ln_dropout`.
+#[inline(always)]
+fn p_alive_rows(
+    o: &AliveOdds,
+    x: &[u32],
+    t_x: &[f64],
+    big_t: &[f64],
+    out: &mut [f64],
+    ln_dropout: impl Fn(u32, f64) -> f64,
+) {
     let n = out.len();
     let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
     for i in 0..n {
         let xf = x[i] as f64;
         let b_x = o.b_shift + xf;
-        let ln_dropout = elementary::ln_ratio_core(o.a, b_x);
+        let ln_dropout = ln_dropout(x[i], b_x);
         let (age, recency) = (o.alpha + big_t[i], o.alpha + t_x[i]);
         let z = ln_dropout + (o.r + xf) * elementary::ln_ratio_core(age, recency);
         let zc = floor_log_odds(z);
@@ -1175,21 +1256,34 @@ mod tests {
                     columns[i]
                 );
             }
-            let mut plain = vec![0.0; x.len()];
-            p_alive_chunk(&o, &x, &t_x, &big_t, &mut plain);
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                let mut wide = vec![0.0; x.len()];
-                // SAFETY: the CPU has AVX2, checked on the line above.
-                unsafe { p_alive_chunk_avx2(&o, &x, &t_x, &big_t, &mut wide) };
-                assert_eq!(bits(&plain), bits(&wide), "d {d}");
-            }
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                let mut wider = vec![0.0; x.len()];
-                // SAFETY: the CPU has AVX-512F, checked on the line above.
-                unsafe { p_alive_chunk_avx512(&o, &x, &t_x, &big_t, &mut wider) };
-                assert_eq!(bits(&plain), bits(&wider), "d {d}");
+            // All rows (x up to 5,000: each row computes its dropout odds) and the first
+            // 20,000 (x < 97: looked up when the table is given): with and without the table
+            // and in every build, the same bits.
+            let table = DropoutOdds::new(&o);
+            for n in [x.len(), 20_000] {
+                let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
+                let mut plain = vec![0.0; n];
+                p_alive_chunk(&o, None, x, t_x, big_t, &mut plain);
+                for dropout in [None, Some(&table)] {
+                    let what = format!("d {d}, {n} rows, table {}", dropout.is_some());
+                    let mut same = vec![0.0; n];
+                    p_alive_chunk(&o, dropout, x, t_x, big_t, &mut same);
+                    assert_eq!(bits(&plain), bits(&same), "{what}");
+                    #[cfg(target_arch = "x86_64")]
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        let mut wide = vec![0.0; n];
+                        // SAFETY: the CPU has AVX2, checked on the line above.
+                        unsafe { p_alive_chunk_avx2(&o, dropout, x, t_x, big_t, &mut wide) };
+                        assert_eq!(bits(&plain), bits(&wide), "{what}");
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    if std::arch::is_x86_feature_detected!("avx512f") {
+                        let mut wider = vec![0.0; n];
+                        // SAFETY: the CPU has AVX-512F, checked on the line above.
+                        unsafe { p_alive_chunk_avx512(&o, dropout, x, t_x, big_t, &mut wider) };
+                        assert_eq!(bits(&plain), bits(&wider), "{what}");
+                    }
+                }
             }
         }
     }
