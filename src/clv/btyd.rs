@@ -617,7 +617,14 @@ pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Resul
             let start = c * P_ALIVE_CHUNK;
             let rows = start..start + out.len();
             let (x, t_x, big_t) = (&x[rows.clone()], &t_x[rows.clone()], &big_t[rows]);
-            p_alive_chunk_dispatch(o, Some(&dropout), x, t_x, big_t, out);
+            let chunk = AliveChunk {
+                o,
+                dropout: Some(&dropout),
+                x,
+                t_x,
+                big_t,
+            };
+            p_alive_chunk_dispatch(chunk, out);
             // Marked rows are rare: a test of the whole chunk (branch-free, so vectorised)
             // before looking for them one by one.
             if !out.iter().fold(false, |any, p| any | p.is_nan()) {
@@ -638,60 +645,50 @@ pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Resul
     columns::column_or_overflow("P(alive)", out, first_bad)
 }
 
+/// What the loop over a chunk of rows reads: the model's odds, the table of dropout odds if
+/// there is one, and the rows' x, t_x and T.
+#[derive(Clone, Copy)]
+struct AliveChunk<'a> {
+    o: &'a AliveOdds,
+    dropout: Option<&'a DropoutOdds>,
+    x: &'a [u32],
+    t_x: &'a [f64],
+    big_t: &'a [f64],
+}
+
 /// Rows a task of [`bg_p_alive_columns`] takes (its columns stay in cache).
 const P_ALIVE_CHUNK: usize = 1 << 13;
 
-fn p_alive_chunk_dispatch(
-    o: &AliveOdds,
-    dropout: Option<&DropoutOdds>,
-    x: &[u32],
-    t_x: &[f64],
-    big_t: &[f64],
-    out: &mut [f64],
-) {
+fn p_alive_chunk_dispatch(c: AliveChunk<'_>, out: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
         // feature, checked on the line above.
-        unsafe { p_alive_chunk_avx512(o, dropout, x, t_x, big_t, out) };
+        unsafe { p_alive_chunk_avx512(c, out) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the one requirement of a `target_feature` function is that the CPU has the
         // feature, checked on the line above.
-        unsafe { p_alive_chunk_avx2(o, dropout, x, t_x, big_t, out) };
+        unsafe { p_alive_chunk_avx2(c, out) };
         return;
     }
-    p_alive_chunk(o, dropout, x, t_x, big_t, out);
+    p_alive_chunk(c, out);
 }
 
 /// [`p_alive_chunk`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn p_alive_chunk_avx2(
-    o: &AliveOdds,
-    dropout: Option<&DropoutOdds>,
-    x: &[u32],
-    t_x: &[f64],
-    big_t: &[f64],
-    out: &mut [f64],
-) {
-    p_alive_chunk(o, dropout, x, t_x, big_t, out);
+fn p_alive_chunk_avx2(c: AliveChunk<'_>, out: &mut [f64]) {
+    p_alive_chunk(c, out);
 }
 
 /// [`p_alive_chunk`] compiled for AVX-512 (eight rows a register).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn p_alive_chunk_avx512(
-    o: &AliveOdds,
-    dropout: Option<&DropoutOdds>,
-    x: &[u32],
-    t_x: &[f64],
-    big_t: &[f64],
-    out: &mut [f64],
-) {
-    p_alive_chunk(o, dropout, x, t_x, big_t, out);
+fn p_alive_chunk_avx512(c: AliveChunk<'_>, out: &mut [f64]) {
+    p_alive_chunk(c, out);
 }
 
 /// Rows of x below which [`DropoutOdds`] holds the dropout odds: almost every customer's.
@@ -715,14 +712,14 @@ impl DropoutOdds {
 /// (never a P(alive), which lies in [0, 1]). A chunk whose x all lie in `dropout`'s table
 /// looks their dropout odds up; otherwise each row computes its own.
 #[inline(always)]
-fn p_alive_chunk(
-    o: &AliveOdds,
-    dropout: Option<&DropoutOdds>,
-    x: &[u32],
-    t_x: &[f64],
-    big_t: &[f64],
-    out: &mut [f64],
-) {
+fn p_alive_chunk(c: AliveChunk<'_>, out: &mut [f64]) {
+    let AliveChunk {
+        o,
+        dropout,
+        x,
+        t_x,
+        big_t,
+    } = c;
     let n = out.len();
     let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
     match dropout {
@@ -1262,25 +1259,32 @@ mod tests {
             let table = DropoutOdds::new(&o);
             for n in [x.len(), 20_000] {
                 let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
+                let chunk = |dropout| AliveChunk {
+                    o: &o,
+                    dropout,
+                    x,
+                    t_x,
+                    big_t,
+                };
                 let mut plain = vec![0.0; n];
-                p_alive_chunk(&o, None, x, t_x, big_t, &mut plain);
+                p_alive_chunk(chunk(None), &mut plain);
                 for dropout in [None, Some(&table)] {
                     let what = format!("d {d}, {n} rows, table {}", dropout.is_some());
                     let mut same = vec![0.0; n];
-                    p_alive_chunk(&o, dropout, x, t_x, big_t, &mut same);
+                    p_alive_chunk(chunk(dropout), &mut same);
                     assert_eq!(bits(&plain), bits(&same), "{what}");
                     #[cfg(target_arch = "x86_64")]
                     if std::arch::is_x86_feature_detected!("avx2") {
                         let mut wide = vec![0.0; n];
                         // SAFETY: the CPU has AVX2, checked on the line above.
-                        unsafe { p_alive_chunk_avx2(&o, dropout, x, t_x, big_t, &mut wide) };
+                        unsafe { p_alive_chunk_avx2(chunk(dropout), &mut wide) };
                         assert_eq!(bits(&plain), bits(&wide), "{what}");
                     }
                     #[cfg(target_arch = "x86_64")]
                     if std::arch::is_x86_feature_detected!("avx512f") {
                         let mut wider = vec![0.0; n];
                         // SAFETY: the CPU has AVX-512F, checked on the line above.
-                        unsafe { p_alive_chunk_avx512(&o, dropout, x, t_x, big_t, &mut wider) };
+                        unsafe { p_alive_chunk_avx512(chunk(dropout), &mut wider) };
                         assert_eq!(bits(&plain), bits(&wider), "{what}");
                     }
                 }
