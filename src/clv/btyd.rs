@@ -619,7 +619,7 @@ pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Resul
             let (x, t_x, big_t) = (&x[rows.clone()], &t_x[rows.clone()], &big_t[rows]);
             let chunk = AliveChunk {
                 o,
-                dropout: Some(&dropout),
+                dropout: &dropout,
                 x,
                 t_x,
                 big_t,
@@ -645,12 +645,12 @@ pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Resul
     columns::column_or_overflow("P(alive)", out, first_bad)
 }
 
-/// What the loop over a chunk of rows reads: the model's odds, the table of dropout odds if
-/// there is one, and the rows' x, t_x and T.
+/// What the loop over a chunk of rows reads: the model's odds, the column's table of dropout
+/// odds, and the rows' x, t_x and T.
 #[derive(Clone, Copy)]
 struct AliveChunk<'a> {
     o: &'a AliveOdds,
-    dropout: Option<&'a DropoutOdds>,
+    dropout: &'a DropoutOdds,
     x: &'a [u32],
     t_x: &'a [f64],
     big_t: &'a [f64],
@@ -691,14 +691,14 @@ fn p_alive_chunk_avx512(c: AliveChunk<'_>, out: &mut [f64]) {
     p_alive_chunk(c, out);
 }
 
-/// Rows of x below which [`DropoutOdds`] holds the dropout odds: almost every customer's.
-const DROPOUT_ROWS: usize = 256;
+/// The x below which [`DropoutOdds`] holds the dropout odds: almost every customer's.
+const DROPOUT_TABLE: usize = 256;
 
 /// The log dropout odds ln(a / (b + x − 1 + d)) for x = 0, 1, … 255, computed once for a
 /// column: they depend on x alone, and looking them up spares a chunk of customers with
 /// small x one of its two logarithms of a ratio (and its division) for every row. Computed
 /// by the loop's own [`elementary::ln_ratio_core`], so a row gets the same bits either way.
-struct DropoutOdds([f64; DROPOUT_ROWS]);
+struct DropoutOdds([f64; DROPOUT_TABLE]);
 
 impl DropoutOdds {
     fn new(o: &AliveOdds) -> Self {
@@ -709,8 +709,8 @@ impl DropoutOdds {
 }
 
 /// P(alive) of a chunk of rows with the fast forms only; NaN for a row they do not cover
-/// (never a P(alive), which lies in [0, 1]). A chunk whose x all lie in `dropout`'s table
-/// looks their dropout odds up; otherwise each row computes its own.
+/// (never a P(alive), which lies in [0, 1]). A chunk whose x all lie in the dropout odds'
+/// table looks them up; otherwise each row computes its own (the same bits).
 #[inline(always)]
 fn p_alive_chunk(c: AliveChunk<'_>, out: &mut [f64]) {
     let AliveChunk {
@@ -722,17 +722,16 @@ fn p_alive_chunk(c: AliveChunk<'_>, out: &mut [f64]) {
     } = c;
     let n = out.len();
     let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
-    match dropout {
-        Some(table) if x.iter().fold(0, |m, &v| m.max(v)) < DROPOUT_ROWS as u32 => {
-            // Every index is below the table's length (the mask only says so to the
-            // compiler, which then checks no bound).
-            p_alive_rows(o, x, t_x, big_t, out, |x, _| {
-                table.0[x as usize % DROPOUT_ROWS]
-            });
-        }
-        _ => p_alive_rows(o, x, t_x, big_t, out, |_, b_x| {
+    if x.iter().fold(0, |m, &v| m.max(v)) < DROPOUT_TABLE as u32 {
+        // Every index is below the table's length (the mask only says so to the compiler,
+        // which then checks no bound).
+        p_alive_rows(o, x, t_x, big_t, out, |x, _| {
+            dropout.0[x as usize % DROPOUT_TABLE]
+        });
+    } else {
+        p_alive_rows(o, x, t_x, big_t, out, |_, b_x| {
             elementary::ln_ratio_core(o.a, b_x)
-        }),
+        });
     }
 }
 
@@ -1254,39 +1253,38 @@ mod tests {
                 );
             }
             // All rows (x up to 5,000: each row computes its dropout odds) and the first
-            // 20,000 (x < 97: looked up when the table is given): with and without the table
-            // and in every build, the same bits.
+            // 20,000 (x < 97: looked up in the table): in every build the same bits, and the
+            // first 20,000 the same either way.
             let table = DropoutOdds::new(&o);
+            let mut all_rows = Vec::new();
             for n in [x.len(), 20_000] {
                 let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
-                let chunk = |dropout| AliveChunk {
+                let chunk = AliveChunk {
                     o: &o,
-                    dropout,
+                    dropout: &table,
                     x,
                     t_x,
                     big_t,
                 };
                 let mut plain = vec![0.0; n];
-                p_alive_chunk(chunk(None), &mut plain);
-                for dropout in [None, Some(&table)] {
-                    let what = format!("d {d}, {n} rows, table {}", dropout.is_some());
-                    let mut same = vec![0.0; n];
-                    p_alive_chunk(chunk(dropout), &mut same);
-                    assert_eq!(bits(&plain), bits(&same), "{what}");
-                    #[cfg(target_arch = "x86_64")]
-                    if std::arch::is_x86_feature_detected!("avx2") {
-                        let mut wide = vec![0.0; n];
-                        // SAFETY: the CPU has AVX2, checked on the line above.
-                        unsafe { p_alive_chunk_avx2(chunk(dropout), &mut wide) };
-                        assert_eq!(bits(&plain), bits(&wide), "{what}");
-                    }
-                    #[cfg(target_arch = "x86_64")]
-                    if std::arch::is_x86_feature_detected!("avx512f") {
-                        let mut wider = vec![0.0; n];
-                        // SAFETY: the CPU has AVX-512F, checked on the line above.
-                        unsafe { p_alive_chunk_avx512(chunk(dropout), &mut wider) };
-                        assert_eq!(bits(&plain), bits(&wider), "{what}");
-                    }
+                p_alive_chunk(chunk, &mut plain);
+                if all_rows.is_empty() {
+                    all_rows = plain.clone();
+                }
+                assert_eq!(bits(&plain), bits(&all_rows[..n]), "d {d}, {n} rows");
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    let mut wide = vec![0.0; n];
+                    // SAFETY: the CPU has AVX2, checked on the line above.
+                    unsafe { p_alive_chunk_avx2(chunk, &mut wide) };
+                    assert_eq!(bits(&plain), bits(&wide), "d {d}, {n} rows");
+                }
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    let mut wider = vec![0.0; n];
+                    // SAFETY: the CPU has AVX-512F, checked on the line above.
+                    unsafe { p_alive_chunk_avx512(chunk, &mut wider) };
+                    assert_eq!(bits(&plain), bits(&wider), "d {d}, {n} rows");
                 }
             }
         }
