@@ -13,7 +13,9 @@
 //! CLV over 12 months at 1% a month in lifetimes' convention. The `_columns` benchmarks score
 //! the same customers from columns (`HistoryColumns`: x, t_x, T and z̄ as slices), the fast
 //! path: 24 bytes read per customer instead of a summary, expectations and CLV paths once per
-//! distinct (x, T).
+//! distinct (x, T). `p_alive_columns_into` scores into one buffer kept across iterations
+//! (`TransactionModel::p_alive_columns_into`), the form for a service that scores batch after
+//! batch: it spares the page faults of a fresh 80 MB column at 10M customers.
 //!
 //! `clv_10000_steps` values the CDNOW sample (its own fitted BG/NBD and Gamma-Gamma) over the
 //! longest horizon `Discounting` accepts, 10,000 monthly steps at 1 %: the far horizons,
@@ -105,6 +107,15 @@ fn bench(c: &mut Criterion) {
     };
     g.bench_function(BenchmarkId::new("p_alive_columns", m), |b| {
         b.iter(|| bg.p_alive_columns(&columns()).expect("valid"))
+    });
+    // The same into one buffer kept across iterations, as a service scoring batch after
+    // batch would: no fresh column to fault in (checked columns as above).
+    let mut p_alive = vec![0.0; x.len()];
+    g.bench_function(BenchmarkId::new("p_alive_columns_into", m), |b| {
+        b.iter(|| {
+            bg.p_alive_columns_into(&columns(), &mut p_alive)
+                .expect("valid")
+        })
     });
     g.bench_function(BenchmarkId::new("expected_purchases_39_columns", m), |b| {
         b.iter(|| {

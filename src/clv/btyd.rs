@@ -220,11 +220,16 @@ macro_rules! beta_geometric_nbd {
                 )
             }
 
-            fn p_alive_columns(&self, h: &$crate::clv::HistoryColumns<'_>) -> Result<Vec<f64>> {
+            fn p_alive_columns_into(
+                &self,
+                h: &$crate::clv::HistoryColumns<'_>,
+                out: &mut [f64],
+            ) -> Result<()> {
                 h.check_unit(self.unit())?;
                 $crate::clv::btyd::bg_p_alive_columns(
                     &$crate::clv::btyd::AliveOdds::new(&self.values(), Self::OFFSET),
                     h,
+                    out,
                 )
             }
 
@@ -602,12 +607,15 @@ fn ratios_in_range(a: f64, b: f64, c: f64, d: f64) -> bool {
 /// range) is marked and redone by [`bg_p_alive`] after the loop. The dropout odds depend on
 /// x alone: a chunk whose x are all small looks them up in a [`DropoutOdds`] table made once
 /// for the column (the same bits). Agrees with [`bg_p_alive`] to about 1e-15 (a unit test
-/// bounds it by that form's own rounding).
-pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Result<Vec<f64>> {
+/// bounds it by that form's own rounding). Written into `out`, a row per history.
+pub(crate) fn bg_p_alive_columns(
+    o: &AliveOdds,
+    h: &HistoryColumns<'_>,
+    out: &mut [f64],
+) -> Result<()> {
+    columns::check_output(h, out)?;
     let (x, t_x, big_t) = (h.x(), h.t_x(), h.big_t());
     let dropout = DropoutOdds::new(o);
-    // A fresh column written once by the chunks: huge pages spare most of its page faults.
-    let mut out: Vec<f64> = crate::mem::zeros(x.len());
     // The pass that redoes the marked rows also finds the first that is still not a number
     // (an overflowing history): no second pass over the column to check it.
     let first_bad = out
@@ -642,7 +650,7 @@ pub(crate) fn bg_p_alive_columns(o: &AliveOdds, h: &HistoryColumns<'_>) -> Resul
             bad
         })
         .min();
-    columns::column_or_overflow("P(alive)", out, first_bad)
+    columns::overflow_at("P(alive)", out, first_bad)
 }
 
 /// What the loop over a chunk of rows reads: the model's odds, the column's table of dropout
@@ -1236,7 +1244,8 @@ mod tests {
             ([0.5, 1e-310, 2.0, 3.0], 0.0),
         ] {
             let o = AliveOdds::new(&params, d);
-            let columns = bg_p_alive_columns(&o, &h).unwrap();
+            let mut columns = vec![0.0; h.len()];
+            bg_p_alive_columns(&o, &h, &mut columns).unwrap();
             let [r, alpha, ..] = params;
             for i in 0..x.len() {
                 let one = bg_p_alive(&o, x[i], t_x[i], big_t[i]);

@@ -364,23 +364,42 @@ impl XAgeKeys {
 
 /// The column, or [`Error::Overflow`] naming its first non-finite row.
 pub(crate) fn finite_or_row(quantity: &'static str, values: Vec<f64>) -> Result<Vec<f64>> {
-    let first = values.par_iter().position_first(|v| !v.is_finite());
-    column_or_overflow(quantity, values, first)
+    all_finite(quantity, &values)?;
+    Ok(values)
 }
 
-/// The column, or [`Error::Overflow`] naming `first_bad`, its first non-finite row, found by
-/// the caller (a pass that already reads every value).
-pub(crate) fn column_or_overflow(
+/// [`Error::Overflow`] naming the first non-finite value of a column written in place.
+pub(crate) fn all_finite(quantity: &'static str, values: &[f64]) -> Result<()> {
+    let first = values.par_iter().position_first(|v| !v.is_finite());
+    overflow_at(quantity, values, first)
+}
+
+/// [`Error::Overflow`] naming `first_bad`, the first non-finite row of `values`, found by the
+/// caller (a pass that already reads every value).
+pub(crate) fn overflow_at(
     quantity: &'static str,
-    values: Vec<f64>,
+    values: &[f64],
     first_bad: Option<usize>,
-) -> Result<Vec<f64>> {
+) -> Result<()> {
     match first_bad {
         Some(row) => Err(Error::Overflow {
             at: Position::at_row(row),
             quantity,
             value: values[row],
         }),
-        None => Ok(values),
+        None => Ok(()),
+    }
+}
+
+/// [`Error::LengthMismatch`] unless a caller's output column has a row per history.
+pub(crate) fn check_output(h: &HistoryColumns<'_>, out: &[f64]) -> Result<()> {
+    if out.len() == h.len() {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what: "output",
+            expected: h.len(),
+            got: out.len(),
+        })
     }
 }

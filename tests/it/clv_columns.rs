@@ -97,6 +97,87 @@ fn columns_agree_with_the_summaries() {
 }
 
 /// The same bits at 1 and 2 threads (the distinct (x, T) are numbered by first appearance).
+/// The `_into` forms write the allocating forms' values, bit for bit, into a buffer that
+/// already holds other values (a previous batch's, or NaN), for each model; a buffer of the
+/// wrong length, a unit mismatch, a bad horizon and an overflowing row are the same errors.
+#[test]
+fn scoring_into_a_buffer_gives_the_same_column() {
+    let base = synthetic_summaries(&SyntheticConfig::new(50_000, 11))
+        .unwrap()
+        .into_vec();
+    let c = columns(&base);
+    let h = HistoryColumns::new(&c.x, &c.t_x, &c.t)
+        .unwrap()
+        .with_unit(TimeUnit::Weeks);
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)
+        .unwrap()
+        .with_unit(TimeUnit::Weeks);
+    let mbg = MbgNbd::new(0.525, 6.183, 0.891, 1.614)
+        .unwrap()
+        .with_unit(TimeUnit::Weeks);
+    let pn = ParetoNbd::new(0.5534, 10.5802, 0.6061, 11.6562)
+        .unwrap()
+        .with_unit(TimeUnit::Weeks);
+    let models: [&dyn TransactionModel; 3] = [&bg, &mbg, &pn];
+    let mut out = vec![f64::NAN; h.len()];
+    for m in models {
+        let want = m.p_alive_columns(&h).unwrap();
+        m.p_alive_columns_into(&h, &mut out).unwrap();
+        assert!(
+            want.iter()
+                .zip(&out)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{}",
+            m.name()
+        );
+        let want = m.expected_purchases_columns(&h, 39.0).unwrap();
+        m.expected_purchases_columns_into(&h, 39.0, &mut out)
+            .unwrap();
+        assert!(
+            want.iter()
+                .zip(&out)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{}",
+            m.name()
+        );
+        let mut short = vec![0.0; h.len() - 1];
+        for e in [
+            m.p_alive_columns_into(&h, &mut short).unwrap_err(),
+            m.expected_purchases_columns_into(&h, 39.0, &mut short)
+                .unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    e,
+                    Error::LengthMismatch {
+                        what: "output",
+                        expected: 50_000,
+                        got: 49_999
+                    }
+                ),
+                "{e}"
+            );
+        }
+        assert!(matches!(
+            m.expected_purchases_columns_into(&h, -1.0, &mut out),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            m.p_alive_columns_into(&h.with_unit(TimeUnit::Days), &mut out),
+            Err(Error::UnitMismatch { .. })
+        ));
+    }
+    // α + t_x and α + T overflow to infinity at row 1: named by row, as the allocating form
+    // names it.
+    let (x, t_x, t) = ([1u32, 1], [1.0, 1e308], [2.0, 1.5e308]);
+    let h = HistoryColumns::new(&x, &t_x, &t).unwrap();
+    let m = BgNbd::new(1.0, 1.7e308, 1.0, 1.0).unwrap();
+    let want = m.p_alive_columns(&h).unwrap_err();
+    let got = m.p_alive_columns_into(&h, &mut [0.0; 2]).unwrap_err();
+    assert_eq!(got.to_string(), want.to_string());
+    assert_eq!(got.position().unwrap().row(), Some(1));
+}
+
 #[test]
 fn columns_are_thread_count_invariant() {
     let base = synthetic_summaries(&SyntheticConfig::new(40_000, 11))
