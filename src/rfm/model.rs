@@ -285,14 +285,16 @@ fn checked_values<T: Send>(
     customers
         .par_iter()
         .map(|s| {
-            let v = values_of(s, fb, mb).unwrap_or_else(|_| {
+            let v = if has_values(s) {
+                values_unchecked(s, fb, mb)
+            } else {
                 invalid.store(true, Ordering::Relaxed);
                 RfmValues {
                     recency_days: 0.0,
                     frequency: 0.0,
                     monetary: 0.0,
                 }
-            });
+            };
             f(s, v)
         })
         .collect_into_vec(&mut out);
@@ -457,8 +459,22 @@ fn quantile_sorted(v: &[f64], p: f64) -> f64 {
     interpolate(v[lo], v[hi], h)
 }
 
+/// Whether a summary has RFM values: age, recency and total spend finite and not negative,
+/// recency within age, and the days since the last purchase finite. Branch-free, so that a
+/// pass over a million summaries tests them without building a `Result` for each (the
+/// error, with its position, is built by [`values_of`] for the one that fails).
+#[inline(always)]
+fn has_values(s: &CustomerSummary) -> bool {
+    let days = s.time_since_last_purchase() * s.unit.days();
+    let fine = |v: f64| v.is_finite() & (v >= 0.0);
+    fine(s.age) & fine(s.recency) & fine(s.total_spend) & (s.recency <= s.age) & days.is_finite()
+}
+
 /// The RFM values of a summary.
 fn values_of(s: &CustomerSummary, fb: FrequencyBasis, mb: MonetaryBasis) -> Result<RfmValues> {
+    if has_values(s) {
+        return Ok(values_unchecked(s, fb, mb));
+    }
     let bad = |field: &str, v: f64| {
         Err(Error::InvalidRecord {
             at: Position::of_customer(&s.customer_id).with_column(field),
@@ -743,7 +759,10 @@ impl RfmModel {
 
     /// The cell of values (no validation: callers validate).
     fn cell(&self, v: &RfmValues) -> RfmCell {
-        let below = |edges: &[f64], x: f64| edges.partition_point(|&e| e < x) as u8;
+        // The edges are non-decreasing (checked whenever a model is made), so the edges below
+        // a value are counted rather than searched for: no branch to mispredict on every
+        // customer, as a binary search over four edges has two or three.
+        let below = |edges: &[f64], x: f64| edges.iter().map(|&e| u8::from(e < x)).sum::<u8>();
         RfmCell {
             r: self.scores - below(&self.recency_edges, v.recency_days),
             f: 1 + below(&self.frequency_edges, v.frequency),

@@ -392,6 +392,15 @@ mod data_and_scores {
         customers[one_time] = CustomerSummary::try_from(old).unwrap();
         let err = RfmParams::new(4).unwrap().fit(&customers).unwrap_err();
         assert!(err.to_string().contains("days since"), "{err}");
+        assert_eq!(err.position().unwrap().row(), Some(one_time), "{err}");
+        // Scoring the batch names the same row and customer.
+        let (model, _) = RfmParams::new(4).unwrap().fit(cal.as_slice()).unwrap();
+        let scored = model.score_batch(&customers).unwrap_err();
+        assert_eq!(scored.to_string(), err.to_string());
+        assert_eq!(
+            scored.position().unwrap().customer(),
+            Some(customers[one_time].customer_id().as_str())
+        );
     }
 
     #[test]
