@@ -755,27 +755,48 @@ fn p_alive_rows(
     ln_dropout: impl Fn(u32, f64) -> f64,
 ) {
     let n = out.len();
-    let (x, t_x, big_t) = (&x[..n], &t_x[..n], &big_t[..n]);
-    for i in 0..n {
-        let xf = x[i] as f64;
-        let b_x = o.b_shift + xf;
-        let ln_dropout = ln_dropout(x[i], b_x);
-        let (age, recency) = (o.alpha + big_t[i], o.alpha + t_x[i]);
-        let z = ln_dropout + (o.r + xf) * elementary::ln_ratio_core(age, recency);
-        let zc = floor_log_odds(z);
-        let p = 1.0 / (1.0 + elementary::exp_core(zc));
-        let held = ratios_in_range(o.a, b_x, age, recency) & (zc <= elementary::EXP_MAX);
-        // A row with no repeat purchase under BG/NBD is alive whatever its odds say.
-        let sure = o.no_repeats_alive() & (x[i] == 0);
-        out[i] = if sure {
-            1.0
-        } else if held {
-            p
-        } else {
-            f64::NAN
-        };
+    // Two loops over a block that stays in L1 rather than one: the log odds (a logarithm of
+    // a ratio, with its division), then the logistic (an exponential and a division). One
+    // row's work is a single chain of dependent operations, longer than the core can keep
+    // in flight; split, each loop's rows are short independent chains that overlap.
+    for start in (0..n).step_by(ALIVE_BLOCK) {
+        let rows = start..(start + ALIVE_BLOCK).min(n);
+        let out = &mut out[rows.clone()];
+        let (x, t_x, big_t) = (&x[rows.clone()], &t_x[rows.clone()], &big_t[rows]);
+        let m = out.len();
+        let (x, t_x, big_t) = (&x[..m], &t_x[..m], &big_t[..m]);
+        for i in 0..m {
+            let xf = x[i] as f64;
+            let b_x = o.b_shift + xf;
+            let ln_dropout = ln_dropout(x[i], b_x);
+            let (age, recency) = (o.alpha + big_t[i], o.alpha + t_x[i]);
+            let z = ln_dropout + (o.r + xf) * elementary::ln_ratio_core(age, recency);
+            let held = ratios_in_range(o.a, b_x, age, recency);
+            // A row with no repeat purchase under BG/NBD is alive whatever its odds say:
+            // log odds of −∞ give exactly 1 below.
+            let sure = o.no_repeats_alive() & (x[i] == 0);
+            out[i] = if sure {
+                f64::NEG_INFINITY
+            } else if held {
+                z
+            } else {
+                f64::NAN
+            };
+        }
+        for p in out.iter_mut() {
+            let zc = floor_log_odds(*p);
+            let alive = 1.0 / (1.0 + elementary::exp_core(zc));
+            *p = if zc <= elementary::EXP_MAX {
+                alive
+            } else {
+                f64::NAN
+            };
+        }
     }
 }
+
+/// Rows of a chunk that [`p_alive_rows`] takes through its two loops at a time.
+const ALIVE_BLOCK: usize = 512;
 
 /// [`expected_alive`] at several horizons at once. The Gauss series has the same coefficients
 /// at every horizon, so each coefficient is computed once and added into every horizon's sum.
