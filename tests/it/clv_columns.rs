@@ -34,6 +34,21 @@ fn close(a: &[f64], b: &[f64], rel: f64, what: &str) {
     }
 }
 
+/// BG/NBD, MBG/NBD and Pareto/NBD with their published CDNOW parameters, in weeks.
+fn cdnow_models() -> (BgNbd, MbgNbd, ParetoNbd) {
+    (
+        BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)
+            .unwrap()
+            .with_unit(TimeUnit::Weeks),
+        MbgNbd::new(0.525, 6.183, 0.891, 1.614)
+            .unwrap()
+            .with_unit(TimeUnit::Weeks),
+        ParetoNbd::new(0.5534, 10.5802, 0.6061, 11.6562)
+            .unwrap()
+            .with_unit(TimeUnit::Weeks),
+    )
+}
+
 /// On CDNOW and a synthetic base of 20,000, for BG/NBD, MBG/NBD and Pareto/NBD: P(alive),
 /// expected purchases and the whole valuation from columns equal the summaries' batch forms.
 #[test]
@@ -50,15 +65,7 @@ fn columns_agree_with_the_summaries() {
         let h = HistoryColumns::new(&c.x, &c.t_x, &c.t)
             .unwrap()
             .with_unit(TimeUnit::Weeks);
-        let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)
-            .unwrap()
-            .with_unit(TimeUnit::Weeks);
-        let mbg = MbgNbd::new(0.525, 6.183, 0.891, 1.614)
-            .unwrap()
-            .with_unit(TimeUnit::Weeks);
-        let pn = ParetoNbd::new(0.5534, 10.5802, 0.6061, 11.6562)
-            .unwrap()
-            .with_unit(TimeUnit::Weeks);
+        let (bg, mbg, pn) = cdnow_models();
         let models: [&dyn TransactionModel; 3] = [&bg, &mbg, &pn];
         for m in models {
             let want = m.p_alive_batch(base).unwrap();
@@ -109,15 +116,7 @@ fn scoring_into_a_buffer_gives_the_same_column() {
     let h = HistoryColumns::new(&c.x, &c.t_x, &c.t)
         .unwrap()
         .with_unit(TimeUnit::Weeks);
-    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)
-        .unwrap()
-        .with_unit(TimeUnit::Weeks);
-    let mbg = MbgNbd::new(0.525, 6.183, 0.891, 1.614)
-        .unwrap()
-        .with_unit(TimeUnit::Weeks);
-    let pn = ParetoNbd::new(0.5534, 10.5802, 0.6061, 11.6562)
-        .unwrap()
-        .with_unit(TimeUnit::Weeks);
+    let (bg, mbg, pn) = cdnow_models();
     let models: [&dyn TransactionModel; 3] = [&bg, &mbg, &pn];
     let mut out = vec![f64::NAN; h.len()];
     for m in models {
@@ -166,6 +165,13 @@ fn scoring_into_a_buffer_gives_the_same_column() {
             m.p_alive_columns_into(&h.with_unit(TimeUnit::Days), &mut out),
             Err(Error::UnitMismatch { .. })
         ));
+    }
+    // No customers: nothing to write, no error.
+    let empty = HistoryColumns::new(&[], &[], &[]).unwrap();
+    for m in models {
+        m.p_alive_columns_into(&empty, &mut []).unwrap();
+        m.expected_purchases_columns_into(&empty, 39.0, &mut [])
+            .unwrap();
     }
     // α + t_x and α + T overflow to infinity at row 1: named by row, as the allocating form
     // names it.
