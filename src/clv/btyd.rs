@@ -1237,7 +1237,7 @@ mod tests {
     /// formula) on every kind of row: ordinary ones, x = 0 (certain under BG/NBD, not under
     /// MBG/NBD), log odds past the exponential's range (the libm fallback), and ratios out of
     /// the fast logarithm's range (a subnormal α + t_x): equal to 1e-14 plus the libm form's
-    /// own rounding; and the plain and AVX2 builds of the loop give the same bits.
+    /// own rounding; and the plain, AVX2 and AVX-512 builds of the loop give the same bits.
     #[test]
     fn p_alive_columns_agree_with_one_at_a_time() {
         let mut x = Vec::new();

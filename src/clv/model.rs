@@ -228,6 +228,10 @@ pub trait TransactionModel: Sync {
     /// # Errors
     /// [`Error::UnitMismatch`] when the columns' unit is known and not the model's;
     /// [`Error::Overflow`] naming the first row whose P(alive) is not finite.
+    ///
+    /// A model with a faster columnar P(alive) overrides
+    /// [`TransactionModel::p_alive_columns_into`], which this form and the expected
+    /// purchases' both call.
     fn p_alive_columns(&self, h: &HistoryColumns<'_>) -> Result<Vec<f64>> {
         // Fresh zeros cost no pass: the pages are mapped (2 MiB at a time where the kernel
         // allows) as the scoring writes them.
@@ -237,9 +241,9 @@ pub trait TransactionModel: Sync {
     }
 
     /// [`TransactionModel::p_alive_columns`] written into `out`, one value per row, for a
-    /// service that scores column after column into the same buffer: a fresh column of ten
-    /// million values costs its page faults on every call, about as long as the scoring
-    /// itself on a two-core machine.
+    /// service that scores column after column into the same buffer: a fresh column costs
+    /// the kernel's mapping and clearing of its memory on every call, at ten million values
+    /// a fifth to a quarter of the call on a two-core machine (`cargo bench --bench clv`).
     ///
     /// ```
     /// use custseg::clv::{BgNbd, HistoryColumns, TransactionModel};
@@ -255,8 +259,10 @@ pub trait TransactionModel: Sync {
     /// ```
     ///
     /// # Errors
-    /// As [`TransactionModel::p_alive_columns`], and [`Error::LengthMismatch`] when `out`
-    /// does not have a value per row. After an error `out` holds unspecified values.
+    /// [`Error::UnitMismatch`] as [`TransactionModel::p_alive_columns`]; then
+    /// [`Error::LengthMismatch`] (`what: "output"`) when `out` does not have a value per row;
+    /// then [`Error::Overflow`] naming the first row whose P(alive) is not finite. After an
+    /// error `out` holds unspecified values.
     fn p_alive_columns_into(&self, h: &HistoryColumns<'_>, out: &mut [f64]) -> Result<()> {
         h.check_unit(self.unit())?;
         check_output(h, out)?;
@@ -283,9 +289,10 @@ pub trait TransactionModel: Sync {
     /// row (as [`TransactionModel::p_alive_columns_into`]).
     ///
     /// # Errors
-    /// As [`TransactionModel::expected_purchases_columns`], and [`Error::LengthMismatch`]
-    /// when `out` does not have a value per row. After an error `out` holds unspecified
-    /// values.
+    /// [`Error::InvalidParameter`] for the horizon, then as
+    /// [`TransactionModel::p_alive_columns_into`] (the unit, the buffer's length, a P(alive)
+    /// that is not finite), then [`Error::Overflow`] naming the first row whose expectation
+    /// is not finite. After an error `out` holds unspecified values.
     fn expected_purchases_columns_into(
         &self,
         h: &HistoryColumns<'_>,

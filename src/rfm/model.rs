@@ -501,7 +501,7 @@ fn values_of(s: &CustomerSummary, fb: FrequencyBasis, mb: MonetaryBasis) -> Resu
     Ok(values_unchecked(s, fb, mb))
 }
 
-/// The RFM values of a summary already validated by [`values_of`].
+/// The RFM values of a summary that [`has_values`] (or [`values_of`]) accepted.
 fn values_unchecked(s: &CustomerSummary, fb: FrequencyBasis, mb: MonetaryBasis) -> RfmValues {
     // Recency and age are multiples of whole days divided by the unit: rounding recovers the
     // exact day count, so equal days stay equal values.
@@ -759,7 +759,8 @@ impl RfmModel {
 
     /// The cell of values (no validation: callers validate).
     fn cell(&self, v: &RfmValues) -> RfmCell {
-        // The edges are non-decreasing (checked whenever a model is made), so the edges below
+        // The edges are non-decreasing (checked when a model is built from edges or read back,
+        // given thresholds strictly increase, learned quantiles rise with p), so the edges below
         // a value are counted rather than searched for: no branch to mispredict on every
         // customer, as a binary search over four edges has two or three.
         let below = |edges: &[f64], x: f64| edges.iter().map(|&e| u8::from(e < x)).sum::<u8>();

@@ -103,7 +103,6 @@ fn columns_agree_with_the_summaries() {
     }
 }
 
-/// The same bits at 1 and 2 threads (the distinct (x, T) are numbered by first appearance).
 /// The `_into` forms write the allocating forms' values, bit for bit, into a buffer that
 /// already holds other values (a previous batch's, or NaN), for each model; a buffer of the
 /// wrong length, a unit mismatch, a bad horizon and an overflowing row are the same errors.
@@ -157,15 +156,28 @@ fn scoring_into_a_buffer_gives_the_same_column() {
                 "{e}"
             );
         }
+        // The errors in the allocating forms' order: the horizon, then the unit, then the
+        // buffer.
         assert!(matches!(
-            m.expected_purchases_columns_into(&h, -1.0, &mut out),
+            m.expected_purchases_columns_into(&h.with_unit(TimeUnit::Days), -1.0, &mut short),
             Err(Error::InvalidParameter { .. })
         ));
+        let days = h.with_unit(TimeUnit::Days);
         assert!(matches!(
-            m.p_alive_columns_into(&h.with_unit(TimeUnit::Days), &mut out),
+            m.p_alive_columns_into(&days, &mut short),
+            Err(Error::UnitMismatch { .. })
+        ));
+        assert!(matches!(
+            m.expected_purchases_columns_into(&days, 39.0, &mut short),
             Err(Error::UnitMismatch { .. })
         ));
     }
+    // Under BG/NBD a customer without repeat purchases is alive for certain: exactly 1, as
+    // the one-customer form says.
+    bg.p_alive_columns_into(&h, &mut out).unwrap();
+    let no_repeats: Vec<usize> = (0..h.len()).filter(|&i| c.x[i] == 0).collect();
+    assert!(no_repeats.len() > 1_000);
+    assert!(no_repeats.iter().all(|&i| out[i] == 1.0));
     // No customers: nothing to write, no error.
     let empty = HistoryColumns::new(&[], &[], &[]).unwrap();
     for m in models {
@@ -184,6 +196,7 @@ fn scoring_into_a_buffer_gives_the_same_column() {
     assert_eq!(got.position().unwrap().row(), Some(1));
 }
 
+/// The same bits at 1 and 2 threads (the distinct (x, T) are numbered by first appearance).
 #[test]
 fn columns_are_thread_count_invariant() {
     let base = synthetic_summaries(&SyntheticConfig::new(40_000, 11))
