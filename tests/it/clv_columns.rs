@@ -24,6 +24,15 @@ fn columns(s: &[CustomerSummary]) -> Cols {
     }
 }
 
+/// A synthetic base of `n` customers (seed 11) and its columns.
+fn synthetic_base(n: usize) -> (Vec<CustomerSummary>, Cols) {
+    let base = synthetic_summaries(&SyntheticConfig::new(n, 11))
+        .unwrap()
+        .into_vec();
+    let c = columns(&base);
+    (base, c)
+}
+
 fn close(a: &[f64], b: &[f64], rel: f64, what: &str) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
@@ -108,10 +117,7 @@ fn columns_agree_with_the_summaries() {
 /// wrong length, a unit mismatch, a bad horizon and an overflowing row are the same errors.
 #[test]
 fn scoring_into_a_buffer_gives_the_same_column() {
-    let base = synthetic_summaries(&SyntheticConfig::new(50_000, 11))
-        .unwrap()
-        .into_vec();
-    let c = columns(&base);
+    let (_, c) = synthetic_base(50_000);
     let h = HistoryColumns::new(&c.x, &c.t_x, &c.t)
         .unwrap()
         .with_unit(TimeUnit::Weeks);
@@ -119,25 +125,15 @@ fn scoring_into_a_buffer_gives_the_same_column() {
     let models: [&dyn TransactionModel; 3] = [&bg, &mbg, &pn];
     let mut out = vec![f64::NAN; h.len()];
     for m in models {
+        let same_bits =
+            |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
         let want = m.p_alive_columns(&h).unwrap();
         m.p_alive_columns_into(&h, &mut out).unwrap();
-        assert!(
-            want.iter()
-                .zip(&out)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{}",
-            m.name()
-        );
+        assert!(same_bits(&want, &out), "{}", m.name());
         let want = m.expected_purchases_columns(&h, 39.0).unwrap();
         m.expected_purchases_columns_into(&h, 39.0, &mut out)
             .unwrap();
-        assert!(
-            want.iter()
-                .zip(&out)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{}",
-            m.name()
-        );
+        assert!(same_bits(&want, &out), "{}", m.name());
         let mut short = vec![0.0; h.len() - 1];
         for e in [
             m.p_alive_columns_into(&h, &mut short).unwrap_err(),
@@ -199,10 +195,7 @@ fn scoring_into_a_buffer_gives_the_same_column() {
 /// The same bits at 1 and 2 threads (the distinct (x, T) are numbered by first appearance).
 #[test]
 fn columns_are_thread_count_invariant() {
-    let base = synthetic_summaries(&SyntheticConfig::new(40_000, 11))
-        .unwrap()
-        .into_vec();
-    let c = columns(&base);
+    let (_, c) = synthetic_base(40_000);
     let h = HistoryColumns::new(&c.x, &c.t_x, &c.t).unwrap();
     let valuation = Valuation::new(
         BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap(),
