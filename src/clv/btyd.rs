@@ -760,11 +760,11 @@ fn p_alive_rows(
     // row's work is a single chain of dependent operations, longer than the core can keep
     // in flight; split, each loop's rows are short independent chains that overlap.
     for start in (0..n).step_by(ALIVE_BLOCK) {
-        let rows = start..(start + ALIVE_BLOCK).min(n);
-        let out = &mut out[rows.clone()];
-        let (x, t_x, big_t) = (&x[rows.clone()], &t_x[rows.clone()], &big_t[rows]);
+        let out = &mut out[start..(start + ALIVE_BLOCK).min(n)];
         let m = out.len();
-        let (x, t_x, big_t) = (&x[..m], &t_x[..m], &big_t[..m]);
+        // Each column sliced to the block's length: the compiler then checks no bound in the
+        // loops.
+        let (x, t_x, big_t) = (&x[start..][..m], &t_x[start..][..m], &big_t[start..][..m]);
         for i in 0..m {
             let xf = x[i] as f64;
             let b_x = o.b_shift + xf;
