@@ -68,7 +68,7 @@ small, big = (min(sizes), max(sizes)) if sizes else (None, None)
 order = ["summaries/lifetimes", "summaries/polars", "summaries/duckdb",
          "summaries/polars/reused", "summaries/duckdb/reused",
          "rfm/pandas", "rfm/polars", "rfm/duckdb",
-         "clv/bgnbd", "clv/pnbd", "clv/scoring", "clv/p_alive", "clv/expected_39",
+         "clv/bgnbd", "clv/pnbd", "clv/scoring", "clv/p_alive", "clv/p_alive_into", "clv/expected_39",
          "clv/clv_12_months",
          f"cluster/num/kmeans_lloyd/{big}", f"cluster/overlap/kmeans_lloyd/{big}",
          f"cluster/num/minibatch/{big}", f"cluster/num/gmm/{small}",
@@ -280,6 +280,13 @@ for key, name in [("p_alive", "p_alive"), ("expected_39", "expected_purchases_39
                      "custseg_seconds": c,
                      "task": f"{labels[key]}, {short(score['customers'])} customers, "
                              "from columns (`clv`)"})
+# P(alive) into a buffer kept from call to call (`p_alive_columns_into`): what a service
+# scoring batch after batch pays, without a fresh column for the kernel to map and clear.
+p, i = score["p_alive"]["seconds_best"], ours("p_alive_columns_into", m)
+print(f"  p_alive into a kept buffer: lifetimes {p:.2f} s, custseg {i:.4f} s -> {p / i:.1f}x")
+out_rows.append({"key": "clv/p_alive_into", "peer": "lifetimes", "peer_seconds": p,
+                 "custseg_seconds": i,
+                 "task": "the same into a buffer kept from call to call (`clv`)"})
 p = score["total"]["seconds_best"]
 print(f"  total: lifetimes {p:.2f} s, custseg {total_o:.3f} s -> {p / total_o:.1f}x; "
       f"columns {total_c:.3f} s -> {p / total_c:.1f}x")
