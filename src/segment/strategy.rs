@@ -19,6 +19,7 @@ use super::minibatch::{MiniBatchParams, minibatch_kmeans};
 use super::mixture::{CovarianceType, GaussianMixtureParams, gaussian_mixture};
 use super::profile::MAX_SEGMENTS;
 use crate::error::{Error, Position, Result};
+use crate::simd::{Kernel, wide};
 use crate::special::log_sum_exp;
 
 /// Explicit segments: cut points on chosen numeric columns, every combination of bands a
@@ -694,13 +695,62 @@ fn check_finite(row: ArrayView1<'_, f64>, i: usize, bounded: bool) -> Result<()>
 /// The first row (in order) with a coordinate that is not finite or, when `bounded`, one
 /// distance computations cannot take, reported.
 pub(crate) fn check_rows(numeric: ArrayView2<'_, f64>, bounded: bool) -> Result<()> {
-    let ok = |v: f64| if bounded { in_range(v) } else { v.is_finite() };
-    match (0..numeric.nrows())
-        .into_par_iter()
-        .find_first(|&i| numeric.row(i).iter().any(|&v| !ok(v)))
-    {
+    // |v| ≤ limit is false for NaN, and for ±∞ at either limit: `in_range` or `is_finite` in
+    // one compare, which the compiler vectorises over a contiguous run of values.
+    let limit = if bounded { MAX_COORDINATE } else { f64::MAX };
+    let ok = |v: f64| v.abs() <= limit;
+    let d = numeric.ncols();
+    let first_bad = match numeric.as_slice() {
+        // Row-major and contiguous (the usual input): chunks of rows checked without a branch
+        // a value (a check at memory speed, where a row-by-row search cost as much as some
+        // fits), and only a chunk that fails searched row by row.
+        Some(flat) if d > 0 => {
+            flat.par_chunks(CHECK_ROWS * d)
+                .enumerate()
+                .find_map_first(|(ci, chunk)| {
+                    if wide(AllWithin {
+                        values: chunk,
+                        limit,
+                    }) {
+                        return None;
+                    }
+                    chunk
+                        .chunks_exact(d)
+                        .position(|r| !r.iter().all(|&v| ok(v)))
+                        .map(|j| ci * CHECK_ROWS + j)
+                })
+        }
+        _ => (0..numeric.nrows())
+            .into_par_iter()
+            .find_first(|&i| numeric.row(i).iter().any(|&v| !ok(v))),
+    };
+    match first_bad {
         Some(i) => check_finite(numeric.row(i), i, bounded),
         None => Ok(()),
+    }
+}
+
+/// Rows per chunk of [`check_rows`]' contiguous path.
+const CHECK_ROWS: usize = 4096;
+
+/// Whether every value's magnitude is at most `limit` (a NaN's is not): the values within
+/// counted rather than a failure searched for, so that the loop has no branch and runs a
+/// vector of values at a time.
+struct AllWithin<'a> {
+    values: &'a [f64],
+    limit: f64,
+}
+
+impl Kernel for AllWithin<'_> {
+    type Out = bool;
+
+    #[inline(always)]
+    fn run(self) -> bool {
+        let mut within = 0usize;
+        for &v in self.values {
+            within += usize::from(v.abs() <= self.limit);
+        }
+        within == self.values.len()
     }
 }
 
@@ -1001,5 +1051,71 @@ pub(crate) fn fit_strategy(
             let labels = c.assign_batch_unchecked(numeric, categorical);
             Ok((c, labels, None))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ShapeBuilder;
+
+    /// The row-by-row search `check_rows` did before its chunked path: the reference.
+    fn first_bad_row_by_row(numeric: ArrayView2<'_, f64>, bounded: bool) -> Result<()> {
+        for (i, row) in numeric.rows().into_iter().enumerate() {
+            check_finite(row, i, bounded)?;
+        }
+        Ok(())
+    }
+
+    /// A bad value at the start, the end and around each chunk boundary, in every column, with
+    /// a second one later: the chunked path (row-major input) and the row-by-row path
+    /// (column-major input) name the same first row, column and value as a plain search.
+    #[test]
+    fn the_first_bad_coordinate_is_named_wherever_it_is() {
+        let (n, d) = (2 * CHECK_ROWS + 37, 3);
+        let good: Vec<f64> = (0..n * d).map(|v| (v % 17) as f64 - 8.5).collect();
+        let rows = [0, CHECK_ROWS - 1, CHECK_ROWS, 2 * CHECK_ROWS - 1, n - 1];
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 2e100, -2e100] {
+            for &row in &rows {
+                for col in 0..d {
+                    let mut v = good.clone();
+                    v[row * d + col] = bad;
+                    if row + 1 < n {
+                        v[(n - 1) * d] = f64::NAN;
+                    }
+                    let by_rows = Array2::from_shape_vec((n, d), v.clone()).unwrap();
+                    let by_cols = Array2::from_shape_vec((n, d).f(), {
+                        let mut t = vec![0.0; n * d];
+                        for (i, x) in v.iter().enumerate() {
+                            t[(i % d) * n + i / d] = *x;
+                        }
+                        t
+                    })
+                    .unwrap();
+                    assert!(
+                        by_cols.as_slice().is_none(),
+                        "column-major: the strided path"
+                    );
+                    assert!(
+                        by_rows
+                            .iter()
+                            .zip(by_cols.iter())
+                            .all(|(a, b)| a.to_bits() == b.to_bits())
+                    );
+                    for bounded in [false, true] {
+                        let want = format!("{:?}", first_bad_row_by_row(by_rows.view(), bounded));
+                        let chunked = format!("{:?}", check_rows(by_rows.view(), bounded));
+                        let strided = format!("{:?}", check_rows(by_cols.view(), bounded));
+                        assert_eq!(chunked, want, "{bad} at ({row}, {col}), bounded {bounded}");
+                        assert_eq!(strided, want, "{bad} at ({row}, {col}), bounded {bounded}");
+                        let refused = bounded || !bad.is_finite() || row + 1 < n;
+                        assert_eq!(want.starts_with("Err"), refused, "{want}");
+                    }
+                }
+            }
+        }
+        let fine = Array2::from_shape_vec((n, d), good).unwrap();
+        assert!(check_rows(fine.view(), true).is_ok());
+        assert!(check_rows(Array2::<f64>::zeros((5, 0)).view(), true).is_ok());
     }
 }
