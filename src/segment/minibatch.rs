@@ -211,6 +211,9 @@ pub(crate) fn minibatch_kmeans(
 ) -> Result<MiniBatchFit> {
     let n = data.nrows();
     check_k(params.k, n)?;
+    // Every caller has at least one column (`fit_strategy` refuses none): with none, the
+    // batches below would gather nothing.
+    debug_assert!(data.ncols() > 0, "mini-batch k-means needs a column");
     let data = data.as_standard_layout();
     let d = data.ncols();
     let flat = data.as_slice().unwrap_or(&[]);
@@ -416,21 +419,19 @@ mod tests {
     /// Every point labelled with its nearest centre by `sq_dist` (ties to the lower index),
     /// and the inertia the chunks' sums of those distances added in order: what the block
     /// kernels give, checked against the plain one-point-one-centre loop, with a dimension
-    /// that is not a multiple of four and batches that end in a partial share.
+    /// that is not a multiple of four and batches that end in a partial share; and the whole
+    /// fit the same at one thread and at three.
     #[test]
     fn labels_and_inertia_are_the_plain_nearest_centres() {
         use super::super::kmeans::sq_dist;
         let b = blobs(&BlobsConfig::new(CHUNK + 4_321, 5, 6).with_seed(11)).unwrap();
-        let fit = minibatch_kmeans(
-            b.data.view(),
-            &MiniBatchParams::new(6)
-                .unwrap()
-                .with_batch_size(STEP_SHARE * 3 + 100)
-                .unwrap()
-                .with_n_init(2)
-                .unwrap(),
-        )
-        .unwrap();
+        let params = MiniBatchParams::new(6)
+            .unwrap()
+            .with_batch_size(STEP_SHARE * 3 + 100)
+            .unwrap()
+            .with_n_init(2)
+            .unwrap();
+        let fit = minibatch_kmeans(b.data.view(), &params).unwrap();
         let flat = b.data.as_slice().unwrap();
         let centres = fit.centers.as_slice().unwrap();
         let nearest = |p: &[f64]| {
@@ -456,5 +457,25 @@ mod tests {
         let inertia: f64 = chunk_sums.iter().sum();
         assert_eq!(fit.inertia.to_bits(), inertia.to_bits());
         assert!(fit.steps > 1);
+        // The same fit, to the bit, at one thread and at three (shares and sums are fixed by
+        // the input, not by the threads).
+        for threads in [1, 3] {
+            let again = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| minibatch_kmeans(b.data.view(), &params).unwrap());
+            assert_eq!(again.labels, fit.labels, "{threads} threads");
+            assert_eq!(again.steps, fit.steps, "{threads} threads");
+            assert_eq!(again.inertia.to_bits(), fit.inertia.to_bits());
+            assert!(
+                again
+                    .centers
+                    .iter()
+                    .zip(fit.centers.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{threads} threads"
+            );
+        }
     }
 }

@@ -704,22 +704,21 @@ pub(crate) fn check_rows(numeric: ArrayView2<'_, f64>, bounded: bool) -> Result<
         // Row-major and contiguous (the usual input): chunks of rows checked without a branch
         // a value (a check at memory speed, where a row-by-row search cost as much as some
         // fits), and only a chunk that fails searched row by row.
-        Some(flat) if d > 0 => {
-            flat.par_chunks(CHECK_ROWS * d)
-                .enumerate()
-                .find_map_first(|(ci, chunk)| {
-                    if wide(AllWithin {
-                        values: chunk,
-                        limit,
-                    }) {
-                        return None;
-                    }
-                    chunk
-                        .chunks_exact(d)
-                        .position(|r| !r.iter().all(|&v| ok(v)))
-                        .map(|j| ci * CHECK_ROWS + j)
-                })
-        }
+        Some(flat) if d > 0 && !flat.is_empty() => flat
+            .par_chunks(CHECK_ROWS.saturating_mul(d))
+            .enumerate()
+            .find_map_first(|(ci, chunk)| {
+                if wide(AllWithin {
+                    values: chunk,
+                    limit,
+                }) {
+                    return None;
+                }
+                chunk
+                    .chunks_exact(d)
+                    .position(|r| !r.iter().all(|&v| ok(v)))
+                    .map(|j| ci * CHECK_ROWS + j)
+            }),
         _ => (0..numeric.nrows())
             .into_par_iter()
             .find_first(|&i| numeric.row(i).iter().any(|&v| !ok(v))),
@@ -1117,5 +1116,33 @@ mod tests {
         let fine = Array2::from_shape_vec((n, d), good).unwrap();
         assert!(check_rows(fine.view(), true).is_ok());
         assert!(check_rows(Array2::<f64>::zeros((5, 0)).view(), true).is_ok());
+        assert!(check_rows(Array2::<f64>::zeros((0, 5)).view(), true).is_ok());
+        // At the edges of the two bounds: accepted exactly where the plain search accepts.
+        let above = f64::from_bits(MAX_COORDINATE.to_bits() + 1);
+        let edges = [
+            MAX_COORDINATE,
+            -MAX_COORDINATE,
+            above,
+            -above,
+            f64::MAX,
+            f64::MIN,
+            -0.0,
+            f64::MIN_POSITIVE / 4.0,
+        ];
+        for v in edges {
+            let mut values = vec![1.0; n * d];
+            values[CHECK_ROWS * d + 1] = v;
+            let m = Array2::from_shape_vec((n, d), values).unwrap();
+            for bounded in [false, true] {
+                let want = first_bad_row_by_row(m.view(), bounded);
+                let accepted = v.is_finite() && (!bounded || v.abs() <= MAX_COORDINATE);
+                assert_eq!(want.is_ok(), accepted, "{v:e}, bounded {bounded}");
+                assert_eq!(
+                    format!("{:?}", check_rows(m.view(), bounded)),
+                    format!("{want:?}"),
+                    "{v:e}, bounded {bounded}"
+                );
+            }
+        }
     }
 }
