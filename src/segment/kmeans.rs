@@ -617,7 +617,7 @@ fn lloyd_hamerly<'a>(
         counts: vec![0; blocks * k],
     };
     let per_chunk = CHUNK / size;
-    let centres = Centres::new(c.chunks_exact(d.max(1)), d);
+    let centres = Centres::of_rows(&c, d);
     // Exact first assignment, with the sums of the first clusters.
     labels
         .par_chunks_mut(CHUNK)

@@ -234,7 +234,7 @@ pub(crate) fn minibatch_kmeans(
         let c = seed_centers(&sample, m, d, k, rng.r#gen());
         let cost = wide(Nearest {
             x: Rows { flat: &sample, d },
-            centres: &Centres::new(c.as_slice().unwrap_or(&[]).chunks_exact(d.max(1)), d),
+            centres: &Centres::of_rows(c.as_slice().unwrap_or(&[]), d),
             labels: &mut sample_labels,
             dists: None,
         });
@@ -260,7 +260,7 @@ pub(crate) fn minibatch_kmeans(
     while steps < max_steps {
         steps += 1;
         let idx: Vec<usize> = (0..batch).map(|_| rng.gen_range(0..n)).collect();
-        let centres = Centres::new(centers.as_slice().unwrap_or(&[]).chunks_exact(d.max(1)), d);
+        let centres = Centres::of_rows(centers.as_slice().unwrap_or(&[]), d);
         // Random reads from a large matrix wait on memory: each fixed share of the batch
         // gathers its points (loads that do not wait on each other, so the misses overlap)
         // and measures them against the centres a block at a time; then everything is summed
@@ -328,7 +328,7 @@ pub(crate) fn minibatch_kmeans(
     // `sq_dist` to the bit, one point per vector lane), which is most of a fit's time done
     // several times faster than one point against one centre at a time.
     let all = Rows { flat, d };
-    let centres = Centres::new(centers.as_slice().unwrap_or(&[]).chunks_exact(d.max(1)), d);
+    let centres = Centres::of_rows(centers.as_slice().unwrap_or(&[]), d);
     let mut labels = vec![0usize; n];
     let chunk_inertia: Vec<f64> = labels
         .par_chunks_mut(CHUNK)

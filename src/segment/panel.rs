@@ -196,6 +196,11 @@ impl Centres {
         Centres { d, m, flat }
     }
 
+    /// The centres in the rows of `flat` (row-major, `d` columns).
+    pub(super) fn of_rows(flat: &[f64], d: usize) -> Centres {
+        Centres::new(flat.chunks_exact(d.max(1)), d)
+    }
+
     /// Calls `f(i, dists)` for each of the `n` points of `x` in order, `dists[c]` the squared
     /// distance from point i to centre c — [`sq_dist`](super::kmeans::sq_dist)'s value to the
     /// bit.

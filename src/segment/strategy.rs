@@ -667,15 +667,18 @@ impl Clustering {
 /// k-means++ seeding by panicking. Prepared features are scaled, so real data is far below.
 pub const MAX_COORDINATE: f64 = 1e100;
 
-/// A coordinate distance computations can take: finite and within ±[`MAX_COORDINATE`].
-fn in_range(v: f64) -> bool {
-    v.is_finite() && v.abs() <= MAX_COORDINATE
+/// The largest magnitude a coordinate may have: [`MAX_COORDINATE`] where distances are
+/// computed (`bounded`), any finite value otherwise. `|v| <= limit` is false for NaN and for
+/// ±∞ at either limit, so that one compare is the whole test (and vectorises).
+fn coordinate_limit(bounded: bool) -> f64 {
+    if bounded { MAX_COORDINATE } else { f64::MAX }
 }
 
-/// The first coordinate of a row that is not finite or, when `bounded`, not [`in_range`], as
-/// the error naming it.
+/// The first coordinate of a row that is not finite or, when `bounded`, beyond
+/// ±[`MAX_COORDINATE`], as the error naming it.
 fn check_finite(row: ArrayView1<'_, f64>, i: usize, bounded: bool) -> Result<()> {
-    let ok = |v: f64| if bounded { in_range(v) } else { v.is_finite() };
+    let limit = coordinate_limit(bounded);
+    let ok = |v: f64| v.abs() <= limit;
     match row.iter().position(|&v| !ok(v)) {
         Some(j) if !row[j].is_finite() => Err(Error::NonFinite {
             at: Position::at_row(i).with_column(j.to_string()),
@@ -695,9 +698,7 @@ fn check_finite(row: ArrayView1<'_, f64>, i: usize, bounded: bool) -> Result<()>
 /// The first row (in order) with a coordinate that is not finite or, when `bounded`, one
 /// distance computations cannot take, reported.
 pub(crate) fn check_rows(numeric: ArrayView2<'_, f64>, bounded: bool) -> Result<()> {
-    // |v| ≤ limit is false for NaN, and for ±∞ at either limit: `in_range` or `is_finite` in
-    // one compare, which the compiler vectorises over a contiguous run of values.
-    let limit = if bounded { MAX_COORDINATE } else { f64::MAX };
+    let limit = coordinate_limit(bounded);
     let ok = |v: f64| v.abs() <= limit;
     let d = numeric.ncols();
     let first_bad = match numeric.as_slice() {
