@@ -22,6 +22,10 @@
 //!   two rounds). Each new centre costs one pass over the data: the pass that scores the
 //!   candidates also folds the previous pick into every point's nearest distance, and the
 //!   sampling that needs the folded distances recomputes them for the one chunk it lands in.
+//!   The restarts are seeded together, each step one pass for all of them (up to 128 MiB of
+//!   distances, all ten default restarts at a million points): one restart's pass is bound by
+//!   reading the data, ten restarts' by the arithmetic, ~1.5× faster in all. Each restart
+//!   keeps its own draws and sums, so it picks the seeds it would pick alone.
 //! - **Whole passes** (seeding, the first assignment) measure a few centres against every
 //!   point, eight points side by side in vector registers ([`Centres`]); a point whose
 //!   bounds fail measures itself against all k centres, four centres side by side
@@ -261,28 +265,49 @@ pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result
     let x = Rows { flat, d };
     // scikit-learn's absolute tolerance: tol times the mean of the columns' variances.
     let tol = params.tol * variance_mean(flat, n, d);
-    let mut ws = Workspace::new(n);
-    let mut best: Option<(Run, Vec<u32>)> = None;
-    for run in 0..params.n_init {
-        let seed = params.seed ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let centers = kmeans_plus_plus(x, n, params.k, seed, &mut ws);
-        let fit = lloyd_hamerly(x, n, centers, params.max_iter, tol, &mut ws);
-        match &mut best {
-            Some((b, labels)) if fit.inertia < b.inertia => {
-                labels.copy_from_slice(&ws.labels);
-                *b = fit;
-            }
-            None => best = Some((fit, ws.labels.clone())),
-            _ => {}
-        }
-    }
-    let (b, labels) = best.ok_or(Error::EmptyInput { what: "restarts" })?;
+    let (b, labels) = restarts(x, n, params, tol, seeding_group(n, params.n_init))?;
     Ok(KMeansFit {
         centers: b.centers,
         labels: labels.into_iter().map(|l| l as usize).collect(),
         inertia: b.inertia,
         iterations: b.iterations,
     })
+}
+
+/// Every restart, the best one's result and labels (the first of least inertia). Restarts
+/// are seeded `group` at a time, in one pass over the data per centre for the whole group
+/// (see [`plus_plus_rows`]); each is then refined on its own, in order. The result does not
+/// depend on `group`.
+fn restarts(
+    x: Rows<'_>,
+    n: usize,
+    params: &KMeansParams,
+    tol: f64,
+    group: usize,
+) -> Result<(Run, Vec<u32>)> {
+    let group = group.max(1);
+    let mut ws = Workspace::new(n);
+    let mut closest: Vec<Vec<f64>> = (0..group).map(|_| mem::zeros(n)).collect();
+    let seed_of = |run: usize| params.seed ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut best: Option<(Run, Vec<u32>)> = None;
+    for first in (0..params.n_init).step_by(group) {
+        let seeds: Vec<u64> = (first..(first + group).min(params.n_init))
+            .map(seed_of)
+            .collect();
+        let seedings = plus_plus_rows(x, n, params.k, &seeds, &mut closest[..seeds.len()]);
+        for rows in seedings {
+            let fit = lloyd_hamerly(x, n, centres_at(x, &rows), params.max_iter, tol, &mut ws);
+            match &mut best {
+                Some((b, labels)) if fit.inertia < b.inertia => {
+                    labels.copy_from_slice(&ws.labels);
+                    *b = fit;
+                }
+                None => best = Some((fit, ws.labels.clone())),
+                _ => {}
+            }
+        }
+    }
+    best.ok_or(Error::EmptyInput { what: "restarts" })
 }
 
 /// The mean of the columns' variances (divided by n) of the `n` rows of `flat`, `d` columns:
@@ -325,14 +350,17 @@ fn variance_mean(flat: &[f64], n: usize, d: usize) -> f64 {
 /// seeding the full k-means uses, for callers that seed on a sample (mini-batch k-means).
 pub(super) fn seed_centers(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Array2<f64> {
     let x = Rows { flat, d };
-    kmeans_plus_plus(x, n, k, seed, &mut Workspace::new(n))
+    centres_at(x, &seed_rows(flat, n, d, k, seed))
 }
 
 /// The rows the k-means++ seeding of [`seed_centers`] picks, in the order picked (the
 /// Gaussian mixture's k-means++ start makes each seed alone responsible for its component).
 pub(super) fn seed_rows(flat: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
     let x = Rows { flat, d };
-    plus_plus_rows(x, n, k, seed, &mut Workspace::new(n))
+    let mut closest = [mem::zeros(n)];
+    plus_plus_rows(x, n, k, &[seed], &mut closest)
+        .pop()
+        .unwrap_or_default()
 }
 
 /// The points, row-major: row i is `flat[i·d..(i + 1)·d]`.
@@ -359,10 +387,9 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Buffers reused by every restart: fresh multi-megabyte buffers would cost page faults on
-/// every restart, a large share of a restart's time on well-separated data.
+/// Buffers reused by every restart's Lloyd rounds: fresh multi-megabyte buffers would cost
+/// page faults on every restart, a large share of a restart's time on well-separated data.
 struct Workspace {
-    closest: Vec<f64>,
     labels: Vec<u32>,
     upper: Vec<f64>,
     lower: Vec<f64>,
@@ -372,7 +399,6 @@ impl Workspace {
     fn new(n: usize) -> Self {
         // Tens of megabytes at a million points: huge pages spare most of the page faults.
         Workspace {
-            closest: mem::zeros(n),
             labels: mem::zeros(n),
             upper: mem::zeros(n),
             lower: mem::zeros(n),
@@ -387,23 +413,20 @@ struct Run {
     iterations: usize,
 }
 
-/// Greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant with
-/// 2 + ⌊ln k⌋ candidates per step, keeping the one that lowers the potential most).
-///
-/// Seeding dominates k-means on well-separated data (Lloyd then converges in a couple of
-/// iterations), so each step makes one pass over the data, scoring every candidate at once
-/// and folding the previous pick into the distances to the nearest centre (see
-/// [`plus_plus_rows`]). Sums run over fixed chunks in a fixed order, so the result does not
-/// depend on the threads.
-fn kmeans_plus_plus<'a>(
-    x: Rows<'a>,
-    n: usize,
-    k: usize,
-    seed: u64,
-    ws: &mut Workspace,
-) -> Array2<f64> {
-    let rows = plus_plus_rows(x, n, k, seed, ws);
-    let mut centers = Array2::zeros((k, x.d));
+/// The working memory restarts seeded together may take, beyond one restart's: each holds
+/// every point's distance to its nearest chosen centre (8 bytes a point).
+const SEEDING_BUDGET: usize = 128 << 20;
+
+/// How many of `restarts` restarts over `n` points are seeded together: all of them while
+/// their distances fit [`SEEDING_BUDGET`] (up to 16 at a million points), one at a time
+/// beyond ~16 million points.
+fn seeding_group(n: usize, restarts: usize) -> usize {
+    (SEEDING_BUDGET / n.max(1).saturating_mul(8)).clamp(1, restarts.max(1))
+}
+
+/// The centres at `rows` of `x`, in that order.
+fn centres_at(x: Rows<'_>, rows: &[usize]) -> Array2<f64> {
+    let mut centers = Array2::zeros((rows.len(), x.d));
     for (c, &r) in rows.iter().enumerate() {
         centers
             .row_mut(c)
@@ -412,93 +435,166 @@ fn kmeans_plus_plus<'a>(
     centers
 }
 
-/// The rows greedy k-means++ picks, in the order picked (see [`kmeans_plus_plus`]).
+/// Greedy k-means++ (Arthur & Vassilvitskii 2007; scikit-learn's variant with
+/// 2 + ⌊ln k⌋ candidates per step, keeping the one that lowers the potential most): the
+/// rows it picks, in the order picked, for each of `seeds` (one seeding per seed, each
+/// with its own random draws; `closest` has one buffer of `n` values per seed).
+///
+/// Seeding dominates k-means on well-separated data (Lloyd then converges in a couple of
+/// iterations), and a pass over the data for a few centres is bound by memory, not by the
+/// arithmetic. So each step makes one pass for every seeding at once: the pass scores every
+/// seeding's candidates and folds each seeding's previous pick into its distances to the
+/// nearest centre. A seeding's values are those it would have alone — its own draws, its
+/// own sums in their own order — so restarts seeded together pick the rows they would pick
+/// one at a time; they only share the reading of the data. Sums run over fixed chunks in
+/// a fixed order, so the result does not depend on the threads.
 fn plus_plus_rows<'a>(
     x: Rows<'a>,
     n: usize,
     k: usize,
-    seed: u64,
-    ws: &mut Workspace,
-) -> Vec<usize> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    seeds: &[u64],
+    closest: &mut [Vec<f64>],
+) -> Vec<Vec<usize>> {
+    let runs = seeds.len();
+    let mut rngs: Vec<Xoshiro256PlusPlus> = seeds
+        .iter()
+        .map(|&s| Xoshiro256PlusPlus::seed_from_u64(s))
+        .collect();
     let trials = 2 + (k as f64).ln().floor() as usize;
-    let first = rng.gen_range(0..n);
-    let mut rows = Vec::with_capacity(k);
-    rows.push(first);
-    // Per point: squared distance to the nearest chosen centre. (Skipping points by the
-    // triangle inequality, as accelerated k-means++ variants do, measured no faster here:
-    // the data-dependent branch costs what the skipped distances save.)
-    let closest = &mut ws.closest;
-    closest.fill(f64::INFINITY);
-    let mut chunk_potential = vec![0.0; n.div_ceil(CHUNK)];
-    let mut potential = absorb_center(x, closest, &mut chunk_potential, first);
-    // The centre chosen last, not yet folded into `closest`: the scoring pass that picks a
-    // centre already has every chunk's potential with it (the candidate's column), so the
-    // next step samples from those sums and folds the centre in while it scores its own
-    // candidates — one pass over the data per centre instead of two. The values and the
-    // order of every sum are those of folding first, so the seeds are the same.
-    let mut pending: Option<usize> = None;
+    let firsts: Vec<usize> = rngs.iter_mut().map(|r| r.gen_range(0..n)).collect();
+    let mut rows: Vec<Vec<usize>> = firsts
+        .iter()
+        .map(|&f| {
+            let mut v = Vec::with_capacity(k);
+            v.push(f);
+            v
+        })
+        .collect();
+    // Per seeding and point: squared distance to the nearest chosen centre. (Skipping points
+    // by the triangle inequality, as accelerated k-means++ variants do, measured no faster
+    // here: the data-dependent branch costs what the skipped distances save.)
+    for c in closest.iter_mut() {
+        c.fill(f64::INFINITY);
+    }
+    let mut chunk_potential = vec![vec![0.0; n.div_ceil(CHUNK)]; runs];
+    let mut potential = absorb_centres(x, closest, &mut chunk_potential, &firsts);
+    // Each seeding's centre chosen last, not yet folded into its `closest`: the scoring pass
+    // that picks a centre already has every chunk's potential with it (the candidate's
+    // column), so the next step samples from those sums and folds the centre in while it
+    // scores its own candidates — one pass over the data per centre instead of two. The
+    // values and the order of every sum are those of folding first, so the seeds are the
+    // same. (Every seeding has one from the second step on, none before.)
+    let mut pending: Vec<Option<usize>> = vec![None; runs];
     for _ in 1..k {
-        let candidates: Vec<usize> = (0..trials)
-            .map(|_| {
-                let u = rng.r#gen::<f64>();
-                sample_d2(x, closest, &chunk_potential, potential, u, pending)
+        let candidates: Vec<Vec<usize>> = (0..runs)
+            .map(|r| {
+                (0..trials)
+                    .map(|_| {
+                        let u = rngs[r].r#gen::<f64>();
+                        sample_d2(
+                            x,
+                            &closest[r],
+                            &chunk_potential[r],
+                            potential[r],
+                            u,
+                            pending[r],
+                        )
+                    })
+                    .collect()
             })
             .collect();
-        // The potential after adding each candidate, all candidates in one pass; the pending
-        // centre is measured with them, after the last candidate.
-        let centres = Centres::new(candidates.iter().chain(&pending).map(|&r| x.at(r)), x.d);
-        let per_chunk: Vec<Vec<f64>> = closest
-            .par_chunks_mut(CHUNK)
+        // Every seeding's candidates, then its pending centre: the potential after adding
+        // each candidate, for all of them in one pass.
+        let with_pending = pending.first().is_some_and(Option::is_some);
+        let centres = Centres::new(
+            candidates
+                .iter()
+                .zip(&pending)
+                .flat_map(|(c, p)| c.iter().chain(p))
+                .map(|&r| x.at(r)),
+            x.d,
+        );
+        let per_chunk: Vec<Vec<f64>> = chunks_of_each(closest)
+            .into_par_iter()
             .enumerate()
             .map(|(ch, closest)| {
+                let len = closest.first().map_or(0, |c| c.len());
                 wide(Score {
-                    x: x.range(ch * CHUNK, ch * CHUNK + closest.len()),
+                    x: x.range(ch * CHUNK, ch * CHUNK + len),
                     closest,
                     centres: &centres,
                     trials,
-                    pending: pending.is_some(),
+                    pending: with_pending,
                 })
             })
             .collect();
-        // The first candidate of least potential.
-        let potential_with = |t: usize| -> f64 { per_chunk.iter().map(|s| s[t]).sum() };
-        let best = (1..trials).fold((potential_with(0), 0), |b, t| {
-            let pot = potential_with(t);
-            if pot < b.0 { (pot, t) } else { b }
-        });
-        for (cp, s) in chunk_potential.iter_mut().zip(&per_chunk) {
-            *cp = s[best.1];
+        for r in 0..runs {
+            // The first candidate of least potential.
+            let potential_with =
+                |t: usize| -> f64 { per_chunk.iter().map(|s| s[r * trials + t]).sum() };
+            let best = (1..trials).fold((potential_with(0), 0), |b, t| {
+                let pot = potential_with(t);
+                if pot < b.0 { (pot, t) } else { b }
+            });
+            for (cp, s) in chunk_potential[r].iter_mut().zip(&per_chunk) {
+                *cp = s[r * trials + best.1];
+            }
+            potential[r] = best.0;
+            rows[r].push(candidates[r][best.1]);
+            pending[r] = Some(candidates[r][best.1]);
         }
-        potential = best.0;
-        rows.push(candidates[best.1]);
-        pending = Some(candidates[best.1]);
     }
     rows
 }
 
-/// Lowers every point's squared distance to its nearest centre by the new centre `new`
-/// (a point at infinity takes the distance outright) and returns the new potential, the
-/// sum of those distances, kept per chunk for [`sample_d2`].
-fn absorb_center<'a>(
+/// The same chunk of each buffer: `out[ch][r]` is chunk `ch` (of [`CHUNK`] values) of
+/// `buffers[r]`. The buffers have the same length.
+fn chunks_of_each(buffers: &mut [Vec<f64>]) -> Vec<Vec<&mut [f64]>> {
+    let chunks = buffers.first().map_or(0, |b| b.len().div_ceil(CHUNK));
+    let mut out: Vec<Vec<&mut [f64]>> = (0..chunks)
+        .map(|_| Vec::with_capacity(buffers.len()))
+        .collect();
+    for b in buffers.iter_mut() {
+        for (o, c) in out.iter_mut().zip(b.chunks_mut(CHUNK)) {
+            o.push(c);
+        }
+    }
+    out
+}
+
+/// Lowers every point's squared distance to its nearest centre, in each seeding's
+/// `closest`, by its distance to that seeding's new centre in `new` (a point at infinity
+/// takes the distance outright), and returns each seeding's new potential, the sum of those
+/// distances, also kept per chunk for [`sample_d2`].
+fn absorb_centres<'a>(
     x: Rows<'a>,
-    closest: &mut [f64],
-    chunk_potential: &mut [f64],
-    new: usize,
-) -> f64 {
-    let centre = Centres::new([x.at(new)], x.d);
-    closest
-        .par_chunks_mut(CHUNK)
-        .zip(chunk_potential.par_iter_mut())
+    closest: &mut [Vec<f64>],
+    chunk_potential: &mut [Vec<f64>],
+    new: &[usize],
+) -> Vec<f64> {
+    let centres = Centres::new(new.iter().map(|&r| x.at(r)), x.d);
+    let per_chunk: Vec<Vec<f64>> = chunks_of_each(closest)
+        .into_par_iter()
         .enumerate()
-        .for_each(|(ch, (closest, cp))| {
-            *cp = wide(Absorb {
-                x: x.range(ch * CHUNK, ch * CHUNK + closest.len()),
+        .map(|(ch, closest)| {
+            let len = closest.first().map_or(0, |c| c.len());
+            wide(Absorb {
+                x: x.range(ch * CHUNK, ch * CHUNK + len),
                 closest,
-                centre: &centre,
-            });
-        });
-    chunk_potential.iter().sum()
+                centres: &centres,
+            })
+        })
+        .collect();
+    chunk_potential
+        .iter_mut()
+        .enumerate()
+        .map(|(r, cp)| {
+            for (v, s) in cp.iter_mut().zip(&per_chunk) {
+                *v = s[r];
+            }
+            cp.iter().sum()
+        })
+        .collect()
 }
 
 /// The index whose cumulative weight first exceeds u · total, found through the chunk sums
@@ -746,12 +842,14 @@ fn lloyd_hamerly<'a>(
     }
 }
 
-/// One chunk of a k-means++ scoring pass: folds the pending centre (the panel's lane after
-/// the candidates, when `pending`) into each point's distance to its nearest centre, and
-/// sums per candidate the distances the points would have with it added.
+/// One chunk of a k-means++ scoring pass for several seedings: for each (its `trials`
+/// candidates, then its pending centre when `pending`, in the centres' order), folds the
+/// pending centre into each point's distance to the seeding's nearest centre, and sums per
+/// candidate the distances the points would have with it added. Returns the sums, seeding
+/// after seeding.
 struct Score<'a, 'b> {
     x: Rows<'a>,
-    closest: &'b mut [f64],
+    closest: Vec<&'b mut [f64]>,
     centres: &'b Centres,
     trials: usize,
     pending: bool,
@@ -763,11 +861,23 @@ impl Kernel for Score<'_, '_> {
     #[inline(always)]
     fn run(self) -> Vec<f64> {
         let (trials, pending) = (self.trials, self.pending);
-        let mut s = vec![0.0; trials];
-        let closest = self.closest;
-        self.centres
-            .for_each_block(self.x, closest.len(), |first, w, out| {
-                let v = &mut closest[first..first + w];
+        let per = trials + usize::from(pending);
+        let mut closest = self.closest;
+        let len = closest.first().map_or(0, |c| c.len());
+        let mut s = vec![0.0; trials * closest.len()];
+        // Block by block in this loop, not in a closure: the per-block work is too large for
+        // the compiler to inline a closure of it into the vectorised kernel.
+        let mut blocks = self.centres.blocks();
+        let mut first = 0;
+        while first < len {
+            let w = (len - first).min(W);
+            let out = blocks.measure(self.x, first, w);
+            for ((cl, s), out) in closest
+                .iter_mut()
+                .zip(s.chunks_mut(trials))
+                .zip(out.chunks(per))
+            {
+                let v = &mut cl[first..first + w];
                 if pending {
                     for (v, &dp) in v.iter_mut().zip(&out[trials]) {
                         *v = v.min(dp);
@@ -793,33 +903,45 @@ impl Kernel for Score<'_, '_> {
                     }
                     sums.copy_from_slice(&acc[..sums.len()]);
                 }
-            });
+            }
+            first += w;
+        }
         s
     }
 }
 
-/// One chunk of an absorbing pass: each point's distance to its nearest centre lowered by
-/// its distance to the one centre, and their sum.
+/// One chunk of an absorbing pass for several seedings: each point's distance to a
+/// seeding's nearest centre lowered by its distance to the seeding's one centre (centre r
+/// for seeding r), and each seeding's sum of them.
 struct Absorb<'a, 'b> {
     x: Rows<'a>,
-    closest: &'b mut [f64],
-    centre: &'b Centres,
+    closest: Vec<&'b mut [f64]>,
+    centres: &'b Centres,
 }
 
 impl Kernel for Absorb<'_, '_> {
-    type Out = f64;
+    type Out = Vec<f64>;
 
     #[inline(always)]
-    fn run(self) -> f64 {
-        let mut s = 0.0;
-        let closest = self.closest;
-        self.centre
-            .for_each_block(self.x, closest.len(), |first, w, out| {
-                for (v, &dc) in closest[first..first + w].iter_mut().zip(&out[0]) {
+    fn run(self) -> Vec<f64> {
+        let mut closest = self.closest;
+        let len = closest.first().map_or(0, |c| c.len());
+        let mut s = vec![0.0; closest.len()];
+        let mut blocks = self.centres.blocks();
+        let mut first = 0;
+        while first < len {
+            let w = (len - first).min(W);
+            let out = blocks.measure(self.x, first, w);
+            for ((cl, s), dc) in closest.iter_mut().zip(s.iter_mut()).zip(out) {
+                let mut acc = *s;
+                for (v, &dc) in cl[first..first + w].iter_mut().zip(dc) {
                     *v = v.min(dc);
-                    s += *v;
+                    acc += *v;
                 }
-            });
+                *s = acc;
+            }
+            first += w;
+        }
         s
     }
 }
@@ -949,7 +1071,7 @@ mod tests {
         let flat = b.data.as_slice().unwrap();
         let x = Rows { flat, d: 5 };
         let mut ws = Workspace::new(3_000);
-        let init = kmeans_plus_plus(x, 3_000, 6, 42, &mut ws);
+        let init = seed_centers(flat, 3_000, 5, 6, 42);
         let fast = lloyd_hamerly(x, 3_000, init.clone(), 500, 0.0, &mut ws);
         // Plain Lloyd, written out.
         let mut c = init;
@@ -1055,8 +1177,19 @@ mod tests {
         for (n, d, k, seed) in [(9_000, 3, 8, 1), (20_000, 5, 12, 2), (500, 2, 30, 3)] {
             let b = blobs(&BlobsConfig::new(n, d, 6).with_spread(2.0).with_seed(seed)).unwrap();
             let flat = b.data.as_slice().unwrap();
-            let fused = plus_plus_rows(Rows { flat, d }, n, k, seed, &mut Workspace::new(n));
+            let fused = seed_rows(flat, n, d, k, seed);
             assert_eq!(fused, two_pass(flat, n, d, k, seed), "n {n} d {d} k {k}");
+            // Seeded together, each seeding picks what it picks alone.
+            let seeds = [seed, seed + 100, seed ^ 0xABCD, 7];
+            let mut closest: Vec<Vec<f64>> = seeds.iter().map(|_| vec![0.0; n]).collect();
+            let together = plus_plus_rows(Rows { flat, d }, n, k, &seeds, &mut closest);
+            for (&s, rows) in seeds.iter().zip(&together) {
+                assert_eq!(
+                    *rows,
+                    two_pass(flat, n, d, k, s),
+                    "n {n} d {d} k {k} seed {s}"
+                );
+            }
         }
     }
 
@@ -1087,6 +1220,35 @@ mod tests {
             let bits = |c: &Array2<f64>| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&other.centers), bits(&one.centers), "{t} threads");
         }
+    }
+
+    /// Restarts seeded together, in groups that divide the restarts or not, give the fit of
+    /// restarts seeded one at a time, to the bit.
+    #[test]
+    fn restarts_seeded_together_equal_one_at_a_time() {
+        let b = blobs(&BlobsConfig::new(9_000, 4, 5).with_spread(2.5).with_seed(11)).unwrap();
+        let flat = b.data.as_slice().unwrap();
+        let x = Rows { flat, d: 4 };
+        let p = KMeansParams::new(5)
+            .unwrap()
+            .with_n_init(7)
+            .unwrap()
+            .with_seed(3);
+        let tol = p.tol * variance_mean(flat, 9_000, 4);
+        let bits = |r: &Run| {
+            let mut v: Vec<u64> = r.centers.iter().map(|c| c.to_bits()).collect();
+            v.extend([r.inertia.to_bits(), r.iterations as u64]);
+            v
+        };
+        let (one, one_labels) = restarts(x, 9_000, &p, tol, 1).unwrap();
+        for group in [2, 3, 7, 50] {
+            let (g, labels) = restarts(x, 9_000, &p, tol, group).unwrap();
+            assert_eq!(bits(&g), bits(&one), "group {group}");
+            assert_eq!(labels, one_labels, "group {group}");
+        }
+        assert_eq!(seeding_group(1_000_000, 10), 10);
+        assert_eq!(seeding_group(100_000_000, 10), 1);
+        assert_eq!(seeding_group(0, 0), 1);
     }
 
     #[test]

@@ -229,34 +229,68 @@ impl Centres {
         n: usize,
         mut f: impl FnMut(usize, usize, &[[f64; W]]),
     ) {
-        let (d, m) = (self.d, self.m);
-        let mut tmp = vec![[0.0f64; W]; d];
-        let mut out = vec![[0.0f64; W]; m];
+        let mut blocks = self.blocks();
         let mut i = 0;
         while i < n {
             let w = (n - i).min(W);
-            prefetch(x, i + AHEAD, i + AHEAD + W);
-            for (p, r) in (i..i + w).map(|row| x.at(row)).enumerate() {
-                for (col, &v) in tmp.iter_mut().zip(r) {
-                    col[p] = v;
-                }
-            }
-            if w < W {
-                // The last, partial block: its empty lanes are measured and never read.
-                for col in tmp.iter_mut() {
-                    col[w..].fill(0.0);
-                }
-            }
-            for (c, o) in out.iter_mut().enumerate() {
-                let cc = &self.flat[c * d..(c + 1) * d];
-                *o = lane_sq_dists(d, |j| {
-                    let (cj, col) = (cc[j], &tmp[j]);
-                    std::array::from_fn(|p| col[p] - cj)
-                });
-            }
-            f(i, w, &out);
+            f(i, w, blocks.measure(x, i, w));
             i += w;
         }
+    }
+
+    /// The buffers to measure blocks of points one at a time with
+    /// [`Blocks::measure`]: [`for_each_block`](Self::for_each_block) for a caller whose
+    /// per-block work is too large to pass as a closure (a closure the compiler does not
+    /// inline is compiled apart from the vectorised kernel that calls it, without its
+    /// instruction set).
+    pub(super) fn blocks(&self) -> Blocks<'_> {
+        Blocks {
+            centres: self,
+            tmp: vec![[0.0; W]; self.d],
+            out: vec![[0.0; W]; self.m],
+        }
+    }
+}
+
+/// A block of points at a time against fixed [`Centres`] (see [`Centres::blocks`]).
+pub(super) struct Blocks<'c> {
+    centres: &'c Centres,
+    /// The block's points, coordinate-major.
+    tmp: Vec<[f64; W]>,
+    /// `out[c][p]`: squared distance from point p of the block to centre c.
+    out: Vec<[f64; W]>,
+}
+
+impl Blocks<'_> {
+    /// The squared distances from the `w` ≤ [`W`] points of `x` from point `first` to every
+    /// centre: `out[c][p]` for point `first + p` and centre c,
+    /// [`sq_dist`](super::kmeans::sq_dist)'s value to the bit (lanes past `w` hold distances
+    /// of zero points, never to be read).
+    #[inline(always)]
+    pub(super) fn measure(&mut self, x: Rows<'_>, first: usize, w: usize) -> &[[f64; W]] {
+        let d = self.centres.d;
+        let tmp = &mut self.tmp[..];
+        prefetch(x, first + AHEAD, first + AHEAD + W);
+        for (p, r) in (first..first + w).map(|row| x.at(row)).enumerate() {
+            for (col, &v) in tmp.iter_mut().zip(r) {
+                col[p] = v;
+            }
+        }
+        if w < W {
+            // The last, partial block: its empty lanes are measured and never read.
+            for col in tmp.iter_mut() {
+                col[w..].fill(0.0);
+            }
+        }
+        let tmp = &self.tmp[..];
+        for (c, o) in self.out.iter_mut().enumerate() {
+            let cc = &self.centres.flat[c * d..(c + 1) * d];
+            *o = lane_sq_dists(d, |j| {
+                let (cj, col) = (cc[j], &tmp[j]);
+                std::array::from_fn(|p| col[p] - cj)
+            });
+        }
+        &self.out
     }
 }
 
