@@ -22,10 +22,11 @@
 //!   two rounds). Each new centre costs one pass over the data: the pass that scores the
 //!   candidates also folds the previous pick into every point's nearest distance, and the
 //!   sampling that needs the folded distances recomputes them for the one chunk it lands in.
-//!   The restarts are seeded together, each step one pass for all of them (up to 128 MiB of
-//!   distances, all ten default restarts at a million points): one restart's pass is bound by
-//!   reading the data, ten restarts' by the arithmetic, ~1.5× faster in all. Each restart
-//!   keeps its own draws and sums, so it picks the seeds it would pick alone.
+//!   The restarts are seeded together, each step one pass for all of them (up to 16, within
+//!   128 MiB of distances: all ten default restarts at a million points): one restart's
+//!   pass is bound by reading the data, ten restarts' by the arithmetic, and ten seedings
+//!   take ~300 instead of ~440 ms at 1M × 8, k = 8. Each restart keeps its own draws and
+//!   sums, so it picks the seeds it would pick alone.
 //! - **Whole passes** (seeding, the first assignment) measure a few centres against every
 //!   point, eight points side by side in vector registers ([`Centres`]); a point whose
 //!   bounds fail measures itself against all k centres, four centres side by side
@@ -113,6 +114,11 @@ impl KMeansParams {
     }
 
     /// Sets the number of independent k-means++ restarts (the lowest inertia wins).
+    ///
+    /// Restarts are seeded together, up to 16 in one pass over the data per centre, while
+    /// their distances (8 bytes a point a restart) fit in 128 MiB: at a million points the
+    /// ten default restarts take 80 MB for it (freed before the Lloyd rounds), beyond ~8.4
+    /// million points one restart is seeded at a time. The result is the same either way.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for 0 or more than [`MAX_RESTARTS`].
@@ -274,8 +280,8 @@ pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result
     })
 }
 
-/// Every restart, the best one's result and labels (the first of least inertia). Restarts
-/// are seeded `group` at a time, in one pass over the data per centre for the whole group
+/// Runs every restart; returns the best one's result and labels (the first of least
+/// inertia). Restarts are seeded `group` at a time, in one pass over the data per centre for the whole group
 /// (see [`plus_plus_rows`]); each is then refined on its own, in order. The result does not
 /// depend on `group`.
 fn restarts(
@@ -285,7 +291,7 @@ fn restarts(
     tol: f64,
     group: usize,
 ) -> Result<(Run, Vec<u32>)> {
-    let group = group.max(1);
+    let group = group.clamp(1, params.n_init.max(1));
     let mut ws = Workspace::new(n);
     let mut closest: Vec<Vec<f64>> = (0..group).map(|_| mem::zeros(n)).collect();
     let seed_of = |run: usize| params.seed ^ (run as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -295,6 +301,11 @@ fn restarts(
             .map(seed_of)
             .collect();
         let seedings = plus_plus_rows(x, n, params.k, &seeds, &mut closest[..seeds.len()]);
+        if first + group >= params.n_init {
+            // The last seedings are done: their distances (up to the budget) are not held
+            // through the Lloyd rounds.
+            closest = Vec::new();
+        }
         for rows in seedings {
             let fit = lloyd_hamerly(x, n, centres_at(x, &rows), params.max_iter, tol, &mut ws);
             match &mut best {
@@ -413,15 +424,21 @@ struct Run {
     iterations: usize,
 }
 
-/// The working memory restarts seeded together may take, beyond one restart's: each holds
-/// every point's distance to its nearest chosen centre (8 bytes a point).
+/// The working memory of the seedings of one group together: each holds every point's
+/// distance to its nearest chosen centre (8 bytes a point).
 const SEEDING_BUDGET: usize = 128 << 20;
 
-/// How many of `restarts` restarts over `n` points are seeded together: all of them while
-/// their distances fit [`SEEDING_BUDGET`] (up to 16 at a million points), one at a time
-/// beyond ~16 million points.
-fn seeding_group(n: usize, restarts: usize) -> usize {
-    (SEEDING_BUDGET / n.max(1).saturating_mul(8)).clamp(1, restarts.max(1))
+/// The most restarts seeded together: ten restarts' pass is already bound by the arithmetic,
+/// and more centres in one pass only spill its per-block distances out of the L1 cache.
+const MAX_SEEDING_GROUP: usize = 16;
+
+/// How many of `n_init` restarts over `n` points are seeded together: as many as
+/// [`MAX_SEEDING_GROUP`] while their distances fit [`SEEDING_BUDGET`] (all ten default
+/// restarts up to ~1.6 million points), one at a time beyond ~8.4 million points (2^23).
+fn seeding_group(n: usize, n_init: usize) -> usize {
+    (SEEDING_BUDGET / n.max(1).saturating_mul(8))
+        .min(MAX_SEEDING_GROUP)
+        .clamp(1, n_init.max(1))
 }
 
 /// The centres at `rows` of `x`, in that order.
@@ -456,6 +473,7 @@ fn plus_plus_rows<'a>(
     closest: &mut [Vec<f64>],
 ) -> Vec<Vec<usize>> {
     let runs = seeds.len();
+    debug_assert!(closest.len() == runs && closest.iter().all(|c| c.len() == n));
     let mut rngs: Vec<Xoshiro256PlusPlus> = seeds
         .iter()
         .map(|&s| Xoshiro256PlusPlus::seed_from_u64(s))
@@ -470,21 +488,20 @@ fn plus_plus_rows<'a>(
             v
         })
         .collect();
-    // Per seeding and point: squared distance to the nearest chosen centre. (Skipping points
-    // by the triangle inequality, as accelerated k-means++ variants do, measured no faster
-    // here: the data-dependent branch costs what the skipped distances save.)
-    for c in closest.iter_mut() {
-        c.fill(f64::INFINITY);
-    }
+    // Per seeding and point: squared distance to the nearest chosen centre, the first one's
+    // to begin with. (Skipping points by the triangle inequality, as accelerated k-means++
+    // variants do, measured no faster here: the data-dependent branch costs what the
+    // skipped distances save.)
     let mut chunk_potential = vec![vec![0.0; n.div_ceil(CHUNK)]; runs];
-    let mut potential = absorb_centres(x, closest, &mut chunk_potential, &firsts);
+    let mut potential = first_distances(x, closest, &mut chunk_potential, &firsts);
     // Each seeding's centre chosen last, not yet folded into its `closest`: the scoring pass
     // that picks a centre already has every chunk's potential with it (the candidate's
     // column), so the next step samples from those sums and folds the centre in while it
     // scores its own candidates — one pass over the data per centre instead of two. The
     // values and the order of every sum are those of folding first, so the seeds are the
-    // same. (Every seeding has one from the second step on, none before.)
-    let mut pending: Vec<Option<usize>> = vec![None; runs];
+    // same. (Every seeding has one from the second step on, none before: empty, or one per
+    // seeding.)
+    let mut pending: Vec<usize> = Vec::new();
     for _ in 1..k {
         let candidates: Vec<Vec<usize>> = (0..runs)
             .map(|r| {
@@ -497,7 +514,7 @@ fn plus_plus_rows<'a>(
                             &chunk_potential[r],
                             potential[r],
                             u,
-                            pending[r],
+                            pending.get(r).copied(),
                         )
                     })
                     .collect()
@@ -505,12 +522,12 @@ fn plus_plus_rows<'a>(
             .collect();
         // Every seeding's candidates, then its pending centre: the potential after adding
         // each candidate, for all of them in one pass.
-        let with_pending = pending.first().is_some_and(Option::is_some);
+        let with_pending = !pending.is_empty();
         let centres = Centres::new(
             candidates
                 .iter()
-                .zip(&pending)
-                .flat_map(|(c, p)| c.iter().chain(p))
+                .enumerate()
+                .flat_map(|(r, c)| c.iter().chain(pending.get(r)))
                 .map(|&r| x.at(r)),
             x.d,
         );
@@ -528,6 +545,7 @@ fn plus_plus_rows<'a>(
                 })
             })
             .collect();
+        pending.clear();
         for r in 0..runs {
             // The first candidate of least potential.
             let potential_with =
@@ -541,7 +559,7 @@ fn plus_plus_rows<'a>(
             }
             potential[r] = best.0;
             rows[r].push(candidates[r][best.1]);
-            pending[r] = Some(candidates[r][best.1]);
+            pending.push(candidates[r][best.1]);
         }
     }
     rows
@@ -562,23 +580,23 @@ fn chunks_of_each(buffers: &mut [Vec<f64>]) -> Vec<Vec<&mut [f64]>> {
     out
 }
 
-/// Lowers every point's squared distance to its nearest centre, in each seeding's
-/// `closest`, by its distance to that seeding's new centre in `new` (a point at infinity
-/// takes the distance outright), and returns each seeding's new potential, the sum of those
-/// distances, also kept per chunk for [`sample_d2`].
-fn absorb_centres<'a>(
+/// Sets every point's squared distance to its nearest centre, in each seeding's `closest`,
+/// to its distance to that seeding's first centre in `first` (what lowering it from
+/// infinity would give, without writing the infinity first), and returns each seeding's
+/// potential, the sum of those distances, also kept per chunk for [`sample_d2`].
+fn first_distances<'a>(
     x: Rows<'a>,
     closest: &mut [Vec<f64>],
     chunk_potential: &mut [Vec<f64>],
-    new: &[usize],
+    first: &[usize],
 ) -> Vec<f64> {
-    let centres = Centres::new(new.iter().map(|&r| x.at(r)), x.d);
+    let centres = Centres::new(first.iter().map(|&r| x.at(r)), x.d);
     let per_chunk: Vec<Vec<f64>> = chunks_of_each(closest)
         .into_par_iter()
         .enumerate()
         .map(|(ch, closest)| {
             let len = closest.first().map_or(0, |c| c.len());
-            wide(Absorb {
+            wide(FirstDistances {
                 x: x.range(ch * CHUNK, ch * CHUNK + len),
                 closest,
                 centres: &centres,
@@ -910,16 +928,16 @@ impl Kernel for Score<'_, '_> {
     }
 }
 
-/// One chunk of an absorbing pass for several seedings: each point's distance to a
-/// seeding's nearest centre lowered by its distance to the seeding's one centre (centre r
-/// for seeding r), and each seeding's sum of them.
-struct Absorb<'a, 'b> {
+/// One chunk of the first pass for several seedings: each point's distance to a seeding's
+/// nearest centre set to its distance to the seeding's first centre (centre r for seeding
+/// r), and each seeding's sum of them, added point after point.
+struct FirstDistances<'a, 'b> {
     x: Rows<'a>,
     closest: Vec<&'b mut [f64]>,
     centres: &'b Centres,
 }
 
-impl Kernel for Absorb<'_, '_> {
+impl Kernel for FirstDistances<'_, '_> {
     type Out = Vec<f64>;
 
     #[inline(always)]
@@ -935,8 +953,8 @@ impl Kernel for Absorb<'_, '_> {
             for ((cl, s), dc) in closest.iter_mut().zip(s.iter_mut()).zip(out) {
                 let mut acc = *s;
                 for (v, &dc) in cl[first..first + w].iter_mut().zip(dc) {
-                    *v = v.min(dc);
-                    acc += *v;
+                    *v = dc;
+                    acc += dc;
                 }
                 *s = acc;
             }
@@ -1223,31 +1241,44 @@ mod tests {
     }
 
     /// Restarts seeded together, in groups that divide the restarts or not, give the fit of
-    /// restarts seeded one at a time, to the bit.
+    /// restarts seeded one at a time, to the bit. With k above the blobs' count the restarts
+    /// end in different local optima, so the best of the first j restarts changes with j:
+    /// each restart's seeds (not only the first one's) are checked that way.
     #[test]
     fn restarts_seeded_together_equal_one_at_a_time() {
-        let b = blobs(&BlobsConfig::new(9_000, 4, 5).with_spread(2.5).with_seed(11)).unwrap();
+        // Three wide blobs in two dimensions, nine clusters: no one best partition.
+        let b = blobs(&BlobsConfig::new(9_000, 2, 3).with_spread(6.0).with_seed(11)).unwrap();
         let flat = b.data.as_slice().unwrap();
-        let x = Rows { flat, d: 4 };
-        let p = KMeansParams::new(5)
-            .unwrap()
-            .with_n_init(7)
-            .unwrap()
-            .with_seed(3);
-        let tol = p.tol * variance_mean(flat, 9_000, 4);
+        let x = Rows { flat, d: 2 };
         let bits = |r: &Run| {
             let mut v: Vec<u64> = r.centers.iter().map(|c| c.to_bits()).collect();
             v.extend([r.inertia.to_bits(), r.iterations as u64]);
             v
         };
-        let (one, one_labels) = restarts(x, 9_000, &p, tol, 1).unwrap();
-        for group in [2, 3, 7, 50] {
-            let (g, labels) = restarts(x, 9_000, &p, tol, group).unwrap();
-            assert_eq!(bits(&g), bits(&one), "group {group}");
-            assert_eq!(labels, one_labels, "group {group}");
+        let mut best_inertias = Vec::new();
+        for n_init in 1..=7 {
+            let p = KMeansParams::new(9)
+                .unwrap()
+                .with_n_init(n_init)
+                .unwrap()
+                .with_seed(3);
+            let tol = p.tol * variance_mean(flat, 9_000, 2);
+            let (one, one_labels) = restarts(x, 9_000, &p, tol, 1).unwrap();
+            for group in [2, 3, 7, 50] {
+                let (g, labels) = restarts(x, 9_000, &p, tol, group).unwrap();
+                assert_eq!(bits(&g), bits(&one), "{n_init} restarts, group {group}");
+                assert_eq!(labels, one_labels, "{n_init} restarts, group {group}");
+            }
+            best_inertias.push(one.inertia);
         }
+        best_inertias.dedup();
+        assert!(best_inertias.len() >= 3, "{best_inertias:?}");
         assert_eq!(seeding_group(1_000_000, 10), 10);
-        assert_eq!(seeding_group(100_000_000, 10), 1);
+        assert_eq!(seeding_group(1_000_000, 1_000), 16);
+        assert_eq!(seeding_group(2_000_000, 10), 8);
+        assert_eq!(seeding_group(1 << 23, 10), 2);
+        assert_eq!(seeding_group((1 << 23) + 1, 10), 1);
+        assert_eq!(seeding_group(usize::MAX, 10), 1);
         assert_eq!(seeding_group(0, 0), 1);
     }
 

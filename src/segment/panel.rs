@@ -169,7 +169,7 @@ pub(super) fn prefetch(x: Rows<'_>, lo: usize, hi: usize) {
     let _ = (x, lo, hi);
 }
 
-/// Points per block of [`Centres::for_each_block`].
+/// Points per block of [`Centres::for_each_block`] and [`Blocks::measure`].
 pub(super) const W: usize = 8;
 
 /// Centres measured against every point of a pass, points side by side: each block of [`W`]
