@@ -49,7 +49,7 @@ use crate::mem;
 use crate::par::ordered_sum;
 use crate::simd::{Kernel, wide};
 
-use super::panel::{AHEAD, Centres, Panel, W, nearest_two_of, prefetch};
+use super::panel::{AHEAD, Centres, Panel, W, prefetch};
 use super::strategy::check_rows;
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
@@ -980,13 +980,39 @@ impl Kernel for Assign<'_, '_> {
     #[inline(always)]
     fn run(self) {
         let (labels, upper, lower) = (self.labels, self.upper, self.lower);
-        self.centres
-            .for_each_point(self.x, labels.len(), |j, dist| {
-                let (a, d1, d2) = nearest_two_of(dist);
-                labels[j] = a as u32;
-                upper[j] = d1;
-                lower[j] = d2;
-            });
+        let n = labels.len();
+        let mut blocks = self.centres.blocks();
+        let mut first = 0;
+        while first < n {
+            let w = (n - first).min(W);
+            let out = blocks.measure(self.x, first, w);
+            // `nearest_two_of` for the block's points side by side, one per lane: the same
+            // comparisons in the same centre order, as selects instead of branches (which
+            // way a point's comparisons go is data, and mispredicted on every few points).
+            let mut a = [0u64; W];
+            let mut d1 = [f64::INFINITY; W];
+            let mut d2 = [f64::INFINITY; W];
+            for (c, dist) in out.iter().enumerate() {
+                for p in 0..W {
+                    let (v, nearer, second) = (dist[p], dist[p] < d1[p], dist[p] < d2[p]);
+                    d2[p] = if nearer {
+                        d1[p]
+                    } else if second {
+                        v
+                    } else {
+                        d2[p]
+                    };
+                    d1[p] = if nearer { v } else { d1[p] };
+                    a[p] = if nearer { c as u64 } else { a[p] };
+                }
+            }
+            for p in 0..w {
+                labels[first + p] = a[p] as u32;
+                upper[first + p] = d1[p].sqrt();
+                lower[first + p] = d2[p].sqrt();
+            }
+            first += w;
+        }
     }
 }
 
@@ -1067,14 +1093,19 @@ impl Kernel for Reassign<'_, '_> {
 
 /// The nearest centre of a point, and the distances (not squared) to the nearest and the
 /// second-nearest centre; ties go to the lower index. `centers` is k rows of d values. The
-/// one-distance-at-a-time form [`Panel::nearest_two`] must equal.
+/// plain form — one distance at a time, then a stable sort — that [`Panel::nearest_two`]
+/// and the first assignment must equal.
 #[cfg(test)]
 pub(super) fn nearest_two(p: &[f64], centers: &[f64], d: usize) -> (usize, f64, f64) {
-    let dists: Vec<f64> = centers
+    let mut dists: Vec<(f64, usize)> = centers
         .chunks_exact(d.max(1))
         .map(|row| sq_dist(p, row))
+        .zip(0..)
         .collect();
-    nearest_two_of(&dists)
+    // Stable: among equal distances the lower index stays first.
+    dists.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let second = dists.get(1).map_or(f64::INFINITY, |s| s.0);
+    (dists[0].1, dists[0].0.sqrt(), second.sqrt())
 }
 
 #[cfg(test)]
@@ -1280,6 +1311,56 @@ mod tests {
         assert_eq!(seeding_group((1 << 23) + 1, 10), 1);
         assert_eq!(seeding_group(usize::MAX, 10), 1);
         assert_eq!(seeding_group(0, 0), 1);
+    }
+
+    /// The first assignment, eight points side by side, gives each point the plain nearest
+    /// centre and distances, ties to the lower index: on points that sit on a centre, that
+    /// are as far from two centres, and on centres given twice; in the plain build and the
+    /// AVX2 one, and for partial blocks.
+    #[test]
+    fn first_assignment_is_the_plain_nearest_two() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(21);
+        let d = 3;
+        let mut centres: Vec<f64> = (0..5 * d).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        // Centre 4 repeats centre 1.
+        let copy: Vec<f64> = centres[d..2 * d].to_vec();
+        centres[4 * d..5 * d].copy_from_slice(&copy);
+        let mut points: Vec<f64> = (0..203 * d).map(|_| rng.gen_range(-3.0..3.0)).collect();
+        // Points on centres 0 and 1, and halfway between centres 2 and 3.
+        points[..d].copy_from_slice(&centres[..d]);
+        points[d..2 * d].copy_from_slice(&copy);
+        for j in 0..d {
+            points[2 * d + j] = (centres[2 * d + j] + centres[3 * d + j]) / 2.0;
+        }
+        let cs = Centres::of_rows(&centres, d);
+        for n in [203, 8, 5] {
+            let x = Rows {
+                flat: &points[..n * d],
+                d,
+            };
+            let (mut labels, mut upper, mut lower) = (vec![0; n], vec![0.0; n], vec![0.0; n]);
+            let assign = |labels: &mut [u32], upper: &mut [f64], lower: &mut [f64], avx2: bool| {
+                let k = Assign {
+                    x,
+                    centres: &cs,
+                    labels,
+                    upper,
+                    lower,
+                };
+                if avx2 { wide(k) } else { k.run() }
+            };
+            for avx2 in [false, true] {
+                assign(&mut labels, &mut upper, &mut lower, avx2);
+                for i in 0..n {
+                    let (a, d1, d2) = nearest_two(x.at(i), &centres, d);
+                    assert_eq!(labels[i] as usize, a, "point {i} of {n}");
+                    assert_eq!(upper[i].to_bits(), d1.to_bits(), "point {i} of {n}");
+                    assert_eq!(lower[i].to_bits(), d2.to_bits(), "point {i} of {n}");
+                }
+            }
+            assert_eq!((labels[0], upper[0]), (0, 0.0));
+            assert_eq!((labels[1], upper[1], lower[1]), (1, 0.0, 0.0));
+        }
     }
 
     #[test]

@@ -98,13 +98,13 @@ impl Panel {
 pub(super) fn nearest_two_of(sq_dists: &[f64]) -> (usize, f64, f64) {
     let (mut a, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
     for (c, &dist) in sq_dists.iter().enumerate() {
-        if dist < d1 {
-            d2 = d1;
-            d1 = dist;
-            a = c;
-        } else if dist < d2 {
-            d2 = dist;
-        }
+        // Selects, not branches: which way the comparisons go is data. The second smallest
+        // becomes the old smallest when `dist` is nearer, `dist` when it falls between, and
+        // stays otherwise: min(d2, max(d1, dist)), as d1 ≤ d2 (no distance is NaN).
+        let far = if dist < d1 { d1 } else { dist };
+        d2 = if far < d2 { far } else { d2 };
+        a = if dist < d1 { c } else { a };
+        d1 = if dist < d1 { dist } else { d1 };
     }
     (a, d1.sqrt(), d2.sqrt())
 }
