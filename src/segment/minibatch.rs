@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::kmeans::{
     CHUNK, MAX_ITERATIONS, MAX_RESTARTS, Rows, check_k, check_k_positive, count_in, seed_centers,
 };
-use super::panel::Centres;
+use super::panel::{Centres, W};
 use crate::error::{Error, Result};
 use crate::simd::{Kernel, wide};
 
@@ -371,21 +371,33 @@ impl Kernel for Nearest<'_, '_> {
     #[inline(always)]
     fn run(self) -> f64 {
         let (labels, mut dists) = (self.labels, self.dists);
+        let n = labels.len();
         let mut s = 0.0;
-        self.centres
-            .for_each_point(self.x, labels.len(), |j, to_centres| {
-                let mut best = (0, f64::INFINITY);
-                for (c, &dist) in to_centres.iter().enumerate() {
-                    if dist < best.1 {
-                        best = (c, dist);
-                    }
+        let mut blocks = self.centres.blocks();
+        let mut first = 0;
+        while first < n {
+            let w = (n - first).min(W);
+            let out = blocks.measure(self.x, first, w);
+            // The block's points side by side, one per lane, each taking the centres in order
+            // through selects rather than branches (which way they go is data).
+            let mut label = [0u64; W];
+            let mut best = [f64::INFINITY; W];
+            for (c, dist) in out.iter().enumerate() {
+                for p in 0..W {
+                    let nearer = dist[p] < best[p];
+                    best[p] = if nearer { dist[p] } else { best[p] };
+                    label[p] = if nearer { c as u64 } else { label[p] };
                 }
-                labels[j] = best.0;
+            }
+            for p in 0..w {
+                labels[first + p] = label[p] as usize;
                 if let Some(dists) = dists.as_deref_mut() {
-                    dists[j] = best.1;
+                    dists[first + p] = best[p];
                 }
-                s += best.1;
-            });
+                s += best[p];
+            }
+            first += w;
+        }
         s
     }
 }

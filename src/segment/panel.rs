@@ -169,7 +169,7 @@ pub(super) fn prefetch(x: Rows<'_>, lo: usize, hi: usize) {
     let _ = (x, lo, hi);
 }
 
-/// Points per block of [`Centres::for_each_block`] and [`Blocks::measure`].
+/// Points per block of [`Blocks::measure`].
 pub(super) const W: usize = 8;
 
 /// Centres measured against every point of a pass, points side by side: each block of [`W`]
@@ -203,46 +203,31 @@ impl Centres {
 
     /// Calls `f(i, dists)` for each of the `n` points of `x` in order, `dists[c]` the squared
     /// distance from point i to centre c — [`sq_dist`](super::kmeans::sq_dist)'s value to the
-    /// bit.
-    #[inline(always)]
+    /// bit. The tests' way through [`Blocks::measure`].
+    #[cfg(test)]
     pub(super) fn for_each_point(&self, x: Rows<'_>, n: usize, mut f: impl FnMut(usize, &[f64])) {
         let mut dists = vec![0.0; self.m];
-        self.for_each_block(x, n, |first, w, out| {
+        let mut blocks = self.blocks();
+        let mut first = 0;
+        while first < n {
+            let w = (n - first).min(W);
+            let out = blocks.measure(x, first, w);
             for p in 0..w {
                 for (dc, o) in dists.iter_mut().zip(out) {
                     *dc = o[p];
                 }
                 f(first + p, &dists);
             }
-        });
-    }
-
-    /// Calls `f(first, w, out)` for each block of `w` ≤ [`W`] consecutive points of the `n`
-    /// points of `x`, in order, from point `first`: `out[c][p]` is the squared distance from
-    /// point `first + p` to centre c, [`sq_dist`](super::kmeans::sq_dist)'s value to the bit.
-    /// A caller that sums over the points can keep its running sums in registers for a
-    /// block rather than in memory from one point to the next.
-    #[inline(always)]
-    pub(super) fn for_each_block(
-        &self,
-        x: Rows<'_>,
-        n: usize,
-        mut f: impl FnMut(usize, usize, &[[f64; W]]),
-    ) {
-        let mut blocks = self.blocks();
-        let mut i = 0;
-        while i < n {
-            let w = (n - i).min(W);
-            f(i, w, blocks.measure(x, i, w));
-            i += w;
+            first += w;
         }
     }
 
-    /// The buffers to measure blocks of points one at a time with
-    /// [`Blocks::measure`]: [`for_each_block`](Self::for_each_block) for a caller whose
-    /// per-block work is too large to pass as a closure (a closure the compiler does not
-    /// inline is compiled apart from the vectorised kernel that calls it, without its
-    /// instruction set).
+    /// The buffers to measure the points of a pass a block of [`W`] at a time with
+    /// [`Blocks::measure`]. Each kernel loops over the blocks itself rather than passing its
+    /// per-block work to a loop here as a closure: a closure the compiler does not inline is
+    /// compiled apart from the vectorised kernel that calls it, without its instruction set.
+    /// A caller that sums over the points can keep its running sums in registers for a block
+    /// rather than in memory from one point to the next.
     pub(super) fn blocks(&self) -> Blocks<'_> {
         Blocks {
             centres: self,
