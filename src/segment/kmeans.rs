@@ -1314,9 +1314,9 @@ mod tests {
     }
 
     /// The first assignment, eight points side by side, gives each point the plain nearest
-    /// centre and distances, ties to the lower index: on points that sit on a centre, that
-    /// are as far from two centres, and on centres given twice; in the plain build and the
-    /// AVX2 one, and for partial blocks.
+    /// centre and distances, ties to the lower index: on points that sit on a centre (one of
+    /// them on a centre given twice: an exact tie) or halfway between two, in the plain build
+    /// and the AVX2 one, and for partial blocks.
     #[test]
     fn first_assignment_is_the_plain_nearest_two() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(21);
@@ -1326,7 +1326,7 @@ mod tests {
         let copy: Vec<f64> = centres[d..2 * d].to_vec();
         centres[4 * d..5 * d].copy_from_slice(&copy);
         let mut points: Vec<f64> = (0..203 * d).map(|_| rng.gen_range(-3.0..3.0)).collect();
-        // Points on centres 0 and 1, and halfway between centres 2 and 3.
+        // Points on centres 0 and 1 (= 4), and halfway between centres 2 and 3.
         points[..d].copy_from_slice(&centres[..d]);
         points[d..2 * d].copy_from_slice(&copy);
         for j in 0..d {
@@ -1350,6 +1350,10 @@ mod tests {
                 if avx2 { wide(k) } else { k.run() }
             };
             for avx2 in [false, true] {
+                // Nothing left from the other build can pass for this one's output.
+                labels.fill(u32::MAX);
+                upper.fill(f64::NAN);
+                lower.fill(f64::NAN);
                 assign(&mut labels, &mut upper, &mut lower, avx2);
                 for i in 0..n {
                     let (a, d1, d2) = nearest_two(x.at(i), &centres, d);
