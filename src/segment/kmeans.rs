@@ -886,10 +886,7 @@ impl Kernel for Score<'_, '_> {
         // Block by block in this loop, not in a closure: the per-block work is too large for
         // the compiler to inline a closure of it into the vectorised kernel.
         let mut blocks = self.centres.blocks();
-        let mut first = 0;
-        while first < len {
-            let w = (len - first).min(W);
-            let out = blocks.measure(self.x, first, w);
+        while let Some((first, w, out)) = blocks.next_block(self.x, len) {
             for ((cl, s), out) in closest
                 .iter_mut()
                 .zip(s.chunks_mut(trials))
@@ -922,7 +919,6 @@ impl Kernel for Score<'_, '_> {
                     sums.copy_from_slice(&acc[..sums.len()]);
                 }
             }
-            first += w;
         }
         s
     }
@@ -946,10 +942,7 @@ impl Kernel for FirstDistances<'_, '_> {
         let len = closest.first().map_or(0, |c| c.len());
         let mut s = vec![0.0; closest.len()];
         let mut blocks = self.centres.blocks();
-        let mut first = 0;
-        while first < len {
-            let w = (len - first).min(W);
-            let out = blocks.measure(self.x, first, w);
+        while let Some((first, w, out)) = blocks.next_block(self.x, len) {
             for ((cl, s), dc) in closest.iter_mut().zip(s.iter_mut()).zip(out) {
                 let mut acc = *s;
                 for (v, &dc) in cl[first..first + w].iter_mut().zip(dc) {
@@ -958,7 +951,6 @@ impl Kernel for FirstDistances<'_, '_> {
                 }
                 *s = acc;
             }
-            first += w;
         }
         s
     }
@@ -982,10 +974,7 @@ impl Kernel for Assign<'_, '_> {
         let (labels, upper, lower) = (self.labels, self.upper, self.lower);
         let n = labels.len();
         let mut blocks = self.centres.blocks();
-        let mut first = 0;
-        while first < n {
-            let w = (n - first).min(W);
-            let out = blocks.measure(self.x, first, w);
+        while let Some((first, w, out)) = blocks.next_block(self.x, n) {
             // `nearest_two_of` for the block's points side by side, one per lane: the same
             // comparisons in the same centre order, as selects instead of branches (which
             // way a point's comparisons go is data, and mispredicted on every few points).
@@ -1011,7 +1000,6 @@ impl Kernel for Assign<'_, '_> {
                 upper[first + p] = d1[p].sqrt();
                 lower[first + p] = d2[p].sqrt();
             }
-            first += w;
         }
     }
 }

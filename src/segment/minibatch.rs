@@ -374,10 +374,7 @@ impl Kernel for Nearest<'_, '_> {
         let n = labels.len();
         let mut s = 0.0;
         let mut blocks = self.centres.blocks();
-        let mut first = 0;
-        while first < n {
-            let w = (n - first).min(W);
-            let out = blocks.measure(self.x, first, w);
+        while let Some((first, w, out)) = blocks.next_block(self.x, n) {
             // The block's points side by side, one per lane, each taking the centres in order
             // through selects rather than branches (which way they go is data).
             let mut label = [0u64; W];
@@ -396,7 +393,6 @@ impl Kernel for Nearest<'_, '_> {
                 }
                 s += best[p];
             }
-            first += w;
         }
         s
     }

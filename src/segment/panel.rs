@@ -169,7 +169,7 @@ pub(super) fn prefetch(x: Rows<'_>, lo: usize, hi: usize) {
     let _ = (x, lo, hi);
 }
 
-/// Points per block of [`Blocks::measure`].
+/// Points per block of [`Blocks::next_block`].
 pub(super) const W: usize = 8;
 
 /// Centres measured against every point of a pass, points side by side: each block of [`W`]
@@ -203,27 +203,23 @@ impl Centres {
 
     /// Calls `f(i, dists)` for each of the `n` points of `x` in order, `dists[c]` the squared
     /// distance from point i to centre c — [`sq_dist`](super::kmeans::sq_dist)'s value to the
-    /// bit. The tests' way through [`Blocks::measure`].
+    /// bit. The tests' way through [`Blocks::next_block`].
     #[cfg(test)]
     pub(super) fn for_each_point(&self, x: Rows<'_>, n: usize, mut f: impl FnMut(usize, &[f64])) {
         let mut dists = vec![0.0; self.m];
         let mut blocks = self.blocks();
-        let mut first = 0;
-        while first < n {
-            let w = (n - first).min(W);
-            let out = blocks.measure(x, first, w);
+        while let Some((first, w, out)) = blocks.next_block(x, n) {
             for p in 0..w {
                 for (dc, o) in dists.iter_mut().zip(out) {
                     *dc = o[p];
                 }
                 f(first + p, &dists);
             }
-            first += w;
         }
     }
 
     /// The buffers to measure the points of a pass a block of [`W`] at a time with
-    /// [`Blocks::measure`]. Each kernel loops over the blocks itself rather than passing its
+    /// [`Blocks::next_block`]. Each kernel loops over the blocks itself rather than passing its
     /// per-block work to a loop here as a closure: a closure the compiler does not inline is
     /// compiled apart from the vectorised kernel that calls it, without its instruction set.
     /// A caller that sums over the points can keep its running sums in registers for a block
@@ -231,6 +227,7 @@ impl Centres {
     pub(super) fn blocks(&self) -> Blocks<'_> {
         Blocks {
             centres: self,
+            at: 0,
             tmp: vec![[0.0; W]; self.d],
             out: vec![[0.0; W]; self.m],
         }
@@ -240,6 +237,8 @@ impl Centres {
 /// A block of points at a time against fixed [`Centres`] (see [`Centres::blocks`]).
 pub(super) struct Blocks<'c> {
     centres: &'c Centres,
+    /// The first point of the next block of [`Blocks::next_block`].
+    at: usize,
     /// The block's points, coordinate-major.
     tmp: Vec<[f64; W]>,
     /// `out[c][p]`: squared distance from point p of the block to centre c.
@@ -247,12 +246,31 @@ pub(super) struct Blocks<'c> {
 }
 
 impl Blocks<'_> {
+    /// The next block of the `n` points of `x`, from the first: its first point, its `w` ≤
+    /// [`W`] points, and their distances to every centre as [`measure`](Self::measure) gives
+    /// them; `None` after the last. A kernel's loop is
+    /// `while let Some((first, w, out)) = blocks.next_block(x, n) { … }`.
+    #[inline(always)]
+    pub(super) fn next_block(
+        &mut self,
+        x: Rows<'_>,
+        n: usize,
+    ) -> Option<(usize, usize, &[[f64; W]])> {
+        let first = self.at;
+        if first >= n {
+            return None;
+        }
+        let w = (n - first).min(W);
+        self.at = first + w;
+        Some((first, w, self.measure(x, first, w)))
+    }
+
     /// The squared distances from the `w` ≤ [`W`] points of `x` from point `first` to every
     /// centre: `out[c][p]` for point `first + p` and centre c,
     /// [`sq_dist`](super::kmeans::sq_dist)'s value to the bit (lanes past `w` hold distances
     /// of zero points, never to be read).
     #[inline(always)]
-    pub(super) fn measure(&mut self, x: Rows<'_>, first: usize, w: usize) -> &[[f64; W]] {
+    fn measure(&mut self, x: Rows<'_>, first: usize, w: usize) -> &[[f64; W]] {
         let d = self.centres.d;
         let tmp = &mut self.tmp[..];
         prefetch(x, first + AHEAD, first + AHEAD + W);
