@@ -49,7 +49,7 @@ use crate::mem;
 use crate::par::ordered_sum;
 use crate::simd::{Kernel, wide};
 
-use super::panel::{AHEAD, Centres, Panel, W, prefetch};
+use super::panel::{AHEAD, Centres, Panel, W, nearest_two_in_lanes, prefetch};
 use super::strategy::check_rows;
 
 /// Points per chunk of the parallel reductions (fixed: thread-count invariance).
@@ -281,9 +281,9 @@ pub(crate) fn kmeans(data: ArrayView2<'_, f64>, params: &KMeansParams) -> Result
 }
 
 /// Runs every restart; returns the best one's result and labels (the first of least
-/// inertia). Restarts are seeded `group` at a time, in one pass over the data per centre for the whole group
-/// (see [`plus_plus_rows`]); each is then refined on its own, in order. The result does not
-/// depend on `group`.
+/// inertia). Restarts are seeded `group` at a time, in one pass over the data per centre for
+/// the whole group (see [`plus_plus_rows`]); each is then refined on its own, in order. The
+/// result does not depend on `group`.
 fn restarts(
     x: Rows<'_>,
     n: usize,
@@ -975,26 +975,7 @@ impl Kernel for Assign<'_, '_> {
         let n = labels.len();
         let mut blocks = self.centres.blocks();
         while let Some((first, w, out)) = blocks.next_block(self.x, n) {
-            // `nearest_two_of` for the block's points side by side, one per lane: the same
-            // comparisons in the same centre order, as selects instead of branches (which
-            // way a point's comparisons go is data, and mispredicted on every few points).
-            let mut a = [0u64; W];
-            let mut d1 = [f64::INFINITY; W];
-            let mut d2 = [f64::INFINITY; W];
-            for (c, dist) in out.iter().enumerate() {
-                for p in 0..W {
-                    let (v, nearer, second) = (dist[p], dist[p] < d1[p], dist[p] < d2[p]);
-                    d2[p] = if nearer {
-                        d1[p]
-                    } else if second {
-                        v
-                    } else {
-                        d2[p]
-                    };
-                    d1[p] = if nearer { v } else { d1[p] };
-                    a[p] = if nearer { c as u64 } else { a[p] };
-                }
-            }
+            let (a, d1, d2) = nearest_two_in_lanes(out);
             for p in 0..w {
                 labels[first + p] = a[p] as u32;
                 upper[first + p] = d1[p].sqrt();

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::kmeans::{
     CHUNK, MAX_ITERATIONS, MAX_RESTARTS, Rows, check_k, check_k_positive, count_in, seed_centers,
 };
-use super::panel::{Centres, W};
+use super::panel::{Centres, nearest_two_in_lanes};
 use crate::error::{Error, Result};
 use crate::simd::{Kernel, wide};
 
@@ -375,19 +375,10 @@ impl Kernel for Nearest<'_, '_> {
         let mut s = 0.0;
         let mut blocks = self.centres.blocks();
         while let Some((first, w, out)) = blocks.next_block(self.x, n) {
-            // The block's points side by side, one per lane, each taking the centres in order
-            // through selects rather than branches (which way they go is data).
-            let mut label = [0u64; W];
-            let mut best = [f64::INFINITY; W];
-            for (c, dist) in out.iter().enumerate() {
-                for p in 0..W {
-                    let nearer = dist[p] < best[p];
-                    best[p] = if nearer { dist[p] } else { best[p] };
-                    label[p] = if nearer { c as u64 } else { label[p] };
-                }
-            }
+            // The second nearest is not needed here; it costs two selects a centre.
+            let (label, best, _) = nearest_two_in_lanes(out);
             for p in 0..w {
-                labels[first + p] = label[p] as usize;
+                labels[first + p] = label[p];
                 if let Some(dists) = dists.as_deref_mut() {
                     dists[first + p] = best[p];
                 }

@@ -98,15 +98,41 @@ impl Panel {
 pub(super) fn nearest_two_of(sq_dists: &[f64]) -> (usize, f64, f64) {
     let (mut a, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
     for (c, &dist) in sq_dists.iter().enumerate() {
-        // Selects, not branches: which way the comparisons go is data. The second smallest
-        // becomes the old smallest when `dist` is nearer, `dist` when it falls between, and
-        // stays otherwise: min(d2, max(d1, dist)), as d1 ≤ d2 (no distance is NaN).
-        let far = if dist < d1 { d1 } else { dist };
-        d2 = if far < d2 { far } else { d2 };
-        a = if dist < d1 { c } else { a };
-        d1 = if dist < d1 { dist } else { d1 };
+        take_nearer(c, dist, &mut a, &mut d1, &mut d2);
     }
     (a, d1.sqrt(), d2.sqrt())
+}
+
+/// [`nearest_two_of`] for a block's points side by side, one per lane: `out[c][p]` is point
+/// p's squared distance to centre c. Each lane's nearest centre and its smallest and second
+/// smallest squared distances (not square-rooted), the centres taken in order, ties to the
+/// lower index.
+#[inline(always)]
+pub(super) fn nearest_two_in_lanes(out: &[[f64; W]]) -> ([usize; W], [f64; W], [f64; W]) {
+    let mut a = [0usize; W];
+    let mut d1 = [f64::INFINITY; W];
+    let mut d2 = [f64::INFINITY; W];
+    for (c, dist) in out.iter().enumerate() {
+        for p in 0..W {
+            take_nearer(c, dist[p], &mut a[p], &mut d1[p], &mut d2[p]);
+        }
+    }
+    (a, d1, d2)
+}
+
+/// One centre's turn in a nearest-two scan: centre `c` at squared distance `dist` becomes the
+/// nearest (`a`, `d1`) when strictly nearer, and the second smallest distance `d2` follows.
+/// Selects, not branches: which way the comparisons go is data, and branches on it are
+/// mispredicted every few points. `d2` becomes the old `d1` when `dist` is nearer, `dist`
+/// when it falls between, and stays otherwise: min(d2, max(d1, dist)), as d1 ≤ d2 and no
+/// distance is NaN.
+#[inline(always)]
+fn take_nearer(c: usize, dist: f64, a: &mut usize, d1: &mut f64, d2: &mut f64) {
+    let nearer = dist < *d1;
+    let far = if nearer { *d1 } else { dist };
+    *d2 = if far < *d2 { far } else { *d2 };
+    *a = if nearer { c } else { *a };
+    *d1 = if nearer { dist } else { *d1 };
 }
 
 /// `L` squared distances side by side, one per lane, each summed in
