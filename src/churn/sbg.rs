@@ -199,8 +199,14 @@ impl ShiftedBetaGeometric {
         if t == 0 {
             return 0.0;
         }
-        (ln_beta(self.alpha + 1.0, self.beta + t as f64 - 1.0) - ln_beta(self.alpha, self.beta))
-            .exp()
+        if t == 1 {
+            // α/(α + β), without logarithms: with a tiny β, ln B(α + 1, β) and ln B(α, β)
+            // are both ~ −ln β and their difference would lose digits (or be ∞ − ∞).
+            return 1.0 / (1.0 + self.beta / self.alpha);
+        }
+        // β + (t − 1), the integer first: β + t − 1 rounds a tiny β away.
+        let b = self.beta + (t - 1) as f64;
+        (ln_beta(self.alpha + 1.0, b) - ln_beta(self.alpha, self.beta)).exp()
     }
 
     /// S(t): the share of the cohort still active after t periods.

@@ -367,6 +367,9 @@ pub(crate) fn expected_alive(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
     if u <= 0.0 {
         return 0.0;
     }
+    if u * (k + 1.0) <= SMALL_HORIZON {
+        return expected_alive_near(k, u, a, b_post);
+    }
     let z = u / (1.0 + u);
     if (a - 1.0).abs() <= 1e-4 {
         return expected_alive_integral(k, u, a, b_post);
@@ -392,6 +395,37 @@ pub(crate) fn expected_alive(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
         }
     }
     expected_alive_integral(k, u, a, b_post)
+}
+
+/// Up to this u·(k + 1), [`expected_alive`] is its Taylor series in u ([`expected_alive_near`]),
+/// whose terms then fall by at least half this factor each (a dozen reach double precision).
+/// There the Gauss series in z loses ~1e-16·|c/(a − 1)|/E of its digits to the difference
+/// 1 − (1 + u)^(1−a)·F (5e-7 at u = 1e-8 for CDNOW's customers, 1e-9 at u(k + 1) = 0.1 for a
+/// buyer of a million purchases), and all of them once (1 + u) rounds to 1: a horizon of
+/// 1e-300 then fell to the quadrature, milliseconds an evaluation on subnormal numbers, and a
+/// CLV over 10,000 such steps took half a minute.
+const SMALL_HORIZON: f64 = 1e-1;
+
+/// [`expected_alive`] for a horizon u short next to the purchase rate's scale (u·(k + 1) ≤
+/// [`SMALL_HORIZON`]): expanding 1 − (1 + pu)^(−k) in u under the integral,
+///
+/// E = Σ_{n ≥ 1} (−1)^(n+1) (k)ₙ/n! · (a)ₙ₋₁/(a + b_post)ₙ₋₁ · uⁿ = k·u·(1 − (k + 1)/2 · a/(a + b_post) · u + …),
+///
+/// the moments of p ~ Beta(a, b_post) giving the ratios of rising factorials. Each term is at
+/// most u·(k + 1)/2 times the one before and of the other sign, so the sum loses no digits;
+/// the first term is the purchase rate's mean times the horizon.
+fn expected_alive_near(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
+    let mut term = k * u;
+    let mut sum = term;
+    for n in 1..32 {
+        let nf = n as f64;
+        term *= -(k + nf) / (nf + 1.0) * u * (a + nf - 1.0) / (a + b_post + nf - 1.0);
+        sum += term;
+        if term.abs() <= 1e-17 * sum.abs() {
+            break;
+        }
+    }
+    sum
 }
 
 /// [`expected_alive`] far out (z = u/(1 + u) near 1), from the connection formula of 2F1
@@ -964,6 +998,8 @@ fn expected_alive_path_body(k: f64, us: &[f64], a: f64, b_post: f64, out: &mut [
         let v = scale * (1.0 - power[j] * fs[j]);
         out[j] = if u <= 0.0 {
             0.0
+        } else if u * (k + 1.0) <= SMALL_HORIZON {
+            expected_alive_near(k, u, a, b_post)
         } else if u / (1.0 + u) > PATH_SERIES_Z {
             expected_alive(k, u, a, b_post)
         } else if converged[j / LANES] && v.is_finite() && v > 0.0 {
@@ -1122,6 +1158,88 @@ mod tests {
                     "single {single} vs {}",
                     w[i]
                 );
+            }
+        }
+    }
+
+    /// Short horizons (u·(k + 1) from just below `SMALL_HORIZON` to 1e-15) by the Taylor
+    /// series, and one just past it by the Gauss series, against mpmath's 2F1 at 60 digits
+    /// (benches/peers/alive_near_reference.py, checked there against quadrature) — for a
+    /// heavy buyer too, where the crate's own quadrature is off by 4e-10. Subnormal horizons
+    /// (which fell to a slow quadrature, and whose series in z gave 0) give k·u, one at a
+    /// time and along a path.
+    #[test]
+    #[allow(clippy::excessive_precision)] // mpmath's 17 digits, as printed
+    fn tiny_horizons_take_the_taylor_series() {
+        #[rustfmt::skip]
+        // (k, a, b′, horizons u, E at each)
+        type Case = (f64, f64, f64, [f64; 4], [f64; 4]);
+        let want: [Case; 3] = [
+            (
+                0.243,
+                0.793,
+                2.426,
+                [0.0796, 8e-4, 1e-9, 0.0821],
+                [
+                    0.019112828626445454,
+                    0.00019437619494333829,
+                    2.4299999996279516e-10,
+                    0.019705842400911475,
+                ],
+            ),
+            (
+                2.5,
+                3.5,
+                1.2,
+                [0.028, 1e-6, 1e-12, 0.029],
+                [
+                    0.06752784154671965,
+                    2.4999967420251346e-6,
+                    2.499999999996742e-12,
+                    0.069851150878596144,
+                ],
+            ),
+            (
+                1000000.2,
+                1.7,
+                1000002.0,
+                [9.9e-8, 1e-11, 1e-15, 1.01e-7],
+                [
+                    0.099000011469169903,
+                    1.0000001999915e-5,
+                    1.0000001999999992e-9,
+                    0.10100001152917074,
+                ],
+            ),
+        ];
+        for (k, a, bp, us, w) in want {
+            for i in 0..4 {
+                let past = i == 3;
+                assert_eq!(us[i] * (k + 1.0) > SMALL_HORIZON, past, "{k} {}", us[i]);
+                let got = expected_alive(k, us[i], a, bp);
+                // The Gauss series just past the threshold has lost ~1e-16·|c/(a − 1)|/E of
+                // its digits to the difference (1e-9 for the heavy buyer).
+                let c = a + bp - 1.0;
+                let tol = if past {
+                    (1e-15 * (c / (a - 1.0)).abs() / w[i]).max(1e-13)
+                } else {
+                    1e-14
+                };
+                assert!(
+                    (got - w[i]).abs() <= tol * w[i],
+                    "{k} {a} {bp} {}: {got} vs {}",
+                    us[i],
+                    w[i]
+                );
+                let mut path = [0.0; 1];
+                expected_alive_path(k, &us[i..=i], a, bp, &mut path);
+                assert!((path[0] - w[i]).abs() <= tol * w[i], "path {}", path[0]);
+            }
+            for u in [1e-300, 5e-324] {
+                assert_eq!(expected_alive(k, u, a, bp), k * u);
+                let mut path = [0.0; 2];
+                expected_alive_path(k, &[u, 2.0 * u], a, bp, &mut path);
+                assert_eq!(path, [k * u, k * (2.0 * u)]);
             }
         }
     }

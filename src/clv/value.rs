@@ -242,6 +242,11 @@ impl<M: TransactionModel> Valuation<M> {
             factor /= 1.0 + d.rate;
             acc += (e - prev) * factor;
             prev = e;
+            if !factor.is_finite() {
+                // A rate near −1 compounds past f64 within a few steps: the value overflows
+                // whatever the steps left add, so they are not evaluated.
+                break;
+            }
         }
         crate::error::finite_or_overflow("value of a new customer", acc * spend)
     }
@@ -481,6 +486,13 @@ fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f
             last_increment = increment;
         }
         k0 += n;
+        if !factor.is_finite() {
+            // A rate near −1 compounds past f64 within a few steps (it grows by 1/(1 + rate)
+            // a step): the discounted sum overflows whatever the steps left add, and
+            // evaluating them all took seconds a customer. Reported as infinite.
+            let total = model.expected_purchases_if_alive(c, end);
+            return (model.p_alive_value(c), f64::INFINITY, total);
+        }
         // A negative rate grows the factor: no tail bound, every step counts.
         if k0 <= steps
             && d.rate > 0.0

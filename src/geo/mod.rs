@@ -106,11 +106,30 @@ impl GeoPoint {
         [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
     }
 
-    /// The point a unit (or any non-zero) vector points to; `None` for the zero vector.
+    /// The point a unit (or any non-zero, finite) vector points to; `None` for the zero vector
+    /// and for a vector with a NaN or infinite component.
+    ///
+    /// ```
+    /// use custseg::geo::GeoPoint;
+    /// let p = GeoPoint::from_vector([1e200, 0.0, 1e200]).unwrap();
+    /// assert!((p.lat() - 45.0).abs() < 1e-12 && p.lon() == 0.0);
+    /// assert!(GeoPoint::from_vector([0.0; 3]).is_none());
+    /// ```
     pub fn from_vector(v: [f64; 3]) -> Option<Self> {
-        let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
-        if !(norm.is_finite() && norm > 0.0) {
+        if !v.iter().all(|c| c.is_finite()) {
             return None;
+        }
+        let mut v = v;
+        let mut norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        if !(1e-150..=1e150).contains(&norm) {
+            // The squares overflow or underflow (a direction of 1e200 or 1e-200 came back
+            // `None`): scaled by the largest component, the vector keeps its direction.
+            let largest = v.iter().fold(0.0f64, |m, c| m.max(c.abs()));
+            if largest == 0.0 {
+                return None;
+            }
+            v = v.map(|c| c / largest);
+            norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
         }
         let lat = (v[2] / norm).clamp(-1.0, 1.0).asin().to_degrees();
         let lon = v[1].atan2(v[0]).to_degrees();

@@ -181,7 +181,7 @@ impl DriftParams {
         edges.dedup();
         edges.retain(|&e| e != lo && e != hi);
         let shares = |v: &[f64]| {
-            let mut counts = vec![0usize; edges.len() + 1];
+            let mut counts = vec![0u64; edges.len() + 1];
             for &x in v {
                 counts[edges.partition_point(|&e| e < x)] += 1;
             }
@@ -208,8 +208,7 @@ impl DriftParams {
                 what: "segment counts",
             });
         }
-        let to_usize = |v: &[u64]| v.iter().map(|&c| c as usize).collect::<Vec<_>>();
-        Ok(index(&to_usize(reference), &to_usize(current)))
+        Ok(index(reference, current))
     }
 
     /// Compares a snapshot with the fitting one: every feature (columns of `reference` and
@@ -274,12 +273,11 @@ impl DriftParams {
     }
 }
 
-/// Σ (c − r) ln(c / r) over shares floored at [`FLOOR`].
-fn index(reference: &[usize], current: &[usize]) -> f64 {
-    let (nr, nc) = (
-        reference.iter().sum::<usize>() as f64,
-        current.iter().sum::<usize>() as f64,
-    );
+/// Σ (c − r) ln(c / r) over shares floored at [`FLOOR`]. The totals are summed in 128 bits:
+/// counts near `u64::MAX` wrapped a 64-bit sum to 0, and the shares to 0/0.
+fn index(reference: &[u64], current: &[u64]) -> f64 {
+    let total = |v: &[u64]| v.iter().map(|&c| u128::from(c)).sum::<u128>() as f64;
+    let (nr, nc) = (total(reference), total(current));
     reference
         .iter()
         .zip(current)

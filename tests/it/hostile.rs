@@ -472,3 +472,155 @@ fn single_p_alive_agrees_with_the_batch() {
         }
     }
 }
+
+/// Sweep of 2026-12-05, S1: P(churn in period 1) of an sBG cohort with β below ~1e-16 was ∞
+/// (β + 1 − 1 rounded to 0, and ln B(α + 1, 0) = ∞); it is α/(α + β), and every period's
+/// probability is S(t − 1) − S(t).
+#[test]
+fn churn_probabilities_at_tiny_shapes_are_probabilities() {
+    use custseg::churn::ShiftedBetaGeometric;
+    for (a, b, first) in [
+        (1.0, 1e-17, 1.0),
+        (5e-324, 5e-324, 0.5),
+        (1e15, 5e-324, 1.0),
+    ] {
+        let m = ShiftedBetaGeometric::new(a, b).unwrap();
+        assert_eq!(m.churn_probability(1), first, "{a} {b}");
+        for t in 2..6 {
+            let p = m.churn_probability(t);
+            assert!((0.0..=1.0).contains(&p), "{a} {b} {t}: {p}");
+        }
+    }
+    // Published-scale shapes (Fader & Hardie's "regular" cohort): the same as the survival's
+    // differences, period 1 included.
+    let m = ShiftedBetaGeometric::new(0.704, 1.182).unwrap();
+    for t in 1..8 {
+        let want = m.survival(t - 1) - m.survival(t);
+        assert!((m.churn_probability(t) - want).abs() < 1e-14, "{t}");
+    }
+}
+
+/// S2: a discounting step of 5e-324 (or 1e-300 against an age of 1e15) gives horizons u =
+/// t/(α + T) whose (1 + u) rounds to 1: the 2F1 series then gave 0 and every step fell to a
+/// quadrature on subnormal numbers, ~4 ms each, and one CLV took 20–37 s. Such horizons now
+/// take the Taylor series in u; the values are below the undiscounted expectation over the
+/// horizon, itself the purchase rate's mean times the horizon to first order.
+#[test]
+fn subnormal_discounting_steps_value_at_once() {
+    use custseg::clv::{BgNbd, Discounting, GammaGamma, MbgNbd, Rft, TransactionModel, Valuation};
+    fn check<M: TransactionModel + Clone>(model: M, r: f64, alpha: f64) {
+        let spend = GammaGamma::new(6.2488, 3.7446, 15.4477).unwrap();
+        for (step, c) in [
+            (5e-324, Rft::new(2, 30.0, 40.0).unwrap()),
+            (1e-300, Rft::new(2, 30.0, 1e15).unwrap()),
+        ] {
+            let d = Discounting::new(step, 10_000, 0.01).unwrap();
+            let v = Valuation::new(model.clone(), spend, d);
+            let end = step * 10_000.0;
+            let new = v.value_of_new_customer().unwrap();
+            let bound =
+                model.expected_purchases_new(end).unwrap() * spend.population_mean_spend().unwrap();
+            // Subnormal values carry a few digits: a few units of slack in the last place.
+            assert!(
+                new >= 0.0 && new <= bound * (1.0 + 1e-9) + 1e-321,
+                "{new} vs {bound}"
+            );
+            let clv = v.clv_of(&c, 10.0).unwrap();
+            let bound = model.expected_purchases(&c, end).unwrap()
+                * spend.expected_spend(c.x(), 10.0).unwrap();
+            assert!(
+                clv >= 0.0 && clv <= bound * (1.0 + 1e-9) + 1e-321,
+                "{clv} vs {bound}"
+            );
+        }
+        // Tiny steps in normal numbers: each step's increment is the purchase rate's mean
+        // (r + x)/(α + T) times the step, so the CLV is P(alive) · spend · that rate · step ·
+        // Σ 1.01^(−j), to the Taylor series' precision.
+        let c = Rft::new(2, 30.0, 40.0).unwrap();
+        let step = 1e-200;
+        let d = Discounting::new(step, 10_000, 0.01).unwrap();
+        let clv = Valuation::new(model.clone(), spend, d)
+            .clv_of(&c, 10.0)
+            .unwrap();
+        let discount: f64 = (1..=10_000).map(|j| 1.01f64.powi(-j)).sum();
+        let want = model.p_alive(&c).unwrap() * spend.expected_spend(2, 10.0).unwrap() * (r + 2.0)
+            / (alpha + 40.0)
+            * step
+            * discount;
+        assert!((clv - want).abs() <= 1e-12 * want, "{clv} vs {want}");
+    }
+    check(
+        BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap(),
+        0.243,
+        4.414,
+    );
+    check(
+        MbgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap(),
+        0.243,
+        4.414,
+    );
+}
+
+/// S3: a discount rate near −1 multiplies the factor by ~1e16 a step; it overflowed within
+/// ~20 steps, and the other 9,980 were still evaluated (3–10 s) before the overflow was
+/// reported. The walk now stops there.
+#[test]
+fn a_rate_near_minus_one_overflows_at_once() {
+    use custseg::clv::{BgNbd, Discounting, GammaGamma, Rft, Valuation};
+    let d = Discounting::new(1.0, 10_000, -0.999_999_999_999_999_9).unwrap();
+    let v = Valuation::new(
+        BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap(),
+        GammaGamma::new(6.2488, 3.7446, 15.4477).unwrap(),
+        d,
+    );
+    let c = Rft::new(u32::MAX, 0.0, 0.0).unwrap();
+    for e in [
+        v.clv_of(&c, 10.0).unwrap_err(),
+        v.clv_of(&Rft::new(2, 30.0, 40.0).unwrap(), 10.0)
+            .unwrap_err(),
+        v.value_of_new_customer().unwrap_err(),
+    ] {
+        assert!(matches!(e, custseg::Error::Overflow { .. }), "{e}");
+    }
+}
+
+/// S4: segment counts whose total passes `u64::MAX` wrapped the total to 0 and the PSI to
+/// NaN inside `Ok`; the totals are summed in 128 bits, and the shares are those of smaller
+/// counts in the same proportions.
+#[test]
+fn share_psi_of_huge_counts_is_finite() {
+    use custseg::report::DriftParams;
+    let p = DriftParams::new();
+    let huge = p.share_psi(&[u64::MAX, 1], &[1, u64::MAX]).unwrap();
+    let small = p.share_psi(&[1 << 40, 0], &[0, 1 << 40]).unwrap();
+    assert!(huge.is_finite() && huge > 0.0);
+    assert_eq!(huge, small);
+    let even = p.share_psi(&[u64::MAX; 4], &[u64::MAX; 4]).unwrap();
+    assert_eq!(even, 0.0);
+}
+
+/// S5: a direction whose squared length overflows or underflows (1e200, 1e-200, f64::MAX)
+/// came back `None`; it is the point the vector points to.
+#[test]
+fn directions_of_any_finite_length_are_points() {
+    use custseg::geo::GeoPoint;
+    let at = |v: [f64; 3]| {
+        let p = GeoPoint::from_vector(v).unwrap();
+        (p.lat(), p.lon())
+    };
+    let diagonal = (1.0 / 3f64.sqrt()).asin().to_degrees();
+    for s in [1.0, 1e200, 1e-200, 1e-310] {
+        let (lat, lon) = at([s, s, s]);
+        assert!(
+            (lat - diagonal).abs() < 1e-12 && (lon - 45.0).abs() < 1e-12,
+            "{s}"
+        );
+        assert_eq!(at([s, 0.0, 0.0]), (0.0, 0.0), "{s}");
+        assert_eq!(at([0.0, 0.0, -s]), (-90.0, 0.0), "{s}");
+    }
+    assert_eq!(at([f64::MAX, 0.0, 0.0]), (0.0, 0.0));
+    assert_eq!(at([0.0, -f64::MAX, 0.0]), (0.0, -90.0));
+    for bad in [[0.0; 3], [f64::NAN, 1.0, 0.0], [f64::INFINITY, 0.0, 0.0]] {
+        assert!(GeoPoint::from_vector(bad).is_none(), "{bad:?}");
+    }
+}
