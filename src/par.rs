@@ -15,6 +15,12 @@ pub(crate) fn ordered_sum<R: Real + Send + Sync>(
     f: impl Fn(usize) -> R + Sync,
 ) -> R {
     let chunk = chunk.max(1);
+    if n <= chunk {
+        // One chunk: summed here, in the same order and from the same zero as below, without
+        // a round trip through the thread pool (which an optimiser's thousands of evaluations
+        // of a small data set's likelihood paid each time, up to seconds in all).
+        return R::cst(0.0) + (0..n).fold(R::cst(0.0), |acc, i| acc + f(i));
+    }
     let partial: Vec<R> = (0..n.div_ceil(chunk))
         .into_par_iter()
         .map(|c| {
@@ -25,6 +31,25 @@ pub(crate) fn ordered_sum<R: Real + Send + Sync>(
         .collect();
     partial.into_iter().fold(R::cst(0.0), |a, b| a + b)
 }
+
+/// `items.iter().map(f).collect()`, in parallel when there are enough items to share: below
+/// [`SERIAL_BELOW`] the thread pool's round trip (a sleep and a wake-up for the calling
+/// thread) costs more than the work. A likelihood maps its data's distinct values this way on
+/// every evaluation, and an optimiser's thousands of evaluations on a handful of rows spent
+/// seconds waiting on the pool. The values are the same either way.
+pub(crate) fn map_collect<T: Sync, U: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> U + Sync + Send,
+) -> Vec<U> {
+    if items.len() < SERIAL_BELOW {
+        items.iter().map(f).collect()
+    } else {
+        items.par_iter().map(f).collect()
+    }
+}
+
+/// Items below which [`map_collect`] maps on the calling thread.
+const SERIAL_BELOW: usize = 1_024;
 
 /// Splits `data` into consecutive mutable pieces at `offsets` (`offsets[0] == 0`,
 /// non-decreasing, last == `data.len()`), so each customer's rows can be handed to a different

@@ -6,7 +6,7 @@ use super::columns::{self, HistoryColumns};
 use super::data::{Rft, RftData};
 use super::fit::{LIKELIHOOD_CHUNK, Likelihood};
 use crate::error::Result;
-use crate::par::ordered_sum;
+use crate::par::{map_collect, ordered_sum};
 use crate::special::elementary;
 use crate::special::{
     Real, incomplete_beta, ln_beta, ln_gamma_ratio, ln_gamma_signed, log_add_exp, tanh_sinh,
@@ -60,8 +60,8 @@ pub(crate) fn bg_total<R: Real + Send + Sync>(d: f64, p: &[R; 4], data: &RftData
             (base, odds)
         })
         .collect();
-    let ln_a_t: Vec<R> = ix.big_ts.par_iter().map(|&t| (alpha + t).ln()).collect();
-    let ln_a_tx: Vec<R> = ix.t_xs.par_iter().map(|&t| (alpha + t).ln()).collect();
+    let ln_a_t: Vec<R> = map_collect(&ix.big_ts, |&t| (alpha + t).ln());
+    let ln_a_tx: Vec<R> = map_collect(&ix.t_xs, |&t| (alpha + t).ln());
     let rows = data.rows();
     let sum = ordered_sum(rows.len(), LIKELIHOOD_CHUNK, |i| {
         let (c, w) = &rows[i];

@@ -20,7 +20,6 @@
 //! integrated directly by tanh-sinh quadrature instead. Both paths work on logarithms, so no
 //! valid input gives NaN or infinity.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::check_positive;
@@ -29,7 +28,7 @@ use super::fit::{FitReport, LIKELIHOOD_CHUNK, Likelihood, MaxLikelihood, fit};
 use super::model::{TransactionModel, check_horizon};
 use crate::data::TimeUnit;
 use crate::error::{Error, Result, finite_or_overflow};
-use crate::par::ordered_sum;
+use crate::par::{map_collect, ordered_sum};
 use crate::special::{Real, hyp2f1_unit, log_add_exp, log_sub_exp, tanh_sinh};
 
 /// Terms a hypergeometric series may take before quadrature is cheaper.
@@ -198,21 +197,11 @@ impl Likelihood<4> for Lik {
         let ix = d.index();
         let g = Antiderivative::new(r, alpha, s, beta);
         let lg_x: Vec<R> = ix.xs.iter().map(|&x| (r + x as f64).ln_gamma()).collect();
-        let ln_t: Vec<(R, R)> = ix
-            .big_ts
-            .par_iter()
-            .map(|&t| ((alpha + t).ln(), (beta + t).ln()))
-            .collect();
-        let g_tx: Vec<Option<R>> = ix
-            .x_t_x
-            .par_iter()
-            .map(|&(xi, y)| g.ln_g(ix.xs[xi as usize] as f64, y))
-            .collect();
-        let g_t: Vec<Option<R>> = ix
-            .x_big_t
-            .par_iter()
-            .map(|&(xi, y)| g.ln_g(ix.xs[xi as usize] as f64, y))
-            .collect();
+        let ln_t: Vec<(R, R)> = map_collect(&ix.big_ts, |&t| ((alpha + t).ln(), (beta + t).ln()));
+        let g_tx: Vec<Option<R>> =
+            map_collect(&ix.x_t_x, |&(xi, y)| g.ln_g(ix.xs[xi as usize] as f64, y));
+        let g_t: Vec<Option<R>> =
+            map_collect(&ix.x_big_t, |&(xi, y)| g.ln_g(ix.xs[xi as usize] as f64, y));
         let ln_s = s.ln();
         let rows = d.rows();
         let sum = ordered_sum(rows.len(), LIKELIHOOD_CHUNK, |i| {

@@ -624,3 +624,29 @@ fn directions_of_any_finite_length_are_points() {
         assert!(GeoPoint::from_vector(bad).is_none(), "{bad:?}");
     }
 }
+
+/// S6: a BG/NBD fit of three extreme rows took 10 s to report its divergence: each of the
+/// optimiser's evaluations of the likelihood sent two maps of a handful of values through
+/// the thread pool. Small maps now stay on the calling thread; the verdict is the same.
+#[test]
+fn fits_of_a_few_extreme_rows_end_in_an_error() {
+    use custseg::clv::{BgNbd, ParetoNbd, Rft, RftData};
+    let rows = [
+        Rft::new(u32::MAX, 1e15, 1e15).unwrap(),
+        Rft::new(0, 0.0, 1e15).unwrap(),
+        Rft::new(3, 1e-300, 1e300).unwrap(),
+    ];
+    let data = RftData::from_rfts(&rows).unwrap();
+    for e in [
+        BgNbd::params().fit(&data).map(|_| ()).unwrap_err(),
+        ParetoNbd::params().fit(&data).map(|_| ()).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                e,
+                custseg::Error::Diverged { .. } | custseg::Error::NotConverged { .. }
+            ),
+            "{e}"
+        );
+    }
+}
