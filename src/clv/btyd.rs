@@ -237,6 +237,20 @@ macro_rules! beta_geometric_nbd {
                 true
             }
 
+            // At a discount rate so high that everything it counts happens within a short
+            // horizon, the series of `dert_near`; otherwise the quadrature.
+            fn dert_if_alive(&self, c: &Rft, rate: f64) -> Result<f64> {
+                let x = c.x() as f64;
+                // 1/δ first: δ(α + T) overflows at δ = 1e300 where w is still a (subnormal)
+                // number.
+                let w = 1.0 / rate / (self.alpha + c.big_t());
+                let (k, b_post) = (self.r + x, self.b + x + Self::OFFSET);
+                if w * (k + 1.0) <= $crate::clv::btyd::SHORT_DISCOUNTING {
+                    return Ok($crate::clv::btyd::dert_near(k, w, self.a, b_post));
+                }
+                $crate::clv::model::dert_by_quadrature(self, c, rate)
+            }
+
             fn expected_purchases_if_alive(&self, c: &Rft, t: f64) -> f64 {
                 let x = c.x() as f64;
                 expected_alive(
@@ -420,6 +434,34 @@ fn expected_alive_near(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
     for n in 1..32 {
         let nf = n as f64;
         term *= -(k + nf) / (nf + 1.0) * u * (a + nf - 1.0) / (a + b_post + nf - 1.0);
+        sum += term;
+        if term.abs() <= 1e-17 * sum.abs() {
+            break;
+        }
+    }
+    sum
+}
+
+/// Up to this w·(k + 1), with w = 1/(δ(α + T)) the discounting's time scale 1/δ against
+/// the purchase rate's, DERT is the series of [`dert_near`]. Only rates far beyond any
+/// economic one get there (δ(α + T) ≥ 10⁶(k + 1)); at 1e300 the quadrature in log space met
+/// horizons whose expectation underflows to 0 and reported that it did not settle.
+pub(crate) const SHORT_DISCOUNTING: f64 = 1e-6;
+
+/// DERT if alive, ∫₀^∞ e^(−s) E(s·w) ds with E the expectation of [`expected_alive`] in u = s·w,
+/// for a short time scale w (w·(k + 1) ≤ [`SHORT_DISCOUNTING`]): [`expected_alive_near`]'s
+/// series integrated term by term (∫ e^(−s) sⁿ ds = n!),
+///
+/// Σ_{n ≥ 1} (−1)^(n+1) (k)ₙ · (a)ₙ₋₁/(a + b_post)ₙ₋₁ · wⁿ = k·w·(1 − (k + 1)·a/(a + b_post)·w + …),
+///
+/// an asymptotic series whose terms fall by at least (k + n)·w each for n far beyond the
+/// few that double precision needs.
+pub(crate) fn dert_near(k: f64, w: f64, a: f64, b_post: f64) -> f64 {
+    let mut term = k * w;
+    let mut sum = term;
+    for n in 1..32 {
+        let nf = n as f64;
+        term *= -(k + nf) * w * (a + nf - 1.0) / (a + b_post + nf - 1.0);
         sum += term;
         if term.abs() <= 1e-17 * sum.abs() {
             break;
@@ -1242,6 +1284,48 @@ mod tests {
                 assert_eq!(path, [k * u, k * (2.0 * u)]);
             }
         }
+    }
+
+    /// DERT at very high discount rates: the series equals the quadrature (which still works
+    /// there in normal numbers) on both sides of the threshold, and at a rate of 1e300 it
+    /// gives k/(δ(α + T)), where the quadrature did not settle.
+    #[test]
+    fn dert_at_very_high_rates_takes_the_series() {
+        use crate::clv::model::dert_by_quadrature;
+        use crate::clv::{BgNbd, MbgNbd, TransactionModel};
+        let (r, alpha, a, b) = (0.243, 4.414, 0.793, 2.426);
+        let bg = BgNbd::new(r, alpha, a, b).unwrap();
+        let mbg = MbgNbd::new(r, alpha, a, b).unwrap();
+        for (x, t) in [(0u32, 40.0), (2, 40.0), (30, 1e6)] {
+            let c = Rft::new(x, if x > 0 { 20.0 } else { 0.0 }, t).unwrap();
+            let k = r + x as f64;
+            for scale in [0.5, 2.0] {
+                // δ putting w·(k + 1) at half and twice the threshold: the series against the
+                // quadrature on both sides, and each model taking the series below it only.
+                let rate = (k + 1.0) / (scale * SHORT_DISCOUNTING * (alpha + t));
+                let w = 1.0 / rate / (alpha + t);
+                for (m, b_post) in [
+                    (&bg as &dyn TransactionModel, b + x as f64),
+                    (&mbg, b + x as f64 + 1.0),
+                ] {
+                    let series = dert_near(k, w, a, b_post);
+                    let quad = dert_by_quadrature(m, &c, rate).unwrap();
+                    assert!(
+                        (series - quad).abs() <= 1e-10 * quad,
+                        "{x} {scale}: {series} vs {quad}"
+                    );
+                    let got = m.dert_if_alive(&c, rate).unwrap();
+                    assert_eq!(got, if scale < 1.0 { series } else { quad });
+                }
+            }
+            let want = k / (alpha + t) / 1e300;
+            let got = bg.dert_if_alive(&c, 1e300).unwrap();
+            assert!((got - want).abs() <= 1e-15 * want, "{got} vs {want}");
+        }
+        // δ(α + T) beyond f64, the answer subnormal (~8 digits): r/(α + T)/δ for a customer
+        // without repeat purchases (P(alive) = 1).
+        let got = bg.dert(&Rft::new(0, 0.0, 1e15).unwrap(), 1e300).unwrap();
+        assert!((got / 2.43e-316 - 1.0).abs() < 1e-6, "{got}");
     }
 
     /// Far horizons (u = 100 … 1e9) against mpmath's 2F1 and quadrature, which agree to 1e-25
