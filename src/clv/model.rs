@@ -144,7 +144,7 @@ pub trait TransactionModel: Sync {
     /// The discounted expected residual transactions of a customer alive at T (the model's
     /// hook for [`TransactionModel::dert`]); `rate` finite and positive (callers check). By
     /// default δ ∫₀^∞ e^(−δt) E[X(T, T + t] | alive] dt by quadrature; models with a closed
-    /// form override it.
+    /// form, or a series where the quadrature struggles, override it.
     ///
     /// # Errors
     /// [`Error::Solver`] when the quadrature does not settle within its budget.
@@ -158,8 +158,9 @@ pub trait TransactionModel: Sync {
     /// weekly data, δ = ln(1 + d) / 52. Times a margin per transaction it is the customer's
     /// residual lifetime value (Fader, Hardie & Lee 2005, "RFM and CLV: using iso-value
     /// curves"). Closed form for Pareto/NBD (their eq. 2), quadrature of the expected
-    /// purchases for BG/NBD and MBG/NBD (no closed form is published); tests check one
-    /// against the other.
+    /// purchases for BG/NBD and MBG/NBD (no closed form is published; at rates so high that
+    /// only the first instants count, the expectation's series integrated term by term);
+    /// tests check one against the other.
     ///
     /// ```
     /// use custseg::clv::{ParetoNbd, Rft, TransactionModel};
