@@ -429,11 +429,23 @@ const SMALL_HORIZON: f64 = 1e-1;
 /// most u·(k + 1)/2 times the one before and of the other sign, so the sum loses no digits;
 /// the first term is the purchase rate's mean times the horizon.
 fn expected_alive_near(k: f64, u: f64, a: f64, b_post: f64) -> f64 {
-    let mut term = k * u;
+    short_series(k, u, a, b_post, false)
+}
+
+/// The alternating series of [`expected_alive_near`] (`integrated` false: terms
+/// (−1)^(n+1) (k)ₙ/n! · (a)ₙ₋₁/(a + b_post)ₙ₋₁ · xⁿ) and of [`dert_near`] (true: the same
+/// times n!), summed until a term no longer moves the sum.
+fn short_series(k: f64, x: f64, a: f64, b_post: f64, integrated: bool) -> f64 {
+    let mut term = k * x;
     let mut sum = term;
     for n in 1..32 {
         let nf = n as f64;
-        term *= -(k + nf) / (nf + 1.0) * u * (a + nf - 1.0) / (a + b_post + nf - 1.0);
+        let lead = if integrated {
+            -(k + nf)
+        } else {
+            -(k + nf) / (nf + 1.0)
+        };
+        term *= lead * x * (a + nf - 1.0) / (a + b_post + nf - 1.0);
         sum += term;
         if term.abs() <= 1e-17 * sum.abs() {
             break;
@@ -457,17 +469,7 @@ pub(crate) const SHORT_DISCOUNTING: f64 = 1e-6;
 /// an asymptotic series whose terms fall by at least (k + n)·w each for n far beyond the
 /// few that double precision needs.
 pub(crate) fn dert_near(k: f64, w: f64, a: f64, b_post: f64) -> f64 {
-    let mut term = k * w;
-    let mut sum = term;
-    for n in 1..32 {
-        let nf = n as f64;
-        term *= -(k + nf) * w * (a + nf - 1.0) / (a + b_post + nf - 1.0);
-        sum += term;
-        if term.abs() <= 1e-17 * sum.abs() {
-            break;
-        }
-    }
-    sum
+    short_series(k, w, a, b_post, true)
 }
 
 /// [`expected_alive`] far out (z = u/(1 + u) near 1), from the connection formula of 2F1
@@ -1040,9 +1042,8 @@ fn expected_alive_path_body(k: f64, us: &[f64], a: f64, b_post: f64, out: &mut [
         let v = scale * (1.0 - power[j] * fs[j]);
         out[j] = if u <= 0.0 {
             0.0
-        } else if u * (k + 1.0) <= SMALL_HORIZON {
-            expected_alive_near(k, u, a, b_post)
-        } else if u / (1.0 + u) > PATH_SERIES_Z {
+        } else if u * (k + 1.0) <= SMALL_HORIZON || u / (1.0 + u) > PATH_SERIES_Z {
+            // Short horizons (the Taylor series) and far ones, one at a time.
             expected_alive(k, u, a, b_post)
         } else if converged[j / LANES] && v.is_finite() && v > 0.0 {
             v
@@ -1213,46 +1214,16 @@ mod tests {
     #[test]
     #[allow(clippy::excessive_precision)] // mpmath's 17 digits, as printed
     fn tiny_horizons_take_the_taylor_series() {
-        #[rustfmt::skip]
         // (k, a, b′, horizons u, E at each)
         type Case = (f64, f64, f64, [f64; 4], [f64; 4]);
+        #[rustfmt::skip]
         let want: [Case; 3] = [
-            (
-                0.243,
-                0.793,
-                2.426,
-                [0.0796, 8e-4, 1e-9, 0.0821],
-                [
-                    0.019112828626445454,
-                    0.00019437619494333829,
-                    2.4299999996279516e-10,
-                    0.019705842400911475,
-                ],
-            ),
-            (
-                2.5,
-                3.5,
-                1.2,
-                [0.028, 1e-6, 1e-12, 0.029],
-                [
-                    0.06752784154671965,
-                    2.4999967420251346e-6,
-                    2.499999999996742e-12,
-                    0.069851150878596144,
-                ],
-            ),
-            (
-                1000000.2,
-                1.7,
-                1000002.0,
-                [9.9e-8, 1e-11, 1e-15, 1.01e-7],
-                [
-                    0.099000011469169903,
-                    1.0000001999915e-5,
-                    1.0000001999999992e-9,
-                    0.10100001152917074,
-                ],
-            ),
+            (0.243, 0.793, 2.426, [0.0796, 8e-4, 1e-9, 0.0821],
+             [0.019112828626445454, 0.00019437619494333829, 2.4299999996279516e-10, 0.019705842400911475]),
+            (2.5, 3.5, 1.2, [0.028, 1e-6, 1e-12, 0.029],
+             [0.06752784154671965, 2.4999967420251346e-6, 2.499999999996742e-12, 0.069851150878596144]),
+            (1000000.2, 1.7, 1000002.0, [9.9e-8, 1e-11, 1e-15, 1.01e-7],
+             [0.099000011469169903, 1.0000001999915e-5, 1.0000001999999992e-9, 0.10100001152917074]),
         ];
         for (k, a, bp, us, w) in want {
             for i in 0..4 {

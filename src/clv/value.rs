@@ -486,21 +486,19 @@ fn discounted_path(model: &dyn TransactionModel, c: &Rft, d: &Discounting) -> (f
             last_increment = increment;
         }
         k0 += n;
-        if !factor.is_finite() {
-            // A rate near −1 compounds past f64 within a few steps (it grows by 1/(1 + rate)
-            // a step): the discounted sum overflows whatever the steps left add, and
-            // evaluating them all took seconds a customer. Reported as infinite.
-            let total = model.expected_purchases_if_alive(c, end);
-            return (model.p_alive_value(c), f64::INFINITY, total);
-        }
+        // A rate near −1 compounds the factor past f64 within a few steps (it grows by
+        // 1/(1 + rate) a step): the discounted sum overflows whatever the steps left add, and
+        // evaluating them all took seconds a customer. It is reported as infinite.
+        let overflowed = !factor.is_finite();
         // A negative rate grows the factor: no tail bound, every step counts.
-        if k0 <= steps
+        let settled = k0 <= steps
             && d.rate > 0.0
             && shrinking
-            && last_increment * factor * tail_ratio <= 1e-17 * acc
-        {
+            && last_increment * factor * tail_ratio <= 1e-17 * acc;
+        if overflowed || settled {
             let total = model.expected_purchases_if_alive(c, end);
-            return (model.p_alive_value(c), acc, total);
+            let discounted = if overflowed { f64::INFINITY } else { acc };
+            return (model.p_alive_value(c), discounted, total);
         }
     }
     (model.p_alive_value(c), acc, prev)
